@@ -1,0 +1,165 @@
+// Port of xlstm/blocks/mlstm/{layer,cell,backends}.py (xlstm 2.0.6): the paper family's mLSTM block
+// in step form (`mLSTMLayer.step`, `recurrent_step_stabilized_simple`).
+//
+//   x ← x + proj_down( (mhln(cell(q, k, v)) + skip ⊙ c) ⊙ silu(z) )
+//   where [m̃, z] = proj_up(LN(x)), c = silu(conv1d(m̃)), q = Wq c, k = Wk c, v = Wv m̃  (head-wise)
+//
+// Cell, per head (DH = inner / heads), from `recurrent_step_stabilized_simple`:
+//   m' = max(logσ(f̃) + m, ĩ);  f = exp(logσ(f̃) + m − m');  i = exp(ĩ − m')
+//   C' = f C + i (k/√DH) vᵀ;  n' = f n + i k/√DH
+//   h = (qᵀC') / (max(|qᵀn'|, exp(−m')) + 1e-6)
+// The state starts at C = 0, n = 0, m = 0 (as `mLSTMCell.step` with mlstm_state=None).
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+struct PaperMLSTMBlock: RecurrentBlock, @unchecked Sendable {
+    let embeddingDim: Int
+    let innerDim: Int
+    let numHeads: Int
+    let headDim: Int
+
+    let norm: UnsafePointer<Float>          // [E], 1 + w
+    let projUp: Linear                      // [2I, E]
+    let conv: CausalConv1D?                 // [I, K]; nil when kernel size is 0
+    let qProj: HeadwiseLinear               // [I/bs, bs, bs]
+    let kProj: HeadwiseLinear
+    let vProj: HeadwiseLinear
+    let inputGate: Linear                   // [NH, 3I] + bias [NH]
+    let forgetGate: Linear                  // [NH, 3I] + bias [NH]
+    let outNorm: UnsafePointer<Float>       // [I], 1 + w
+    let learnableSkip: UnsafePointer<Float> // [I]
+    let projDown: Linear                    // [E, I]
+
+    var kind: BlockKind { .mLSTM }
+
+    init(config: PaperMLSTMConfig, embeddingDim: Int, bias: Bool, weights w: WeightLoader) throws(XLSTMError) {
+        let inner = config.innerDim
+        self.embeddingDim = embeddingDim
+        self.innerDim = inner
+        self.numHeads = config.numHeads
+        self.headDim = inner / config.numHeads
+        norm = try w.residualNormWeight("xlstm_norm.weight", embeddingDim)
+        projUp = try w.linear("xlstm.proj_up", out: 2 * inner, in: embeddingDim, bias: bias)
+        let kernel = config.convKernelSize
+        if kernel > 0 {
+            conv = CausalConv1D(weight: try w.tensor("xlstm.conv1d.conv.weight", [inner, 1, kernel]).data,
+                                bias: try w.tensor("xlstm.conv1d.conv.bias", [inner]).data,
+                                features: inner, kernel: kernel)
+        } else {
+            conv = nil
+        }
+        let blockSize = config.qkvProjBlockSize
+        let projHeads = inner / blockSize
+        func headwise(_ name: String) throws(XLSTMError) -> HeadwiseLinear {
+            HeadwiseLinear(weight: try w.tensor("xlstm.\(name).weight", [projHeads, blockSize, blockSize]).data,
+                           bias: try w.bias("xlstm.\(name).bias", inner, present: bias),
+                           heads: projHeads, inPerHead: blockSize, outPerHead: blockSize)
+        }
+        qProj = try headwise("q_proj")
+        kProj = try headwise("k_proj")
+        vProj = try headwise("v_proj")
+        inputGate = try w.linear("xlstm.mlstm_cell.igate", out: config.numHeads, in: 3 * inner, bias: true)
+        forgetGate = try w.linear("xlstm.mlstm_cell.fgate", out: config.numHeads, in: 3 * inner, bias: true)
+        outNorm = try w.residualNormWeight("xlstm.mlstm_cell.outnorm.weight", inner)
+        learnableSkip = try w.tensor("xlstm.learnable_skip", [inner]).data
+        projDown = try w.linear("xlstm.proj_down", out: embeddingDim, in: inner, bias: bias)
+    }
+
+    // State layout: conv [K−1, I] | C [NH, DH, DH] | n [NH, DH] | m [NH]
+    var convStateCount: Int { conv?.stateCount ?? 0 }
+    var stateCount: Int { convStateCount + numHeads * headDim * headDim + numHeads * headDim + numHeads }
+
+    // Scratch: normed [E] | up [2I] | convOut [I] | qkv [3I] | gates [2NH] | h [I] | out [E]
+    var scratchCount: Int { 2 * embeddingDim + 2 * innerDim + innerDim + 3 * innerDim + 2 * numHeads + innerDim }
+
+    func resetState(_ state: UnsafeMutablePointer<Float>) {
+        state.update(repeating: 0, count: stateCount)
+    }
+
+    func step(_ x: UnsafeMutablePointer<Float>, state: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
+        let E = embeddingDim, I = innerDim, NH = numHeads, DH = headDim
+        var carve = ScratchCarver(scratch)
+        let normed = carve.take(E)
+        let up = carve.take(2 * I)          // [m̃ | z]
+        let convOut = carve.take(I)
+        let qkv = carve.take(3 * I)         // [q | k | v], the gates' input
+        let gates = carve.take(2 * NH)      // [ĩ | f̃]
+        let h = carve.take(I)
+        let out = carve.take(E)
+
+        layerNorm(x, count: E, weight: norm, bias: nil, eps: 1e-5, into: normed)
+        projUp.apply(normed, into: up)
+        let mBranch = up, z = up + I
+
+        let convState = state
+        if let conv {
+            conv.step(mBranch, state: convState, into: convOut)
+        } else {
+            convOut.update(from: mBranch, count: I)
+        }
+        for i in 0..<I { convOut[i] = silu(convOut[i]) }
+
+        let q = qkv, k = qkv + I, v = qkv + 2 * I
+        qProj.apply(convOut, into: q)
+        kProj.apply(convOut, into: k)
+        vProj.apply(mBranch, into: v)
+        inputGate.apply(qkv, into: gates)
+        forgetGate.apply(qkv, into: gates + NH)
+
+        let cState = state + convStateCount
+        let nState = cState + NH * DH * DH
+        let mState = nState + NH * DH
+        let keyScale = 1 / sqrtf(Float(DH))
+        for head in 0..<NH {
+            mLSTMCellStep(q: q + head * DH, k: k + head * DH, v: v + head * DH,
+                          inputPreactivation: gates[head], forgetPreactivation: gates[NH + head],
+                          c: cState + head * DH * DH, n: nState + head * DH, m: mState + head,
+                          qkDim: DH, vDim: DH, keyScale: keyScale, queryScale: 1, eps: 1e-6, h: h + head * DH)
+        }
+        multiHeadLayerNorm(h, heads: NH, headDim: DH, weight: outNorm, bias: nil, eps: 1e-5)
+        for i in 0..<I { h[i] = (h[i] + learnableSkip[i] * convOut[i]) * silu(z[i]) }
+        projDown.apply(h, into: out)
+        add(out, into: x, count: E)
+    }
+}
+
+/// One stabilised mLSTM cell step for one head; shared by both families.
+/// q, k [qkDim], v [vDim]; c [qkDim, vDim], n [qkDim], m scalar; h [vDim] out.
+/// The paper family scales k by 1/√DH (keyScale), the 7B family scales q by DHQK^−½ (queryScale);
+/// the other scale is 1.
+@inline(__always)
+func mLSTMCellStep(q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
+                   inputPreactivation: Float, forgetPreactivation: Float,
+                   c: UnsafeMutablePointer<Float>, n: UnsafeMutablePointer<Float>, m: UnsafeMutablePointer<Float>,
+                   qkDim: Int, vDim: Int, keyScale: Float, queryScale: Float, eps: Float,
+                   h: UnsafeMutablePointer<Float>) {
+    let logForget = logSigmoid(forgetPreactivation)
+    let mOld = m.pointee
+    let mNew = max(logForget + mOld, inputPreactivation)
+    let forget = expf(logForget + mOld - mNew)
+    let input = expf(inputPreactivation - mNew)
+    m.pointee = mNew
+
+    // C' = f C + i k vᵀ and h_num = qᵀ C', fused row by row (row r of C belongs to k[r], q[r]).
+    for j in 0..<vDim { h[j] = 0 }
+    var qn: Float = 0
+    for r in 0..<qkDim {
+        let kr = input * (k[r] * keyScale)
+        let qr = q[r] * queryScale
+        let row = c + r * vDim
+        for j in 0..<vDim {
+            let updated = forget * row[j] + kr * v[j]
+            row[j] = updated
+            h[j] += qr * updated
+        }
+        let nr = forget * n[r] + kr
+        n[r] = nr
+        qn += qr * nr
+    }
+    let denominator = max(abs(qn), expf(-mNew)) + eps
+    for j in 0..<vDim { h[j] /= denominator }
+}

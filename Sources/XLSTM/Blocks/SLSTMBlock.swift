@@ -1,0 +1,191 @@
+// Port of xlstm/blocks/slstm/{layer,cell}.py and src/vanilla/{__init__,slstm}.py (xlstm 2.0.6):
+// the paper family's sLSTM block followed by its gated feed-forward, in step form.
+//
+//   c = silu(conv1d(LN(x)))  (or LN(x) when conv1d_kernel_size = 0)
+//   pre-activations, head-wise: i = W_fgate c, f = W_igate c, z = W_z LN(x), o = W_o LN(x)
+//     (sic: `sLSTMLayer` passes `self.fgate(x_conv)` as the cell's first ("i") chunk and
+//      `self.igate(x_conv)` as the second ("f") — reproduced as is)
+//   raw[g] = pre[g] + R[g] y_prev + b[g]      (R, b head-wise; external layout [NH, DH, 4, DH], [NH, 4, DH])
+//   `slstm_forward_pointwise`:
+//     m' = ĩ if all n == 0 (the first step) else max(ĩ, m + logσ(f̃))
+//     i = min(exp(ĩ − m'), 1);  f = min(exp(m + logσ(f̃) − m'), 1);  o = σ(õ)
+//     c' = f c + i tanh(z̃);  n' = f n + i;  y' = o c' / n'
+//   x ← x + groupnorm(y')
+//   x ← x + proj_down(act(gate) ⊙ up), [gate, up] = proj_up(LN_ffn(x))
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+struct SLSTMBlock: RecurrentBlock, @unchecked Sendable {
+    let embeddingDim: Int
+    let numHeads: Int
+    let headDim: Int
+
+    let norm: UnsafePointer<Float>             // [E], 1 + w
+    let conv: CausalConv1D?                    // [E, K]
+    let gateProjections: [HeadwiseLinear]      // cell order i, f, z, o: fgate, igate, zgate, ogate
+    let recurrentKernel: UnsafePointer<Float>  // [NH, DH, 4, DH]
+    let cellBias: UnsafePointer<Float>         // [NH, 4, DH]
+    let groupNorm: UnsafePointer<Float>?       // [E], 1 + w
+    let feedForward: GatedFeedForward?
+
+    var kind: BlockKind { .sLSTM }
+
+    init(config: PaperSLSTMConfig, feedForward ffConfig: PaperFeedForwardConfig?, embeddingDim: Int,
+         weights w: WeightLoader) throws(XLSTMError) {
+        let E = embeddingDim, NH = config.numHeads, DH = embeddingDim / config.numHeads
+        self.embeddingDim = E
+        self.numHeads = NH
+        self.headDim = DH
+        norm = try w.residualNormWeight("xlstm_norm.weight", E)
+        if config.convKernelSize > 0 {
+            conv = CausalConv1D(weight: try w.tensor("xlstm.conv1d.conv.weight", [E, 1, config.convKernelSize]).data,
+                                bias: try w.tensor("xlstm.conv1d.conv.bias", [E]).data,
+                                features: E, kernel: config.convKernelSize)
+        } else {
+            conv = nil
+        }
+        func headwise(_ name: String) throws(XLSTMError) -> HeadwiseLinear {
+            HeadwiseLinear(weight: try w.tensor("xlstm.\(name).weight", [NH, DH, DH]).data, bias: nil,
+                           heads: NH, inPerHead: DH, outPerHead: DH)
+        }
+        gateProjections = [try headwise("fgate"), try headwise("igate"), try headwise("zgate"), try headwise("ogate")]
+        recurrentKernel = try w.tensor("xlstm.slstm_cell.recurrent_kernel", [NH, DH, 4, DH]).data
+        cellBias = try w.tensor("xlstm.slstm_cell.bias", [NH, 4, DH]).data
+        groupNorm = config.groupNormWeight ? try w.residualNormWeight("xlstm.group_norm.weight", E) : nil
+        if let ffConfig {
+            feedForward = try GatedFeedForward(config: ffConfig, embeddingDim: E, weights: w)
+        } else {
+            feedForward = nil
+        }
+    }
+
+    // State layout: conv [K−1, E] | y [E] | c [E] | n [E] | m [E]
+    var convStateCount: Int { conv?.stateCount ?? 0 }
+    var stateCount: Int { convStateCount + 4 * embeddingDim }
+
+    // Scratch: normed [E] | convOut [E] | raw [4, E] | out [E], then the feed-forward's
+    var scratchCount: Int { 7 * embeddingDim + (feedForward?.scratchCount ?? 0) }
+
+    func resetState(_ state: UnsafeMutablePointer<Float>) {
+        state.update(repeating: 0, count: stateCount)
+    }
+
+    func step(_ x: UnsafeMutablePointer<Float>, state: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
+        let E = embeddingDim, NH = numHeads, DH = headDim
+        var carve = ScratchCarver(scratch)
+        let normed = carve.take(E)
+        let convOut = carve.take(E)
+        let raw = carve.take(4 * E)      // [gate i|f|z|o, head, DH]
+        let out = carve.take(E)
+
+        layerNorm(x, count: E, weight: norm, bias: nil, eps: 1e-5, into: normed)
+        let gateInput: UnsafePointer<Float>
+        if let conv {
+            conv.step(normed, state: state, into: convOut)
+            for i in 0..<E { convOut[i] = silu(convOut[i]) }
+            gateInput = UnsafePointer(convOut)
+        } else {
+            gateInput = UnsafePointer(normed)
+        }
+        gateProjections[0].apply(gateInput, into: raw)
+        gateProjections[1].apply(gateInput, into: raw + E)
+        gateProjections[2].apply(normed, into: raw + 2 * E)
+        gateProjections[3].apply(normed, into: raw + 3 * E)
+
+        let y = state + convStateCount, c = y + E, n = c + E, m = n + E
+
+        // raw[g, h, o] += Σ_d y[h, d] · R[h, d, g, o] + b[h, g, o]
+        for h in 0..<NH {
+            for d in 0..<DH {
+                let yd = y[h * DH + d]
+                let row = recurrentKernel + (h * DH + d) * 4 * DH   // [4, DH]
+                for g in 0..<4 {
+                    let target = raw + g * E + h * DH
+                    let source = row + g * DH
+                    for o in 0..<DH { target[o] += yd * source[o] }
+                }
+            }
+            for g in 0..<4 {
+                let target = raw + g * E + h * DH
+                let source = cellBias + (h * 4 + g) * DH
+                for o in 0..<DH { target[o] += source[o] }
+            }
+        }
+
+        // `torch.all(n == 0.0)`: true exactly on the first step from the initial state.
+        var firstStep = true
+        for i in 0..<E where n[i] != 0 { firstStep = false; break }
+        for i in 0..<E {
+            let iRaw = raw[i], fRaw = raw[E + i], zRaw = raw[2 * E + i], oRaw = raw[3 * E + i]
+            let logFPlusM = m[i] + logSigmoid(fRaw)
+            let mNew = firstStep ? iRaw : max(iRaw, logFPlusM)
+            let outputGate = sigmoid(oRaw)
+            let inputGate = min(expf(iRaw - mNew), 1)
+            let forgetGate = min(expf(logFPlusM - mNew), 1)
+            let cNew = forgetGate * c[i] + inputGate * tanhf(zRaw)
+            let nNew = forgetGate * n[i] + inputGate
+            c[i] = cNew
+            n[i] = nNew
+            m[i] = mNew
+            y[i] = outputGate * cNew / nNew
+        }
+
+        out.update(from: y, count: E)
+        multiHeadLayerNorm(out, heads: NH, headDim: DH, weight: groupNorm, bias: nil, eps: 1e-5)
+        add(out, into: x, count: E)
+
+        feedForward?.step(x, scratch: carve.take(feedForward!.scratchCount))
+    }
+}
+
+/// Port of xlstm/components/feedforward.py `GatedFeedForward` with the block's pre-LayerNorm:
+/// x ← x + proj_down(act(gate) ⊙ up), [gate, up] = proj_up(LN(x)).
+struct GatedFeedForward: @unchecked Sendable {
+    let embeddingDim: Int
+    let upDim: Int
+    let activation: Activation
+    let norm: UnsafePointer<Float>   // [E], 1 + w
+    let projUp: Linear               // [2P, E]
+    let projDown: Linear             // [E, P]
+
+    init(config: PaperFeedForwardConfig, embeddingDim: Int, weights w: WeightLoader) throws(XLSTMError) {
+        self.embeddingDim = embeddingDim
+        upDim = config.upDim
+        activation = config.activation
+        norm = try w.residualNormWeight("ffn_norm.weight", embeddingDim)
+        projUp = try w.linear("ffn.proj_up", out: 2 * config.upDim, in: embeddingDim, bias: config.bias)
+        projDown = try w.linear("ffn.proj_down", out: embeddingDim, in: config.upDim, bias: config.bias)
+    }
+
+    // Scratch: normed [E] | up [2P] | out [E]
+    var scratchCount: Int { 2 * embeddingDim + 2 * upDim }
+
+    func step(_ x: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
+        let E = embeddingDim, P = upDim
+        var carve = ScratchCarver(scratch)
+        let normed = carve.take(E)
+        let up = carve.take(2 * P)
+        let out = carve.take(E)
+        layerNorm(x, count: E, weight: norm, bias: nil, eps: 1e-5, into: normed)
+        projUp.apply(normed, into: up)
+        for i in 0..<P { up[i] = activate(up[i]) * up[P + i] }
+        projDown.apply(up, into: out)
+        add(out, into: x, count: E)
+    }
+
+    @inline(__always)
+    private func activate(_ v: Float) -> Float {
+        switch activation {
+        case .gelu: return geluExact(v)
+        case .relu: return relu(v)
+        case .reluSquared: let r = relu(v); return r * r
+        case .sigmoid: return sigmoid(v)
+        case .swish: return silu(v)
+        case .selu: return selu(v)
+        }
+    }
+}

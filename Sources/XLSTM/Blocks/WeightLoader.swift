@@ -1,0 +1,46 @@
+// Typed access to the weights of one block: checkpoint keys under a prefix, with the
+// checkpoint-layout fixes (residual LayerNorm weights, optional biases) in one place.
+
+struct WeightLoader {
+    let store: WeightStore
+    let prefix: String
+
+    func scoped(_ sub: String) -> WeightLoader { WeightLoader(store: store, prefix: prefix + sub) }
+
+    func tensor(_ name: String, _ shape: [Int]) throws(XLSTMError) -> Tensor {
+        try store.tensor(prefix + name, shape: shape)
+    }
+
+    func optional(_ name: String, _ shape: [Int]) throws(XLSTMError) -> Tensor? {
+        try store.optionalTensor(prefix + name, shape: shape)
+    }
+
+    /// A bias that the config says exists (`present`), or nil.
+    func bias(_ name: String, _ count: Int, present: Bool) throws(XLSTMError) -> UnsafePointer<Float>? {
+        present ? try tensor(name, [count]).data : nil
+    }
+
+    /// torch.nn.Linear: weight [out, in] and, when `bias`, bias [out].
+    func linear(_ name: String, out: Int, in inFeatures: Int, bias: Bool) throws(XLSTMError) -> Linear {
+        Linear(weight: try tensor(name + ".weight", [out, inFeatures]),
+               bias: bias ? try tensor(name + ".bias", [out]) : nil)
+    }
+
+    /// Rows [start, start+count) of a fused linear layer's weight (and bias) as a Linear of their own.
+    func linearRows(_ name: String, rows start: Int, count: Int, totalRows: Int, in inFeatures: Int,
+                    bias: Bool) throws(XLSTMError) -> Linear {
+        let weight = try tensor(name + ".weight", [totalRows, inFeatures])
+        let b = bias ? try tensor(name + ".bias", [totalRows]) : nil
+        return Linear(weight: Tensor(data: weight.data + start * inFeatures, shape: [count, inFeatures]),
+                      bias: b.map { Tensor(data: $0.data + start, shape: [count]) })
+    }
+
+    /// `xlstm.components.ln.LayerNorm` with residual_weight=True stores w and applies (1 + w):
+    /// folded once here into a buffer that holds 1 + w.
+    func residualNormWeight(_ name: String, _ count: Int) throws(XLSTMError) -> UnsafePointer<Float> {
+        let raw = try tensor(name, [count])
+        let folded = store.derivedBuffer(count: count)
+        for i in 0..<count { folded[i] = 1 + raw.data[i] }
+        return UnsafePointer(folded)
+    }
+}

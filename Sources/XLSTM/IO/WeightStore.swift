@@ -1,0 +1,115 @@
+// The model's weights: every tensor of the checkpoint, looked up by its checkpoint key and handed
+// out as a float32 view.
+//
+// Storage policy (measured in the README):
+//  - F32 tensors whose data is 4-byte aligned in the file are views straight into the mmap: no copy.
+//  - BF16 / F16 tensors (and the rare misaligned F32 one) are widened to float32 once, at load, into
+//    buffers owned here. The float32 kernels then run at full speed; bf16 kernels that read the mmap
+//    directly are the planned next step and will slot in behind `Matrix`.
+
+/// A float32 view of one weight tensor. Valid while the `WeightStore` that produced it is alive.
+public struct Tensor: @unchecked Sendable {
+    public let data: UnsafePointer<Float>
+    public let shape: [Int]
+    public var count: Int { shape.reduce(1, *) }
+}
+
+public final class WeightStore: @unchecked Sendable {
+    private var entries: [String: TensorEntry] = [:]
+    private var owned: [UnsafeMutablePointer<Float>] = []
+    /// The storage dtypes seen, for `info`.
+    public private(set) var dtypes: Set<DType> = []
+    public private(set) var files: [SafeTensorsFile] = []
+    /// Bytes of float32 copies made at load (widened bf16/f16, misaligned f32).
+    public private(set) var widenedBytes = 0
+    /// Elements of every distinct tensor handed out (a tied tensor counts once).
+    public private(set) var parameterCount = 0
+    private var used: Set<String> = []
+
+    public init(files: [SafeTensorsFile]) throws(XLSTMError) {
+        self.files = files
+        for file in files {
+            for entry in file.entries {
+                if let other = entries[entry.name] {
+                    throw XLSTMError(.invalidModel,
+                                     "tensor '\(entry.name)' appears twice (\(other.file.path) and \(entry.file.path))")
+                }
+                entries[entry.name] = entry
+            }
+        }
+    }
+
+    deinit {
+        for buffer in owned { buffer.deallocate() }
+    }
+
+    public func contains(_ name: String) -> Bool { entries[name] != nil }
+    public var tensorNames: [String] { Array(entries.keys) }
+
+    public func shape(of name: String) -> [Int]? { entries[name]?.shape }
+
+    /// The tensor `name`, which must have exactly `shape`.
+    public func tensor(_ name: String, shape: [Int]) throws(XLSTMError) -> Tensor {
+        guard let entry = entries[name] else {
+            let where_ = files.count == 1 ? files[0].file.path : "the model's safetensors files"
+            throw XLSTMError(.invalidModel, "missing tensor '\(name)' in \(where_)")
+        }
+        guard entry.shape == shape else {
+            throw XLSTMError(.invalidModel,
+                             "\(entry.file.path): tensor '\(name)' has shape \(entry.shape), expected \(shape)")
+        }
+        dtypes.insert(entry.dtype)
+        if used.insert(name).inserted { parameterCount += entry.elementCount }
+        let source = entry.bytes
+        let count = entry.elementCount
+        if entry.dtype == .f32, Int(bitPattern: source.baseAddress) % MemoryLayout<Float>.alignment == 0 {
+            return Tensor(data: source.baseAddress!.assumingMemoryBound(to: Float.self), shape: shape)
+        }
+        let buffer = UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1))
+        owned.append(buffer)
+        widenedBytes += count * 4
+        switch entry.dtype {
+        case .f32:
+            for i in 0..<count { buffer[i] = Float(bitPattern: source.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)) }
+        case .bf16:
+            for i in 0..<count {
+                let bits = source.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)
+                buffer[i] = Float(bitPattern: UInt32(UInt16(littleEndian: bits)) << 16)
+            }
+        case .f16:
+            for i in 0..<count {
+                buffer[i] = halfToFloat(UInt16(littleEndian: source.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)))
+            }
+        }
+        return Tensor(data: UnsafePointer(buffer), shape: shape)
+    }
+
+    /// A new float32 buffer owned by the store (for tensors derived at load, e.g. `1 + weight`).
+    public func derivedBuffer(count: Int) -> UnsafeMutablePointer<Float> {
+        let buffer = UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1))
+        buffer.initialize(repeating: 0, count: max(count, 1))
+        owned.append(buffer)
+        return buffer
+    }
+
+    /// `tensor(name, shape:)` when the tensor is present, nil when it is absent.
+    public func optionalTensor(_ name: String, shape: [Int]) throws(XLSTMError) -> Tensor? {
+        entries[name] == nil ? nil : try tensor(name, shape: shape)
+    }
+}
+
+/// IEEE 754 binary16 → binary32, exact for every input (subnormals, infinities, NaN).
+@inline(__always)
+func halfToFloat(_ h: UInt16) -> Float {
+    let sign = UInt32(h & 0x8000) << 16
+    let exponent = UInt32(h >> 10) & 0x1F
+    let mantissa = UInt32(h & 0x3FF)
+    if exponent == 0 {
+        // zero or subnormal: mantissa * 2^-24
+        return Float(bitPattern: sign) + (sign != 0 ? -1 : 1) * Float(mantissa) * 0x1p-24
+    }
+    if exponent == 31 {
+        return Float(bitPattern: sign | 0x7F80_0000 | (mantissa << 13))
+    }
+    return Float(bitPattern: sign | ((exponent + 112) << 23) | (mantissa << 13))
+}

@@ -1,0 +1,181 @@
+// A loaded model: immutable config and weights (views into the mmap), shareable across threads.
+// Sessions (Session.swift) hold the per-sequence state.
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The normalisation applied to the last hidden state before the lm_head.
+enum FinalNorm: @unchecked Sendable {
+    case none
+    /// Paper family: `LayerNorm` with residual weight (stored here as 1 + w), eps 1e-5.
+    case layer(weight: UnsafePointer<Float>)
+    /// 7B family: `RMSNorm`.
+    case rms(weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, eps: Float)
+
+    func apply(_ x: UnsafeMutablePointer<Float>, count: Int) {
+        switch self {
+        case .none: return
+        case let .layer(weight): layerNorm(x, count: count, weight: weight, bias: nil, eps: 1e-5, into: x)
+        case let .rms(weight, bias, eps): rmsNorm(x, count: count, weight: weight, bias: bias, eps: eps, into: x)
+        }
+    }
+}
+
+public final class Model: @unchecked Sendable {
+    public let config: ModelConfig
+    public let directory: String
+    public let weights: WeightStore
+
+    let embedding: UnsafePointer<Float>  // [V, E]
+    let blocks: [any RecurrentBlock]
+    /// Offset of each block's state within a session's state buffer (floats).
+    let stateOffsets: [Int]
+    let finalNorm: FinalNorm
+    let lmHead: Matrix                   // [V, E]
+    let logitSoftCap: Float?
+
+    /// Floats of recurrent state per session (fixed; independent of tokens fed).
+    public let stateCount: Int
+    /// Floats of scratch per session.
+    let scratchCount: Int
+
+    public var family: ModelFamily { config.family }
+    public var vocabSize: Int { config.vocabSize }
+    public var embeddingDim: Int { config.embeddingDim }
+    public var blockKinds: [BlockKind] { blocks.map(\.kind) }
+    public var parameterCount: Int { weights.parameterCount }
+    public var stateBytes: Int { stateCount * MemoryLayout<Float>.size }
+
+    /// Loads a model directory (see README "Model formats"). Nothing is half-loaded: on error
+    /// every mapping made so far is released.
+    public init(directory: String) throws(XLSTMError) {
+        guard isDirectory(directory) else {
+            throw XLSTMError(.io, "\(directory): not a directory")
+        }
+        self.directory = directory
+        let configPath = joinPath(directory, "config.json")
+        guard fileExists(configPath) else {
+            if fileExists(joinPath(directory, "config.yaml")) {
+                throw XLSTMError(.unsupported,
+                    "\(directory): this is an official xlstm_large checkpoint (config.yaml); convert it with tools/convert_xlstm_large.py")
+            }
+            throw XLSTMError(.invalidModel, "\(directory): no config.json")
+        }
+        let configBytes = try readSmallFile(configPath)
+        let json = try JSON.parse(configBytes, context: configPath)
+        let config = try ModelConfig.parse(json, file: configPath)
+        self.config = config
+        let store = try WeightStore(files: try Model.openSafeTensors(directory))
+        self.weights = store
+
+        var blocks: [any RecurrentBlock] = []
+        let E = config.embeddingDim, V = config.vocabSize
+        switch config {
+        case let .paper(c):
+            embedding = try store.tensor("token_embedding.weight", shape: [V, E]).data
+            for index in 0..<c.numBlocks {
+                let loader = WeightLoader(store: store, prefix: "xlstm_block_stack.blocks.\(index).")
+                if c.isSLSTM[index] {
+                    blocks.append(try SLSTMBlock(config: c.slstm!, feedForward: c.feedForward, embeddingDim: E,
+                                                 weights: loader))
+                } else {
+                    blocks.append(try PaperMLSTMBlock(config: c.mlstm!, embeddingDim: E, bias: c.bias, weights: loader))
+                }
+            }
+            let top = WeightLoader(store: store, prefix: "")
+            finalNorm = c.addPostBlocksNorm
+                ? .layer(weight: try top.residualNormWeight("xlstm_block_stack.post_blocks_norm.weight", E)) : .none
+            if c.tieWeights {
+                lmHead = Matrix(data: embedding, rows: V, cols: E)
+            } else {
+                lmHead = Matrix(try store.tensor("lm_head.weight", shape: [V, E]))
+            }
+            logitSoftCap = nil
+        case let .large(c):
+            // transformers layout (backbone.embeddings) or the official xlstm_large keys (embedding).
+            let embeddingKey = store.contains("backbone.embeddings.weight") || !store.contains("embedding.weight")
+                ? "backbone.embeddings.weight" : "embedding.weight"
+            embedding = try store.tensor(embeddingKey, shape: [V, E]).data
+            for index in 0..<c.numBlocks {
+                blocks.append(try LargeMLSTMBlock(config: c, weights: WeightLoader(store: store,
+                                                                                  prefix: "backbone.blocks.\(index).")))
+            }
+            // transformers' xLSTMModel always applies out_norm (RMSNorm, no bias); xlstm_large only with
+            // add_out_norm. Apply it when the checkpoint has it; require it when the config asks for it.
+            if store.contains("backbone.out_norm.weight") || c.addOutNorm {
+                finalNorm = .rms(weight: try store.tensor("backbone.out_norm.weight", shape: [E]).data,
+                                     bias: try store.optionalTensor("backbone.out_norm.bias", shape: [E])?.data,
+                                     eps: c.normEps)
+            } else {
+                finalNorm = .none
+            }
+            if c.tieWordEmbeddings && !store.contains("lm_head.weight") {
+                lmHead = Matrix(data: embedding, rows: V, cols: E)
+            } else {
+                lmHead = Matrix(try store.tensor("lm_head.weight", shape: [V, E]))
+            }
+            logitSoftCap = c.outputLogitSoftCap
+        }
+        self.blocks = blocks
+        var offsets: [Int] = []
+        var total = 0
+        for block in blocks {
+            offsets.append(total)
+            total += block.stateCount
+        }
+        stateOffsets = offsets
+        stateCount = total
+        scratchCount = blocks.map(\.scratchCount).max() ?? 0
+    }
+
+    /// model.safetensors, or the shards listed by model.safetensors.index.json.
+    static func openSafeTensors(_ directory: String) throws(XLSTMError) -> [SafeTensorsFile] {
+        let single = joinPath(directory, "model.safetensors")
+        let indexPath = joinPath(directory, "model.safetensors.index.json")
+        if fileExists(indexPath) {
+            let bytes = try readSmallFile(indexPath)
+            let index = try JSON.parse(bytes, context: indexPath)
+            guard let map = index["weight_map"]?.members else {
+                throw XLSTMError(.invalidModel, "\(indexPath): no weight_map object")
+            }
+            var names: [String] = []
+            for (tensor, file) in map {
+                guard let name = file.stringValue, !name.isEmpty, !name.contains("/"), name != ".." else {
+                    throw XLSTMError(.invalidModel, "\(indexPath): tensor '\(tensor)' maps to an invalid file name")
+                }
+                if !names.contains(name) { names.append(name) }
+            }
+            guard !names.isEmpty else { throw XLSTMError(.invalidModel, "\(indexPath): weight_map is empty") }
+            var files: [SafeTensorsFile] = []
+            for name in names.sorted() { files.append(try SafeTensorsFile(path: joinPath(directory, name))) }
+            // Every tensor the index names must be in the file it names.
+            for (tensor, file) in map {
+                let name = file.stringValue!
+                guard let shard = files.first(where: { $0.file.path == joinPath(directory, name) }),
+                      shard.entries.contains(where: { $0.name == tensor }) else {
+                    throw XLSTMError(.invalidModel, "\(joinPath(directory, name)): missing tensor '\(tensor)' listed in \(indexPath)")
+                }
+            }
+            return files
+        }
+        if fileExists(single) { return [try SafeTensorsFile(path: single)] }
+        throw XLSTMError(.invalidModel, "\(directory): no model.safetensors or model.safetensors.index.json")
+    }
+
+    /// Embedding row of `token` → x [E].
+    func embed(_ token: Int, into x: UnsafeMutablePointer<Float>) {
+        x.update(from: embedding + token * embeddingDim, count: embeddingDim)
+    }
+
+    /// Final norm, lm_head and soft cap: hidden [E] (normalised in place) → logits [V].
+    func computeLogits(_ hidden: UnsafeMutablePointer<Float>, into logits: UnsafeMutablePointer<Float>) {
+        finalNorm.apply(hidden, count: embeddingDim)
+        lmHead.apply(hidden, into: logits)
+        if let cap = logitSoftCap {
+            for i in 0..<vocabSize { logits[i] = softCap(logits[i], cap) }
+        }
+    }
+}

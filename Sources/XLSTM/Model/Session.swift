@@ -1,0 +1,97 @@
+// A session: one sequence's recurrent state (a fixed-size contiguous float32 buffer), its scratch
+// and its logits. Single-threaded; movable between threads. Nothing is allocated per token.
+
+public final class Session: @unchecked Sendable {
+    public let model: Model
+    /// [model.stateCount] — every block's state, concatenated in block order.
+    public let state: UnsafeMutableBufferPointer<Float>
+    /// [vocabSize] — logits after the last token fed with logits requested.
+    public let logits: UnsafeMutableBufferPointer<Float>
+    private let scratch: UnsafeMutablePointer<Float>
+    private let hidden: UnsafeMutablePointer<Float>   // [E] residual stream
+    /// Tokens consumed since the initial state.
+    public internal(set) var tokenCount: Int = 0
+    /// Whether `logits` holds the logits of the last token fed.
+    public internal(set) var hasLogits = false
+
+    public init(model: Model) {
+        self.model = model
+        state = .allocate(capacity: max(model.stateCount, 1))
+        logits = .allocate(capacity: model.vocabSize)
+        logits.initialize(repeating: 0)
+        scratch = .allocate(capacity: max(model.scratchCount, 1))
+        scratch.initialize(repeating: 0, count: max(model.scratchCount, 1))
+        hidden = .allocate(capacity: model.embeddingDim)
+        hidden.initialize(repeating: 0, count: model.embeddingDim)
+        reset()
+    }
+
+    deinit {
+        state.deallocate()
+        logits.deallocate()
+        scratch.deallocate()
+        hidden.deallocate()
+    }
+
+    /// Back to the initial (empty-history) state.
+    public func reset() {
+        for (block, offset) in zip(model.blocks, model.stateOffsets) {
+            block.resetState(state.baseAddress! + offset)
+        }
+        tokenCount = 0
+        hasLogits = false
+    }
+
+    /// A new session with a copy of this one's state and logits.
+    public func clone() -> Session {
+        let copy = Session(model: model)
+        copy.copyState(from: self)
+        return copy
+    }
+
+    /// Makes this session's state, token count and logits equal to `other`'s (same model).
+    public func copyState(from other: Session) {
+        precondition(other.model === model)
+        state.baseAddress!.update(from: other.state.baseAddress!, count: model.stateCount)
+        logits.baseAddress!.update(from: other.logits.baseAddress!, count: model.vocabSize)
+        tokenCount = other.tokenCount
+        hasLogits = other.hasLogits
+    }
+
+    public func checkToken(_ token: Int32) throws(XLSTMError) {
+        guard token >= 0, Int(token) < model.vocabSize else {
+            throw XLSTMError(.invalidArgument, "token id \(token) is out of range [0, \(model.vocabSize))")
+        }
+    }
+
+    /// Consumes one token; with `computeLogits` the logits of the next token are left in `logits`.
+    /// An out-of-range id throws and leaves the session unchanged.
+    public func feed(_ token: Int32, computeLogits: Bool = true) throws(XLSTMError) {
+        try checkToken(token)
+        stepUnchecked(Int(token), computeLogits: computeLogits)
+    }
+
+    /// Consumes `tokens` in order; logits are computed for the last one only (when requested).
+    /// All ids are validated first: on error nothing is consumed.
+    public func feed(_ tokens: UnsafeBufferPointer<Int32>, computeLogits: Bool = true) throws(XLSTMError) {
+        for token in tokens { try checkToken(token) }
+        for (i, token) in tokens.enumerated() {
+            stepUnchecked(Int(token), computeLogits: computeLogits && i == tokens.count - 1)
+        }
+    }
+
+    func stepUnchecked(_ token: Int, computeLogits: Bool) {
+        model.embed(token, into: hidden)
+        let base = state.baseAddress!
+        for (block, offset) in zip(model.blocks, model.stateOffsets) {
+            block.step(hidden, state: base + offset, scratch: scratch)
+        }
+        tokenCount += 1
+        if computeLogits {
+            model.computeLogits(hidden, into: logits.baseAddress!)
+            hasLogits = true
+        } else {
+            hasLogits = false
+        }
+    }
+}

@@ -1,0 +1,95 @@
+import ArgumentParser
+import XLSTM
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct Eval: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Logits after every token of a token file.",
+        discussion: """
+        TOKENS is raw little-endian int32 token ids. LOGITS is written as raw little-endian float32 of
+        shape [n_tokens, vocab_size]: row t holds the logits after consuming tokens[0...t].
+        """)
+
+    enum Mode: String, ExpressibleByArgument, CaseIterable {
+        case step, prefill
+    }
+
+    @Argument(help: "Model directory (config.json + safetensors).")
+    var modelDirectory: String
+
+    @Option(name: .customLong("tokens"), help: "Input token ids (raw little-endian int32).")
+    var tokensPath: String
+
+    @Option(name: .customLong("logits-out"), help: "Output logits (raw little-endian float32, [n_tokens, vocab]).")
+    var logitsPath: String
+
+    @Option(help: "step: one token at a time; prefill: the whole sequence in one call.")
+    var mode: Mode = .step
+
+    @Option(help: "Worker threads for the matrix kernels (≥ 1).")
+    var threads: Int = 1
+
+    func validate() throws {
+        guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
+    }
+
+    func run() throws {
+        if mode == .prefill {
+            fail("--mode prefill is not implemented yet (parallel prefill is a planned feature); use --mode step")
+        }
+        let model = loadModel(modelDirectory)
+        let bytes = readFile(tokensPath)
+        guard bytes.count % 4 == 0 else { fail("\(tokensPath): size \(bytes.count) is not a multiple of 4 (int32 tokens)") }
+        var tokens = [Int32](repeating: 0, count: bytes.count / 4)
+        for i in tokens.indices {
+            let b = bytes[(4 * i)..<(4 * i + 4)]
+            tokens[i] = Int32(bitPattern: UInt32(b[b.startIndex]) | UInt32(b[b.startIndex + 1]) << 8
+                              | UInt32(b[b.startIndex + 2]) << 16 | UInt32(b[b.startIndex + 3]) << 24)
+        }
+        guard !tokens.isEmpty else { fail("\(tokensPath): no tokens") }
+        let session = Session(model: model)
+        let vocab = model.vocabSize
+        guard let out = fopen(logitsPath, "wb") else { fail("\(logitsPath): cannot open for writing") }
+        var row = [UInt8](repeating: 0, count: vocab * 4)
+        for (position, token) in tokens.enumerated() {
+            do {
+                try session.feed(token)
+            } catch {
+                fclose(out)
+                fail("token \(position): \(error.message)")
+            }
+            for j in 0..<vocab {
+                let bits = session.logits[j].bitPattern
+                row[4 * j] = UInt8(truncatingIfNeeded: bits)
+                row[4 * j + 1] = UInt8(truncatingIfNeeded: bits >> 8)
+                row[4 * j + 2] = UInt8(truncatingIfNeeded: bits >> 16)
+                row[4 * j + 3] = UInt8(truncatingIfNeeded: bits >> 24)
+            }
+            guard fwrite(row, 1, row.count, out) == row.count else {
+                fclose(out)
+                fail("\(logitsPath): write failed")
+            }
+        }
+        guard fclose(out) == 0 else { fail("\(logitsPath): write failed") }
+    }
+}
+
+/// The whole file, or a one-line error and exit.
+func readFile(_ path: String) -> [UInt8] {
+    guard let file = fopen(path, "rb") else { fail("\(path): cannot open (\(String(cString: strerror(errno))))") }
+    defer { fclose(file) }
+    var bytes: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 1 << 16)
+    while true {
+        let n = fread(&chunk, 1, chunk.count, file)
+        if n > 0 { bytes.append(contentsOf: chunk[0..<n]) }
+        if n < chunk.count {
+            if ferror(file) != 0 { fail("\(path): read error") }
+            break
+        }
+    }
+    return bytes
+}

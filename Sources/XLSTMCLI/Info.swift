@@ -1,0 +1,42 @@
+import ArgumentParser
+import XLSTM
+
+struct Info: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Describe a model directory: family, blocks, dimensions, parameters, dtype, state size.")
+
+    @Argument(help: "Model directory (config.json + safetensors).")
+    var modelDirectory: String
+
+    func run() throws {
+        let model = loadModel(modelDirectory)
+        let kinds = model.blockKinds
+        let mlstmCount = kinds.filter { $0 == .mLSTM }.count
+        let familyName = model.family == .paper ? "paper (xLSTMLMModel)" : "xLSTM 7B (xLSTMForCausalLM)"
+        let dtypes = model.weights.dtypes.map(\.rawValue).sorted().joined(separator: ", ")
+        print("family:          \(familyName)")
+        print("blocks:          \(kinds.count) (\(mlstmCount) mLSTM, \(kinds.count - mlstmCount) sLSTM)")
+        print("block map:       \(kinds.map(\.rawValue).joined(separator: " "))")
+        print("embedding dim:   \(model.embeddingDim)")
+        print("vocab size:      \(model.vocabSize)")
+        switch model.config {
+        case let .paper(c):
+            if let m = c.mlstm {
+                print("mLSTM:           inner dim \(m.innerDim), \(m.numHeads) heads, conv \(m.convKernelSize), qkv block \(m.qkvProjBlockSize)")
+            }
+            if let s = c.slstm {
+                print("sLSTM:           \(s.numHeads) heads, conv \(s.convKernelSize)")
+            }
+            if let f = c.feedForward {
+                print("feed-forward:    \(f.upDim) (\(f.activation.rawValue))")
+            }
+        case let .large(c):
+            print("heads:           \(c.numHeads) (q/k dim \(c.qkDim), v dim \(c.vDim))")
+            print("feed-forward:    \(c.ffnDim) (SwiGLU)")
+            print("soft caps:       gates \(c.gateSoftCap.map { "\($0)" } ?? "none"), logits \(c.outputLogitSoftCap.map { "\($0)" } ?? "none")")
+        }
+        print("parameters:      \(model.parameterCount)")
+        print("weight dtype:    \(dtypes)")
+        print("state / session: \(model.stateBytes) bytes")
+    }
+}
