@@ -50,7 +50,7 @@ struct Eval: ParsableCommand {
                               | UInt32(b[b.startIndex + 2]) << 16 | UInt32(b[b.startIndex + 3]) << 24)
         }
         guard !tokens.isEmpty else { fail("\(tokensPath): no tokens") }
-        let session = Session(model: model)
+        let session = Session(model: model, threads: threads)
         let vocab = model.vocabSize
         guard let out = fopen(logitsPath, "wb") else { fail("\(logitsPath): cannot open for writing") }
         var row = [UInt8](repeating: 0, count: vocab * 4)

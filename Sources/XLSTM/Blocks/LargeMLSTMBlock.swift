@@ -90,7 +90,8 @@ struct LargeMLSTMBlock: RecurrentBlock, @unchecked Sendable {
         state.update(repeating: 0, count: stateCount)
     }
 
-    func step(_ x: UnsafeMutablePointer<Float>, state: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
+    func step(_ x: UnsafeMutablePointer<Float>, state: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
+              pool: ThreadPool?) {
         let E = config.embeddingDim, QK = config.qkDim, V = config.vDim, NH = config.numHeads, P = config.ffnDim
         let DQK = qkHeadDim, DV = vHeadDim
         var carve = ScratchCarver(scratch)
@@ -102,10 +103,10 @@ struct LargeMLSTMBlock: RecurrentBlock, @unchecked Sendable {
         let ffn = carve.take(2 * P)
 
         rmsNorm(x, count: E, weight: norm, bias: normBias, eps: config.normEps, into: normed)
-        query.apply(normed, into: q)
-        key.apply(normed, into: k)
-        value.apply(normed, into: v)
-        outputGate.apply(normed, into: o)
+        query.apply(normed, into: q, pool: pool)
+        key.apply(normed, into: k, pool: pool)
+        value.apply(normed, into: v, pool: pool)
+        outputGate.apply(normed, into: o, pool: pool)
         inputGate.apply(normed, into: gates)
         forgetGate.apply(normed, into: gates + NH)
         if let cap = config.gateSoftCap {
@@ -125,15 +126,15 @@ struct LargeMLSTMBlock: RecurrentBlock, @unchecked Sendable {
         }
         multiHeadLayerNorm(h, heads: NH, headDim: DV, weight: headNorm, bias: headNormBias, eps: config.normEps)
         for i in 0..<V { h[i] *= sigmoid(o[i]) }
-        outProjection.apply(h, into: out)
+        outProjection.apply(h, into: out, pool: pool)
         add(out, into: x, count: E)
 
         rmsNorm(x, count: E, weight: ffnNorm, bias: ffnNormBias, eps: config.normEps, into: normed)
         let gate = ffn, up = ffn + P
-        ffnGate.apply(normed, into: gate)
-        ffnUp.apply(normed, into: up)
+        ffnGate.apply(normed, into: gate, pool: pool)
+        ffnUp.apply(normed, into: up, pool: pool)
         for i in 0..<P { gate[i] = silu(gate[i]) * up[i] }
-        ffnDown.apply(gate, into: out)
+        ffnDown.apply(gate, into: out, pool: pool)
         add(out, into: x, count: E)
     }
 }

@@ -80,7 +80,8 @@ struct PaperMLSTMBlock: RecurrentBlock, @unchecked Sendable {
         state.update(repeating: 0, count: stateCount)
     }
 
-    func step(_ x: UnsafeMutablePointer<Float>, state: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
+    func step(_ x: UnsafeMutablePointer<Float>, state: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
+              pool: ThreadPool?) {
         let E = embeddingDim, I = innerDim, NH = numHeads, DH = headDim
         var carve = ScratchCarver(scratch)
         let normed = carve.take(E)
@@ -92,7 +93,7 @@ struct PaperMLSTMBlock: RecurrentBlock, @unchecked Sendable {
         let out = carve.take(E)
 
         layerNorm(x, count: E, weight: norm, bias: nil, eps: 1e-5, into: normed)
-        projUp.apply(normed, into: up)
+        projUp.apply(normed, into: up, pool: pool)
         let mBranch = up, z = up + I
 
         let convState = state
@@ -122,7 +123,7 @@ struct PaperMLSTMBlock: RecurrentBlock, @unchecked Sendable {
         }
         multiHeadLayerNorm(h, heads: NH, headDim: DH, weight: outNorm, bias: nil, eps: 1e-5)
         for i in 0..<I { h[i] = (h[i] + learnableSkip[i] * convOut[i]) * silu(z[i]) }
-        projDown.apply(h, into: out)
+        projDown.apply(h, into: out, pool: pool)
         add(out, into: x, count: E)
     }
 }

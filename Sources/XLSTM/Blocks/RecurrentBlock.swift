@@ -12,7 +12,8 @@ protocol RecurrentBlock: Sendable {
     /// Writes the initial (empty-history) state.
     func resetState(_ state: UnsafeMutablePointer<Float>)
     /// x [embeddingDim] ← x + block(x), advancing `state` by one token.
-    func step(_ x: UnsafeMutablePointer<Float>, state: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>)
+    func step(_ x: UnsafeMutablePointer<Float>, state: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
+              pool: ThreadPool?)
 }
 
 public enum BlockKind: String, Sendable {

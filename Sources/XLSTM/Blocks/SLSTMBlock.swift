@@ -74,7 +74,8 @@ struct SLSTMBlock: RecurrentBlock, @unchecked Sendable {
         state.update(repeating: 0, count: stateCount)
     }
 
-    func step(_ x: UnsafeMutablePointer<Float>, state: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
+    func step(_ x: UnsafeMutablePointer<Float>, state: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
+              pool: ThreadPool?) {
         let E = embeddingDim, NH = numHeads, DH = headDim
         var carve = ScratchCarver(scratch)
         let normed = carve.take(E)
@@ -138,7 +139,7 @@ struct SLSTMBlock: RecurrentBlock, @unchecked Sendable {
         multiHeadLayerNorm(out, heads: NH, headDim: DH, weight: groupNorm, bias: nil, eps: 1e-5)
         add(out, into: x, count: E)
 
-        feedForward?.step(x, scratch: carve.take(feedForward!.scratchCount))
+        feedForward?.step(x, scratch: carve.take(feedForward!.scratchCount), pool: pool)
     }
 }
 
@@ -164,16 +165,16 @@ struct GatedFeedForward: @unchecked Sendable {
     // Scratch: normed [E] | up [2P] | out [E]
     var scratchCount: Int { 2 * embeddingDim + 2 * upDim }
 
-    func step(_ x: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
+    func step(_ x: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>, pool: ThreadPool?) {
         let E = embeddingDim, P = upDim
         var carve = ScratchCarver(scratch)
         let normed = carve.take(E)
         let up = carve.take(2 * P)
         let out = carve.take(E)
         layerNorm(x, count: E, weight: norm, bias: nil, eps: 1e-5, into: normed)
-        projUp.apply(normed, into: up)
+        projUp.apply(normed, into: up, pool: pool)
         for i in 0..<P { up[i] = activate(up[i]) * up[P + i] }
-        projDown.apply(up, into: out)
+        projDown.apply(up, into: out, pool: pool)
         add(out, into: x, count: E)
     }
 

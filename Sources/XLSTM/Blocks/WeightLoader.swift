@@ -22,17 +22,16 @@ struct WeightLoader {
 
     /// torch.nn.Linear: weight [out, in] and, when `bias`, bias [out].
     func linear(_ name: String, out: Int, in inFeatures: Int, bias: Bool) throws(XLSTMError) -> Linear {
-        Linear(weight: try tensor(name + ".weight", [out, inFeatures]),
-               bias: bias ? try tensor(name + ".bias", [out]) : nil)
+        Linear(weight: try store.matrix(prefix + name + ".weight", rows: out, cols: inFeatures),
+               bias: bias ? try tensor(name + ".bias", [out]).data : nil)
     }
 
     /// Rows [start, start+count) of a fused linear layer's weight (and bias) as a Linear of their own.
     func linearRows(_ name: String, rows start: Int, count: Int, totalRows: Int, in inFeatures: Int,
                     bias: Bool) throws(XLSTMError) -> Linear {
-        let weight = try tensor(name + ".weight", [totalRows, inFeatures])
-        let b = bias ? try tensor(name + ".bias", [totalRows]) : nil
-        return Linear(weight: Tensor(data: weight.data + start * inFeatures, shape: [count, inFeatures]),
-                      bias: b.map { Tensor(data: $0.data + start, shape: [count]) })
+        let weight = try store.matrix(prefix + name + ".weight", rows: totalRows, cols: inFeatures)
+        let b = bias ? try tensor(name + ".bias", [totalRows]).data : nil
+        return Linear(weight: weight.rows(start, count: count), bias: b.map { $0 + start })
     }
 
     /// `xlstm.components.ln.LayerNorm` with residual_weight=True stores w and applies (1 + w):

@@ -7,6 +7,15 @@
 //    buffers owned here. The float32 kernels then run at full speed; bf16 kernels that read the mmap
 //    directly are the planned next step and will slot in behind `Matrix`.
 
+/// How weight matrices stored in reduced precision are held.
+public enum WeightPolicy: Sendable {
+    /// bf16 matrices are read straight from the mmap by bf16 kernels (half the memory traffic);
+    /// f16 ones are widened to float32 at load.
+    case native
+    /// Every tensor is widened to float32 at load.
+    case float32
+}
+
 /// A float32 view of one weight tensor. Valid while the `WeightStore` that produced it is alive.
 public struct Tensor: @unchecked Sendable {
     public let data: UnsafePointer<Float>
@@ -26,8 +35,11 @@ public final class WeightStore: @unchecked Sendable {
     public private(set) var parameterCount = 0
     private var used: Set<String> = []
 
-    public init(files: [SafeTensorsFile]) throws(XLSTMError) {
+    public let policy: WeightPolicy
+
+    public init(files: [SafeTensorsFile], policy: WeightPolicy = .native) throws(XLSTMError) {
         self.files = files
+        self.policy = policy
         for file in files {
             for entry in file.entries {
                 if let other = entries[entry.name] {
@@ -82,6 +94,19 @@ public final class WeightStore: @unchecked Sendable {
             }
         }
         return Tensor(data: UnsafePointer(buffer), shape: shape)
+    }
+
+    /// The 2-D tensor `name` [rows, cols] as a kernel matrix. Under `.native`, bf16 data stays in the
+    /// mmap and is widened in registers; everything else is a float32 view (widened at load if needed).
+    public func matrix(_ name: String, rows: Int, cols: Int) throws(XLSTMError) -> Matrix {
+        if policy == .native, let entry = entries[name], entry.dtype == .bf16, entry.shape == [rows, cols],
+           Int(bitPattern: entry.bytes.baseAddress) % MemoryLayout<UInt16>.alignment == 0 {
+            dtypes.insert(entry.dtype)
+            if used.insert(name).inserted { parameterCount += entry.elementCount }
+            return Matrix(storage: .bf16(entry.bytes.baseAddress!.assumingMemoryBound(to: UInt16.self)),
+                          rows: rows, cols: cols)
+        }
+        return Matrix(data: try tensor(name, shape: [rows, cols]).data, rows: rows, cols: cols)
     }
 
     /// A new float32 buffer owned by the store (for tensors derived at load, e.g. `1 + weight`).

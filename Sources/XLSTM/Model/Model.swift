@@ -29,7 +29,7 @@ public final class Model: @unchecked Sendable {
     public let directory: String
     public let weights: WeightStore
 
-    let embedding: UnsafePointer<Float>  // [V, E]
+    let embedding: Matrix                // [V, E]
     let blocks: [any RecurrentBlock]
     /// Offset of each block's state within a session's state buffer (floats).
     let stateOffsets: [Int]
@@ -51,7 +51,7 @@ public final class Model: @unchecked Sendable {
 
     /// Loads a model directory (see README "Model formats"). Nothing is half-loaded: on error
     /// every mapping made so far is released.
-    public init(directory: String) throws(XLSTMError) {
+    public init(directory: String, policy: WeightPolicy = .native) throws(XLSTMError) {
         guard isDirectory(directory) else {
             throw XLSTMError(.io, "\(directory): not a directory")
         }
@@ -68,14 +68,14 @@ public final class Model: @unchecked Sendable {
         let json = try JSON.parse(configBytes, context: configPath)
         let config = try ModelConfig.parse(json, file: configPath)
         self.config = config
-        let store = try WeightStore(files: try Model.openSafeTensors(directory))
+        let store = try WeightStore(files: try Model.openSafeTensors(directory), policy: policy)
         self.weights = store
 
         var blocks: [any RecurrentBlock] = []
         let E = config.embeddingDim, V = config.vocabSize
         switch config {
         case let .paper(c):
-            embedding = try store.tensor("token_embedding.weight", shape: [V, E]).data
+            embedding = try store.matrix("token_embedding.weight", rows: V, cols: E)
             for index in 0..<c.numBlocks {
                 let loader = WeightLoader(store: store, prefix: "xlstm_block_stack.blocks.\(index).")
                 if c.isSLSTM[index] {
@@ -89,16 +89,16 @@ public final class Model: @unchecked Sendable {
             finalNorm = c.addPostBlocksNorm
                 ? .layer(weight: try top.residualNormWeight("xlstm_block_stack.post_blocks_norm.weight", E)) : .none
             if c.tieWeights {
-                lmHead = Matrix(data: embedding, rows: V, cols: E)
+                lmHead = embedding
             } else {
-                lmHead = Matrix(try store.tensor("lm_head.weight", shape: [V, E]))
+                lmHead = try store.matrix("lm_head.weight", rows: V, cols: E)
             }
             logitSoftCap = nil
         case let .large(c):
             // transformers layout (backbone.embeddings) or the official xlstm_large keys (embedding).
             let embeddingKey = store.contains("backbone.embeddings.weight") || !store.contains("embedding.weight")
                 ? "backbone.embeddings.weight" : "embedding.weight"
-            embedding = try store.tensor(embeddingKey, shape: [V, E]).data
+            embedding = try store.matrix(embeddingKey, rows: V, cols: E)
             for index in 0..<c.numBlocks {
                 blocks.append(try LargeMLSTMBlock(config: c, weights: WeightLoader(store: store,
                                                                                   prefix: "backbone.blocks.\(index).")))
@@ -113,9 +113,9 @@ public final class Model: @unchecked Sendable {
                 finalNorm = .none
             }
             if c.tieWordEmbeddings && !store.contains("lm_head.weight") {
-                lmHead = Matrix(data: embedding, rows: V, cols: E)
+                lmHead = embedding
             } else {
-                lmHead = Matrix(try store.tensor("lm_head.weight", shape: [V, E]))
+                lmHead = try store.matrix("lm_head.weight", rows: V, cols: E)
             }
             logitSoftCap = c.outputLogitSoftCap
         }
@@ -167,13 +167,14 @@ public final class Model: @unchecked Sendable {
 
     /// Embedding row of `token` → x [E].
     func embed(_ token: Int, into x: UnsafeMutablePointer<Float>) {
-        x.update(from: embedding + token * embeddingDim, count: embeddingDim)
+        embedding.copyRow(token, into: x)
     }
 
     /// Final norm, lm_head and soft cap: hidden [E] (normalised in place) → logits [V].
-    func computeLogits(_ hidden: UnsafeMutablePointer<Float>, into logits: UnsafeMutablePointer<Float>) {
+    func computeLogits(_ hidden: UnsafeMutablePointer<Float>, into logits: UnsafeMutablePointer<Float>,
+                       pool: ThreadPool?) {
         finalNorm.apply(hidden, count: embeddingDim)
-        lmHead.apply(hidden, into: logits)
+        lmHead.apply(hidden, into: logits, pool: pool)
         if let cap = logitSoftCap {
             for i in 0..<vocabSize { logits[i] = softCap(logits[i], cap) }
         }

@@ -14,8 +14,13 @@ public final class Session: @unchecked Sendable {
     /// Whether `logits` holds the logits of the last token fed.
     public internal(set) var hasLogits = false
 
-    public init(model: Model) {
+    /// Worker threads for this session's kernels (nil when single-threaded).
+    let pool: ThreadPool?
+
+    /// `threads` ≥ 1: threads the kernels of this session's feeds may use (the calling one included).
+    public init(model: Model, threads: Int = 1) {
         self.model = model
+        pool = threads > 1 ? ThreadPool(threads: threads) : nil
         state = .allocate(capacity: max(model.stateCount, 1))
         logits = .allocate(capacity: model.vocabSize)
         logits.initialize(repeating: 0)
@@ -44,7 +49,7 @@ public final class Session: @unchecked Sendable {
 
     /// A new session with a copy of this one's state and logits.
     public func clone() -> Session {
-        let copy = Session(model: model)
+        let copy = Session(model: model, threads: pool?.parts ?? 1)
         copy.copyState(from: self)
         return copy
     }
@@ -84,11 +89,11 @@ public final class Session: @unchecked Sendable {
         model.embed(token, into: hidden)
         let base = state.baseAddress!
         for (block, offset) in zip(model.blocks, model.stateOffsets) {
-            block.step(hidden, state: base + offset, scratch: scratch)
+            block.step(hidden, state: base + offset, scratch: scratch, pool: pool)
         }
         tokenCount += 1
         if computeLogits {
-            model.computeLogits(hidden, into: logits.baseAddress!)
+            model.computeLogits(hidden, into: logits.baseAddress!, pool: pool)
             hasLogits = true
         } else {
             hasLogits = false

@@ -1,0 +1,133 @@
+// The matrix kernels against a plain double-precision loop, on shapes with every kind of tail
+// (rows not a multiple of 4, columns not a multiple of 16), and the thread split against serial.
+
+import Testing
+import XLSTM
+
+@Suite struct KernelTests {
+    /// Deterministic pseudo-random floats in [-1, 1) (xorshift), so failures reproduce.
+    static func randomFloats(_ count: Int, seed: UInt64) -> [Float] {
+        var state: UInt64 = (seed &* 0x9E37_79B9_7F4A_7C15) | 1
+        var out = [Float](repeating: 0, count: count)
+        for i in 0..<count {
+            state ^= state << 13
+            state ^= state >> 7
+            state ^= state << 17
+            let unit = Float(state >> 40) / Float(1 << 24)   // [0, 1)
+            out[i] = 2 * unit - 1
+        }
+        return out
+    }
+
+    static func reference(_ w: [Float], rows: Int, cols: Int, _ x: [Float]) -> [Double] {
+        var out = [Double](repeating: 0, count: rows)
+        for r in 0..<rows {
+            var sum: Double = 0
+            for c in 0..<cols { sum += Double(w[r * cols + c]) * Double(x[c]) }
+            out[r] = sum
+        }
+        return out
+    }
+
+    static let shapes: [(Int, Int)] = [(1, 1), (3, 15), (4, 16), (5, 17), (9, 33), (64, 64), (67, 130), (130, 257)]
+
+    @Test(arguments: shapes)
+    func float32MatVecMatchesReference(_ shape: (Int, Int)) {
+        let (rows, cols) = shape
+        let w = Self.randomFloats(rows * cols, seed: UInt64(rows * 1000 + cols))
+        let x = Self.randomFloats(cols, seed: 7)
+        var y = [Float](repeating: .nan, count: rows)
+        w.withUnsafeBufferPointer { wp in
+            x.withUnsafeBufferPointer { xp in
+                y.withUnsafeMutableBufferPointer { yp in
+                    Matrix(data: wp.baseAddress!, rows: rows, cols: cols).apply(xp.baseAddress!, into: yp.baseAddress!)
+                }
+            }
+        }
+        let expected = Self.reference(w, rows: rows, cols: cols, x)
+        for r in 0..<rows {
+            #expect(abs(Double(y[r]) - expected[r]) <= 1e-5 * Double(cols), "row \(r)")
+        }
+    }
+
+    @Test(arguments: shapes)
+    func bfloat16MatVecMatchesReference(_ shape: (Int, Int)) {
+        let (rows, cols) = shape
+        // bf16 weights: the upper halves of random floats; the reference uses the same values widened.
+        let bits = Self.randomFloats(rows * cols, seed: UInt64(rows + cols)).map { UInt16($0.bitPattern >> 16) }
+        let widened = bits.map { Float(bitPattern: UInt32($0) << 16) }
+        let x = Self.randomFloats(cols, seed: 11)
+        var y = [Float](repeating: .nan, count: rows)
+        bits.withUnsafeBufferPointer { wp in
+            x.withUnsafeBufferPointer { xp in
+                y.withUnsafeMutableBufferPointer { yp in
+                    Matrix(storage: .bf16(wp.baseAddress!), rows: rows, cols: cols)
+                        .apply(xp.baseAddress!, into: yp.baseAddress!)
+                }
+            }
+        }
+        let expected = Self.reference(widened, rows: rows, cols: cols, x)
+        for r in 0..<rows {
+            #expect(abs(Double(y[r]) - expected[r]) <= 1e-5 * Double(cols), "row \(r)")
+        }
+    }
+
+    @Test(arguments: [2, 3])
+    func threadSplitEqualsSerialBitForBit(_ threads: Int) {
+        let rows = 1031, cols = Matrix.parallelThreshold / 512 + 77   // large enough to be split
+        let w = Self.randomFloats(rows * cols, seed: 3)
+        let x = Self.randomFloats(cols, seed: 5)
+        let pool = ThreadPool(threads: threads)
+        #expect(pool.parts == threads)
+        var serial = [Float](repeating: 0, count: rows), parallel = [Float](repeating: 0, count: rows)
+        w.withUnsafeBufferPointer { wp in
+            x.withUnsafeBufferPointer { xp in
+                let matrix = Matrix(data: wp.baseAddress!, rows: rows, cols: cols)
+                serial.withUnsafeMutableBufferPointer { matrix.apply(xp.baseAddress!, into: $0.baseAddress!) }
+                for _ in 0..<20 {   // repeated jobs exercise the pool's wake/finish cycle
+                    parallel.withUnsafeMutableBufferPointer { matrix.apply(xp.baseAddress!, into: $0.baseAddress!, pool: pool) }
+                }
+            }
+        }
+        #expect(serial == parallel)
+    }
+
+    @Test func poolRunsEveryPartOnce() {
+        let pool = ThreadPool(threads: 4)
+        var hits = [Int](repeating: 0, count: pool.parts)
+        hits.withUnsafeMutableBufferPointer { buffer in
+            let base = buffer.baseAddress!
+            for _ in 0..<100 { pool.run { part in base[part] += 1 } }
+        }
+        #expect(hits == [Int](repeating: 100, count: pool.parts))
+    }
+}
+
+@Suite struct WeightPolicyTests {
+    /// bf16 checkpoints give the same logits whether read in place (bf16 kernels) or widened at load.
+    @Test(arguments: ["paper_bf16", "large_bf16_sharded"])
+    func bf16InPlaceEqualsWidened(_ name: String) throws {
+        let native = try Model(directory: Fixtures.modelDirectory(name), policy: .native)
+        let widened = try Model(directory: Fixtures.modelDirectory(name), policy: .float32)
+        #expect(native.parameterCount == widened.parameterCount)
+        let a = Session(model: native), b = Session(model: widened)
+        var worst: Float = 0
+        for token in Fixtures.tokens(name) {
+            try a.feed(token)
+            try b.feed(token)
+            worst = max(worst, relativeError(UnsafeBufferPointer(a.logits), UnsafeBufferPointer(b.logits)))
+        }
+        #expect(worst <= Tolerance.reference)
+    }
+
+    @Test(arguments: ["paper_mixed", "large_bias_tied_caps"])
+    func multithreadedSessionEqualsSingleThreaded(_ name: String) throws {
+        let model = try Model(directory: Fixtures.modelDirectory(name))
+        let one = Session(model: model, threads: 1), two = Session(model: model, threads: 2)
+        for token in Fixtures.tokens(name).prefix(20) {
+            try one.feed(token)
+            try two.feed(token)
+        }
+        #expect(Array(one.logits) == Array(two.logits))
+    }
+}

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# CLI contract checks: `xlstm eval` on every reference fixture (≤ 1e-4 relative, compared with the
+# official implementation's logits), `xlstm info`, and one-line errors with non-zero exits.
+# Usage: Tests/cli/run.sh PATH/TO/xlstm-cli
+set -uo pipefail
+cli=${1:?usage: run.sh PATH/TO/xlstm-cli}
+here=$(cd "$(dirname "$0")" && pwd)
+fixtures="$here/../Fixtures"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+passed=0 failed=0
+
+ok()   { passed=$((passed + 1)); echo "ok   $1"; }
+bad()  { failed=$((failed + 1)); echo "FAIL $1"; }
+
+# max|a-b| / max|b| over two raw float32 files (python3 stdlib only).
+compare() {
+  python3 - "$1" "$2" <<'PY'
+import array, sys
+a = array.array("f"); b = array.array("f")
+with open(sys.argv[1], "rb") as f: a.frombytes(f.read())
+with open(sys.argv[2], "rb") as f: b.frombytes(f.read())
+if sys.byteorder != "little": a.byteswap(); b.byteswap()
+if len(a) != len(b): print("inf"); sys.exit()
+diff = max(abs(x - y) for x, y in zip(a, b)); ref = max(abs(y) for y in b)
+print(diff / ref if ref else diff)
+PY
+}
+
+for dir in "$fixtures"/*/; do
+  name=$(basename "$dir")
+  [ -f "$dir/tokens.i32" ] || continue
+  if "$cli" eval "$dir/model" --tokens "$dir/tokens.i32" --logits-out "$work/$name.f32" 2>"$work/err"; then
+    rel=$(compare "$work/$name.f32" "$dir/logits.f32")
+    if python3 -c "import sys; sys.exit(0 if float('$rel') <= 1e-4 else 1)"; then
+      ok "eval $name (rel $rel)"
+    else
+      bad "eval $name (rel $rel > 1e-4)"
+    fi
+  else
+    bad "eval $name: $(cat "$work/err")"
+  fi
+done
+
+if "$cli" info "$fixtures/paper_mixed/model" >"$work/info" 2>&1 && grep -q "sLSTM" "$work/info" \
+   && grep -q "state / session:" "$work/info" && grep -q "parameters:" "$work/info"; then
+  ok "info paper_mixed"
+else
+  bad "info paper_mixed: $(cat "$work/info")"
+fi
+
+# Errors: non-zero exit and exactly one line on stderr that says what is wrong.
+expect_error() {  # label, pattern, command...
+  local label=$1 pattern=$2; shift 2
+  if "$@" >"$work/out" 2>"$work/err"; then bad "$label: exited 0"; return; fi
+  if [ "$(wc -l <"$work/err")" -eq 1 ] && grep -q -- "$pattern" "$work/err"; then
+    ok "$label"
+  else
+    bad "$label: stderr was: $(cat "$work/err")"
+  fi
+}
+printf '\x01\x00\x00' >"$work/odd.i32"
+printf '\xff\xff\xff\x7f' >"$work/big.i32"
+expect_error "missing model directory" "not a directory" "$cli" info "$work/nope"
+expect_error "token file not int32" "multiple of 4" "$cli" eval "$fixtures/paper_mixed/model" --tokens "$work/odd.i32" --logits-out "$work/x.f32"
+expect_error "token id out of range" "out of range" "$cli" eval "$fixtures/paper_mixed/model" --tokens "$work/big.i32" --logits-out "$work/x.f32"
+expect_error "missing token file" "cannot open" "$cli" eval "$fixtures/paper_mixed/model" --tokens "$work/none.i32" --logits-out "$work/x.f32"
+
+echo "cli: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
