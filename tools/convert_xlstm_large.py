@@ -231,11 +231,14 @@ def hf_config_fields(cfg: dict, keep_kernels: bool) -> dict:
 
 
 class Source:
-    """Lazily opened safetensors files of an xlstm_large checkpoint (key -> file, like the official loader)."""
+    """The safetensors files of an xlstm_large checkpoint (key -> file, like the official loader).
+
+    Headers are parsed here and tensors are read with seek+readinto (no mmap), so reading a 14 GB checkpoint
+    keeps only the tensor being converted in memory (an mmap would leave every page read resident)."""
 
     def __init__(self, src: Path):
-        from safetensors import safe_open
-
+        if sys.byteorder != "little":
+            raise ConversionError("safetensors data is little-endian; this converter needs a little-endian host")
         single = src / "model.safetensors"
         if single.is_file():
             files = [single]
@@ -254,30 +257,67 @@ class Source:
         if not files:
             raise ConversionError(f"{src}: no model.safetensors or model_0.safetensors")
         self.files = files
-        self.handles = [safe_open(str(p), framework="pt") for p in files]
-        self.where: dict[str, int] = {}
-        for i, h in enumerate(self.handles):
-            for key in h.keys():
-                if key in self.where:
-                    warn(f"{key} is in both {files[self.where[key]].name} and {files[i].name}; "
+        # key -> (file, absolute data offset, dtype name, shape); a later file wins, as with dict.update.
+        self.entries: dict[str, tuple[Path, int, str, list[int]]] = {}
+        for path in files:
+            for key, entry in self._read_header(path).items():
+                if key in self.entries:
+                    warn(f"{key} is in both {self.entries[key][0].name} and {path.name}; "
                          "the later file wins (as in the official loader)")
-                self.where[key] = i
+                self.entries[key] = entry
+
+    @staticmethod
+    def _read_header(path: Path) -> dict:
+        size = path.stat().st_size
+        with path.open("rb") as f:
+            head = f.read(8)
+            if len(head) != 8:
+                raise ConversionError(f"{path}: truncated safetensors file")
+            (n,) = struct.unpack("<Q", head)
+            if n > size - 8:
+                raise ConversionError(f"{path}: safetensors header length {n} exceeds the file")
+            try:
+                header = json.loads(f.read(n))
+            except ValueError as e:
+                raise ConversionError(f"{path}: bad safetensors header: {e}") from e
+        out = {}
+        for key, meta in header.items():
+            if key == "__metadata__":
+                continue
+            st, shape, (begin, end) = meta["dtype"], list(meta["shape"]), meta["data_offsets"]
+            if st not in ST_DTYPES:
+                raise ConversionError(f"{path}: {key}: dtype {st} is not a floating-point type this converter "
+                                      "handles")
+            dtype = ST_DTYPES[st]
+            if end - begin != math.prod(shape) * ITEMSIZE[dtype] or 8 + n + end > size:
+                raise ConversionError(f"{path}: {key}: data offsets {[begin, end]} do not fit shape {shape}")
+            out[key] = (path, 8 + n + begin, dtype, shape)
+        return out
 
     def keys(self):
-        return self.where.keys()
+        return self.entries.keys()
 
     def info(self, key: str) -> tuple[str, list[int]]:
-        sl = self.handles[self.where[key]].get_slice(key)
-        st = sl.get_dtype()
-        if st not in ST_DTYPES:
-            raise ConversionError(f"{key}: dtype {st} is not a floating-point type this converter handles")
-        return ST_DTYPES[st], list(sl.get_shape())
+        _, _, dtype, shape = self.entries[key]
+        return dtype, shape
 
     def load(self, key: str, rows: tuple[int, int] | None):
-        h = self.handles[self.where[key]]
-        if rows is None:
-            return h.get_tensor(key)
-        return h.get_slice(key)[rows[0]:rows[1]]
+        """The tensor, or rows[0]:rows[1] of its first dimension (read from disk into fresh memory)."""
+        import torch
+
+        path, offset, dtype, shape = self.entries[key]
+        row_bytes = math.prod(shape[1:]) * ITEMSIZE[dtype]
+        if rows is not None:
+            offset += rows[0] * row_bytes
+            shape = [rows[1] - rows[0]] + shape[1:]
+        nbytes = math.prod(shape) * ITEMSIZE[dtype]
+        buf = torch.empty(nbytes, dtype=torch.uint8)
+        if nbytes:
+            with path.open("rb") as f:
+                f.seek(offset)
+                if f.readinto(buf.numpy()) != nbytes:
+                    raise ConversionError(f"{path}: {key}: short read")
+        return buf.view(getattr(torch, dtype)).reshape(shape)
 
 
 def plan_tensors(src: Source, cfg: dict, dims: dict) -> "OrderedDict[str, tuple[str, tuple[int, int] | None, list[int]]]":
@@ -292,41 +332,38 @@ def plan_tensors(src: Source, cfg: dict, dims: dict) -> "OrderedDict[str, tuple[
         plan[hf_key] = (src_key, None, shape)
         used.add(src_key)
 
-    def group(prefix: str, names_shapes: list[tuple[str, list[int]]], fused_name: str):
-        """Single-weight keys prefix.{name}.{weight,bias}, or their fused form prefix.{fused_name}.*."""
-        for param, always in (("weight", True), ("bias", None)):
-            members = [(n, s) for n, s in names_shapes if always or (n, param) in has_bias]
+    def group(prefix: str, names_shapes: list[tuple[str, list[int]]], fused_name: str, biased: set[str]):
+        """Single-weight keys prefix.{name}.{weight,bias}, or their fused form prefix.{fused_name}.{weight,bias}
+        (the members concatenated along dim 0, in the order given)."""
+        for param in ("weight", "bias"):
+            members = [(n, s if param == "weight" else s[:1]) for n, s in names_shapes
+                       if param == "weight" or n in biased]
             if not members:
                 continue
             singles = [f"{prefix}.{n}.{param}" for n, _ in members]
             fused = f"{prefix}.{fused_name}.{param}"
             if fused in keys and not any(k in keys for k in singles):
                 off = 0
-                for (n, s), _ in zip(members, singles):
-                    rows = s[0]
-                    plan[f"{prefix}.{n}.{param}"] = (fused, (off, off + rows),
-                                                     s if param == "weight" else [rows])
-                    off += rows
+                for (_, shape), k in zip(members, singles):
+                    plan[k] = (fused, (off, off + shape[0]), shape)
+                    off += shape[0]
                 used.add(fused)
             else:
-                for (n, s), k in zip(members, singles):
-                    direct(k, k, s if param == "weight" else [s[0]])
+                for (_, shape), k in zip(members, singles):
+                    direct(k, k, shape)
 
+    gates = {"igate_preact", "fgate_preact"}  # always have a bias
     for i in range(dims["NB"]):
         b = f"backbone.blocks.{i}"
-        has_bias = set()
-        if bias:
-            has_bias |= {(n, "bias") for n in ("q", "k", "v", "ogate_preact", "proj_up_gate", "proj_up")}
-        has_bias |= {("igate_preact", "bias"), ("fgate_preact", "bias")}
-
+        biased = {"q", "k", "v", "ogate_preact", "proj_up_gate", "proj_up"} if bias else set()
         direct(f"{b}.norm_mlstm.weight", f"{b}.norm_mlstm.weight", [E])
         if bias:
             direct(f"{b}.norm_mlstm.bias", f"{b}.norm_mlstm.bias", [E])
         # Keep transformers' state_dict order: q k v ogate (w, b interleaved per module) then i, f gates.
         start = len(plan)
         group(f"{b}.mlstm_layer", [("q", [qk, E]), ("k", [qk, E]), ("v", [v, E]), ("ogate_preact", [v, E])],
-              "qkv_opreact")
-        group(f"{b}.mlstm_layer", [("igate_preact", [NH, E]), ("fgate_preact", [NH, E])], "ifgate_preact")
+              "qkv_opreact", biased)
+        group(f"{b}.mlstm_layer", [("igate_preact", [NH, E]), ("fgate_preact", [NH, E])], "ifgate_preact", gates)
         _reorder_module_params(plan, start)
         direct(f"{b}.mlstm_layer.multihead_norm.weight", f"{b}.mlstm_layer.multihead_norm.weight", [v])
         if bias:
@@ -338,7 +375,7 @@ def plan_tensors(src: Source, cfg: dict, dims: dict) -> "OrderedDict[str, tuple[
         if bias:
             direct(f"{b}.norm_ffn.bias", f"{b}.norm_ffn.bias", [E])
         start = len(plan)
-        group(f"{b}.ffn", [("proj_up_gate", [F, E]), ("proj_up", [F, E])], "proj_up_gate_z")
+        group(f"{b}.ffn", [("proj_up_gate", [F, E]), ("proj_up", [F, E])], "proj_up_gate_z", biased)
         _reorder_module_params(plan, start)
         direct(f"{b}.ffn.proj_down.weight", f"{b}.ffn.proj_down.weight", [E, F])
         if bias:
@@ -362,16 +399,15 @@ def plan_tensors(src: Source, cfg: dict, dims: dict) -> "OrderedDict[str, tuple[
         if unexpected:
             msg.append(f"unexpected tensors {unexpected[:8]}{' ...' if len(unexpected) > 8 else ''}")
         raise ConversionError("the weights do not match config.yaml: " + "; ".join(msg))
-    for hf_key, (src_key, rows, shape) in plan.items():
-        _, src_shape = src.info(src_key)
+    expected: dict[str, list[int]] = {}
+    for src_key, rows, shape in plan.values():
         if rows is None:
-            if src_shape != shape:
-                raise ConversionError(f"{src_key}: shape {src_shape}, config.yaml implies {shape}")
-        else:
-            total = sum(s[0] for k2, (sk2, r2, s) in plan.items() if sk2 == src_key)
-            if src_shape[0] != total or src_shape[1:] != shape[1:]:
-                raise ConversionError(f"{src_key}: fused shape {src_shape}, config.yaml implies "
-                                      f"[{total}{''.join(', ' + str(d) for d in shape[1:])}]")
+            expected[src_key] = shape
+        else:  # fused: rows stack up along dim 0
+            expected[src_key] = [max(rows[1], expected.get(src_key, [0])[0])] + shape[1:]
+    for src_key, shape in expected.items():
+        if src.info(src_key)[1] != shape:
+            raise ConversionError(f"{src_key}: shape {src.info(src_key)[1]}, config.yaml implies {shape}")
     return plan
 
 
@@ -426,10 +462,11 @@ def write_safetensors(path: Path, entries: list[tuple[str, list[int]]], out_dtyp
             t = fetch(name)
             if list(t.shape) != shape:
                 raise ConversionError(f"{name}: got shape {list(t.shape)}, expected {shape}")
+            src_dtype = str(t.dtype).split(".")[1]
             out = t.to(tdtype).contiguous()
-            if out.dtype != t.dtype and out.is_floating_point():
-                overflow = torch.isinf(out) & torch.isfinite(t)
-                if bool(overflow.any()):
+            if ITEMSIZE[out_dtype] < ITEMSIZE[src_dtype] or (out_dtype, src_dtype) == ("float16", "bfloat16"):
+                overflow = torch.isinf(out) & torch.isfinite(t) if bool(torch.isinf(out).any()) else None
+                if overflow is not None and bool(overflow.any()):
                     raise ConversionError(f"{name}: {int(overflow.sum())} value(s) overflow {out_dtype}; "
                                           "choose a wider --dtype")
             f.write(out.reshape(-1).view(torch.uint8).numpy().data)
@@ -491,6 +528,9 @@ def convert(src: Path, dst: Path, dtype: str = "keep", max_shard_size: str | int
 
     dst.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{dst.name}.partial-", dir=dst.parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes it 0700
     try:
         hf_config.save_pretrained(tmp)
         GenerationConfig.from_model_config(hf_config).save_pretrained(tmp)
