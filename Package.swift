@@ -37,7 +37,10 @@ let package = Package(
         .target(
             name: "XLSTMCABI",
             dependencies: ["XLSTM"],
-            linkerSettings: [.unsafeFlags(["-static-stdlib"])]
+            linkerSettings: [.unsafeFlags([
+                "-static-stdlib",
+                "-Xlinker", "--version-script=\(Context.packageDirectory)/mk/libxlstm.map",
+            ])]
         ),
         .executableTarget(
             name: "XLSTMCLI",

@@ -11,8 +11,18 @@ public struct XLSTMError: Error, CustomStringConvertible, Sendable {
         case invalidArgument
         /// The model uses a feature this runtime does not implement.
         case unsupported
-        /// A state blob does not belong to this model, format version or is damaged.
+        /// A token id is outside [0, vocab size).
+        case tokenOutOfRange
+        /// A caller-supplied buffer is too small; the message says how many bytes are needed.
+        case bufferTooSmall
+        /// A state blob was saved from a different model.
         case stateMismatch
+        /// A state blob has a format version this runtime does not read.
+        case stateVersion
+        /// A state blob is truncated or damaged (bad magic, sizes or checksum).
+        case stateCorrupt
+        /// Logits were asked for but the last feed did not compute them (or nothing was fed).
+        case noLogits
     }
 
     public let kind: Kind

@@ -64,7 +64,7 @@ import XLSTM
         let state = stateCopy(session), logits = logitsCopy(session), count = session.tokenCount
         for bad: Int32 in [-1, Int32(model.vocabSize), Int32.max, Int32.min] {
             let error = #expect(throws: XLSTMError.self) { try session.feed(bad) }
-            #expect(error?.kind == .invalidArgument)
+            #expect(error?.kind == .tokenOutOfRange)
             #expect(error?.message.contains("\(bad)") == true)
         }
         // A span with one bad id is rejected whole.

@@ -334,3 +334,33 @@ extension ModelConfig {
             fusedWeights: weightMode == "fused")
     }
 }
+
+extension ModelConfig {
+    /// A stable text form of every field that shapes the computation; part of the model fingerprint
+    /// (state blob format 1), so its spelling must not change within a format version.
+    public var canonicalDescription: String {
+        switch self {
+        case let .paper(c):
+            var parts = ["family=xlstm_lm", "vocab=\(c.vocabSize)", "embedding=\(c.embeddingDim)",
+                         "blocks=\(c.isSLSTM.map { $0 ? "s" : "m" }.joined())", "bias=\(c.bias)",
+                         "tie=\(c.tieWeights)", "post_norm=\(c.addPostBlocksNorm)"]
+            if let m = c.mlstm {
+                parts.append("mlstm=\(m.numHeads),\(m.convKernelSize),\(m.qkvProjBlockSize),\(m.innerDim)")
+            }
+            if let s = c.slstm {
+                parts.append("slstm=\(s.numHeads),\(s.convKernelSize),\(s.groupNormWeight)")
+            }
+            if let f = c.feedForward {
+                parts.append("ffn=\(f.upDim),\(f.activation.rawValue),\(f.bias)")
+            }
+            return parts.joined(separator: ";")
+        case let .large(c):
+            return ["family=xlstm", "vocab=\(c.vocabSize)", "embedding=\(c.embeddingDim)", "blocks=\(c.numBlocks)",
+                    "heads=\(c.numHeads)", "bias=\(c.useBias)", "norm_eps=\(c.normEps.bitPattern)",
+                    "eps=\(c.cellEps.bitPattern)", "out_norm=\(c.addOutNorm)", "qk=\(c.qkDim)", "v=\(c.vDim)",
+                    "ffn=\(c.ffnDim)", "gate_cap=\(c.gateSoftCap?.bitPattern ?? 0)",
+                    "logit_cap=\(c.outputLogitSoftCap?.bitPattern ?? 0)", "tie=\(c.tieWordEmbeddings)",
+                    "fused=\(c.fusedWeights)"].joined(separator: ";")
+        }
+    }
+}

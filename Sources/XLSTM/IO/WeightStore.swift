@@ -59,6 +59,7 @@ public final class WeightStore: @unchecked Sendable {
     public var tensorNames: [String] { Array(entries.keys) }
 
     public func shape(of name: String) -> [Int]? { entries[name]?.shape }
+    public func dtype(of name: String) -> DType? { entries[name]?.dtype }
 
     /// The tensor `name`, which must have exactly `shape`.
     public func tensor(_ name: String, shape: [Int]) throws(XLSTMError) -> Tensor {

@@ -39,6 +39,9 @@ public final class Model: @unchecked Sendable {
 
     /// Floats of recurrent state per session (fixed; independent of tokens fed).
     public let stateCount: Int
+    /// Identifies the model's architecture and tensor layout (not its weight values): a hash of
+    /// `config.canonicalDescription`, the state size and every tensor's name, dtype and shape.
+    public let fingerprint: UInt64
     /// Floats of scratch per session.
     let scratchCount: Int
 
@@ -128,6 +131,11 @@ public final class Model: @unchecked Sendable {
         }
         stateOffsets = offsets
         stateCount = total
+        var text = config.canonicalDescription + ";state=\(total)"
+        for name in store.tensorNames.sorted() {
+            text += ";\(name):\(store.dtype(of: name)!.rawValue):\(store.shape(of: name)!)"
+        }
+        fingerprint = fnv1a64(Array(text.utf8))
         scratchCount = blocks.map(\.scratchCount).max() ?? 0
     }
 
@@ -179,4 +187,11 @@ public final class Model: @unchecked Sendable {
             for i in 0..<vocabSize { logits[i] = softCap(logits[i], cap) }
         }
     }
+}
+
+/// FNV-1a, 64-bit.
+func fnv1a64(_ bytes: [UInt8]) -> UInt64 {
+    var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+    for byte in bytes { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
+    return hash
 }

@@ -65,7 +65,7 @@ public final class Session: @unchecked Sendable {
 
     public func checkToken(_ token: Int32) throws(XLSTMError) {
         guard token >= 0, Int(token) < model.vocabSize else {
-            throw XLSTMError(.invalidArgument, "token id \(token) is out of range [0, \(model.vocabSize))")
+            throw XLSTMError(.tokenOutOfRange, "token id \(token) is out of range [0, \(model.vocabSize))")
         }
     }
 

@@ -1,0 +1,170 @@
+// The portable, versioned serialisation of a session: everything needed to continue a sequence
+// bit for bit in another process or on another machine.
+//
+// Format version 1 (all integers and floats little-endian):
+//   offset  size
+//   0       8     magic "XLSTMSTA"
+//   8       4     format version (1)
+//   12      4     header size in bytes (56)
+//   16      8     model fingerprint (Model.fingerprint: family, dimensions, tensor names/dtypes/shapes)
+//   24      8     tokens consumed so far
+//   32      8     state float count (Model.stateCount)
+//   40      4     vocab size
+//   44      4     flags: bit 0 = the logits below are the last token's
+//   48      8     reserved (0)
+//   56      4·S   recurrent state, every block in order (f32)
+//   …       4·V   logits of the last token (f32; zeros when flag bit 0 is clear)
+//   …       8     checksum of every byte before it (`StateBlob.checksum`)
+
+public enum StateBlob {
+    public static let magic: [UInt8] = Array("XLSTMSTA".utf8)
+    public static let formatVersion: UInt32 = 1
+    static let headerSize = 56
+
+    /// Bytes of a blob for `model` (the same for every session of the model).
+    public static func size(for model: Model) -> Int {
+        headerSize + 4 * model.stateCount + 4 * model.vocabSize + 8
+    }
+
+    /// Writes `session`'s blob into `buffer`; returns the bytes written. Throws `.bufferTooSmall`.
+    public static func save(_ session: Session, into buffer: UnsafeMutableRawBufferPointer) throws(XLSTMError) -> Int {
+        let model = session.model
+        let total = size(for: model)
+        guard let base = buffer.baseAddress, buffer.count >= total else {
+            throw XLSTMError(.bufferTooSmall, "state buffer of \(buffer.count) bytes is too small: \(total) bytes needed")
+        }
+        var writer = ByteWriter(base)
+        writer.bytes(magic)
+        writer.u32(formatVersion)
+        writer.u32(UInt32(headerSize))
+        writer.u64(model.fingerprint)
+        writer.u64(UInt64(session.tokenCount))
+        writer.u64(UInt64(model.stateCount))
+        writer.u32(UInt32(model.vocabSize))
+        writer.u32(session.hasLogits ? 1 : 0)
+        writer.u64(0)
+        writer.floats(UnsafeBufferPointer(session.state))
+        if session.hasLogits {
+            writer.floats(UnsafeBufferPointer(session.logits))
+        } else {
+            writer.zeros(4 * model.vocabSize)
+        }
+        let sum = checksum(UnsafeRawBufferPointer(start: base, count: writer.offset))
+        writer.u64(sum)
+        return writer.offset
+    }
+
+    /// Replaces `session`'s state with the blob's. Everything is validated first: on any error the
+    /// session is left exactly as it was.
+    public static func load(_ blob: UnsafeRawBufferPointer, into session: Session) throws(XLSTMError) {
+        let model = session.model
+        guard let base = blob.baseAddress, blob.count >= headerSize + 8 else {
+            throw XLSTMError(.stateCorrupt, "state blob is truncated (\(blob.count) bytes)")
+        }
+        guard Array(blob[0..<8]) == magic else {
+            throw XLSTMError(.stateCorrupt, "not an xlstm state blob (bad magic)")
+        }
+        var reader = ByteReader(base, offset: 8)
+        let version = reader.u32()
+        guard version == formatVersion else {
+            throw XLSTMError(.stateVersion, "state blob format version \(version) is not supported (this runtime reads \(formatVersion))")
+        }
+        guard reader.u32() == UInt32(headerSize) else {
+            throw XLSTMError(.stateCorrupt, "state blob header size is wrong")
+        }
+        let fingerprint = reader.u64()
+        let tokenCount = reader.u64()
+        let stateCount = reader.u64()
+        let vocab = reader.u32()
+        let flags = reader.u32()
+        let expected = size(for: model)
+        guard blob.count == expected, stateCount == UInt64(model.stateCount), vocab == UInt32(model.vocabSize) else {
+            if fingerprint != model.fingerprint {
+                throw XLSTMError(.stateMismatch, "state blob was saved from a different model (fingerprint \(hex(fingerprint)), this model \(hex(model.fingerprint)))")
+            }
+            throw XLSTMError(.stateCorrupt, "state blob is \(blob.count) bytes; \(expected) expected for this model")
+        }
+        let stored = UnsafeRawBufferPointer(start: base + expected - 8, count: 8).loadLittleEndianU64()
+        guard stored == checksum(UnsafeRawBufferPointer(start: base, count: expected - 8)) else {
+            throw XLSTMError(.stateCorrupt, "state blob checksum does not match (damaged data)")
+        }
+        guard fingerprint == model.fingerprint else {
+            throw XLSTMError(.stateMismatch, "state blob was saved from a different model (fingerprint \(hex(fingerprint)), this model \(hex(model.fingerprint)))")
+        }
+        guard flags & ~1 == 0, tokenCount <= UInt64(Int.max) else {
+            throw XLSTMError(.stateCorrupt, "state blob has unknown flags")
+        }
+        // Valid: copy in.
+        var payload = ByteReader(base, offset: headerSize)
+        payload.floats(into: session.state)
+        payload.floats(into: session.logits)
+        session.tokenCount = Int(tokenCount)
+        session.hasLogits = flags & 1 != 0
+    }
+
+    /// 64-bit checksum: FNV-1a over 8-byte little-endian words (a multiply per word), then the tail
+    /// bytes, then the length. Detects damage; it is not a cryptographic hash.
+    public static func checksum(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
+        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+        let prime: UInt64 = 0x0000_0100_0000_01B3
+        let words = bytes.count / 8
+        for i in 0..<words {
+            hash = (hash ^ UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self))) &* prime
+        }
+        for i in (8 * words)..<bytes.count { hash = (hash ^ UInt64(bytes[i])) &* prime }
+        return (hash ^ UInt64(bytes.count)) &* prime
+    }
+
+    static func hex(_ value: UInt64) -> String {
+        let digits = String(value, radix: 16)
+        return String(repeating: "0", count: 16 - digits.count) + digits
+    }
+}
+
+struct ByteWriter {
+    let base: UnsafeMutableRawPointer
+    var offset = 0
+    init(_ base: UnsafeMutableRawPointer) { self.base = base }
+
+    mutating func bytes(_ values: [UInt8]) {
+        for v in values { base.storeBytes(of: v, toByteOffset: offset, as: UInt8.self); offset += 1 }
+    }
+    mutating func u32(_ v: UInt32) { base.storeBytes(of: v.littleEndian, toByteOffset: offset, as: UInt32.self); offset += 4 }
+    mutating func u64(_ v: UInt64) { base.storeBytes(of: v.littleEndian, toByteOffset: offset, as: UInt64.self); offset += 8 }
+    mutating func zeros(_ count: Int) { (base + offset).initializeMemory(as: UInt8.self, repeating: 0, count: count); offset += count }
+    mutating func floats(_ values: UnsafeBufferPointer<Float>) {
+        #if _endian(little)
+        (base + offset).copyMemory(from: values.baseAddress!, byteCount: 4 * values.count)
+        offset += 4 * values.count
+        #else
+        for v in values { u32(v.bitPattern) }
+        #endif
+    }
+}
+
+struct ByteReader {
+    let base: UnsafeRawPointer
+    var offset: Int
+    init(_ base: UnsafeRawPointer, offset: Int) { self.base = base; self.offset = offset }
+
+    mutating func u32() -> UInt32 {
+        defer { offset += 4 }
+        return UInt32(littleEndian: base.loadUnaligned(fromByteOffset: offset, as: UInt32.self))
+    }
+    mutating func u64() -> UInt64 {
+        defer { offset += 8 }
+        return UInt64(littleEndian: base.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
+    }
+    mutating func floats(into values: UnsafeMutableBufferPointer<Float>) {
+        #if _endian(little)
+        UnsafeMutableRawPointer(values.baseAddress!).copyMemory(from: base + offset, byteCount: 4 * values.count)
+        offset += 4 * values.count
+        #else
+        for i in values.indices { values[i] = Float(bitPattern: u32()) }
+        #endif
+    }
+}
+
+extension UnsafeRawBufferPointer {
+    func loadLittleEndianU64() -> UInt64 { UInt64(littleEndian: loadUnaligned(as: UInt64.self)) }
+}

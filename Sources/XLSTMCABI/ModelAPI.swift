@@ -1,0 +1,75 @@
+// Models: load, free, describe.
+
+import XLSTM
+
+/// Writes the default options into `*params`: one thread, native weight policy.
+/// Returns XLSTM_ERROR_INVALID_ARGUMENT if `params` is NULL. Thread-safe.
+@c public func xlstm_model_default_params(_ params: StructPointer<xlstm_model_params>?) -> CEnumValue<xlstm_status> {
+    guard let params else { return argumentError("xlstm_model_default_params: params is NULL") }
+    params.storeBytes(of: xlstm_model_params(n_threads: 1, weight_policy: xlstm_weight_policy.XLSTM_WEIGHTS_NATIVE.rawValue),
+                      as: xlstm_model_params.self)
+    return ok
+}
+
+/// Loads the model directory `path` (config.json + safetensors; see README "Model formats").
+/// `params` may be NULL for the defaults. On success `*model` receives a new model, to be released
+/// with `xlstm_model_free`; weights are memory-mapped, not copied. On failure `*model` is set to
+/// NULL, nothing stays loaded and the last error names the file and tensor at fault.
+/// Thread-safe.
+@c public func xlstm_model_load(_ path: UnsafePointer<CChar>?, _ params: ConstStructPointer<xlstm_model_params>?,
+                                _ model: UnsafeMutablePointer<Handle<xlstm_model>?>?) -> CEnumValue<xlstm_status> {
+    guard let model else { return argumentError("xlstm_model_load: model (the output pointer) is NULL") }
+    model.pointee = nil
+    guard let path else { return argumentError("xlstm_model_load: path is NULL") }
+    var options = xlstm_model_params(n_threads: 1, weight_policy: 0)
+    if let params { options = params.loadUnaligned(as: xlstm_model_params.self) }
+    guard options.n_threads >= 1, options.n_threads <= 1024 else {
+        return argumentError("xlstm_model_load: n_threads must be in [1, 1024] (is \(options.n_threads))")
+    }
+    let policy: WeightPolicy
+    switch xlstm_weight_policy(rawValue: options.weight_policy) {
+    case .XLSTM_WEIGHTS_NATIVE?: policy = .native
+    case .XLSTM_WEIGHTS_FLOAT32?: policy = .float32
+    case nil: return argumentError("xlstm_model_load: unknown weight_policy \(options.weight_policy)")
+    }
+    return guarded { () throws(XLSTMError) in
+        let loaded = try Model(directory: String(cString: path), policy: policy)
+        model.pointee = retained(ModelBox(model: loaded, threads: Int(options.n_threads)))
+    }
+}
+
+/// Releases a model. Sessions created from it keep it alive until they are freed, so it may be
+/// called while sessions exist. NULL is ignored. Not to be called twice on the same pointer.
+@c public func xlstm_model_free(_ model: Handle<xlstm_model>?) {
+    release(model, as: ModelBox.self)
+}
+
+/// Describes the model in `*info`. Returns XLSTM_ERROR_INVALID_ARGUMENT for a NULL argument.
+/// Thread-safe.
+@c public func xlstm_model_get_info(_ model: ConstHandle<xlstm_model>?,
+                                    _ info: StructPointer<xlstm_model_info>?) -> CEnumValue<xlstm_status> {
+    guard let box = borrowed(model, as: ModelBox.self) else { return argumentError("xlstm_model_get_info: model is NULL") }
+    guard let info else { return argumentError("xlstm_model_get_info: info is NULL") }
+    let m = box.model
+    let family: xlstm_family = m.family == .paper ? .XLSTM_FAMILY_PAPER : .XLSTM_FAMILY_LARGE
+    info.storeBytes(of: xlstm_model_info(
+        family: family.rawValue, vocab_size: Int32(m.vocabSize), embedding_dim: Int32(m.embeddingDim),
+        n_blocks: Int32(m.blockKinds.count), n_parameters: UInt64(m.parameterCount),
+        state_size: UInt64(StateBlob.size(for: m)), state_bytes_in_memory: UInt64(m.stateBytes),
+        fingerprint: m.fingerprint), as: xlstm_model_info.self)
+    return ok
+}
+
+/// Writes the kind of block `index` (0-based, < n_blocks) into `*kind`.
+/// Returns XLSTM_ERROR_INVALID_ARGUMENT for a NULL argument or an index out of range. Thread-safe.
+@c public func xlstm_model_get_block_kind(_ model: ConstHandle<xlstm_model>?, _ index: Int32,
+                                          _ kind: UnsafeMutablePointer<CEnumValue<xlstm_block_kind>>?) -> CEnumValue<xlstm_status> {
+    guard let box = borrowed(model, as: ModelBox.self) else { return argumentError("xlstm_model_get_block_kind: model is NULL") }
+    guard let kind else { return argumentError("xlstm_model_get_block_kind: kind is NULL") }
+    let kinds = box.model.blockKinds
+    guard index >= 0, Int(index) < kinds.count else {
+        return argumentError("xlstm_model_get_block_kind: index \(index) is out of range [0, \(kinds.count))")
+    }
+    kind.pointee = (kinds[Int(index)] == .mLSTM ? xlstm_block_kind.XLSTM_BLOCK_MLSTM : .XLSTM_BLOCK_SLSTM).rawValue
+    return ok
+}

@@ -1,0 +1,171 @@
+// The C ABI's types. `make header` (tools/header-gen) turns the declarations in this folder into
+// include/xlstm.h and include/xlstm.abi.json; these conventions are what it reads:
+//
+//   public enum NAME: COpaqueType {}                  typedef struct NAME NAME;        (opaque handle)
+//   public enum NAME: Int32, CEnum { case X = 0 }     typedef enum NAME { X = 0 } NAME;
+//   public struct NAME: CStruct { public var f: T }   typedef struct NAME { T f; } NAME;
+//   public let XLSTM_NAME: Int32 = 1                  #define XLSTM_NAME 1
+//   @c public func name(…) -> T                       XLSTM_API T name(…);
+//
+// and in signatures and fields: Handle<T> → T *, ConstHandle<T> → const T *,
+// StructPointer<T> → T *, ConstStructPointer<T> → const T *, CEnumValue<E> → E,
+// UnsafePointer<CChar> → const char *, UInt → size_t, IntN/UIntN → intN_t/uintN_t,
+// UnsafeRawPointer → const void *, UnsafeMutableRawPointer → void *.
+// `///` doc comments are carried into the header.
+
+/// Marks an uninhabited type that names a C opaque handle type.
+public protocol COpaqueType {}
+/// Marks an Int32-backed enum exported as a C enum.
+public protocol CEnum: RawRepresentable where RawValue == Int32 {}
+/// Marks a struct exported as a plain C struct (fixed-width fields only, laid out as C lays them out).
+public protocol CStruct {}
+
+/// A pointer to an opaque object of type T (C: `T *`).
+public typealias Handle<T> = OpaquePointer
+/// A pointer to an opaque object of type T that the callee does not modify (C: `const T *`).
+public typealias ConstHandle<T> = OpaquePointer
+/// A pointer to a C struct T written by the callee (C: `T *`).
+public typealias StructPointer<T> = UnsafeMutableRawPointer
+/// A pointer to a C struct T read by the callee (C: `const T *`).
+public typealias ConstStructPointer<T> = UnsafeRawPointer
+/// A C enum value of type E, passed as its 32-bit integer (C: `E`).
+public typealias CEnumValue<E> = Int32
+
+// MARK: Versions
+
+/// Major version of the library: incremented for incompatible API changes.
+public let XLSTM_VERSION_MAJOR: Int32 = 0
+/// Minor version of the library: incremented for compatible additions.
+public let XLSTM_VERSION_MINOR: Int32 = 1
+/// Patch version of the library.
+public let XLSTM_VERSION_PATCH: Int32 = 0
+/// Version of the C API this header describes; `xlstm_api_version()` returns the library's.
+/// A program should check that they are equal at start-up.
+public let XLSTM_API_VERSION: Int32 = 1
+/// Version of the state blob format written by `xlstm_session_save_state`.
+public let XLSTM_STATE_FORMAT_VERSION: Int32 = 1
+
+// MARK: Handles
+
+/// A loaded model: immutable weights and configuration. Thread-safe: any number of threads may
+/// create sessions from one model and feed them concurrently.
+public enum xlstm_model: COpaqueType {}
+/// One sequence's recurrent state, its scratch buffers and its last logits. Not thread-safe: use a
+/// session from one thread at a time (it may move between threads).
+public enum xlstm_session: COpaqueType {}
+/// A token sampler with its own seeded random generator and penalty history. Not thread-safe.
+public enum xlstm_sampler: COpaqueType {}
+
+// MARK: Enums
+
+/// Result of every fallible function. Values are stable across versions.
+/// On any status other than XLSTM_OK, `xlstm_last_error_message()` describes the failure.
+public enum xlstm_status: Int32, CEnum {
+    /// Success.
+    case XLSTM_OK = 0
+    /// An argument is invalid: a NULL pointer where one is required, a bad option value.
+    case XLSTM_ERROR_INVALID_ARGUMENT = 1
+    /// A file could not be opened, read, mapped or written.
+    case XLSTM_ERROR_IO = 2
+    /// A model directory or file is malformed: bad JSON, missing or misshapen tensor, truncated file.
+    case XLSTM_ERROR_INVALID_MODEL = 3
+    /// The model uses a feature this library does not implement.
+    case XLSTM_ERROR_UNSUPPORTED = 4
+    /// A token id is outside [0, vocab_size).
+    case XLSTM_ERROR_TOKEN_OUT_OF_RANGE = 5
+    /// A caller-supplied buffer is too small; the message says how large it must be.
+    case XLSTM_ERROR_BUFFER_TOO_SMALL = 6
+    /// A state blob was saved from a different model.
+    case XLSTM_ERROR_STATE_MISMATCH = 7
+    /// A state blob has a format version this library does not read.
+    case XLSTM_ERROR_STATE_VERSION = 8
+    /// A state blob is truncated or damaged.
+    case XLSTM_ERROR_STATE_CORRUPT = 9
+    /// Logits were requested but the last feed did not compute them, or nothing was fed yet.
+    case XLSTM_ERROR_NO_LOGITS = 10
+}
+
+/// The architecture family of a model.
+public enum xlstm_family: Int32, CEnum {
+    /// The paper architecture (`xlstm.xLSTMLMModel`): mLSTM and sLSTM blocks.
+    case XLSTM_FAMILY_PAPER = 1
+    /// The xLSTM 7B architecture (`xlstm_large`, transformers `xLSTMForCausalLM`).
+    case XLSTM_FAMILY_LARGE = 2
+}
+
+/// The kind of one residual block.
+public enum xlstm_block_kind: Int32, CEnum {
+    /// Matrix-memory block (parallelizable).
+    case XLSTM_BLOCK_MLSTM = 0
+    /// Scalar-memory block with recurrent memory mixing.
+    case XLSTM_BLOCK_SLSTM = 1
+}
+
+/// How weights stored in reduced precision are held in memory.
+public enum xlstm_weight_policy: Int32, CEnum {
+    /// bf16 matrices are read in place from the memory-mapped file; f16 is widened to f32 at load.
+    case XLSTM_WEIGHTS_NATIVE = 0
+    /// Every tensor is widened to float32 at load (more memory, no bf16 rounding in the kernels' inputs).
+    case XLSTM_WEIGHTS_FLOAT32 = 1
+}
+
+/// Which logits a multi-token feed computes.
+public enum xlstm_logits_mode: Int32, CEnum {
+    /// The logits after the last token (what generation needs).
+    case XLSTM_LOGITS_LAST = 0
+    /// None: the feed only advances the state (e.g. a prompt prefix); `xlstm_session_logits` is then NULL.
+    case XLSTM_LOGITS_NONE = 1
+}
+
+// MARK: Structs
+
+/// Options for `xlstm_model_load`. Initialise with `xlstm_model_default_params`, then change fields.
+public struct xlstm_model_params: CStruct {
+    /// Threads each session of this model uses for its matrix kernels, the calling thread included (≥ 1).
+    public var n_threads: Int32
+    /// How reduced-precision weights are held (`xlstm_weight_policy`).
+    public var weight_policy: CEnumValue<xlstm_weight_policy>
+}
+
+/// What `xlstm_model_get_info` reports.
+public struct xlstm_model_info: CStruct {
+    /// The architecture family (`xlstm_family`).
+    public var family: CEnumValue<xlstm_family>
+    /// Number of token ids; valid ids are [0, vocab_size).
+    public var vocab_size: Int32
+    /// Width of the residual stream.
+    public var embedding_dim: Int32
+    /// Number of residual blocks; `xlstm_model_get_block_kind` tells each one's kind.
+    public var n_blocks: Int32
+    /// Number of parameters (a tied embedding counts once).
+    public var n_parameters: UInt64
+    /// Bytes of a saved session state (`xlstm_session_state_size`); the same for every session.
+    public var state_size: UInt64
+    /// Bytes of recurrent state held in memory per session.
+    public var state_bytes_in_memory: UInt64
+    /// Identifies the architecture and tensor layout (not the weight values); stored in state blobs.
+    public var fingerprint: UInt64
+}
+
+/// Options for `xlstm_sampler_create`. Initialise with `xlstm_sampler_default_params`, then change fields.
+public struct xlstm_sampler_params: CStruct {
+    /// Seed of the sampler's random generator: the same seed and logits give the same tokens.
+    public var seed: UInt64
+    /// 0 always picks the most likely token (greedy); otherwise logits are divided by it. Default 0.8.
+    public var temperature: Float
+    /// Keep only the k most likely tokens; 0 keeps all. Default 40.
+    public var top_k: Int32
+    /// Keep the smallest set of most likely tokens whose probability reaches top_p; 1 keeps all. Default 0.95.
+    public var top_p: Float
+    /// Drop tokens less likely than min_p times the most likely one; 0 keeps all. Default 0.05.
+    public var min_p: Float
+    /// Penalise tokens seen in the last penalty_window tokens: positive logits are divided by it,
+    /// negative ones multiplied; 1 is off. Default 1.
+    public var repetition_penalty: Float
+    /// Subtracted from the logit of every token seen in the window; 0 is off. Default 0.
+    public var presence_penalty: Float
+    /// How many recent tokens (accepted or sampled) the penalties look at. Default 64.
+    public var penalty_window: Int32
+    /// Reserved; set to 0.
+    public var reserved: Int32
+}
