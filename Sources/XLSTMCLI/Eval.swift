@@ -32,14 +32,15 @@ struct Eval: ParsableCommand {
     @Option(help: "Worker threads for the matrix kernels (≥ 1).")
     var threads: Int = 1
 
+    @Option(name: .customLong("chunk-size"), help: "Chunk size of the chunkwise-parallel mLSTM cell (prefill mode).")
+    var chunkSize: Int = 64
+
     func validate() throws {
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
+        guard chunkSize >= 1 else { throw ValidationError("--chunk-size must be at least 1") }
     }
 
     func run() throws {
-        if mode == .prefill {
-            fail("--mode prefill is not implemented yet (parallel prefill is a planned feature); use --mode step")
-        }
         let model = loadModel(modelDirectory)
         let bytes = readFile(tokensPath)
         guard bytes.count % 4 == 0 else { fail("\(tokensPath): size \(bytes.count) is not a multiple of 4 (int32 tokens)") }
@@ -51,18 +52,13 @@ struct Eval: ParsableCommand {
         }
         guard !tokens.isEmpty else { fail("\(tokensPath): no tokens") }
         let session = Session(model: model, threads: threads)
+        session.mLSTMChunkSize = chunkSize
         let vocab = model.vocabSize
         guard let out = fopen(logitsPath, "wb") else { fail("\(logitsPath): cannot open for writing") }
         var row = [UInt8](repeating: 0, count: vocab * 4)
-        for (position, token) in tokens.enumerated() {
-            do {
-                try session.feed(token)
-            } catch {
-                fclose(out)
-                fail("token \(position): \(error.message)")
-            }
+        func writeRow(_ values: UnsafePointer<Float>) {
             for j in 0..<vocab {
-                let bits = session.logits[j].bitPattern
+                let bits = values[j].bitPattern
                 row[4 * j] = UInt8(truncatingIfNeeded: bits)
                 row[4 * j + 1] = UInt8(truncatingIfNeeded: bits >> 8)
                 row[4 * j + 2] = UInt8(truncatingIfNeeded: bits >> 16)
@@ -71,6 +67,32 @@ struct Eval: ParsableCommand {
             guard fwrite(row, 1, row.count, out) == row.count else {
                 fclose(out)
                 fail("\(logitsPath): write failed")
+            }
+        }
+        switch mode {
+        case .step:
+            for (position, token) in tokens.enumerated() {
+                do {
+                    try session.feed(token)
+                } catch {
+                    fclose(out)
+                    fail("token \(position): \(error.message)")
+                }
+                writeRow(session.logits.baseAddress!)
+            }
+        case .prefill:
+            var all = [Float](repeating: 0, count: tokens.count * vocab)
+            let status = tokens.withUnsafeBufferPointer { ids in
+                all.withUnsafeMutableBufferPointer { buffer in
+                    Result { () throws(XLSTMError) in try session.prefill(ids, logits: .all(buffer.baseAddress!)) }
+                }
+            }
+            if case let .failure(error) = status {
+                fclose(out)
+                fail(error.message)
+            }
+            all.withUnsafeBufferPointer { buffer in
+                for t in 0..<tokens.count { writeRow(buffer.baseAddress! + t * vocab) }
             }
         }
         guard fclose(out) == 0 else { fail("\(logitsPath): write failed") }

@@ -44,7 +44,7 @@ import XLSTM
     }
 
     @Test(arguments: fixtures)
-    func spanFeedEqualsSingleFeeds(_ name: String) throws {
+    func spanFeedMatchesSingleFeeds(_ name: String) throws {
         let model = try Model(directory: Fixtures.modelDirectory(name))
         let tokens = Array(Fixtures.tokens(name).prefix(12))
         let single = Session(model: model)
@@ -52,8 +52,9 @@ import XLSTM
         let span = Session(model: model)
         try tokens.withUnsafeBufferPointer { buffer throws(XLSTMError) in try span.feed(buffer) }
         #expect(span.tokenCount == tokens.count)
-        #expect(stateCopy(span) == stateCopy(single))
-        #expect(logitsCopy(span) == logitsCopy(single))
+        #expect(span.hasLogits)
+        // A span goes through the parallel prefill: equal up to float rounding (PrefillTests has the rest).
+        #expect(relativeError(UnsafeBufferPointer(span.logits), UnsafeBufferPointer(single.logits)) <= Tolerance.prefillVsStep)
     }
 
     @Test(arguments: fixtures)

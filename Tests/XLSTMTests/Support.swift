@@ -9,6 +9,8 @@ import XLSTM
 enum Tolerance {
     /// Engine vs the official implementation: max |Δlogit| / max |logit| (issue 2).
     static let reference: Float = 1e-4
+    /// Prefill (parallel) vs step (recurrent) in our own engine: max |Δ| / max |step| (issue 4).
+    static let prefillVsStep: Float = 1e-5
 }
 
 /// max |a − b| / max |b|

@@ -30,16 +30,18 @@ PY
 for dir in "$fixtures"/*/; do
   name=$(basename "$dir")
   [ -f "$dir/tokens.i32" ] || continue
-  if "$cli" eval "$dir/model" --tokens "$dir/tokens.i32" --logits-out "$work/$name.f32" 2>"$work/err"; then
-    rel=$(compare "$work/$name.f32" "$dir/logits.f32")
-    if python3 -c "import sys; sys.exit(0 if float('$rel') <= 1e-4 else 1)"; then
-      ok "eval $name (rel $rel)"
+  for mode in step prefill; do
+    if "$cli" eval "$dir/model" --tokens "$dir/tokens.i32" --logits-out "$work/$name.f32" --mode $mode 2>"$work/err"; then
+      rel=$(compare "$work/$name.f32" "$dir/logits.f32")
+      if python3 -c "import sys; sys.exit(0 if float('$rel') <= 1e-4 else 1)"; then
+        ok "eval --mode $mode $name (rel $rel)"
+      else
+        bad "eval --mode $mode $name (rel $rel > 1e-4)"
+      fi
     else
-      bad "eval $name (rel $rel > 1e-4)"
+      bad "eval --mode $mode $name: $(cat "$work/err")"
     fi
-  else
-    bad "eval $name: $(cat "$work/err")"
-  fi
+  done
 done
 
 if "$cli" info "$fixtures/paper_mixed/model" >"$work/info" 2>&1 && grep -q "sLSTM" "$work/info" \

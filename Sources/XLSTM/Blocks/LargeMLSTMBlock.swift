@@ -138,3 +138,67 @@ struct LargeMLSTMBlock: RecurrentBlock, @unchecked Sendable {
         add(out, into: x, count: E)
     }
 }
+
+extension LargeMLSTMBlock {
+    // Prefill scratch for T tokens: normed [T,E] | q,k [T,QK] | v,o,h [T,V] | gates [T,2NH] | out [T,E]
+    //                               | ffn [T,2P] | chunk scratch
+    func prefillScratchCount(tokens T: Int, chunkSize: Int) -> Int {
+        T * (2 * config.embeddingDim + 2 * config.qkDim + 3 * config.vDim + 2 * config.numHeads + 2 * config.ffnDim)
+            + mLSTMChunkScratchCount(chunkSize: chunkSize)
+    }
+
+    func prefill(_ x: UnsafeMutablePointer<Float>, count T: Int, state: UnsafeMutablePointer<Float>,
+                 scratch: UnsafeMutablePointer<Float>, pool: ThreadPool?, chunkSize: Int) {
+        let E = config.embeddingDim, QK = config.qkDim, V = config.vDim, NH = config.numHeads, P = config.ffnDim
+        let DQK = qkHeadDim, DV = vHeadDim
+        var carve = ScratchCarver(scratch)
+        let normed = carve.take(T * E)
+        let q = carve.take(T * QK), k = carve.take(T * QK)
+        let v = carve.take(T * V), o = carve.take(T * V), h = carve.take(T * V)
+        let gates = carve.take(T * 2 * NH)
+        let out = carve.take(T * E)
+        let ffn = carve.take(T * 2 * P)
+        let chunkScratch = carve.take(mLSTMChunkScratchCount(chunkSize: chunkSize))
+
+        for t in 0..<T { rmsNorm(x + t * E, count: E, weight: norm, bias: normBias, eps: config.normEps, into: normed + t * E) }
+        query.applyBatch(normed, xStride: E, count: T, into: q, yStride: QK, pool: pool)
+        key.applyBatch(normed, xStride: E, count: T, into: k, yStride: QK, pool: pool)
+        value.applyBatch(normed, xStride: E, count: T, into: v, yStride: V, pool: pool)
+        outputGate.applyBatch(normed, xStride: E, count: T, into: o, yStride: V, pool: pool)
+        inputGate.applyBatch(normed, xStride: E, count: T, into: gates, yStride: 2 * NH, pool: pool)
+        forgetGate.applyBatch(normed, xStride: E, count: T, into: gates + NH, yStride: 2 * NH, pool: pool)
+        if let cap = config.gateSoftCap {
+            for i in 0..<(T * 2 * NH) { gates[i] = softCap(gates[i], cap) }
+        }
+
+        let cState = state
+        let nState = cState + NH * DQK * DV
+        let mState = nState + NH * DQK
+        let queryScale = Float(1 / Double(DQK).squareRoot())
+        for head in 0..<NH {
+            let span = MLSTMSpan(q: q + head * DQK, qStride: QK, k: k + head * DQK, kStride: QK,
+                                 v: v + head * DV, vStride: V, inputGate: gates + head, gateStride: 2 * NH,
+                                 forgetGate: gates + NH + head, h: h + head * DV, hStride: V)
+            mLSTMChunkwise(span, count: T, qkDim: DQK, vDim: DV, keyScale: 1, queryScale: queryScale,
+                           eps: config.cellEps, c: cState + head * DQK * DV, n: nState + head * DQK,
+                           m: mState + head, chunkSize: chunkSize, scratch: chunkScratch)
+        }
+        for t in 0..<T {
+            let row = h + t * V, gate = o + t * V
+            multiHeadLayerNorm(row, heads: NH, headDim: DV, weight: headNorm, bias: headNormBias, eps: config.normEps)
+            for i in 0..<V { row[i] *= sigmoid(gate[i]) }
+        }
+        outProjection.applyBatch(h, xStride: V, count: T, into: out, yStride: E, pool: pool)
+        add(out, into: x, count: T * E)
+
+        for t in 0..<T { rmsNorm(x + t * E, count: E, weight: ffnNorm, bias: ffnNormBias, eps: config.normEps, into: normed + t * E) }
+        ffnGate.applyBatch(normed, xStride: E, count: T, into: ffn, yStride: 2 * P, pool: pool)
+        ffnUp.applyBatch(normed, xStride: E, count: T, into: ffn + P, yStride: 2 * P, pool: pool)
+        for t in 0..<T {
+            let row = ffn + t * 2 * P
+            for i in 0..<P { row[i] = silu(row[i]) * row[P + i] }
+        }
+        ffnDown.applyBatch(ffn, xStride: 2 * P, count: T, into: out, yStride: E, pool: pool)
+        add(out, into: x, count: T * E)
+    }
+}

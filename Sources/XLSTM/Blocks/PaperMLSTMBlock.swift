@@ -128,6 +128,63 @@ struct PaperMLSTMBlock: RecurrentBlock, @unchecked Sendable {
     }
 }
 
+extension PaperMLSTMBlock {
+    // Prefill scratch for T tokens: normed [T,E] | up [T,2I] | convOut [T,I] | qkv [T,3I] | gates [T,2NH]
+    //                               | h [T,I] | out [T,E] | chunk scratch
+    func prefillScratchCount(tokens T: Int, chunkSize: Int) -> Int {
+        T * (2 * embeddingDim + 7 * innerDim + 2 * numHeads) + mLSTMChunkScratchCount(chunkSize: chunkSize)
+    }
+
+    func prefill(_ x: UnsafeMutablePointer<Float>, count T: Int, state: UnsafeMutablePointer<Float>,
+                 scratch: UnsafeMutablePointer<Float>, pool: ThreadPool?, chunkSize: Int) {
+        let E = embeddingDim, I = innerDim, NH = numHeads, DH = headDim
+        var carve = ScratchCarver(scratch)
+        let normed = carve.take(T * E)
+        let up = carve.take(T * 2 * I)
+        let convOut = carve.take(T * I)
+        let qkv = carve.take(T * 3 * I)
+        let gates = carve.take(T * 2 * NH)
+        let h = carve.take(T * I)
+        let out = carve.take(T * E)
+        let chunkScratch = carve.take(mLSTMChunkScratchCount(chunkSize: chunkSize))
+
+        for t in 0..<T { layerNorm(x + t * E, count: E, weight: norm, bias: nil, eps: 1e-5, into: normed + t * E) }
+        projUp.applyBatch(normed, xStride: E, count: T, into: up, yStride: 2 * I, pool: pool)
+        for t in 0..<T {
+            let mBranch = up + t * 2 * I, target = convOut + t * I
+            if let conv { conv.step(mBranch, state: state, into: target) } else { target.update(from: mBranch, count: I) }
+            for i in 0..<I { target[i] = silu(target[i]) }
+            let row = qkv + t * 3 * I
+            qProj.apply(target, into: row)
+            kProj.apply(target, into: row + I)
+            vProj.apply(mBranch, into: row + 2 * I)
+        }
+        inputGate.applyBatch(qkv, xStride: 3 * I, count: T, into: gates, yStride: 2 * NH, pool: pool)
+        forgetGate.applyBatch(qkv, xStride: 3 * I, count: T, into: gates + NH, yStride: 2 * NH, pool: pool)
+
+        let cState = state + convStateCount
+        let nState = cState + NH * DH * DH
+        let mState = nState + NH * DH
+        let keyScale = 1 / sqrtf(Float(DH))
+        for head in 0..<NH {
+            let span = MLSTMSpan(q: qkv + head * DH, qStride: 3 * I, k: qkv + I + head * DH, kStride: 3 * I,
+                                 v: qkv + 2 * I + head * DH, vStride: 3 * I,
+                                 inputGate: gates + head, gateStride: 2 * NH, forgetGate: gates + NH + head,
+                                 h: h + head * DH, hStride: I)
+            mLSTMChunkwise(span, count: T, qkDim: DH, vDim: DH, keyScale: keyScale, queryScale: 1, eps: 1e-6,
+                           c: cState + head * DH * DH, n: nState + head * DH, m: mState + head,
+                           chunkSize: chunkSize, scratch: chunkScratch)
+        }
+        for t in 0..<T {
+            let row = h + t * I, z = up + t * 2 * I + I, c = convOut + t * I
+            multiHeadLayerNorm(row, heads: NH, headDim: DH, weight: outNorm, bias: nil, eps: 1e-5)
+            for i in 0..<I { row[i] = (row[i] + learnableSkip[i] * c[i]) * silu(z[i]) }
+        }
+        projDown.applyBatch(h, xStride: I, count: T, into: out, yStride: E, pool: pool)
+        add(out, into: x, count: T * E)
+    }
+}
+
 /// One stabilised mLSTM cell step for one head; shared by both families.
 /// q, k [qkDim], v [vDim]; c [qkDim, vDim], n [qkDim], m scalar; h [vDim] out.
 /// The paper family scales k by 1/√DH (keyScale), the 7B family scales q by DHQK^−½ (queryScale);

@@ -14,6 +14,13 @@ protocol RecurrentBlock: Sendable {
     /// x [embeddingDim] ← x + block(x), advancing `state` by one token.
     func step(_ x: UnsafeMutablePointer<Float>, state: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
               pool: ThreadPool?)
+    /// Floats of scratch `prefill` needs for spans of up to `tokens` tokens.
+    func prefillScratchCount(tokens: Int, chunkSize: Int) -> Int
+    /// x [count, embeddingDim] ← x + block(x) for a span of tokens, advancing `state` over all of them:
+    /// the same result as `count` calls of `step`, computed with matrix–matrix products and (mLSTM)
+    /// the chunkwise-parallel cell.
+    func prefill(_ x: UnsafeMutablePointer<Float>, count: Int, state: UnsafeMutablePointer<Float>,
+                 scratch: UnsafeMutablePointer<Float>, pool: ThreadPool?, chunkSize: Int)
 }
 
 public enum BlockKind: String, Sendable {
@@ -77,6 +84,14 @@ struct HeadwiseLinear: @unchecked Sendable {
                    x + h * inPerHead, y + h * outPerHead)
         }
         if let bias { add(bias, into: y, count: heads * outPerHead) }
+    }
+}
+
+extension CausalConv1D {
+    /// The step applied to `count` tokens in order: x [count, features] → y [count, features].
+    func run(_ x: UnsafePointer<Float>, count: Int, state: UnsafeMutablePointer<Float>,
+             into y: UnsafeMutablePointer<Float>) {
+        for t in 0..<count { step(x + t * features, state: state, into: y + t * features) }
     }
 }
 

@@ -63,41 +63,12 @@ struct SLSTMBlock: RecurrentBlock, @unchecked Sendable {
         }
     }
 
-    // State layout: conv [K−1, E] | y [E] | c [E] | n [E] | m [E]
-    var convStateCount: Int { conv?.stateCount ?? 0 }
-    var stateCount: Int { convStateCount + 4 * embeddingDim }
-
-    // Scratch: normed [E] | convOut [E] | raw [4, E] | out [E], then the feed-forward's
-    var scratchCount: Int { 7 * embeddingDim + (feedForward?.scratchCount ?? 0) }
-
-    func resetState(_ state: UnsafeMutablePointer<Float>) {
-        state.update(repeating: 0, count: stateCount)
-    }
-
-    func step(_ x: UnsafeMutablePointer<Float>, state: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
-              pool: ThreadPool?) {
+    /// The recurrent part of one step: raw [4, E] pre-activations (i, f, z, o; input projections only)
+    /// plus R y_prev + b, then `slstm_forward_pointwise`. cell [y | c | n | m], each [E], updated.
+    @inline(__always)
+    func recur(_ raw: UnsafeMutablePointer<Float>, state cell: UnsafeMutablePointer<Float>) {
         let E = embeddingDim, NH = numHeads, DH = headDim
-        var carve = ScratchCarver(scratch)
-        let normed = carve.take(E)
-        let convOut = carve.take(E)
-        let raw = carve.take(4 * E)      // [gate i|f|z|o, head, DH]
-        let out = carve.take(E)
-
-        layerNorm(x, count: E, weight: norm, bias: nil, eps: 1e-5, into: normed)
-        let gateInput: UnsafePointer<Float>
-        if let conv {
-            conv.step(normed, state: state, into: convOut)
-            for i in 0..<E { convOut[i] = silu(convOut[i]) }
-            gateInput = UnsafePointer(convOut)
-        } else {
-            gateInput = UnsafePointer(normed)
-        }
-        gateProjections[0].apply(gateInput, into: raw)
-        gateProjections[1].apply(gateInput, into: raw + E)
-        gateProjections[2].apply(normed, into: raw + 2 * E)
-        gateProjections[3].apply(normed, into: raw + 3 * E)
-
-        let y = state + convStateCount, c = y + E, n = c + E, m = n + E
+        let y = cell, c = y + E, n = c + E, m = n + E
 
         // raw[g, h, o] += Σ_d y[h, d] · R[h, d, g, o] + b[h, g, o]
         for h in 0..<NH {
@@ -134,12 +105,93 @@ struct SLSTMBlock: RecurrentBlock, @unchecked Sendable {
             m[i] = mNew
             y[i] = outputGate * cNew / nNew
         }
+    }
+
+    // State layout: conv [K−1, E] | y [E] | c [E] | n [E] | m [E]
+    var convStateCount: Int { conv?.stateCount ?? 0 }
+    var stateCount: Int { convStateCount + 4 * embeddingDim }
+
+    // Scratch: normed [E] | convOut [E] | raw [4, E] | out [E], then the feed-forward's
+    var scratchCount: Int { 7 * embeddingDim + (feedForward?.scratchCount ?? 0) }
+
+    func resetState(_ state: UnsafeMutablePointer<Float>) {
+        state.update(repeating: 0, count: stateCount)
+    }
+
+    func step(_ x: UnsafeMutablePointer<Float>, state: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
+              pool: ThreadPool?) {
+        let E = embeddingDim, NH = numHeads, DH = headDim
+        var carve = ScratchCarver(scratch)
+        let normed = carve.take(E)
+        let convOut = carve.take(E)
+        let raw = carve.take(4 * E)      // [gate i|f|z|o, head, DH]
+        let out = carve.take(E)
+
+        layerNorm(x, count: E, weight: norm, bias: nil, eps: 1e-5, into: normed)
+        let gateInput: UnsafePointer<Float>
+        if let conv {
+            conv.step(normed, state: state, into: convOut)
+            for i in 0..<E { convOut[i] = silu(convOut[i]) }
+            gateInput = UnsafePointer(convOut)
+        } else {
+            gateInput = UnsafePointer(normed)
+        }
+        gateProjections[0].apply(gateInput, into: raw)
+        gateProjections[1].apply(gateInput, into: raw + E)
+        gateProjections[2].apply(normed, into: raw + 2 * E)
+        gateProjections[3].apply(normed, into: raw + 3 * E)
+
+        recur(raw, state: state + convStateCount)
+        let y = state + convStateCount
 
         out.update(from: y, count: E)
         multiHeadLayerNorm(out, heads: NH, headDim: DH, weight: groupNorm, bias: nil, eps: 1e-5)
         add(out, into: x, count: E)
 
         feedForward?.step(x, scratch: carve.take(feedForward!.scratchCount), pool: pool)
+    }
+}
+
+extension SLSTMBlock {
+    // Prefill scratch for T tokens: normed [T,E] | convOut [T,E] | raw [T,4E] | out [T,E], then the
+    // feed-forward's. The recurrence itself is sequential; everything around it is batched.
+    func prefillScratchCount(tokens T: Int, chunkSize: Int) -> Int {
+        T * 7 * embeddingDim + (feedForward?.prefillScratchCount(tokens: T) ?? 0)
+    }
+
+    func prefill(_ x: UnsafeMutablePointer<Float>, count T: Int, state: UnsafeMutablePointer<Float>,
+                 scratch: UnsafeMutablePointer<Float>, pool: ThreadPool?, chunkSize: Int) {
+        let E = embeddingDim
+        var carve = ScratchCarver(scratch)
+        let normed = carve.take(T * E)
+        let convOut = carve.take(T * E)
+        let raw = carve.take(T * 4 * E)
+        let out = carve.take(T * E)
+
+        for t in 0..<T { layerNorm(x + t * E, count: E, weight: norm, bias: nil, eps: 1e-5, into: normed + t * E) }
+        let gateInput: UnsafePointer<Float>
+        if let conv {
+            conv.run(normed, count: T, state: state, into: convOut)
+            for i in 0..<(T * E) { convOut[i] = silu(convOut[i]) }
+            gateInput = UnsafePointer(convOut)
+        } else {
+            gateInput = UnsafePointer(normed)
+        }
+        for t in 0..<T {
+            let row = raw + t * 4 * E
+            gateProjections[0].apply(gateInput + t * E, into: row)
+            gateProjections[1].apply(gateInput + t * E, into: row + E)
+            gateProjections[2].apply(normed + t * E, into: row + 2 * E)
+            gateProjections[3].apply(normed + t * E, into: row + 3 * E)
+        }
+        for t in 0..<T {
+            recur(raw + t * 4 * E, state: state + convStateCount)
+            let target = out + t * E
+            target.update(from: state + convStateCount, count: E)   // y
+            multiHeadLayerNorm(target, heads: numHeads, headDim: headDim, weight: groupNorm, bias: nil, eps: 1e-5)
+        }
+        add(out, into: x, count: T * E)
+        feedForward?.prefill(x, count: T, scratch: carve.take(feedForward!.prefillScratchCount(tokens: T)), pool: pool)
     }
 }
 
@@ -176,6 +228,25 @@ struct GatedFeedForward: @unchecked Sendable {
         for i in 0..<P { up[i] = activate(up[i]) * up[P + i] }
         projDown.apply(up, into: out, pool: pool)
         add(out, into: x, count: E)
+    }
+
+    // Prefill scratch for T tokens: normed [T,E] | up [T,2P] | out [T,E]
+    func prefillScratchCount(tokens T: Int) -> Int { T * (2 * embeddingDim + 2 * upDim) }
+
+    func prefill(_ x: UnsafeMutablePointer<Float>, count T: Int, scratch: UnsafeMutablePointer<Float>, pool: ThreadPool?) {
+        let E = embeddingDim, P = upDim
+        var carve = ScratchCarver(scratch)
+        let normed = carve.take(T * E)
+        let up = carve.take(T * 2 * P)
+        let out = carve.take(T * E)
+        for t in 0..<T { layerNorm(x + t * E, count: E, weight: norm, bias: nil, eps: 1e-5, into: normed + t * E) }
+        projUp.applyBatch(normed, xStride: E, count: T, into: up, yStride: 2 * P, pool: pool)
+        for t in 0..<T {
+            let row = up + t * 2 * P
+            for i in 0..<P { row[i] = activate(row[i]) * row[P + i] }
+        }
+        projDown.applyBatch(up, xStride: 2 * P, count: T, into: out, yStride: E, pool: pool)
+        add(out, into: x, count: T * E)
     }
 
     @inline(__always)

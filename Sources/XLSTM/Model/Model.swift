@@ -178,6 +178,16 @@ public final class Model: @unchecked Sendable {
         embedding.copyRow(token, into: x)
     }
 
+    /// `computeLogits` for `count` rows: hidden [count, E] (normalised in place) → logits [count, V].
+    func computeLogits(_ hidden: UnsafeMutablePointer<Float>, count: Int, into logits: UnsafeMutablePointer<Float>,
+                       pool: ThreadPool?) {
+        for t in 0..<count { finalNorm.apply(hidden + t * embeddingDim, count: embeddingDim) }
+        lmHead.applyBatch(hidden, xStride: embeddingDim, count: count, into: logits, yStride: vocabSize, pool: pool)
+        if let cap = logitSoftCap {
+            for i in 0..<(count * vocabSize) { logits[i] = softCap(logits[i], cap) }
+        }
+    }
+
     /// Final norm, lm_head and soft cap: hidden [E] (normalised in place) → logits [V].
     func computeLogits(_ hidden: UnsafeMutablePointer<Float>, into logits: UnsafeMutablePointer<Float>,
                        pool: ThreadPool?) {

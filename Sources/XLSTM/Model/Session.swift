@@ -32,6 +32,7 @@ public final class Session: @unchecked Sendable {
     }
 
     deinit {
+        releasePrefillScratch()
         state.deallocate()
         logits.deallocate()
         scratch.deallocate()
@@ -50,6 +51,8 @@ public final class Session: @unchecked Sendable {
     /// A new session with a copy of this one's state and logits.
     public func clone() -> Session {
         let copy = Session(model: model, threads: pool?.parts ?? 1)
+        copy.prefillWindow = prefillWindow
+        copy.mLSTMChunkSize = mLSTMChunkSize
         copy.copyState(from: self)
         return copy
     }
@@ -76,13 +79,81 @@ public final class Session: @unchecked Sendable {
         stepUnchecked(Int(token), computeLogits: computeLogits)
     }
 
-    /// Consumes `tokens` in order; logits are computed for the last one only (when requested).
-    /// All ids are validated first: on error nothing is consumed.
+    /// Consumes `tokens` in order (in parallel: see `prefill`); logits are computed for the last one
+    /// only (when requested). All ids are validated first: on error nothing is consumed.
     public func feed(_ tokens: UnsafeBufferPointer<Int32>, computeLogits: Bool = true) throws(XLSTMError) {
+        try prefill(tokens, logits: computeLogits ? .last : .none)
+    }
+
+    /// Which logits `prefill` computes.
+    public enum LogitsRequest {
+        /// None; `hasLogits` becomes false.
+        case none
+        /// The last token's, into `logits`.
+        case last
+        /// Every position's, into a caller buffer of [tokens.count, vocabSize] floats (row t = the logits
+        /// after tokens[0…t]); the last row also goes into `logits`.
+        case all(UnsafeMutablePointer<Float>)
+    }
+
+    /// Tokens per prefill window: a span is processed in windows of this many tokens, which bounds
+    /// the prefill scratch (allocated on first use).
+    public var prefillWindow = 256 {
+        didSet { prefillWindow = max(1, prefillWindow); releasePrefillScratch() }
+    }
+    /// Chunk size of the chunkwise-parallel mLSTM cell.
+    public var mLSTMChunkSize = 64 {
+        didSet { mLSTMChunkSize = max(1, mLSTMChunkSize); releasePrefillScratch() }
+    }
+    private var prefillHidden: UnsafeMutablePointer<Float>?   // [prefillWindow, E]
+    private var prefillScratch: UnsafeMutablePointer<Float>?
+
+    private func releasePrefillScratch() {
+        prefillHidden?.deallocate()
+        prefillScratch?.deallocate()
+        prefillHidden = nil
+        prefillScratch = nil
+    }
+
+    /// Consumes a span of tokens the parallel way: each window of tokens goes through every block as
+    /// a whole (matrix–matrix projections; the chunkwise mLSTM cell; sLSTM's recurrence alone stays
+    /// sequential). Same state and logits as feeding one token at a time, up to float rounding.
+    /// All ids are validated first: on error nothing is consumed.
+    public func prefill(_ tokens: UnsafeBufferPointer<Int32>, logits request: LogitsRequest) throws(XLSTMError) {
         for token in tokens { try checkToken(token) }
-        for (i, token) in tokens.enumerated() {
-            stepUnchecked(Int(token), computeLogits: computeLogits && i == tokens.count - 1)
+        guard !tokens.isEmpty else { return }
+        let E = model.embeddingDim, window = prefillWindow
+        if prefillHidden == nil {
+            prefillHidden = .allocate(capacity: window * E)
+            let count = model.blocks.map { $0.prefillScratchCount(tokens: window, chunkSize: mLSTMChunkSize) }.max() ?? 0
+            prefillScratch = .allocate(capacity: max(count, 1))
         }
+        let hiddenRows = prefillHidden!, scratchBase = prefillScratch!
+        let base = state.baseAddress!
+        var start = 0
+        while start < tokens.count {
+            let count = min(window, tokens.count - start)
+            for t in 0..<count { model.embed(Int(tokens[start + t]), into: hiddenRows + t * E) }
+            for (block, offset) in zip(model.blocks, model.stateOffsets) {
+                block.prefill(hiddenRows, count: count, state: base + offset, scratch: scratchBase, pool: pool,
+                              chunkSize: mLSTMChunkSize)
+            }
+            let isLastWindow = start + count == tokens.count
+            switch request {
+            case .none:
+                break
+            case .last:
+                if isLastWindow { model.computeLogits(hiddenRows + (count - 1) * E, into: logits.baseAddress!, pool: pool) }
+            case let .all(out):
+                model.computeLogits(hiddenRows, count: count, into: out + start * model.vocabSize, pool: pool)
+                if isLastWindow {
+                    logits.baseAddress!.update(from: out + (start + count - 1) * model.vocabSize, count: model.vocabSize)
+                }
+            }
+            start += count
+        }
+        tokenCount += tokens.count
+        if case .none = request { hasLogits = false } else { hasLogits = true }
     }
 
     func stepUnchecked(_ token: Int, computeLogits: Bool) {

@@ -1,0 +1,126 @@
+// The mLSTM cell over a span of tokens in chunkwise-parallel form, for one head, shared by both
+// families. It is the step recurrence (`mLSTMCellStep`) reorganised, not an approximation of it:
+//
+// With b_t = Σ_{s≤t} logσ(f̃_s) inside a chunk that starts from the stabilised state (C₀, n₀, m₀),
+// the step recursion m_t = max(logσ(f̃_t) + m_{t−1}, ĩ_t) unrolls to
+//     m_t = max(b_t + m₀, max_{s≤t} (b_t − b_s + ĩ_s)),
+// and with D_ts = exp(b_t − b_s + ĩ_s − m_t), g_t = exp(b_t + m₀ − m_t), q' = q·queryScale, k' = k·keyScale:
+//     h_num,t = g_t q'_tᵀC₀ + Σ_{s≤t} D_ts (q'_t·k'_s) v_s
+//     (q'n)_t = g_t q'_t·n₀ + Σ_{s≤t} D_ts (q'_t·k'_s)
+//     h_t     = h_num,t / (max(|(q'n)_t|, exp(−m_t)) + eps)
+// and the state after the chunk (t = L) is C_L = g_L C₀ + Σ_s D_Ls k'_s v_sᵀ, n_L likewise, m_L.
+// Inside a chunk the work is matrix products (the L×L score matrix, its product with V, Qᵀ C₀);
+// across chunks only (C, n, m) is carried — the structure of mlstm_kernels' chunkwise kernels.
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Strided views of one head's inputs and output over a span of tokens.
+struct MLSTMSpan {
+    var q: UnsafePointer<Float>; var qStride: Int            // [count, qkDim]
+    var k: UnsafePointer<Float>; var kStride: Int            // [count, qkDim]
+    var v: UnsafePointer<Float>; var vStride: Int            // [count, vDim]
+    var inputGate: UnsafePointer<Float>; var gateStride: Int // ĩ [count]
+    var forgetGate: UnsafePointer<Float>                     // f̃ [count], same stride
+    var h: UnsafeMutablePointer<Float>; var hStride: Int     // out [count, vDim]
+}
+
+/// Floats of scratch `mLSTMChunkwise` needs for chunks of `chunkSize` tokens.
+func mLSTMChunkScratchCount(chunkSize: Int) -> Int { chunkSize * chunkSize + 2 * chunkSize }
+
+/// Runs the cell over `count` tokens in chunks of `chunkSize`, updating c [qkDim, vDim], n [qkDim], m.
+func mLSTMChunkwise(_ span: MLSTMSpan, count: Int, qkDim: Int, vDim: Int, keyScale: Float, queryScale: Float,
+                    eps: Float, c: UnsafeMutablePointer<Float>, n: UnsafeMutablePointer<Float>,
+                    m: UnsafeMutablePointer<Float>, chunkSize: Int, scratch: UnsafeMutablePointer<Float>) {
+    var start = 0
+    while start < count {
+        let length = min(chunkSize, count - start)
+        var chunk = span
+        chunk.q += start * span.qStride
+        chunk.k += start * span.kStride
+        chunk.v += start * span.vStride
+        chunk.inputGate += start * span.gateStride
+        chunk.forgetGate += start * span.gateStride
+        chunk.h += start * span.hStride
+        mLSTMChunk(chunk, length: length, qkDim: qkDim, vDim: vDim, keyScale: keyScale, queryScale: queryScale,
+                   eps: eps, c: c, n: n, m: m, scratch: scratch)
+        start += length
+    }
+}
+
+/// One chunk of `length` tokens (see the file comment). scratch: scores [L, L] | b [L] | m_t [L].
+@inline(never)
+func mLSTMChunk(_ s: MLSTMSpan, length L: Int, qkDim: Int, vDim: Int, keyScale: Float, queryScale: Float,
+                eps: Float, c: UnsafeMutablePointer<Float>, n: UnsafeMutablePointer<Float>,
+                m: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
+    let scores = scratch, b = scratch + L * L, rowMax = b + L
+    let m0 = m.pointee
+    let qkScale = queryScale * keyScale
+
+    // Cumulative log forget gates and the stabiliser of every position.
+    var cumulative: Float = 0
+    var bestSource = -Float.infinity   // max_{s≤t} (ĩ_s − b_s)
+    for t in 0..<L {
+        cumulative += logSigmoid(s.forgetGate[t * s.gateStride])
+        b[t] = cumulative
+        bestSource = max(bestSource, s.inputGate[t * s.gateStride] - cumulative)
+        rowMax[t] = max(cumulative + m0, cumulative + bestSource)
+    }
+
+    // Scores D_ts (q'_t·k'_s), lower triangle.
+    for t in 0..<L {
+        let qt = s.q + t * s.qStride
+        let row = scores + t * L
+        for j in 0...t {
+            let decay = expf(b[t] - b[j] + s.inputGate[j * s.gateStride] - rowMax[t])
+            row[j] = decay * qkScale * dot(qt, s.k + j * s.kStride, count: qkDim)
+        }
+    }
+
+    // Outputs: inter-chunk part from (C₀, n₀), intra-chunk part from the scores.
+    for t in 0..<L {
+        let qt = s.q + t * s.qStride
+        let h = s.h + t * s.hStride
+        let g = expf(b[t] + m0 - rowMax[t]) * queryScale
+        for j in 0..<vDim { h[j] = 0 }
+        var qn: Float = 0
+        if g != 0 {
+            for r in 0..<qkDim {
+                let weight = g * qt[r]
+                let row = c + r * vDim
+                for j in 0..<vDim { h[j] += weight * row[j] }
+                qn += weight * n[r]
+            }
+        }
+        let row = scores + t * L
+        for j in 0...t {
+            let weight = row[j]
+            qn += weight
+            let vj = s.v + j * s.vStride
+            for d in 0..<vDim { h[d] += weight * vj[d] }
+        }
+        let denominator = max(abs(qn), expf(-rowMax[t])) + eps
+        for j in 0..<vDim { h[j] /= denominator }
+    }
+
+    // Carry the state to the end of the chunk.
+    let mEnd = rowMax[L - 1]
+    let decay = expf(b[L - 1] + m0 - mEnd)
+    for i in 0..<(qkDim * vDim) { c[i] *= decay }
+    for r in 0..<qkDim { n[r] *= decay }
+    for j in 0..<L {
+        let weight = expf(b[L - 1] - b[j] + s.inputGate[j * s.gateStride] - mEnd) * keyScale
+        let kj = s.k + j * s.kStride
+        let vj = s.v + j * s.vStride
+        for r in 0..<qkDim {
+            let kr = weight * kj[r]
+            let row = c + r * vDim
+            for d in 0..<vDim { row[d] += kr * vj[d] }
+            n[r] += kr
+        }
+    }
+    m.pointee = mEnd
+}
