@@ -2,6 +2,7 @@
 #
 #   make build        release build: .build/release/libxlstm.so and .build/release/xlstm-cli
 #   make test         the whole suite (Swift tests + CLI checks against the reference fixtures)
+#   make bench        step/prefill speed vs the machine's measured limits (THREADS=n)
 #   make install      PREFIX=/usr/local: library, header, pkg-config file, the `xlstm` CLI
 #   XLSTM_PORTABLE=1  build without AVX2/FMA (any x86-64 / other architectures)
 
@@ -11,7 +12,7 @@ SWIFT_FLAGS  ?=
 BUILD_DIR    := .build/release
 export XLSTM_PORTABLE
 
-.PHONY: all build deps test swift-test cli-test install clean
+.PHONY: all build deps test install clean bench
 
 all: build
 
@@ -30,6 +31,11 @@ test: build
 	$(SWIFT) build -c release --build-tests $(SWIFT_FLAGS)
 	$(SWIFT) test -c release --skip-build $(SWIFT_FLAGS)
 	bash Tests/cli/run.sh $(BUILD_DIR)/xlstm-cli
+
+# Speed vs this machine's measured peak FMA rate and memory bandwidth (prints ratios; not a test).
+bench: build
+	$(BUILD_DIR)/xlstm-bench --threads $(or $(THREADS),1)
+	$(BUILD_DIR)/xlstm-bench --threads $(or $(THREADS),1) --dtype bf16
 
 install: build
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/include

@@ -6,6 +6,7 @@
 //   XLSTM       the engine: config → weights → blocks → session (pure Swift, no Foundation)
 //   XLSTMCABI   the C ABI: nothing but exported thunks; built as libxlstm.so (product "xlstm")
 //   XLSTMCLI    the `xlstm` command-line tool (product "xlstm-cli"; `make install` names it xlstm)
+//   XLSTMBench  xlstm-bench: step/prefill speed vs the machine's measured peak FMA rate and bandwidth
 import PackageDescription
 
 /// Code generation flags for the engine. `XLSTM_PORTABLE=1` drops the AVX2/FMA flags (see README).
@@ -19,6 +20,7 @@ let package = Package(
     products: [
         .library(name: "xlstm", type: .dynamic, targets: ["XLSTMCABI"]),
         .executable(name: "xlstm-cli", targets: ["XLSTMCLI"]),
+        .executable(name: "xlstm-bench", targets: ["XLSTMBench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -48,6 +50,14 @@ let package = Package(
                 "XLSTM",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
+        ),
+        .executableTarget(
+            name: "XLSTMBench",
+            dependencies: [
+                "XLSTM",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: simdFlags
         ),
         .testTarget(
             name: "XLSTMTests",

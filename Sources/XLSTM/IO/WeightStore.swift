@@ -33,6 +33,8 @@ public final class WeightStore: @unchecked Sendable {
     public private(set) var widenedBytes = 0
     /// Elements of every distinct tensor handed out (a tied tensor counts once).
     public private(set) var parameterCount = 0
+    /// Bytes of every distinct weight matrix handed out by `matrix`, as the kernels read them.
+    public private(set) var matrixBytes = 0
     private var used: Set<String> = []
 
     public let policy: WeightPolicy
@@ -103,11 +105,17 @@ public final class WeightStore: @unchecked Sendable {
         if policy == .native, let entry = entries[name], entry.dtype == .bf16, entry.shape == [rows, cols],
            Int(bitPattern: entry.bytes.baseAddress) % MemoryLayout<UInt16>.alignment == 0 {
             dtypes.insert(entry.dtype)
-            if used.insert(name).inserted { parameterCount += entry.elementCount }
+            if used.insert(name).inserted {
+                parameterCount += entry.elementCount
+                matrixBytes += rows * cols * 2
+            }
             return Matrix(storage: .bf16(entry.bytes.baseAddress!.assumingMemoryBound(to: UInt16.self)),
                           rows: rows, cols: cols)
         }
-        return Matrix(data: try tensor(name, shape: [rows, cols]).data, rows: rows, cols: cols)
+        let firstUse = !used.contains(name)
+        let matrix = Matrix(data: try tensor(name, shape: [rows, cols]).data, rows: rows, cols: cols)
+        if firstUse { matrixBytes += rows * cols * 4 }
+        return matrix
     }
 
     /// A new float32 buffer owned by the store (for tensors derived at load, e.g. `1 + weight`).

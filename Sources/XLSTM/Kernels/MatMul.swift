@@ -35,20 +35,33 @@ extension Matrix {
     }
 }
 
-/// W [rows, cols] (f32) · X[t] → Y[t][0..<rows], for t in 0..<count: each 4-row slice of W is applied
-/// to every token while it is hot in L1, through the same micro-kernel as `matVec` (bit-identical).
+/// Tokens per tile: a tile of X (~128 KiB) stays in L2 while every 4-row slice of W passes over it.
+@inline(__always)
+func tokenTile(cols: Int) -> Int { max(4, (128 << 10) / (cols * 4)) }
+
+/// W [rows, cols] (f32) · X[t] → Y[t][0..<rows], for t in 0..<count. Tokens are taken in tiles that
+/// fit L2; for each tile, each 4-row slice of W is applied to every token while it is hot in L1,
+/// through the same micro-kernel as `matVec` (so results are bit-identical to it).
 @inline(never)
 func matMulRows(_ w: UnsafePointer<Float>, rows: Int, cols: Int,
                 _ x: UnsafePointer<Float>, xStride: Int, count: Int,
                 _ y: UnsafeMutablePointer<Float>, yStride: Int) {
-    var row = 0
-    while row + 4 <= rows {
-        let slice = w + row * cols
-        for t in 0..<count { dot4(slice, cols: cols, x + t * xStride, y + t * yStride + row) }
-        row += 4
-    }
-    if row < rows {
-        for t in 0..<count { matVec(w + row * cols, rows: rows - row, cols: cols, x + t * xStride, y + t * yStride + row) }
+    let tile = tokenTile(cols: cols)
+    var first = 0
+    while first < count {
+        let last = min(first + tile, count)
+        var row = 0
+        while row + 4 <= rows {
+            let slice = w + row * cols
+            for t in first..<last { dot4(slice, cols: cols, x + t * xStride, y + t * yStride + row) }
+            row += 4
+        }
+        if row < rows {
+            for t in first..<last {
+                matVec(w + row * cols, rows: rows - row, cols: cols, x + t * xStride, y + t * yStride + row)
+            }
+        }
+        first = last
     }
 }
 
@@ -57,15 +70,21 @@ func matMulRows(_ w: UnsafePointer<Float>, rows: Int, cols: Int,
 func matMulRowsBF16(_ w: UnsafePointer<UInt16>, rows: Int, cols: Int,
                     _ x: UnsafePointer<Float>, xStride: Int, count: Int,
                     _ y: UnsafeMutablePointer<Float>, yStride: Int) {
-    var row = 0
-    while row + 4 <= rows {
-        let slice = w + row * cols
-        for t in 0..<count { dot4BF16(slice, cols: cols, x + t * xStride, y + t * yStride + row) }
-        row += 4
-    }
-    if row < rows {
-        for t in 0..<count {
-            matVecBF16(w + row * cols, rows: rows - row, cols: cols, x + t * xStride, y + t * yStride + row)
+    let tile = tokenTile(cols: cols)
+    var first = 0
+    while first < count {
+        let last = min(first + tile, count)
+        var row = 0
+        while row + 4 <= rows {
+            let slice = w + row * cols
+            for t in first..<last { dot4BF16(slice, cols: cols, x + t * xStride, y + t * yStride + row) }
+            row += 4
         }
+        if row < rows {
+            for t in first..<last {
+                matVecBF16(w + row * cols, rows: rows - row, cols: cols, x + t * xStride, y + t * yStride + row)
+            }
+        }
+        first = last
     }
 }

@@ -23,6 +23,23 @@ public struct Matrix: @unchecked Sendable {
         self.cols = cols
     }
 
+    /// Bytes the kernels read for one pass over the matrix.
+    public var storageBytes: Int {
+        switch storage {
+        case .f32: return rows * cols * 4
+        case .bf16: return rows * cols * 2
+        }
+    }
+
+    /// Whether both matrices view the same memory.
+    public func sharesStorage(with other: Matrix) -> Bool {
+        switch (storage, other.storage) {
+        case let (.f32(a), .f32(b)): return a == b
+        case let (.bf16(a), .bf16(b)): return a == b
+        default: return false
+        }
+    }
+
     /// Rows [start, start + count) as a matrix of their own (row ranges are contiguous).
     public func rows(_ start: Int, count: Int) -> Matrix {
         switch storage {

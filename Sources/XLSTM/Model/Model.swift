@@ -51,6 +51,8 @@ public final class Model: @unchecked Sendable {
     public var blockKinds: [BlockKind] { blocks.map(\.kind) }
     public var parameterCount: Int { weights.parameterCount }
     public var stateBytes: Int { stateCount * MemoryLayout<Float>.size }
+    /// Bytes of weights one step reads: every matrix once (the embedding only when it is the lm_head).
+    public let stepWeightBytes: Int
 
     /// Loads a model directory (see README "Model formats"). Nothing is half-loaded: on error
     /// every mapping made so far is released.
@@ -123,6 +125,7 @@ public final class Model: @unchecked Sendable {
             logitSoftCap = c.outputLogitSoftCap
         }
         self.blocks = blocks
+        stepWeightBytes = store.matrixBytes - (lmHead.sharesStorage(with: embedding) ? 0 : embedding.storageBytes)
         var offsets: [Int] = []
         var total = 0
         for block in blocks {

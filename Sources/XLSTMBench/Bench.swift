@@ -1,0 +1,120 @@
+// xlstm-bench: speed figures measured against this machine's own limits, in one run.
+//
+//   peak FMA rate      independent FMA chains in registers, on every thread
+//   memory bandwidth   streaming reads of a buffer far larger than the caches
+//   step               tokens/s one at a time; weight bytes read per token ÷ time vs the bandwidth
+//   prefill            tokens/s for a prompt; ratio to step
+//   GEMM               one projection over the prompt; GFLOP/s vs the peak
+//
+// Without --model it writes a ~100 M-parameter model of the 7B family with random weights to a
+// temporary directory and loads it through the normal path (safetensors, mmap).
+
+import ArgumentParser
+import XLSTM
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@main
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "xlstm-bench",
+        abstract: "Measure step and prefill speed against the machine's peak FMA rate and memory bandwidth.")
+
+    @Option(help: "Model directory; by default a random 7B-family model is written to a temporary directory.")
+    var model: String?
+
+    @Option(help: "Storage dtype of the generated model: f32 or bf16.")
+    var dtype: String = "f32"
+
+    @Option(help: "Embedding width of the generated model.")
+    var embedding: Int = 768
+
+    @Option(help: "Blocks of the generated model.")
+    var blocks: Int = 12
+
+    @Option(help: "Threads (the calling one included).")
+    var threads: Int = 1
+
+    @Option(help: "Prompt length for prefill.")
+    var prompt: Int = 512
+
+    @Option(help: "Tokens to time in step mode.")
+    var steps: Int = 64
+
+    @Option(name: .customLong("chunk-size"), help: "Chunk size of the chunkwise mLSTM cell.")
+    var chunkSize: Int = 64
+
+    func validate() throws {
+        guard ["f32", "bf16"].contains(dtype) else { throw ValidationError("--dtype must be f32 or bf16") }
+        guard threads >= 1, prompt >= 1, steps >= 1, chunkSize >= 1 else { throw ValidationError("counts must be ≥ 1") }
+        guard embedding % 64 == 0, embedding >= 64, blocks >= 1 else { throw ValidationError("--embedding must be a multiple of 64") }
+    }
+
+    func run() throws {
+        let pool = ThreadPool(threads: threads)
+        let peak = measurePeakFMA(pool: pool)
+        let bandwidth = measureBandwidth(pool: pool)
+        print("machine   peak FMA \(fmt(peak / 1e9)) GFLOP/s, memory bandwidth \(fmt(bandwidth / 1e9)) GB/s  (\(threads) thread\(threads == 1 ? "" : "s"))")
+
+        var directory = model ?? ""
+        var temporary: String?
+        if model == nil {
+            let made = makeTemporaryDirectory()
+            temporary = made
+            directory = made
+            try writeRandomLargeModel(directory, embedding: embedding, blocks: blocks, bf16: dtype == "bf16")
+        }
+        defer { if let temporary { removeTree(temporary) } }
+
+        let loaded: Model
+        do { loaded = try Model(directory: directory) } catch { throw ValidationError(error.message) }
+        let params = Double(loaded.parameterCount)
+        print("model     \(loaded.family == .large ? "7B family" : "paper family"), \(fmt(params / 1e6)) M parameters, "
+              + "\(loaded.weights.dtypes.map(\.rawValue).sorted().joined(separator: "+")), step reads \(fmt(Double(loaded.stepWeightBytes) / 1e6)) MB")
+
+        let tokens = (0..<max(prompt, steps + 1)).map { Int32(($0 * 7919 + 13) % loaded.vocabSize) }
+
+        // Step.
+        let session = Session(model: loaded, threads: threads)
+        try session.feed(tokens[0])
+        let stepStart = now()
+        for i in 1...steps { try session.feed(tokens[i]) }
+        let stepSeconds = now() - stepStart
+        let stepRate = Double(steps) / stepSeconds
+        let stepBandwidth = Double(loaded.stepWeightBytes) * stepRate
+        print("step      \(fmt(stepRate)) tokens/s, weights streamed at \(fmt(stepBandwidth / 1e9)) GB/s = "
+              + "\(fmt(100 * stepBandwidth / bandwidth))% of measured bandwidth")
+
+        // Prefill.
+        let prefillSession = Session(model: loaded, threads: threads)
+        prefillSession.mLSTMChunkSize = chunkSize
+        let span = Array(tokens.prefix(prompt))
+        // Warm-up: the first prefill allocates the session's prefill scratch; time the second.
+        try span.withUnsafeBufferPointer { ids throws(XLSTMError) in try prefillSession.prefill(ids, logits: .last) }
+        prefillSession.reset()
+        let prefillStart = now()
+        try span.withUnsafeBufferPointer { ids throws(XLSTMError) in try prefillSession.prefill(ids, logits: .last) }
+        let prefillSeconds = now() - prefillStart
+        let prefillRate = Double(prompt) / prefillSeconds
+        let flops = prefillFlops(loaded, tokens: prompt, chunkSize: chunkSize)
+        print("prefill   \(fmt(prefillRate)) tokens/s for \(prompt) tokens = \(fmt(prefillRate / stepRate))× step; "
+              + "\(fmt(flops / prefillSeconds / 1e9)) GFLOP/s overall = \(fmt(100 * flops / prefillSeconds / peak))% of peak")
+
+        // One projection GEMM over the prompt.
+        let (gemmRate, shape) = try measureGEMM(loaded, tokens: prompt, pool: pool)
+        print("GEMM      \(shape) × \(prompt) tokens: \(fmt(gemmRate / 1e9)) GFLOP/s = \(fmt(100 * gemmRate / peak))% of peak")
+    }
+}
+
+func now() -> Double {
+    var t = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &t)
+    return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
+}
+
+func fmt(_ value: Double) -> String {
+    let rounded = value >= 100 ? value.rounded() : (value * 10).rounded() / 10
+    return value >= 100 ? String(Int(rounded)) : String(rounded)
+}

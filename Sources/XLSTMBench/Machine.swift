@@ -1,0 +1,111 @@
+// The machine's limits, measured in the same run as the engine.
+
+import XLSTM
+
+/// FLOP/s of FMA on every thread of `pool`: 12 independent 8-wide chains per thread, in registers.
+func measurePeakFMA(pool: ThreadPool) -> Double {
+    let iterations = 20_000_000
+    var sinks = [Float](repeating: 0, count: pool.parts)
+    var best = 0.0
+    for _ in 0..<3 {
+        let start = now()
+        sinks.withUnsafeMutableBufferPointer { out in
+            let base = out.baseAddress!
+            pool.run { part in base[part] = fmaChains(iterations) }
+        }
+        let seconds = now() - start
+        best = max(best, Double(iterations) * 12 * 8 * 2 * Double(pool.parts) / seconds)
+    }
+    if sinks.contains(.nan) { print("(sink)") }
+    return best
+}
+
+@inline(never)
+func fmaChains(_ iterations: Int) -> Float {
+    let m = SIMD8<Float>(repeating: 0.999_999), b = SIMD8<Float>(repeating: 1e-7)
+    var a0 = SIMD8<Float>(repeating: 1), a1 = a0 + 1, a2 = a0 + 2, a3 = a0 + 3, a4 = a0 + 4, a5 = a0 + 5
+    var a6 = a0 + 6, a7 = a0 + 7, a8 = a0 + 8, a9 = a0 + 9, a10 = a0 + 10, a11 = a0 + 11
+    for _ in 0..<iterations {
+        a0 = a0.addingProduct(a0, m) - b; a1 = b.addingProduct(a1, m); a2 = b.addingProduct(a2, m)
+        a3 = b.addingProduct(a3, m); a4 = b.addingProduct(a4, m); a5 = b.addingProduct(a5, m)
+        a6 = b.addingProduct(a6, m); a7 = b.addingProduct(a7, m); a8 = b.addingProduct(a8, m)
+        a9 = b.addingProduct(a9, m); a10 = b.addingProduct(a10, m); a11 = b.addingProduct(a11, m)
+    }
+    return (a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + a10 + a11).sum()
+}
+
+/// Bytes/s of streaming reads of a 1 GiB buffer, split across the threads of `pool`.
+func measureBandwidth(pool: ThreadPool) -> Double {
+    let count = (1 << 30) / 4
+    let buffer = UnsafeMutablePointer<Float>.allocate(capacity: count)
+    defer { buffer.deallocate() }
+    buffer.initialize(repeating: 1, count: count)
+    let parts = pool.parts
+    var sums = [Float](repeating: 0, count: parts)
+    var best = 0.0
+    for _ in 0..<3 {
+        let start = now()
+        sums.withUnsafeMutableBufferPointer { out in
+            let base = out.baseAddress!
+            pool.run { part in
+                let per = count / parts
+                base[part] = streamSum(buffer + part * per, count: per)
+            }
+        }
+        best = max(best, Double(count * 4) / (now() - start))
+    }
+    if sums.contains(.nan) { print("(sink)") }
+    return best
+}
+
+@inline(never)
+func streamSum(_ p: UnsafePointer<Float>, count: Int) -> Float {
+    let raw = UnsafeRawPointer(p)
+    var a0 = SIMD16<Float>(), a1 = SIMD16<Float>(), a2 = SIMD16<Float>(), a3 = SIMD16<Float>()
+    var i = 0
+    while i + 64 <= count {
+        a0 += raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
+        a1 += raw.loadUnaligned(fromByteOffset: i * 4 + 64, as: SIMD16<Float>.self)
+        a2 += raw.loadUnaligned(fromByteOffset: i * 4 + 128, as: SIMD16<Float>.self)
+        a3 += raw.loadUnaligned(fromByteOffset: i * 4 + 192, as: SIMD16<Float>.self)
+        i += 64
+    }
+    return (a0 + a1 + a2 + a3).sum()
+}
+
+/// FLOPs of a prefill of `tokens` tokens: every projection (2·rows·cols per token; the lm_head once)
+/// and, for mLSTM, the chunkwise cell (scores, intra, inter and state update per chunk and head).
+func prefillFlops(_ model: Model, tokens: Int, chunkSize: Int) -> Double {
+    let head = Double(model.vocabSize * model.embeddingDim) * 2
+    let matrices = Double(model.stepWeightBytes) / (model.weights.dtypes.contains(.bf16) ? 2 : 4) * 2
+    var flops = (matrices - head) * Double(tokens) + head
+    if case let .large(c) = model.config {
+        let dqk = Double(c.qkDim / c.numHeads), dv = Double(c.vDim / c.numHeads)
+        let chunks = Double((tokens + chunkSize - 1) / chunkSize), l = Double(chunkSize)
+        let perChunk = (l * (l + 1) / 2) * (dqk + dv) * 2 + 2 * l * dqk * dv * 2
+        flops += perChunk * chunks * Double(c.numHeads * c.numBlocks)
+    }
+    return flops
+}
+
+/// FLOP/s of the largest up-projection of the model over `tokens` tokens.
+func measureGEMM(_ model: Model, tokens: Int, pool: ThreadPool) throws -> (Double, String) {
+    guard case let .large(c) = model.config else { return (0, "n/a") }
+    let name = c.fusedWeights ? "backbone.blocks.0.ffn.proj_up_gate_z.weight" : "backbone.blocks.0.ffn.proj_up.weight"
+    let rows = c.fusedWeights ? 2 * c.ffnDim : c.ffnDim
+    let matrix = try model.weights.matrix(name, rows: rows, cols: c.embeddingDim)
+    var x = [Float](repeating: 0.01, count: tokens * c.embeddingDim)
+    var y = [Float](repeating: 0, count: tokens * rows)
+    var best = 0.0
+    for _ in 0..<3 {
+        let start = now()
+        x.withUnsafeMutableBufferPointer { xb in
+            y.withUnsafeMutableBufferPointer { yb in
+                matrix.applyBatch(xb.baseAddress!, xStride: c.embeddingDim, count: tokens, into: yb.baseAddress!,
+                                  yStride: rows, pool: pool)
+            }
+        }
+        best = max(best, 2 * Double(rows * c.embeddingDim * tokens) / (now() - start))
+    }
+    return (best, "[\(rows) × \(c.embeddingDim)]")
+}
