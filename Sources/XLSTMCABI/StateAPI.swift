@@ -2,10 +2,6 @@
 
 import XLSTM
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// Bytes needed by `xlstm_session_save_state` (fixed per model; 0 for NULL).
 @c public func xlstm_session_state_size(_ session: ConstHandle<xlstm_session>?) -> UInt {
     guard let box = borrowed(session, as: SessionBox.self) else { return 0 }
@@ -46,14 +42,7 @@ import Glibc
                                              _ path: UnsafePointer<CChar>?) -> CEnumValue<xlstm_status> {
     guard let box = borrowed(session, as: SessionBox.self) else { return argumentError("xlstm_session_save_state_file: session is NULL") }
     guard let path else { return argumentError("xlstm_session_save_state_file: path is NULL") }
-    let target = String(cString: path)
-    let size = StateBlob.size(for: box.session.model)
-    let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 16)
-    defer { buffer.deallocate() }
-    return guarded { () throws(XLSTMError) in
-        let count = try StateBlob.save(box.session, into: buffer)
-        try writeFileAtomically(target, UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
-    }
+    return guarded { () throws(XLSTMError) in try StateBlob.save(box.session, toFile: String(cString: path)) }
 }
 
 /// Restores a state from a file written by `xlstm_session_save_state_file` (or any file holding a
@@ -62,41 +51,6 @@ import Glibc
                                              _ path: UnsafePointer<CChar>?) -> CEnumValue<xlstm_status> {
     guard let box = borrowed(session, as: SessionBox.self) else { return argumentError("xlstm_session_load_state_file: session is NULL") }
     guard let path else { return argumentError("xlstm_session_load_state_file: path is NULL") }
-    return guarded { () throws(XLSTMError) in
-        let file = try MappedFile(path: String(cString: path))
-        do throws(XLSTMError) {
-            try StateBlob.load(file.bytes, into: box.session)
-        } catch {
-            throw XLSTMError(error.kind, "\(file.path): \(error.message)")
-        }
-    }
+    return guarded { () throws(XLSTMError) in try StateBlob.load(fromFile: String(cString: path), into: box.session) }
 }
 
-/// Writes `bytes` to `path` via a temporary file in the same directory and rename(2).
-func writeFileAtomically(_ path: String, _ bytes: UnsafeRawBufferPointer) throws(XLSTMError) {
-    let temporary = path + ".tmp-\(getpid())"
-    let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-    guard fd >= 0 else { throw XLSTMError(.io, "\(path): cannot create \(temporary) (\(String(cString: strerror(errno))))") }
-    var offset = 0
-    while offset < bytes.count {
-        let n = write(fd, bytes.baseAddress! + offset, bytes.count - offset)
-        if n < 0 {
-            if errno == EINTR { continue }
-            let reason = String(cString: strerror(errno))
-            close(fd)
-            unlink(temporary)
-            throw XLSTMError(.io, "\(path): write failed (\(reason))")
-        }
-        offset += n
-    }
-    if fsync(fd) != 0 || close(fd) != 0 {
-        let reason = String(cString: strerror(errno))
-        unlink(temporary)
-        throw XLSTMError(.io, "\(path): write failed (\(reason))")
-    }
-    guard rename(temporary, path) == 0 else {
-        let reason = String(cString: strerror(errno))
-        unlink(temporary)
-        throw XLSTMError(.io, "\(path): cannot rename \(temporary) into place (\(reason))")
-    }
-}

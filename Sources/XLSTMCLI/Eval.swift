@@ -44,12 +44,7 @@ struct Eval: ParsableCommand {
         let model = loadModel(modelDirectory)
         let bytes = readFile(tokensPath)
         guard bytes.count % 4 == 0 else { fail("\(tokensPath): size \(bytes.count) is not a multiple of 4 (int32 tokens)") }
-        var tokens = [Int32](repeating: 0, count: bytes.count / 4)
-        for i in tokens.indices {
-            let b = bytes[(4 * i)..<(4 * i + 4)]
-            tokens[i] = Int32(bitPattern: UInt32(b[b.startIndex]) | UInt32(b[b.startIndex + 1]) << 8
-                              | UInt32(b[b.startIndex + 2]) << 16 | UInt32(b[b.startIndex + 3]) << 24)
-        }
+        let tokens = int32LittleEndian(bytes)
         guard !tokens.isEmpty else { fail("\(tokensPath): no tokens") }
         let session = Session(model: model, threads: threads)
         session.mLSTMChunkSize = chunkSize
@@ -114,4 +109,15 @@ func readFile(_ path: String) -> [UInt8] {
         }
     }
     return bytes
+}
+
+/// Raw little-endian int32 values (bytes.count must be a multiple of 4).
+func int32LittleEndian(_ bytes: [UInt8]) -> [Int32] {
+    var out = [Int32](repeating: 0, count: bytes.count / 4)
+    for i in out.indices {
+        var word: UInt32 = 0
+        for j in 0..<4 { word |= UInt32(bytes[4 * i + j]) << (8 * UInt32(j)) }
+        out[i] = Int32(bitPattern: word)
+    }
+    return out
 }

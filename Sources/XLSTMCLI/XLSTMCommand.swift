@@ -13,7 +13,7 @@ struct XLSTMCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "xlstm",
         abstract: "Run xLSTM language models (paper family and xLSTM 7B) on the CPU.",
-        subcommands: [Info.self, Eval.self]
+        subcommands: [Generate.self, Perplexity.self, Info.self, Eval.self]
     )
 }
 
@@ -30,4 +30,43 @@ func loadModel(_ directory: String) -> Model {
     } catch {
         fail(error.message)
     }
+}
+
+/// Byte-level models (vocabulary of 256 bytes plus at most 4 specials) read and write text directly;
+/// other models take token ids until a tokenizer is available.
+func isByteLevel(_ model: Model) -> Bool {
+    (256...260).contains(model.vocabSize)
+}
+
+/// "1,2,3" → [1, 2, 3], or a one-line error.
+func parseTokenList(_ text: String) -> [Int32] {
+    text.split(separator: ",").map { part in
+        guard let value = Int32(part.trimmingWhitespace()) else { fail("--tokens: '\(part)' is not a token id") }
+        return value
+    }
+}
+
+extension Substring {
+    func trimmingWhitespace() -> Substring {
+        var s = self
+        while let c = s.first, c == " " || c == "\t" { s.removeFirst() }
+        while let c = s.last, c == " " || c == "\t" { s.removeLast() }
+        return s
+    }
+}
+
+/// Writes bytes to stdout immediately (unbuffered streaming).
+func writeOut(_ bytes: [UInt8]) {
+    var offset = 0
+    while offset < bytes.count {
+        let n = bytes[offset...].withUnsafeBytes { write(1, $0.baseAddress, $0.count) }
+        if n <= 0 { if errno == EINTR { continue }; exit(1) }
+        offset += n
+    }
+}
+
+func monotonicSeconds() -> Double {
+    var t = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &t)
+    return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
 }

@@ -51,6 +51,42 @@ else
   bad "info paper_mixed: $(cat "$work/info")"
 fi
 
+# perplexity over paper_long's tokens vs the same quantity computed from the reference logits.
+if "$cli" perplexity "$fixtures/paper_long/model" "$fixtures/paper_long/tokens.i32" --token-file >"$work/ppl" 2>"$work/err"; then
+  ours=$(awk '/bits per token:/ {print $4}' "$work/ppl")
+  reference=$(python3 - "$fixtures/paper_long" <<'PY'
+import array, math, sys
+d = sys.argv[1]
+t = array.array("i"); t.frombytes(open(d + "/tokens.i32", "rb").read())
+l = array.array("f"); l.frombytes(open(d + "/logits.f32", "rb").read())
+v = len(l) // len(t); bits = 0.0
+for i in range(len(t) - 1):
+    row = l[i * v:(i + 1) * v]; m = max(row)
+    lse = m + math.log(sum(math.exp(x - m) for x in row))
+    bits -= (row[t[i + 1]] - lse) / math.log(2)
+print("%.5f" % (bits / (len(t) - 1)))
+PY
+)
+  if [ "$(printf '%.4f' "$ours")" = "$(printf '%.4f' "$reference")" ]; then ok "perplexity paper_long ($ours vs reference $reference)"
+  else bad "perplexity paper_long: $ours vs reference $reference"; fi
+else
+  bad "perplexity paper_long: $(cat "$work/err")"
+fi
+
+# generate: deterministic for a seed; state-out then state-in continues like one run.
+g() { "$cli" generate "$fixtures/paper_mixed/model" "$@" 2>/dev/null; }
+if [ "$(g --tokens 1,2,3 --max-tokens 12 --seed 7)" = "$(g --tokens 1,2,3 --max-tokens 12 --seed 7)" ] \
+   && [ "$(g --tokens 1,2,3 --max-tokens 12 --seed 7)" != "$(g --tokens 1,2,3 --max-tokens 12 --seed 8)" ]; then
+  ok "generate is deterministic per seed"
+else
+  bad "generate is not deterministic per seed"
+fi
+whole=$(g --tokens 1,2,3 --max-tokens 10 --temperature 0)
+first=$(g --tokens 1,2,3 --max-tokens 4 --temperature 0 --state-out "$work/s.bin")
+rest=$(g --max-tokens 6 --temperature 0 --state-in "$work/s.bin")
+if [ "$whole" = "$(printf '%s\n%s' "$first" "$rest")" ]; then ok "generate --state-out / --state-in continues the same sequence"
+else bad "generate resume: '$whole' vs '$first' + '$rest'"; fi
+
 # Errors: non-zero exit and exactly one line on stderr that says what is wrong.
 expect_error() {  # label, pattern, command...
   local label=$1 pattern=$2; shift 2

@@ -1,6 +1,12 @@
 // The portable, versioned serialisation of a session: everything needed to continue a sequence
 // bit for bit in another process or on another machine.
 //
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 // Format version 1 (all integers and floats little-endian):
 //   offset  size
 //   0       8     magic "XLSTMSTA"
@@ -118,6 +124,55 @@ public enum StateBlob {
     static func hex(_ value: UInt64) -> String {
         let digits = String(value, radix: 16)
         return String(repeating: "0", count: 16 - digits.count) + digits
+    }
+}
+
+extension StateBlob {
+    /// Saves `session` to the file `path`, replacing it atomically (temporary file + rename).
+    public static func save(_ session: Session, toFile path: String) throws(XLSTMError) {
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: size(for: session.model), alignment: 16)
+        defer { buffer.deallocate() }
+        let count = try save(session, into: buffer)
+        try writeFileAtomically(path, UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
+    }
+
+    /// Restores `session` from a file holding a blob; errors name the file; the session is unchanged on error.
+    public static func load(fromFile path: String, into session: Session) throws(XLSTMError) {
+        let file = try MappedFile(path: path)
+        do throws(XLSTMError) {
+            try load(file.bytes, into: session)
+        } catch {
+            throw XLSTMError(error.kind, "\(path): \(error.message)")
+        }
+    }
+}
+
+/// Writes `bytes` to `path` via a temporary file in the same directory and rename(2).
+public func writeFileAtomically(_ path: String, _ bytes: UnsafeRawBufferPointer) throws(XLSTMError) {
+    let temporary = path + ".tmp-\(getpid())"
+    let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+    guard fd >= 0 else { throw XLSTMError(.io, "\(path): cannot create \(temporary) (\(String(cString: strerror(errno))))") }
+    var offset = 0
+    while offset < bytes.count {
+        let n = write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+        if n < 0 {
+            if errno == EINTR { continue }
+            let reason = String(cString: strerror(errno))
+            close(fd)
+            unlink(temporary)
+            throw XLSTMError(.io, "\(path): write failed (\(reason))")
+        }
+        offset += n
+    }
+    if fsync(fd) != 0 || close(fd) != 0 {
+        let reason = String(cString: strerror(errno))
+        unlink(temporary)
+        throw XLSTMError(.io, "\(path): write failed (\(reason))")
+    }
+    guard rename(temporary, path) == 0 else {
+        let reason = String(cString: strerror(errno))
+        unlink(temporary)
+        throw XLSTMError(.io, "\(path): cannot rename \(temporary) into place (\(reason))")
     }
 }
 

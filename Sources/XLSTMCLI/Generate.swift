@@ -1,0 +1,125 @@
+import ArgumentParser
+import XLSTM
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct Generate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Stream generated text (byte-level models) or token ids to stdout.",
+        discussion: """
+        The prompt is fed in one parallel prefill, then tokens are sampled one at a time and written as
+        they are produced. With --state-out the session (recurrent state, token count, last logits) is
+        saved at the end; --state-in resumes from such a file, so a conversation survives restarts:
+        `generate M "Hello" --state-out s.bin` then `generate M " more" --state-in s.bin`.
+        Byte-level models (vocabulary 256–260) read PROMPT as UTF-8 bytes and print bytes; other models
+        take --tokens and print ids, one per line.
+        """)
+
+    @Argument(help: "Model directory.")
+    var modelDirectory: String
+
+    @Argument(help: "Prompt text (byte-level models).")
+    var prompt: String?
+
+    @Option(help: "Prompt as comma-separated token ids (any model).")
+    var tokens: String?
+
+    @Option(name: .customLong("max-tokens"), help: "Tokens to generate.")
+    var maxTokens: Int = 128
+
+    @Option(help: "Sampling temperature; 0 is greedy.")
+    var temperature: Float = 0.8
+
+    @Option(name: .customLong("top-k"), help: "Keep the k most likely tokens; 0 keeps all.")
+    var topK: Int = 40
+
+    @Option(name: .customLong("top-p"), help: "Nucleus sampling threshold; 1 keeps all.")
+    var topP: Float = 0.95
+
+    @Option(name: .customLong("min-p"), help: "Drop tokens below min-p × the most likely one.")
+    var minP: Float = 0.05
+
+    @Option(name: .customLong("repeat-penalty"), help: "Repetition penalty over the last 64 tokens; 1 is off.")
+    var repeatPenalty: Float = 1.0
+
+    @Option(help: "Random seed: the same seed gives the same text.")
+    var seed: UInt64 = 0
+
+    @Option(name: .customLong("state-in"), help: "Resume from a saved session state.")
+    var stateIn: String?
+
+    @Option(name: .customLong("state-out"), help: "Save the session state here at the end.")
+    var stateOut: String?
+
+    @Option(help: "Worker threads (≥ 1).")
+    var threads: Int = 1
+
+    func validate() throws {
+        guard maxTokens >= 0 else { throw ValidationError("--max-tokens must be ≥ 0") }
+        guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
+        guard prompt == nil || tokens == nil else { throw ValidationError("give a PROMPT or --tokens, not both") }
+    }
+
+    func run() throws {
+        let model = loadModel(modelDirectory)
+        let byteLevel = isByteLevel(model)
+        var promptTokens: [Int32] = []
+        if let tokens {
+            promptTokens = parseTokenList(tokens)
+        } else if let prompt {
+            guard byteLevel else { fail("this model's vocabulary (\(model.vocabSize)) is not byte-level: give --tokens") }
+            promptTokens = prompt.utf8.map { Int32($0) }
+        }
+
+        var parameters = SamplerParameters()
+        parameters.temperature = temperature
+        parameters.topK = topK
+        parameters.topP = topP
+        parameters.minP = minP
+        parameters.repetitionPenalty = repeatPenalty
+        parameters.seed = seed
+        let sampler: Sampler
+        do { sampler = try Sampler(parameters) } catch { fail(error.message) }
+
+        let session = Session(model: model, threads: threads)
+        if let stateIn {
+            do { try StateBlob.load(fromFile: stateIn, into: session) } catch { fail(error.message) }
+        }
+        guard !promptTokens.isEmpty || session.hasLogits else {
+            fail("nothing to continue from: give a prompt (or --state-in with a saved state)")
+        }
+        let started = monotonicSeconds()
+        do {
+            try promptTokens.withUnsafeBufferPointer { ids throws(XLSTMError) in
+                if !ids.isEmpty { try session.prefill(ids, logits: .last) }
+            }
+        } catch {
+            fail(error.message)
+        }
+        for token in promptTokens { sampler.accept(token) }
+        let prefilled = monotonicSeconds()
+
+        for _ in 0..<maxTokens {
+            let next: Int32
+            do {
+                next = try sampler.sample(UnsafeBufferPointer(session.logits))
+                try session.feed(next)
+            } catch {
+                fail(error.message)
+            }
+            writeOut(byteLevel && next < 256 ? [UInt8(next)] : Array((byteLevel ? "<\(next)>" : "\(next)\n").utf8))
+        }
+        let finished = monotonicSeconds()
+        if byteLevel { writeOut([0x0A]) }
+        if let stateOut {
+            do { try StateBlob.save(session, toFile: stateOut) } catch { fail(error.message) }
+        }
+        let prefillRate = promptTokens.isEmpty ? 0 : Double(promptTokens.count) / max(prefilled - started, 1e-9)
+        let stepRate = Double(maxTokens) / max(finished - prefilled, 1e-9)
+        let summary = "[\(promptTokens.count) prompt tokens at \(Int(prefillRate)) tokens/s, \(maxTokens) generated at "
+            + "\(Int(stepRate)) tokens/s, state \(model.stateBytes) bytes]\n"
+        _ = Array(summary.utf8).withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+    }
+}
