@@ -1,7 +1,9 @@
-# xlstm — front door. `make build`, `make test`; everything installs what it needs first.
+# xlstm — front door. `make demo`, `make test`; everything installs what it needs first.
 #
+#   make demo         build everything and stream text from the bundled model (from C)
 #   make build        release build: .build/release/libxlstm.so and .build/release/xlstm-cli
 #   make test         the whole suite (Swift tests + CLI checks against the reference fixtures)
+#   make c-test / python-test   the C (ASan) and Python parts of the suite alone
 #   make bench        step/prefill speed vs the machine's measured limits (THREADS=n)
 #   make install      PREFIX=/usr/local: library, header, pkg-config file, the `xlstm` CLI
 #   XLSTM_PORTABLE=1  build without AVX2/FMA (any x86-64 / other architectures)
@@ -12,7 +14,7 @@ SWIFT_FLAGS  ?=
 BUILD_DIR    := .build/release
 export XLSTM_PORTABLE
 
-.PHONY: all build deps test install clean bench
+.PHONY: all build deps test install clean bench header check-header demo
 
 all: build
 
@@ -31,16 +33,41 @@ test: build
 	$(SWIFT) build -c release --build-tests $(SWIFT_FLAGS)
 	$(SWIFT) test -c release --skip-build $(SWIFT_FLAGS)
 	bash Tests/cli/run.sh $(BUILD_DIR)/xlstm-cli
+	$(MAKE) --no-print-directory check-header
+	$(MAKE) --no-print-directory c-test
+	$(MAKE) --no-print-directory python-test
+
+# The bundled model streaming text from C, through libxlstm.so.
+DEMO_MODEL  ?= examples/models/fortunes-xlstm/model
+DEMO_PROMPT ?= The meaning of life is
+demo: build c-examples
+	@echo "== $(DEMO_MODEL): \"$(DEMO_PROMPT)\""
+	@$(C_BUILD)/simple $(DEMO_MODEL) --prompt "$(DEMO_PROMPT)" --n 400 --temperature 0.8 --seed $(or $(SEED),42)
 
 # Speed vs this machine's measured peak FMA rate and memory bandwidth (prints ratios; not a test).
 bench: build
 	$(BUILD_DIR)/xlstm-bench --threads $(or $(THREADS),1)
 	$(BUILD_DIR)/xlstm-bench --threads $(or $(THREADS),1) --dtype bf16
 
+# The public header is generated from Sources/XLSTMCABI (never edit include/xlstm.h by hand).
+header:
+	tools/header-gen/run.sh
+
+# The committed header and manifest are what the sources generate, compile clean as C and C++,
+# and list exactly the symbols libxlstm.so exports.
+check-header: build
+	tools/header-gen/run.sh --check
+	tools/header-gen/check-header.sh $(BUILD_DIR)/libxlstm.so
+
 install: build
-	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/include
+	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
 	install -m 0755 $(BUILD_DIR)/libxlstm.so $(DESTDIR)$(PREFIX)/lib/libxlstm.so
 	install -m 0755 $(BUILD_DIR)/xlstm-cli $(DESTDIR)$(PREFIX)/bin/xlstm
+	install -m 0644 include/xlstm.h $(DESTDIR)$(PREFIX)/include/xlstm.h
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(XLSTM_VERSION)|g' xlstm.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/xlstm.pc
 
 clean:
 	rm -rf .build
+
+include mk/c.mk
+include mk/python.mk

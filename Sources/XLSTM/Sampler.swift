@@ -88,6 +88,9 @@ public final class Sampler: @unchecked Sendable {
             order = [Int32](repeating: 0, count: vocab)
             probabilities = [Float](repeating: 0, count: vocab)
         }
+        var usable = false
+        for value in logits where value > -Float.infinity { usable = true; break }   // NaN compares false
+        guard usable else { throw XLSTMError(.invalidArgument, "sampler: every logit is NaN or -infinity") }
         let token = adjusted.withUnsafeMutableBufferPointer { adjusted in
             order.withUnsafeMutableBufferPointer { order in
                 probabilities.withUnsafeMutableBufferPointer { probabilities in

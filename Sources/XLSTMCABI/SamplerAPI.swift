@@ -70,6 +70,7 @@ import XLSTM
 }
 
 /// Draws a token from `n_vocab` caller-supplied logits into `*token` and records it in the history.
+/// NaN logits count as -infinity; if no logit is finite the call fails with XLSTM_ERROR_INVALID_ARGUMENT.
 @c public func xlstm_sampler_sample_logits(_ sampler: Handle<xlstm_sampler>?, _ logits: UnsafePointer<Float>?,
                                            _ n_vocab: UInt, _ token: UnsafeMutablePointer<Int32>?) -> CEnumValue<xlstm_status> {
     guard let s = borrowed(sampler, as: Sampler.self) else { return argumentError("xlstm_sampler_sample_logits: sampler is NULL") }

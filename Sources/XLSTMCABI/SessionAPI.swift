@@ -44,15 +44,17 @@ import XLSTM
     return ok
 }
 
-/// Copies the state, token count and logits of `source` into `destination` (sessions of the same
-/// model) without allocating: the way to snapshot and roll back. On error `destination` is unchanged.
+/// Copies the state, token count and logits of `source` into `destination` without allocating: the
+/// way to snapshot and roll back. The sessions must belong to the same model (or to two loads of the
+/// same model: equal fingerprints), else XLSTM_ERROR_STATE_MISMATCH. On error `destination` is unchanged.
 @c public func xlstm_session_copy_state(_ destination: Handle<xlstm_session>?,
                                         _ source: ConstHandle<xlstm_session>?) -> CEnumValue<xlstm_status> {
     guard let target = borrowed(destination, as: SessionBox.self) else {
         return argumentError("xlstm_session_copy_state: destination is NULL")
     }
     guard let origin = borrowed(source, as: SessionBox.self) else { return argumentError("xlstm_session_copy_state: source is NULL") }
-    guard target.session.model === origin.session.model else {
+    let a = target.session.model, b = origin.session.model
+    guard a.fingerprint == b.fingerprint, a.stateCount == b.stateCount, a.vocabSize == b.vocabSize else {
         return failure(.XLSTM_ERROR_STATE_MISMATCH, "xlstm_session_copy_state: the sessions belong to different models")
     }
     if target !== origin { target.session.copyState(from: origin.session) }
@@ -70,6 +72,9 @@ import XLSTM
 /// Feeds `n_tokens` tokens in order. With XLSTM_LOGITS_LAST the logits after the last token are
 /// computed; with XLSTM_LOGITS_NONE none are (cheaper for a prompt prefix). Every id is checked
 /// first: if any is out of range nothing is consumed and the session is unchanged.
+/// Two or more tokens are processed in parallel (chunkwise mLSTM, matrix–matrix projections): the
+/// result equals feeding them one by one with `xlstm_session_feed_token` up to float rounding
+/// (about 1e-6 relative), not bit for bit; a single token takes the step path and is bit-identical.
 /// `n_tokens` may be 0 (nothing happens). Invalidates pointers from `xlstm_session_logits`.
 @c public func xlstm_session_feed_tokens(_ session: Handle<xlstm_session>?, _ tokens: UnsafePointer<Int32>?,
                                          _ n_tokens: UInt, _ mode: CEnumValue<xlstm_logits_mode>) -> CEnumValue<xlstm_status> {
@@ -87,8 +92,9 @@ import XLSTM
 }
 
 /// The logits after the last token fed, vocab_size floats, or NULL if the last feed computed none
-/// (or nothing was fed, or `session` is NULL). The pointer belongs to the session: valid until the
-/// next feed, reset, state load or free of this session.
+/// (or nothing was fed, or `session` is NULL). The buffer belongs to the session and stays at the same
+/// address for the session's whole life; its contents change with every feed, reset and state load,
+/// and it is freed with the session.
 @c public func xlstm_session_logits(_ session: ConstHandle<xlstm_session>?) -> UnsafePointer<Float>? {
     guard let box = borrowed(session, as: SessionBox.self), box.session.hasLogits else { return nil }
     return UnsafePointer(box.session.logits.baseAddress)

@@ -9,8 +9,10 @@
 //
 // and in signatures and fields: Handle<T> → T *, ConstHandle<T> → const T *,
 // StructPointer<T> → T *, ConstStructPointer<T> → const T *, CEnumValue<E> → E,
-// UnsafePointer<CChar> → const char *, UInt → size_t, IntN/UIntN → intN_t/uintN_t,
-// UnsafeRawPointer → const void *, UnsafeMutableRawPointer → void *.
+// UnsafePointer<X> → const X *, UnsafeMutablePointer<X> → X * (X mapped recursively, so
+// UnsafeMutablePointer<Handle<T>?> → T **), UnsafePointer<CChar> → const char *, UInt → size_t,
+// Int → ptrdiff_t, IntN/UIntN → intN_t/uintN_t, Float → float, Double → double,
+// UnsafeRawPointer → const void *, UnsafeMutableRawPointer → void *. A `?` marks a nullable pointer.
 // `///` doc comments are carried into the header.
 
 /// Marks an uninhabited type that names a C opaque handle type.

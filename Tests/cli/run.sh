@@ -99,7 +99,7 @@ expect_error() {  # label, pattern, command...
 }
 printf '\x01\x00\x00' >"$work/odd.i32"
 printf '\xff\xff\xff\x7f' >"$work/big.i32"
-expect_error "missing model directory" "not a directory" "$cli" info "$work/nope"
+expect_error "missing model directory" "no such model directory" "$cli" info "$work/nope"
 expect_error "token file not int32" "multiple of 4" "$cli" eval "$fixtures/paper_mixed/model" --tokens "$work/odd.i32" --logits-out "$work/x.f32"
 expect_error "token id out of range" "out of range" "$cli" eval "$fixtures/paper_mixed/model" --tokens "$work/big.i32" --logits-out "$work/x.f32"
 expect_error "missing token file" "cannot open" "$cli" eval "$fixtures/paper_mixed/model" --tokens "$work/none.i32" --logits-out "$work/x.f32"

@@ -58,7 +58,8 @@ public final class Model: @unchecked Sendable {
     /// every mapping made so far is released.
     public init(directory: String, policy: WeightPolicy = .native) throws(XLSTMError) {
         guard isDirectory(directory) else {
-            throw XLSTMError(.io, "\(directory): not a directory")
+            throw XLSTMError(.io, fileExists(directory) ? "\(directory): not a directory (a model is a directory)"
+                                                          : "\(directory): no such model directory")
         }
         self.directory = directory
         let configPath = joinPath(directory, "config.json")

@@ -57,9 +57,11 @@ public final class Session: @unchecked Sendable {
         return copy
     }
 
-    /// Makes this session's state, token count and logits equal to `other`'s (same model).
+    /// Makes this session's state, token count and logits equal to `other`'s. The models must have
+    /// the same fingerprint (the same model, possibly loaded twice).
     public func copyState(from other: Session) {
-        precondition(other.model === model)
+        precondition(other.model.fingerprint == model.fingerprint && other.model.stateCount == model.stateCount
+                     && other.model.vocabSize == model.vocabSize)
         state.baseAddress!.update(from: other.state.baseAddress!, count: model.stateCount)
         logits.baseAddress!.update(from: other.logits.baseAddress!, count: model.vocabSize)
         tokenCount = other.tokenCount
@@ -122,6 +124,16 @@ public final class Session: @unchecked Sendable {
     public func prefill(_ tokens: UnsafeBufferPointer<Int32>, logits request: LogitsRequest) throws(XLSTMError) {
         for token in tokens { try checkToken(token) }
         guard !tokens.isEmpty else { return }
+        if tokens.count == 1 {   // one token: the step path (bit-identical to feed(_:))
+            switch request {
+            case .none: stepUnchecked(Int(tokens[0]), computeLogits: false)
+            case .last: stepUnchecked(Int(tokens[0]), computeLogits: true)
+            case let .all(out):
+                stepUnchecked(Int(tokens[0]), computeLogits: true)
+                out.update(from: logits.baseAddress!, count: model.vocabSize)
+            }
+            return
+        }
         let E = model.embeddingDim, window = prefillWindow
         if prefillHidden == nil {
             prefillHidden = .allocate(capacity: window * E)

@@ -1,0 +1,60 @@
+"""Logits through Python equal the official implementation's (the committed fixtures)."""
+
+import pytest
+
+import libxlstm
+from conftest import FIXTURE_NAMES, RELATIVE_TOLERANCE, as_list, fixture_model, read_fixture
+
+
+def relative_error(actual_rows, expected_rows) -> float:
+    """max |actual - expected| / max |expected| over every row (the Swift suite's measure)."""
+    largest = max(abs(value) for row in expected_rows for value in row)
+    worst = max(abs(a - e) for actual, expected in zip(actual_rows, expected_rows) for a, e in zip(actual, expected))
+    return worst / largest
+
+
+@pytest.mark.parametrize("name", FIXTURE_NAMES)
+def test_step_logits_match_reference(name):
+    tokens, expected, meta = read_fixture(name)
+    with libxlstm.Model(fixture_model(name)) as model, model.session() as session:
+        assert model.info.vocab_size == meta["vocab_size"]
+        assert model.info.family is libxlstm.Family[meta["family"].upper()]
+        assert model.info.n_parameters == meta["n_parameters"]
+        actual = []
+        for token in tokens:
+            session.feed(token)
+            actual.append(as_list(session.logits))
+        assert session.n_tokens == len(tokens)
+    assert len(actual[0]) == meta["vocab_size"]
+    error = relative_error(actual, expected)
+    assert error <= RELATIVE_TOLERANCE, f"{name}: max relative error {error:.3g}"
+
+
+@pytest.mark.parametrize("name", ["paper_mixed", "large_bias_tied_caps", "paper_long"])
+def test_prefill_last_logits_match_reference(name):
+    # One feed of the whole sequence (the library's parallel prefill): its last row.
+    tokens, expected, _ = read_fixture(name)
+    with libxlstm.Model(fixture_model(name)) as model, model.session() as session:
+        session.feed(tokens)
+        error = relative_error([as_list(session.logits)], [expected[-1]])
+        assert error <= RELATIVE_TOLERANCE, f"{name}: max relative error {error:.3g}"
+        # A prefix without logits, then the rest: the same row again.
+        session.reset()
+        half = len(tokens) // 2
+        session.feed(tokens[:half], logits=False)
+        assert not session.has_logits
+        session.feed(tokens[half:])
+        assert relative_error([as_list(session.logits)], [expected[-1]]) <= RELATIVE_TOLERANCE
+
+
+def test_weight_policy_float32_matches_reference():
+    tokens, expected, _ = read_fixture("paper_bf16")
+    path = fixture_model("paper_bf16")
+    with libxlstm.Model(path, weight_policy=libxlstm.WeightPolicy.FLOAT32, n_threads=2) as model:
+        assert model.weight_policy is libxlstm.WeightPolicy.FLOAT32 and model.n_threads == 2
+        with model.session() as session:
+            rows = []
+            for token in tokens:
+                session.feed(token)
+                rows.append(as_list(session.logits_copy()))
+    assert relative_error(rows, expected) <= RELATIVE_TOLERANCE

@@ -1,0 +1,193 @@
+// npc — a crowd of characters sharing one xLSTM model, the way a game would run them.
+//
+//   * one model, loaded once and shared (read-only, thread-safe);
+//   * one session per NPC: a fixed-size recurrent state, no growing KV cache;
+//   * a frame loop: every frame each NPC gets a small token budget, so no frame stalls;
+//   * a dialogue branch: snapshot an NPC before it, explore, roll back (xlstm_session_copy_state);
+//   * persistence: all NPC states go into one save file; the next run resumes from it.
+//
+// usage: npc MODEL_DIR SAVE_FILE [--frames N] [--budget TOKENS_PER_FRAME] [--seed S]
+// Run it twice with the same SAVE_FILE: the second run continues every NPC where the first stopped.
+// The model must be byte-level (vocabulary of 256 bytes + a few specials), e.g. examples/models/*.
+
+#include <xlstm.h>
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NPC_COUNT 8
+#define LINE_MAX_BYTES 48
+
+typedef struct npc {
+    const char *name;
+    const char *persona;          // fed once, as the character's "memory"
+    xlstm_session *session;
+    xlstm_sampler *sampler;
+    char line[LINE_MAX_BYTES + 1]; // what the NPC is saying this scene
+    size_t line_length;
+} npc;
+
+static npc crowd[NPC_COUNT] = {
+    {"Blacksmith", "The blacksmith says: ", NULL, NULL, {0}, 0},
+    {"Innkeeper", "The innkeeper laughs and says: ", NULL, NULL, {0}, 0},
+    {"Guard", "The guard frowns. \"", NULL, NULL, {0}, 0},
+    {"Bard", "The bard sings: ", NULL, NULL, {0}, 0},
+    {"Merchant", "A merchant whispers: ", NULL, NULL, {0}, 0},
+    {"Wizard", "The old wizard said, ", NULL, NULL, {0}, 0},
+    {"Farmer", "The farmer sighs: ", NULL, NULL, {0}, 0},
+    {"Child", "A child asks: ", NULL, NULL, {0}, 0},
+};
+
+static void check(xlstm_status status, const char *what) {
+    if (status != XLSTM_OK) {
+        fprintf(stderr, "npc: %s: %s (%s)\n", what, xlstm_status_string(status), xlstm_last_error_message());
+        exit(1);
+    }
+}
+
+// Feeds a string as bytes (one parallel prefill).
+static void say_to(npc *character, const char *text) {
+    int32_t tokens[256] = {0};
+    size_t n = strlen(text);
+    if (n > 256) n = 256;
+    for (size_t i = 0; i < n; i++) tokens[i] = (unsigned char)text[i];
+    check(xlstm_session_feed_tokens(character->session, tokens, n, XLSTM_LOGITS_LAST), "feed");
+    for (size_t i = 0; i < n; i++) xlstm_sampler_accept(character->sampler, tokens[i]);
+}
+
+// Generates up to `budget` bytes of the NPC's current line; returns 1 when the line is finished.
+static int think(npc *character, int budget) {
+    for (int i = 0; i < budget; i++) {
+        int32_t token;
+        check(xlstm_sampler_sample(character->sampler, character->session, &token), "sample");
+        check(xlstm_session_feed_token(character->session, token), "feed");
+        if (token == '\n' || character->line_length == LINE_MAX_BYTES) return 1;
+        if (token < 256) character->line[character->line_length++] = (char)token;
+        character->line[character->line_length] = '\0';
+    }
+    return 0;
+}
+
+// Save file: "NPCSAVE1", count (u32), state size (u64), then each NPC's state blob.
+static int save_all(const char *path) {
+    size_t size = xlstm_session_state_size(crowd[0].session);
+    unsigned char *blob = malloc(size);
+    FILE *file = fopen(path, "wb");
+    if (!blob || !file) { free(blob); if (file) fclose(file); return 0; }
+    uint32_t count = NPC_COUNT;
+    uint64_t size64 = size;
+    fwrite("NPCSAVE1", 1, 8, file);
+    fwrite(&count, sizeof count, 1, file);
+    fwrite(&size64, sizeof size64, 1, file);
+    for (int i = 0; i < NPC_COUNT; i++) {
+        size_t written = 0;
+        check(xlstm_session_save_state(crowd[i].session, blob, size, &written), "save state");
+        fwrite(blob, 1, written, file);
+    }
+    free(blob);
+    return fclose(file) == 0;
+}
+
+// Returns 1 if every NPC was restored from `path`, 0 if there is no usable save (a fresh start).
+static int load_all(const char *path) {
+    FILE *file = fopen(path, "rb");
+    if (!file) return 0;
+    char magic[8];
+    uint32_t count = 0;
+    uint64_t size = 0;
+    size_t expected = xlstm_session_state_size(crowd[0].session);
+    int ok = fread(magic, 1, 8, file) == 8 && memcmp(magic, "NPCSAVE1", 8) == 0
+          && fread(&count, sizeof count, 1, file) == 1 && count == NPC_COUNT
+          && fread(&size, sizeof size, 1, file) == 1 && size == expected;
+    unsigned char *blob = ok ? malloc(expected) : NULL;
+    for (int i = 0; ok && i < NPC_COUNT; i++) {
+        ok = blob && fread(blob, 1, expected, file) == expected;
+        // A blob from another model or a damaged file is refused and leaves the NPC as it was.
+        if (ok && xlstm_session_load_state(crowd[i].session, blob, expected) != XLSTM_OK) {
+            fprintf(stderr, "npc: %s: %s\n", crowd[i].name, xlstm_last_error_message());
+            ok = 0;
+        }
+    }
+    free(blob);
+    fclose(file);
+    return ok;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 3) {
+        fprintf(stderr, "usage: %s MODEL_DIR SAVE_FILE [--frames N] [--budget TOKENS_PER_FRAME] [--seed S]\n", argv[0]);
+        return 2;
+    }
+    int frames = 12, budget = 4;
+    uint64_t seed = 1;
+    for (int i = 3; i + 1 < argc; i += 2) {
+        if (strcmp(argv[i], "--frames") == 0) frames = atoi(argv[i + 1]);
+        else if (strcmp(argv[i], "--budget") == 0) budget = atoi(argv[i + 1]);
+        else if (strcmp(argv[i], "--seed") == 0) seed = strtoull(argv[i + 1], NULL, 10);
+    }
+
+    xlstm_model *model;
+    check(xlstm_model_load(argv[1], NULL, &model), "load model");
+    xlstm_model_info info;
+    check(xlstm_model_get_info(model, &info), "model info");
+    if (info.vocab_size < 256) {
+        fprintf(stderr, "npc: %s is not a byte-level model\n", argv[1]);
+        return 1;
+    }
+
+    xlstm_sampler_params sampling;
+    xlstm_sampler_default_params(&sampling);
+    sampling.temperature = 0.7f;
+    for (int i = 0; i < NPC_COUNT; i++) {
+        sampling.seed = seed * 1000 + (uint64_t)i;
+        check(xlstm_session_create(model, &crowd[i].session), "create session");
+        check(xlstm_sampler_create(&sampling, &crowd[i].sampler), "create sampler");
+    }
+
+    int resumed = load_all(argv[2]);
+    if (!resumed) {
+        for (int i = 0; i < NPC_COUNT; i++) say_to(&crowd[i], crowd[i].persona);
+    }
+    printf("%d NPCs, one model (%llu parameters), %llu bytes of state each; %s\n", NPC_COUNT,
+           (unsigned long long)info.n_parameters, (unsigned long long)info.state_bytes_in_memory,
+           resumed ? "resumed from the save file" : "fresh start");
+
+    // The frame loop: every NPC advances by at most `budget` tokens per frame.
+    for (int frame = 0; frame < frames; frame++) {
+        for (int i = 0; i < NPC_COUNT; i++) {
+            if (think(&crowd[i], budget)) {
+                printf("[frame %2d] %-10s %s\n", frame, crowd[i].name, crowd[i].line);
+                crowd[i].line_length = 0;
+                crowd[i].line[0] = '\0';
+            }
+        }
+    }
+
+    // A dialogue branch: the player insults the guard... then reloads. Snapshot, explore, roll back.
+    npc *guard = &crowd[2];
+    xlstm_session *snapshot;
+    check(xlstm_session_clone(guard->session, &snapshot), "snapshot");
+    say_to(guard, "\nYou insult the guard. The guard says: ");
+    guard->line_length = 0;
+    while (!think(guard, budget)) {}
+    printf("[branch]   %-10s %s\n", guard->name, guard->line);
+    check(xlstm_session_copy_state(guard->session, snapshot), "roll back");
+    printf("[rollback] %-10s back to %lld tokens of history\n", guard->name,
+           (long long)xlstm_session_n_tokens(guard->session));
+    xlstm_session_free(snapshot);
+
+    if (!save_all(argv[2])) {
+        fprintf(stderr, "npc: cannot write %s\n", argv[2]);
+        return 1;
+    }
+    printf("saved %d NPC states to %s\n", NPC_COUNT, argv[2]);
+
+    for (int i = 0; i < NPC_COUNT; i++) {
+        xlstm_sampler_free(crowd[i].sampler);
+        xlstm_session_free(crowd[i].session);
+    }
+    xlstm_model_free(model);
+    return 0;
+}

@@ -1,0 +1,386 @@
+// xlstm.h -- the C API of libxlstm, a CPU inference runtime for xLSTM language models.
+//
+// GENERATED FILE, do not edit: tools/header-gen writes it from the declarations in
+// Sources/XLSTMCABI/*.swift. Change those and run `make header` (tools/header-gen/run.sh).
+// include/xlstm.abi.json describes the same API for tools (types, enum values, struct layouts).
+//
+// Conventions
+//   Errors     Every fallible function returns an xlstm_status and passes results through
+//              out-parameters. After a status other than XLSTM_OK, xlstm_last_error_message()
+//              says what failed (per thread). The library never prints and never exits.
+//   Ownership  A handle made by xlstm_model_load or an xlstm_*_create function is released
+//              with the matching xlstm_*_free, which ignores NULL. Output handles are set to
+//              NULL on failure. Pointers the library returns belong to it; each function says
+//              how long they stay valid.
+//   Threads    A model is immutable: any number of threads may use it at once. A session or a
+//              sampler must be used by one thread at a time (it may move between threads).
+//   Types      Token ids are int32_t in [0, vocab_size); element and byte counts are size_t.
+//   Versions   Check xlstm_api_version() == XLSTM_API_VERSION at start-up.
+//
+// Example (error checks shortened):
+//     xlstm_model *model = NULL;
+//     xlstm_session *session = NULL;
+//     xlstm_sampler *sampler = NULL;
+//     if (xlstm_model_load("path/to/model", NULL, &model) != XLSTM_OK) {
+//         fprintf(stderr, "%s\n", xlstm_last_error_message());
+//         return 1;
+//     }
+//     xlstm_session_create(model, &session);
+//     xlstm_sampler_create(NULL, &sampler);
+//     xlstm_session_feed_tokens(session, prompt, n_prompt, XLSTM_LOGITS_LAST);
+//     for (int i = 0; i < 64; i++) {
+//         int32_t token;
+//         xlstm_sampler_sample(sampler, session, &token);
+//         xlstm_session_feed_token(session, token);
+//     }
+//     xlstm_sampler_free(sampler);
+//     xlstm_session_free(session);
+//     xlstm_model_free(model);
+
+#ifndef XLSTM_H
+#define XLSTM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+// XLSTM_API marks the functions libxlstm exports. Define it before including this header to
+// override it; on Windows define XLSTM_STATIC when linking a static build.
+#ifndef XLSTM_API
+#  if defined(_WIN32) || defined(__CYGWIN__)
+#    ifdef XLSTM_STATIC
+#      define XLSTM_API
+#    else
+#      define XLSTM_API __declspec(dllimport)
+#    endif
+#  elif defined(__GNUC__) || defined(__clang__)
+#    define XLSTM_API __attribute__((visibility("default")))
+#  else
+#    define XLSTM_API
+#  endif
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+// ---- Versions -----------------------------------------------------------------------------------
+
+// Major version of the library: incremented for incompatible API changes.
+#define XLSTM_VERSION_MAJOR 0
+
+// Minor version of the library: incremented for compatible additions.
+#define XLSTM_VERSION_MINOR 1
+
+// Patch version of the library.
+#define XLSTM_VERSION_PATCH 0
+
+// Version of the C API this header describes; `xlstm_api_version()` returns the library's. A
+// program should check that they are equal at start-up.
+#define XLSTM_API_VERSION 1
+
+// Version of the state blob format written by `xlstm_session_save_state`.
+#define XLSTM_STATE_FORMAT_VERSION 1
+
+// ---- Handles (opaque types) ---------------------------------------------------------------------
+
+// A loaded model: immutable weights and configuration. Thread-safe: any number of threads may
+// create sessions from one model and feed them concurrently.
+typedef struct xlstm_model xlstm_model;
+
+// One sequence's recurrent state, its scratch buffers and its last logits. Not thread-safe: use a
+// session from one thread at a time (it may move between threads).
+typedef struct xlstm_session xlstm_session;
+
+// A token sampler with its own seeded random generator and penalty history. Not thread-safe.
+typedef struct xlstm_sampler xlstm_sampler;
+
+// ---- Enumerations -------------------------------------------------------------------------------
+
+// Result of every fallible function. Values are stable across versions. On any status other than
+// XLSTM_OK, `xlstm_last_error_message()` describes the failure.
+typedef enum xlstm_status {
+    // Success.
+    XLSTM_OK = 0,
+    // An argument is invalid: a NULL pointer where one is required, a bad option value.
+    XLSTM_ERROR_INVALID_ARGUMENT = 1,
+    // A file could not be opened, read, mapped or written.
+    XLSTM_ERROR_IO = 2,
+    // A model directory or file is malformed: bad JSON, missing or misshapen tensor, truncated
+    // file.
+    XLSTM_ERROR_INVALID_MODEL = 3,
+    // The model uses a feature this library does not implement.
+    XLSTM_ERROR_UNSUPPORTED = 4,
+    // A token id is outside [0, vocab_size).
+    XLSTM_ERROR_TOKEN_OUT_OF_RANGE = 5,
+    // A caller-supplied buffer is too small; the message says how large it must be.
+    XLSTM_ERROR_BUFFER_TOO_SMALL = 6,
+    // A state blob was saved from a different model.
+    XLSTM_ERROR_STATE_MISMATCH = 7,
+    // A state blob has a format version this library does not read.
+    XLSTM_ERROR_STATE_VERSION = 8,
+    // A state blob is truncated or damaged.
+    XLSTM_ERROR_STATE_CORRUPT = 9,
+    // Logits were requested but the last feed did not compute them, or nothing was fed yet.
+    XLSTM_ERROR_NO_LOGITS = 10
+} xlstm_status;
+
+// The architecture family of a model.
+typedef enum xlstm_family {
+    // The paper architecture (`xlstm.xLSTMLMModel`): mLSTM and sLSTM blocks.
+    XLSTM_FAMILY_PAPER = 1,
+    // The xLSTM 7B architecture (`xlstm_large`, transformers `xLSTMForCausalLM`).
+    XLSTM_FAMILY_LARGE = 2
+} xlstm_family;
+
+// The kind of one residual block.
+typedef enum xlstm_block_kind {
+    // Matrix-memory block (parallelizable).
+    XLSTM_BLOCK_MLSTM = 0,
+    // Scalar-memory block with recurrent memory mixing.
+    XLSTM_BLOCK_SLSTM = 1
+} xlstm_block_kind;
+
+// How weights stored in reduced precision are held in memory.
+typedef enum xlstm_weight_policy {
+    // bf16 matrices are read in place from the memory-mapped file; f16 is widened to f32 at load.
+    XLSTM_WEIGHTS_NATIVE = 0,
+    // Every tensor is widened to float32 at load (more memory, no bf16 rounding in the kernels'
+    // inputs).
+    XLSTM_WEIGHTS_FLOAT32 = 1
+} xlstm_weight_policy;
+
+// Which logits a multi-token feed computes.
+typedef enum xlstm_logits_mode {
+    // The logits after the last token (what generation needs).
+    XLSTM_LOGITS_LAST = 0,
+    // None: the feed only advances the state (e.g. a prompt prefix); `xlstm_session_logits` is then
+    // NULL.
+    XLSTM_LOGITS_NONE = 1
+} xlstm_logits_mode;
+
+// ---- Structures ---------------------------------------------------------------------------------
+
+// Options for `xlstm_model_load`. Initialise with `xlstm_model_default_params`, then change fields.
+typedef struct xlstm_model_params {
+    // Threads each session of this model uses for its matrix kernels, the calling thread included
+    // (>= 1).
+    int32_t n_threads;
+    // How reduced-precision weights are held (`xlstm_weight_policy`).
+    xlstm_weight_policy weight_policy;
+} xlstm_model_params;
+
+// What `xlstm_model_get_info` reports.
+typedef struct xlstm_model_info {
+    // The architecture family (`xlstm_family`).
+    xlstm_family family;
+    // Number of token ids; valid ids are [0, vocab_size).
+    int32_t vocab_size;
+    // Width of the residual stream.
+    int32_t embedding_dim;
+    // Number of residual blocks; `xlstm_model_get_block_kind` tells each one's kind.
+    int32_t n_blocks;
+    // Number of parameters (a tied embedding counts once).
+    uint64_t n_parameters;
+    // Bytes of a saved session state (`xlstm_session_state_size`); the same for every session.
+    uint64_t state_size;
+    // Bytes of recurrent state held in memory per session.
+    uint64_t state_bytes_in_memory;
+    // Identifies the architecture and tensor layout (not the weight values); stored in state blobs.
+    uint64_t fingerprint;
+} xlstm_model_info;
+
+// Options for `xlstm_sampler_create`. Initialise with `xlstm_sampler_default_params`, then change
+// fields.
+typedef struct xlstm_sampler_params {
+    // Seed of the sampler's random generator: the same seed and logits give the same tokens.
+    uint64_t seed;
+    // 0 always picks the most likely token (greedy); otherwise logits are divided by it. Default
+    // 0.8.
+    float temperature;
+    // Keep only the k most likely tokens; 0 keeps all. Default 40.
+    int32_t top_k;
+    // Keep the smallest set of most likely tokens whose probability reaches top_p; 1 keeps all.
+    // Default 0.95.
+    float top_p;
+    // Drop tokens less likely than min_p times the most likely one; 0 keeps all. Default 0.05.
+    float min_p;
+    // Penalise tokens seen in the last penalty_window tokens: positive logits are divided by it,
+    // negative ones multiplied; 1 is off. Default 1.
+    float repetition_penalty;
+    // Subtracted from the logit of every token seen in the window; 0 is off. Default 0.
+    float presence_penalty;
+    // How many recent tokens (accepted or sampled) the penalties look at. Default 64.
+    int32_t penalty_window;
+    // Reserved; set to 0.
+    int32_t reserved;
+} xlstm_sampler_params;
+
+// ---- Versions, status strings and the last error ------------------------------------------------
+
+// The C API version of the loaded library. Compare with `XLSTM_API_VERSION` from the header the
+// program was compiled with. Thread-safe.
+XLSTM_API int32_t xlstm_api_version(void);
+
+// The library version as "MAJOR.MINOR.PATCH" (the XLSTM_VERSION_* of the library, which may differ
+// from the header's). The string is static: never free it. Thread-safe.
+XLSTM_API const char *xlstm_version_string(void);
+
+// A short static English description of `status` ("ok", "token out of range", ...); "unknown
+// status" for a value this library does not define. Never NULL, never freed. Thread-safe.
+XLSTM_API const char *xlstm_status_string(xlstm_status status);
+
+// The message of the last failed call on the calling thread (one line, naming the file, tensor or
+// argument involved), or "" if none failed yet. Valid until the next failing call on this thread;
+// never freed by the caller. Successful calls leave it unchanged. Thread-safe (per-thread).
+XLSTM_API const char *xlstm_last_error_message(void);
+
+// ---- Models: load, free, describe ---------------------------------------------------------------
+
+// Writes the default options into `*params`: one thread, native weight policy. Returns
+// XLSTM_ERROR_INVALID_ARGUMENT if `params` is NULL. Thread-safe.
+XLSTM_API xlstm_status xlstm_model_default_params(xlstm_model_params *params);
+
+// Loads the model directory `path` (config.json + safetensors; see README "Model formats").
+// `params` may be NULL for the defaults. On success `*model` receives a new model, to be released
+// with `xlstm_model_free`; weights are memory-mapped, not copied. On failure `*model` is set to
+// NULL, nothing stays loaded and the last error names the file and tensor at fault. Thread-safe.
+XLSTM_API xlstm_status xlstm_model_load(const char *path, const xlstm_model_params *params,
+                                        xlstm_model **model);
+
+// Releases a model. Sessions created from it keep it alive until they are freed, so it may be
+// called while sessions exist. NULL is ignored. Not to be called twice on the same pointer.
+XLSTM_API void xlstm_model_free(xlstm_model *model);
+
+// Describes the model in `*info`. Returns XLSTM_ERROR_INVALID_ARGUMENT for a NULL argument.
+// Thread-safe.
+XLSTM_API xlstm_status xlstm_model_get_info(const xlstm_model *model, xlstm_model_info *info);
+
+// Writes the kind of block `index` (0-based, < n_blocks) into `*kind`. Returns
+// XLSTM_ERROR_INVALID_ARGUMENT for a NULL argument or an index out of range. Thread-safe.
+XLSTM_API xlstm_status xlstm_model_get_block_kind(const xlstm_model *model, int32_t index,
+                                                  xlstm_block_kind *kind);
+
+// ---- Sessions: create, free, reset, clone, feed, logits -----------------------------------------
+
+// Creates a session of `model` in the initial (empty-history) state; `*session` receives it, to be
+// released with `xlstm_session_free`. The session holds a reference to the model. On failure
+// `*session` is set to NULL. Thread-safe with respect to the model.
+XLSTM_API xlstm_status xlstm_session_create(const xlstm_model *model, xlstm_session **session);
+
+// Releases a session and its state. NULL is ignored. Not to be called twice on the same pointer.
+XLSTM_API void xlstm_session_free(xlstm_session *session);
+
+// Returns the session's model (borrowed: not to be freed; valid while the session lives), or NULL
+// for a NULL session.
+XLSTM_API const xlstm_model *xlstm_session_model(const xlstm_session *session);
+
+// Returns the session to the initial state (no tokens consumed, no logits).
+XLSTM_API xlstm_status xlstm_session_reset(xlstm_session *session);
+
+// Forks a session: `*clone` receives a new session with a copy of the state, token count and logits
+// of `session`, which is unchanged. Release the clone with `xlstm_session_free`.
+XLSTM_API xlstm_status xlstm_session_clone(const xlstm_session *session, xlstm_session **clone);
+
+// Copies the state, token count and logits of `source` into `destination` without allocating: the
+// way to snapshot and roll back. The sessions must belong to the same model (or to two loads of the
+// same model: equal fingerprints), else XLSTM_ERROR_STATE_MISMATCH. On error `destination` is
+// unchanged.
+XLSTM_API xlstm_status xlstm_session_copy_state(xlstm_session *destination,
+                                                const xlstm_session *source);
+
+// Feeds one token and computes the logits of the next one (`xlstm_session_logits`). A token outside
+// [0, vocab_size) returns XLSTM_ERROR_TOKEN_OUT_OF_RANGE and leaves the session unchanged.
+// Invalidates pointers from `xlstm_session_logits`.
+XLSTM_API xlstm_status xlstm_session_feed_token(xlstm_session *session, int32_t token);
+
+// Feeds `n_tokens` tokens in order. With XLSTM_LOGITS_LAST the logits after the last token are
+// computed; with XLSTM_LOGITS_NONE none are (cheaper for a prompt prefix). Every id is checked
+// first: if any is out of range nothing is consumed and the session is unchanged. Two or more
+// tokens are processed in parallel (chunkwise mLSTM, matrix-matrix projections): the result equals
+// feeding them one by one with `xlstm_session_feed_token` up to float rounding (about 1e-6
+// relative), not bit for bit; a single token takes the step path and is bit-identical. `n_tokens`
+// may be 0 (nothing happens). Invalidates pointers from `xlstm_session_logits`.
+XLSTM_API xlstm_status xlstm_session_feed_tokens(xlstm_session *session, const int32_t *tokens,
+                                                 size_t n_tokens, xlstm_logits_mode mode);
+
+// The logits after the last token fed, vocab_size floats, or NULL if the last feed computed none
+// (or nothing was fed, or `session` is NULL). The buffer belongs to the session and stays at the
+// same address for the session's whole life; its contents change with every feed, reset and state
+// load, and it is freed with the session.
+XLSTM_API const float *xlstm_session_logits(const xlstm_session *session);
+
+// Copies the logits after the last token fed into `logits`, which holds `n_floats` floats (at least
+// vocab_size). Returns XLSTM_ERROR_NO_LOGITS if there are none and XLSTM_ERROR_BUFFER_TOO_SMALL if
+// the buffer is smaller than vocab_size.
+XLSTM_API xlstm_status xlstm_session_copy_logits(const xlstm_session *session, float *logits,
+                                                 size_t n_floats);
+
+// Tokens consumed since the initial state (or as restored from a state blob); -1 for NULL.
+XLSTM_API int64_t xlstm_session_n_tokens(const xlstm_session *session);
+
+// -------------------------------------------------------------------------------------------------
+// Session state: save to / load from a caller buffer or a file (format: README "State blobs")
+
+// Bytes needed by `xlstm_session_save_state` (fixed per model; 0 for NULL).
+XLSTM_API size_t xlstm_session_state_size(const xlstm_session *session);
+
+// Saves the session (recurrent state, token count, last logits) into `buffer` of `capacity` bytes;
+// `*written` (may be NULL) receives the byte count. Returns XLSTM_ERROR_BUFFER_TOO_SMALL if
+// `capacity` < `xlstm_session_state_size(session)`. The session is not changed.
+XLSTM_API xlstm_status xlstm_session_save_state(const xlstm_session *session, void *buffer,
+                                                size_t capacity, size_t *written);
+
+// Restores a state saved by `xlstm_session_save_state` from `size` bytes at `buffer`. A blob from
+// another model gives XLSTM_ERROR_STATE_MISMATCH, another format version XLSTM_ERROR_STATE_VERSION,
+// a truncated or damaged one XLSTM_ERROR_STATE_CORRUPT; in every error case the session is left
+// exactly as it was. Invalidates pointers from `xlstm_session_logits`.
+XLSTM_API xlstm_status xlstm_session_load_state(xlstm_session *session, const void *buffer,
+                                                size_t size);
+
+// Saves the session's state to the file `path`, replacing it atomically (written to a temporary
+// file in the same directory, then renamed). The session is not changed.
+XLSTM_API xlstm_status xlstm_session_save_state_file(const xlstm_session *session,
+                                                     const char *path);
+
+// Restores a state from a file written by `xlstm_session_save_state_file` (or any file holding a
+// blob). Errors as `xlstm_session_load_state`, plus XLSTM_ERROR_IO; the session is unchanged on
+// error.
+XLSTM_API xlstm_status xlstm_session_load_state_file(xlstm_session *session, const char *path);
+
+// ---- Samplers: seeded, deterministic token selection with penalties -----------------------------
+
+// Writes the default sampler options into `*params`: seed 0, temperature 0.8, top_k 40, top_p 0.95,
+// min_p 0.05, no penalties, penalty_window 64. Thread-safe.
+XLSTM_API xlstm_status xlstm_sampler_default_params(xlstm_sampler_params *params);
+
+// Creates a sampler; `*sampler` receives it, to be released with `xlstm_sampler_free`. `params` may
+// be NULL for the defaults. Out-of-range options give XLSTM_ERROR_INVALID_ARGUMENT and `*sampler` =
+// NULL.
+XLSTM_API xlstm_status xlstm_sampler_create(const xlstm_sampler_params *params,
+                                            xlstm_sampler **sampler);
+
+// Releases a sampler. NULL is ignored.
+XLSTM_API void xlstm_sampler_free(xlstm_sampler *sampler);
+
+// Clears the penalty history and restarts the random sequence from the seed.
+XLSTM_API xlstm_status xlstm_sampler_reset(xlstm_sampler *sampler);
+
+// Records `token` in the penalty history without sampling (e.g. the prompt's tokens).
+XLSTM_API xlstm_status xlstm_sampler_accept(xlstm_sampler *sampler, int32_t token);
+
+// Draws the next token from the session's current logits into `*token` and records it in the
+// history. Returns XLSTM_ERROR_NO_LOGITS if the session has none. The session is not changed.
+XLSTM_API xlstm_status xlstm_sampler_sample(xlstm_sampler *sampler, const xlstm_session *session,
+                                            int32_t *token);
+
+// Draws a token from `n_vocab` caller-supplied logits into `*token` and records it in the history.
+// NaN logits count as -infinity; if no logit is finite the call fails with
+// XLSTM_ERROR_INVALID_ARGUMENT.
+XLSTM_API xlstm_status xlstm_sampler_sample_logits(xlstm_sampler *sampler, const float *logits,
+                                                   size_t n_vocab, int32_t *token);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif // XLSTM_H
