@@ -39,30 +39,17 @@ extension Matrix {
 @inline(__always)
 func tokenTile(cols: Int) -> Int { max(4, (128 << 10) / (cols * 4)) }
 
-/// W [rows, cols] (f32) · X[t] → Y[t][0..<rows], for t in 0..<count. Tokens are taken in tiles that
-/// fit L2; for each tile, each 4-row slice of W is applied to every token while it is hot in L1,
-/// through the same micro-kernel as `matVec` (so results are bit-identical to it).
+/// W [rows, cols] (f32) · X[t] → Y[t][0..<rows], for t in 0..<count, through the same micro-kernel
+/// as `matVec` (so results are bit-identical to it).
 @inline(never)
 func matMulRows(_ w: UnsafePointer<Float>, rows: Int, cols: Int,
                 _ x: UnsafePointer<Float>, xStride: Int, count: Int,
                 _ y: UnsafeMutablePointer<Float>, yStride: Int) {
-    let tile = tokenTile(cols: cols)
-    var first = 0
-    while first < count {
-        let last = min(first + tile, count)
-        var row = 0
-        while row + 4 <= rows {
-            let slice = w + row * cols
-            for t in first..<last { dot4(slice, cols: cols, x + t * xStride, y + t * yStride + row) }
-            row += 4
-        }
-        if row < rows {
-            for t in first..<last {
-                matVec(w + row * cols, rows: rows - row, cols: cols, x + t * xStride, y + t * yStride + row)
-            }
-        }
-        first = last
-    }
+    forEachTile(rows: rows, cols: cols, count: count, fourRows: { row, t in
+        dot4(w + row * cols, cols: cols, x + t * xStride, y + t * yStride + row)
+    }, remainingRows: { row, t in
+        matVec(w + row * cols, rows: rows - row, cols: cols, x + t * xStride, y + t * yStride + row)
+    })
 }
 
 /// `matMulRows` for bf16 weights, through the bf16 micro-kernel (bit-identical to `matVecBF16`).
@@ -70,20 +57,28 @@ func matMulRows(_ w: UnsafePointer<Float>, rows: Int, cols: Int,
 func matMulRowsBF16(_ w: UnsafePointer<UInt16>, rows: Int, cols: Int,
                     _ x: UnsafePointer<Float>, xStride: Int, count: Int,
                     _ y: UnsafeMutablePointer<Float>, yStride: Int) {
+    forEachTile(rows: rows, cols: cols, count: count, fourRows: { row, t in
+        dot4BF16(w + row * cols, cols: cols, x + t * xStride, y + t * yStride + row)
+    }, remainingRows: { row, t in
+        matVecBF16(w + row * cols, rows: rows - row, cols: cols, x + t * xStride, y + t * yStride + row)
+    })
+}
+
+/// The GEMM loop order: tokens in tiles that fit L2; within a tile, each 4-row slice of W (hot in L1)
+/// goes over every token: `fourRows(row, t)`; the last rows % 4 rows: `remainingRows(firstRow, t)`.
+@inline(__always)
+func forEachTile(rows: Int, cols: Int, count: Int, fourRows: (Int, Int) -> Void, remainingRows: (Int, Int) -> Void) {
     let tile = tokenTile(cols: cols)
     var first = 0
     while first < count {
         let last = min(first + tile, count)
         var row = 0
         while row + 4 <= rows {
-            let slice = w + row * cols
-            for t in first..<last { dot4BF16(slice, cols: cols, x + t * xStride, y + t * yStride + row) }
+            for t in first..<last { fourRows(row, t) }
             row += 4
         }
         if row < rows {
-            for t in first..<last {
-                matVecBF16(w + row * cols, rows: rows - row, cols: cols, x + t * xStride, y + t * yStride + row)
-            }
+            for t in first..<last { remainingRows(row, t) }
         }
         first = last
     }
