@@ -178,6 +178,25 @@ check_examples() {  # directory of the binaries, label
   else
     bad "state ($variant): damaged state file: $(cat "$work/last.err")"
   fi
+  # npc: the bundled byte-level model; a fresh run is deterministic, and a second run resumes every
+  # NPC from the save file the first wrote.
+  local demo=examples/models/fortunes-xlstm/model n="$work/npc-$variant"
+  if [ -d "$demo" ]; then
+    if ex "$bin/npc" "$demo" "$n.save" --frames 6 --budget 4 --seed 3 >"$n.1" \
+       && rm -f "$n.other" && ex "$bin/npc" "$demo" "$n.other" --frames 6 --budget 4 --seed 3 >"$n.2" \
+       && cmp -s "$n.1" "$n.2" && grep -q "fresh start" "$n.1" && grep -q "\[rollback\]" "$n.1"; then
+      ok "npc ($variant): 8 NPCs, frame budgets, branch rolled back; deterministic"
+    else
+      bad "npc ($variant): fresh runs failed or differ: $(cat "$work/last.err")"
+    fi
+    if ex "$bin/npc" "$demo" "$n.save" --frames 2 --budget 4 --seed 3 >"$n.3" && grep -q "resumed from the save file" "$n.3"; then
+      ok "npc ($variant): the next run resumes every NPC from the save file"
+    else
+      bad "npc ($variant): resume failed: $(head -3 "$n.3") $(cat "$work/last.err")"
+    fi
+  else
+    bad "npc ($variant): the bundled model $demo is missing"
+  fi
   if [ "$variant" = asan ]; then sanitizer_clean "examples ($variant)"; fi
 }
 

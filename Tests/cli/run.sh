@@ -73,6 +73,18 @@ else
   bad "perplexity paper_long: $(cat "$work/err")"
 fi
 
+# The bundled model: bits per byte of its validation text vs the official implementation's
+# (examples/models/fortunes-xlstm/reference_bpb.txt, from tools/reference_bpb.py): 3 significant digits.
+demo="$here/../../examples/models/fortunes-xlstm"
+if "$cli" perplexity "$demo/model" "$demo/valid.txt" >"$work/demo_ppl" 2>"$work/err"; then
+  ours=$(awk '/bits per byte:/ {print $4}' "$work/demo_ppl")
+  reference=$(cat "$demo/reference_bpb.txt")
+  if [ "$(printf '%.3g' "$ours")" = "$(printf '%.3g' "$reference")" ]; then ok "perplexity of the bundled model: $ours bits/byte (reference $reference)"
+  else bad "perplexity of the bundled model: $ours vs reference $reference"; fi
+else
+  bad "perplexity of the bundled model: $(cat "$work/err")"
+fi
+
 # generate: deterministic for a seed; state-out then state-in continues like one run.
 g() { "$cli" generate "$fixtures/paper_mixed/model" "$@" 2>/dev/null; }
 if [ "$(g --tokens 1,2,3 --max-tokens 12 --seed 7)" = "$(g --tokens 1,2,3 --max-tokens 12 --seed 7)" ] \
