@@ -129,6 +129,7 @@ int main(int argc, char **argv) {
         if ((status = xlstm_session_feed_token(session, token)) != XLSTM_OK) break;
     }
     putchar('\n');
+    fflush(stdout);  // the text before the summary line on stderr
     double end = now_seconds();
     if (status == XLSTM_OK) {
         fprintf(stderr, "simple: prompt %zu tokens (%.0f tokens/s), generated %ld tokens (%.0f tokens/s), "
