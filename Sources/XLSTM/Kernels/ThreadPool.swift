@@ -1,6 +1,12 @@
 // A small fixed pool of worker threads that runs one data-parallel job at a time: the caller
 // thread takes part 0, worker i takes part i. Used by the matrix kernels to split rows.
 // One pool belongs to one session (sessions are single-threaded), so jobs never overlap.
+//
+// Hand-offs are frequent and short (every projection of every token), so both sides spin on
+// atomics for a few microseconds before falling back to a mutex and condition variable: a worker
+// that has just finished a job picks up the next one without a futex round trip.
+
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -9,13 +15,14 @@ import Glibc
 public final class ThreadPool: @unchecked Sendable {
     /// Shared with the worker threads (they retain the core, not the pool, so `deinit` can stop them).
     private final class Core: @unchecked Sendable {
+        let generation = Atomic<Int>(0)      // bumped (release) after `job` is set
+        let pending = Atomic<Int>(0)         // workers still running the current job
+        let shuttingDown = Atomic<Bool>(false)
+        var job: ((Int) -> Void)?
         var mutex = pthread_mutex_t()
         var wake = pthread_cond_t()
         var done = pthread_cond_t()
-        var generation = 0
-        var pending = 0
-        var shuttingDown = false
-        var job: ((Int) -> Void)?
+        static let spins = 20_000
 
         init() {
             pthread_mutex_init(&mutex, nil)
@@ -31,19 +38,30 @@ public final class ThreadPool: @unchecked Sendable {
 
         func workerLoop(index: Int) {
             var seen = 0
-            pthread_mutex_lock(&mutex)
             while true {
-                while generation == seen && !shuttingDown { pthread_cond_wait(&wake, &mutex) }
-                if shuttingDown { break }
-                seen = generation
-                let body = job!
-                pthread_mutex_unlock(&mutex)
-                body(index)
-                pthread_mutex_lock(&mutex)
-                pending -= 1
-                if pending == 0 { pthread_cond_signal(&done) }
+                var current = generation.load(ordering: .acquiring)
+                var spins = 0
+                while current == seen && spins < Core.spins && !shuttingDown.load(ordering: .relaxed) {
+                    spins += 1
+                    current = generation.load(ordering: .acquiring)
+                }
+                if current == seen {
+                    pthread_mutex_lock(&mutex)
+                    while generation.load(ordering: .acquiring) == seen && !shuttingDown.load(ordering: .acquiring) {
+                        pthread_cond_wait(&wake, &mutex)
+                    }
+                    pthread_mutex_unlock(&mutex)
+                    current = generation.load(ordering: .acquiring)
+                }
+                if shuttingDown.load(ordering: .acquiring) { return }
+                seen = current
+                job!(index)
+                if pending.subtract(1, ordering: .acquiringAndReleasing).newValue == 0 {
+                    pthread_mutex_lock(&mutex)
+                    pthread_cond_signal(&done)
+                    pthread_mutex_unlock(&mutex)
+                }
             }
-            pthread_mutex_unlock(&mutex)
         }
     }
 
@@ -79,8 +97,8 @@ public final class ThreadPool: @unchecked Sendable {
     }
 
     deinit {
+        core.shuttingDown.store(true, ordering: .releasing)
         pthread_mutex_lock(&core.mutex)
-        core.shuttingDown = true
         pthread_cond_broadcast(&core.wake)
         pthread_mutex_unlock(&core.mutex)
         for thread in workers { pthread_join(thread, nil) }
@@ -91,17 +109,21 @@ public final class ThreadPool: @unchecked Sendable {
     public func run(_ body: (Int) -> Void) {
         if workers.isEmpty { body(0); return }
         withoutActuallyEscaping(body) { escaping in
-            pthread_mutex_lock(&core.mutex)
             core.job = escaping
-            core.pending = workers.count
-            core.generation &+= 1
+            core.pending.store(workers.count, ordering: .relaxed)
+            core.generation.add(1, ordering: .releasing)
+            pthread_mutex_lock(&core.mutex)
             pthread_cond_broadcast(&core.wake)
             pthread_mutex_unlock(&core.mutex)
             escaping(0)
-            pthread_mutex_lock(&core.mutex)
-            while core.pending > 0 { pthread_cond_wait(&core.done, &core.mutex) }
+            var spins = 0
+            while core.pending.load(ordering: .acquiring) > 0 && spins < Core.spins { spins += 1 }
+            if core.pending.load(ordering: .acquiring) > 0 {
+                pthread_mutex_lock(&core.mutex)
+                while core.pending.load(ordering: .acquiring) > 0 { pthread_cond_wait(&core.done, &core.mutex) }
+                pthread_mutex_unlock(&core.mutex)
+            }
             core.job = nil
-            pthread_mutex_unlock(&core.mutex)
         }
     }
 }
