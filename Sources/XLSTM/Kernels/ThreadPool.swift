@@ -22,7 +22,7 @@ public final class ThreadPool: @unchecked Sendable {
         var mutex = pthread_mutex_t()
         var wake = pthread_cond_t()
         var done = pthread_cond_t()
-        static let spins = 20_000
+        static let spins = 200_000
 
         init() {
             pthread_mutex_init(&mutex, nil)
