@@ -3,17 +3,24 @@
 //
 // Layers (each a target; a layer only imports the ones above it):
 //   CJSONC      system library: json-c, the only JSON parser the library uses
+//   CXLSTMCPU   cpuid/xgetbv feature detection (C: Swift cannot spell these instructions)
+//   XLSTMKernelsAVX2, XLSTMKernelsAVX512   the kernels of one ISA each, compiled for it
 //   XLSTM       the engine: config → weights → blocks → session (pure Swift, no Foundation)
 //   XLSTMCABI   the C ABI: nothing but exported thunks; built as libxlstm.so (product "xlstm")
 //   XLSTMCLI    the `xlstm` command-line tool (product "xlstm-cli"; `make install` names it xlstm)
 //   XLSTMBench  xlstm-bench: step/prefill speed vs the machine's measured peak FMA rate and bandwidth
 import PackageDescription
 
-/// Code generation flags for the engine. `XLSTM_PORTABLE=1` drops the AVX2/FMA flags (see README).
-let simdFlags: [SwiftSetting] = {
-    if Context.environment["XLSTM_PORTABLE"] == "1" { return [] }
-    return [.unsafeFlags(["-Xcc", "-mavx2", "-Xcc", "-mfma", "-target-cpu", "haswell"])]
-}()
+/// Code generation for one ISA's kernel module. The engine itself is compiled for the baseline of
+/// its architecture (any x86-64, any arm64); only these modules use wider instructions, and the
+/// engine calls them only after detecting the CPU (Sources/XLSTM/Kernels/KernelSet.swift).
+func isaFlags(_ cpu: String) -> [SwiftSetting] {
+    #if arch(x86_64)
+    return [.unsafeFlags(["-target-cpu", cpu])]
+    #else
+    return []
+    #endif
+}
 
 let package = Package(
     name: "xlstm",
@@ -31,10 +38,13 @@ let package = Package(
             pkgConfig: "json-c",
             providers: [.apt(["libjson-c-dev"])]
         ),
+        // cpuid / xgetbv / the AMX permission request: the only things Swift cannot spell.
+        .target(name: "CXLSTMCPU"),
+        .target(name: "XLSTMKernelsAVX2", swiftSettings: isaFlags("haswell")),
+        .target(name: "XLSTMKernelsAVX512", swiftSettings: isaFlags("skylake-avx512")),
         .target(
             name: "XLSTM",
-            dependencies: ["CJSONC"],
-            swiftSettings: simdFlags
+            dependencies: ["CJSONC", "CXLSTMCPU", "XLSTMKernelsAVX2", "XLSTMKernelsAVX512"]
         ),
         .target(
             name: "XLSTMCABI",
@@ -56,8 +66,7 @@ let package = Package(
             dependencies: [
                 "XLSTM",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ],
-            swiftSettings: simdFlags
+            ]
         ),
         .testTarget(
             name: "XLSTMTests",

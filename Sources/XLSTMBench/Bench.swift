@@ -1,6 +1,6 @@
 // xlstm-bench: speed figures measured against this machine's own limits, in one run.
 //
-//   peak FMA rate      independent FMA chains in registers, on every thread
+//   peak FMA rate      independent FMA chains in registers, on every thread, in the kernels' ISA
 //   memory bandwidth   streaming reads of a buffer far larger than the caches
 //   step               tokens/s one at a time; weight bytes read per token ÷ time vs the bandwidth
 //   prefill            tokens/s for a prompt; ratio to step
@@ -46,17 +46,29 @@ struct Bench: ParsableCommand {
     @Option(name: .customLong("chunk-size"), help: "Chunk size of the chunkwise mLSTM cell.")
     var chunkSize: Int = 64
 
+    @Option(help: "Kernel path: auto (the fastest this CPU runs), portable, avx2 or avx512.")
+    var cpu: String = "auto"
+
     func validate() throws {
         guard ["f32", "bf16"].contains(dtype) else { throw ValidationError("--dtype must be f32 or bf16") }
+        guard cpu == "auto" || CPUPath(name: cpu) != nil else {
+            throw ValidationError("--cpu must be auto, \(CPUPath.allCases.map(\.description).joined(separator: ", "))")
+        }
         guard threads >= 1, prompt >= 1, steps >= 1, chunkSize >= 1 else { throw ValidationError("counts must be ≥ 1") }
         guard embedding % 64 == 0, embedding >= 64, blocks >= 1 else { throw ValidationError("--embedding must be a multiple of 64") }
     }
 
     func run() throws {
+        let kernels: KernelSet
+        do { kernels = try KernelSet.select(cpu == "auto" ? nil : CPUPath(name: cpu)) } catch { throw ValidationError(error.message) }
+        let info = CPUInfo.current
+        print("cpu       \(info.brand); \(info.featureNames.joined(separator: " ")); kernels: \(kernels.path) "
+              + "(this CPU runs \(info.supportedPaths.map(\.description).joined(separator: ", ")))")
         let pool = ThreadPool(threads: threads)
-        let peak = measurePeakFMA(pool: pool)
+        let peak = measurePeakFMA(pool: pool, kernels: kernels)
         let bandwidth = measureBandwidth(pool: pool)
-        print("machine   peak FMA \(fmt(peak / 1e9)) GFLOP/s, memory bandwidth \(fmt(bandwidth / 1e9)) GB/s  (\(threads) thread\(threads == 1 ? "" : "s"))")
+        print("machine   peak \(kernels.path) FMA \(fmt(peak / 1e9)) GFLOP/s, memory bandwidth \(fmt(bandwidth / 1e9)) GB/s  "
+              + "(\(threads) thread\(threads == 1 ? "" : "s"))")
 
         var directory = model ?? ""
         var temporary: String?
@@ -69,7 +81,7 @@ struct Bench: ParsableCommand {
         defer { if let temporary { removeTree(temporary) } }
 
         let loaded: Model
-        do { loaded = try Model(directory: directory) } catch { throw ValidationError(error.message) }
+        do { loaded = try Model(directory: directory, cpuPath: kernels.path) } catch { throw ValidationError(error.message) }
         let params = Double(loaded.parameterCount)
         print("model     \(loaded.family == .large ? "7B family" : "paper family"), \(fmt(params / 1e6)) M parameters, "
               + "\(loaded.weights.dtypes.map(\.rawValue).sorted().joined(separator: "+")), step reads \(fmt(Double(loaded.stepWeightBytes) / 1e6)) MB")

@@ -2,8 +2,9 @@
 
 import XLSTM
 
-/// FLOP/s of FMA on every thread of `pool`: 12 independent 8-wide chains per thread, in registers.
-func measurePeakFMA(pool: ThreadPool) -> Double {
+/// FLOP/s of the FMA (multiply-add on the portable path) of `kernels`' ISA on every thread of
+/// `pool`: its peak loop, 12 independent register-wide chains per thread.
+func measurePeakFMA(pool: ThreadPool, kernels: KernelSet) -> Double {
     let iterations = 20_000_000
     var sinks = [Float](repeating: 0, count: pool.parts)
     var best = 0.0
@@ -11,27 +12,13 @@ func measurePeakFMA(pool: ThreadPool) -> Double {
         let start = now()
         sinks.withUnsafeMutableBufferPointer { out in
             let base = out.baseAddress!
-            pool.run { part in base[part] = fmaChains(iterations) }
+            pool.run { part in base[part] = kernels.runPeakLoop(iterations: iterations) }
         }
         let seconds = now() - start
-        best = max(best, Double(iterations) * 12 * 8 * 2 * Double(pool.parts) / seconds)
+        best = max(best, Double(iterations) * Double(kernels.peakFlopsPerIteration) * Double(pool.parts) / seconds)
     }
     if sinks.contains(.nan) { print("(sink)") }
     return best
-}
-
-@inline(never)
-func fmaChains(_ iterations: Int) -> Float {
-    let m = SIMD8<Float>(repeating: 0.999_999), b = SIMD8<Float>(repeating: 1e-7)
-    var a0 = SIMD8<Float>(repeating: 1), a1 = a0 + 1, a2 = a0 + 2, a3 = a0 + 3, a4 = a0 + 4, a5 = a0 + 5
-    var a6 = a0 + 6, a7 = a0 + 7, a8 = a0 + 8, a9 = a0 + 9, a10 = a0 + 10, a11 = a0 + 11
-    for _ in 0..<iterations {
-        a0 = a0.addingProduct(a0, m) - b; a1 = b.addingProduct(a1, m); a2 = b.addingProduct(a2, m)
-        a3 = b.addingProduct(a3, m); a4 = b.addingProduct(a4, m); a5 = b.addingProduct(a5, m)
-        a6 = b.addingProduct(a6, m); a7 = b.addingProduct(a7, m); a8 = b.addingProduct(a8, m)
-        a9 = b.addingProduct(a9, m); a10 = b.addingProduct(a10, m); a11 = b.addingProduct(a11, m)
-    }
-    return (a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + a10 + a11).sum()
 }
 
 /// Bytes/s of streaming reads of a 1 GiB buffer, split across the threads of `pool`.

@@ -1,5 +1,7 @@
-// The matrix kernels against a plain double-precision loop, on shapes with every kind of tail
-// (rows not a multiple of 4, columns not a multiple of 16), and the thread split against serial.
+// The matrix kernels of every ISA path this CPU runs against a plain double-precision loop, on
+// shapes with every kind of tail (rows not a multiple of 4 or of the micro-tile, columns not a
+// multiple of the vector width or of KC, token counts not a multiple of NR), and the thread split
+// against serial.
 
 import Testing
 import XLSTM
@@ -30,9 +32,17 @@ import XLSTM
     }
 
     static let shapes: [(Int, Int)] = [(1, 1), (3, 15), (4, 16), (5, 17), (9, 33), (64, 64), (67, 130), (130, 257)]
+    static let paths = CPUInfo.current.supportedPaths
 
-    @Test(arguments: shapes)
-    func float32MatVecMatchesReference(_ shape: (Int, Int)) {
+    @Test func everyPathOfThisCPUIsTested() {
+        // The portable path always; on x86-64 with AVX2+FMA also avx2, and with AVX-512 also avx512.
+        #expect(Self.paths.first == .portable)
+        #expect(Self.paths.last == CPUInfo.current.bestPath)
+        #expect(try! KernelSet.select(.portable).path == .portable)
+    }
+
+    @Test(arguments: shapes, paths)
+    func float32MatVecMatchesReference(_ shape: (Int, Int), _ path: CPUPath) {
         let (rows, cols) = shape
         let w = Self.randomFloats(rows * cols, seed: UInt64(rows * 1000 + cols))
         let x = Self.randomFloats(cols, seed: 7)
@@ -40,7 +50,8 @@ import XLSTM
         w.withUnsafeBufferPointer { wp in
             x.withUnsafeBufferPointer { xp in
                 y.withUnsafeMutableBufferPointer { yp in
-                    Matrix(data: wp.baseAddress!, rows: rows, cols: cols).apply(xp.baseAddress!, into: yp.baseAddress!)
+                    Matrix(data: wp.baseAddress!, rows: rows, cols: cols, kernels: .table(path))
+                        .apply(xp.baseAddress!, into: yp.baseAddress!)
                 }
             }
         }
@@ -50,8 +61,8 @@ import XLSTM
         }
     }
 
-    @Test(arguments: shapes)
-    func bfloat16MatVecMatchesReference(_ shape: (Int, Int)) {
+    @Test(arguments: shapes, paths)
+    func bfloat16MatVecMatchesReference(_ shape: (Int, Int), _ path: CPUPath) {
         let (rows, cols) = shape
         // bf16 weights: the upper halves of random floats; the reference uses the same values widened.
         let bits = Self.randomFloats(rows * cols, seed: UInt64(rows + cols)).map { UInt16($0.bitPattern >> 16) }
@@ -61,7 +72,7 @@ import XLSTM
         bits.withUnsafeBufferPointer { wp in
             x.withUnsafeBufferPointer { xp in
                 y.withUnsafeMutableBufferPointer { yp in
-                    Matrix(storage: .bf16(wp.baseAddress!), rows: rows, cols: cols)
+                    Matrix(storage: .bf16(wp.baseAddress!), rows: rows, cols: cols, kernels: .table(path))
                         .apply(xp.baseAddress!, into: yp.baseAddress!)
                 }
             }
@@ -70,6 +81,65 @@ import XLSTM
         for r in 0..<rows {
             #expect(abs(Double(y[r]) - expected[r]) <= 1e-5 * Double(cols), "row \(r)")
         }
+    }
+
+    /// Rows × cols × tokens: tails of MR (32/16/8), of KC (256), of NR (12/6/4); one block and several.
+    static let gemmShapes: [(Int, Int, Int)] = [(1, 1, 2), (5, 17, 3), (33, 40, 13), (64, 256, 12), (67, 257, 25),
+                                                (300, 600, 7), (130, 513, 64)]
+
+    @Test(arguments: gemmShapes, paths)
+    func gemmMatchesReference(_ shape: (Int, Int, Int), _ path: CPUPath) {
+        let (rows, cols, tokens) = shape
+        let w = Self.randomFloats(rows * cols, seed: UInt64(rows * 31 + cols))
+        let bits = w.map { UInt16($0.bitPattern >> 16) }
+        let widened = bits.map { Float(bitPattern: UInt32($0) << 16) }
+        let xStride = cols + 3, yStride = rows + 5   // strided rows, as the blocks use them
+        let x = Self.randomFloats(tokens * xStride, seed: 13)
+        for bf16 in [false, true] {
+            var y = [Float](repeating: .nan, count: tokens * yStride)
+            w.withUnsafeBufferPointer { wp in
+                bits.withUnsafeBufferPointer { bp in
+                    x.withUnsafeBufferPointer { xp in
+                        y.withUnsafeMutableBufferPointer { yp in
+                            let matrix = bf16
+                                ? Matrix(storage: .bf16(bp.baseAddress!), rows: rows, cols: cols, kernels: .table(path))
+                                : Matrix(data: wp.baseAddress!, rows: rows, cols: cols, kernels: .table(path))
+                            matrix.applyBatch(xp.baseAddress!, xStride: xStride, count: tokens, into: yp.baseAddress!,
+                                              yStride: yStride)
+                        }
+                    }
+                }
+            }
+            var worst = 0.0
+            for t in 0..<tokens {
+                let expected = Self.reference(bf16 ? widened : w, rows: rows, cols: cols,
+                                              Array(x[(t * xStride)..<(t * xStride + cols)]))
+                for r in 0..<rows { worst = max(worst, abs(Double(y[t * yStride + r]) - expected[r])) }
+            }
+            #expect(worst <= 1e-5 * Double(cols), "\(path) bf16=\(bf16) \(shape): max |Δ| = \(worst)")
+        }
+    }
+
+    @Test(arguments: paths)
+    func gemmThreadSplitEqualsSerialBitForBit(_ path: CPUPath) {
+        let rows = 517, cols = 300, tokens = 29
+        let w = Self.randomFloats(rows * cols, seed: 17)
+        let x = Self.randomFloats(tokens * cols, seed: 19)
+        let pool = ThreadPool(threads: 2)
+        var serial = [Float](repeating: 0, count: rows * tokens), parallel = serial
+        w.withUnsafeBufferPointer { wp in
+            x.withUnsafeBufferPointer { xp in
+                let matrix = Matrix(data: wp.baseAddress!, rows: rows, cols: cols, kernels: .table(path))
+                serial.withUnsafeMutableBufferPointer {
+                    matrix.applyBatch(xp.baseAddress!, xStride: cols, count: tokens, into: $0.baseAddress!, yStride: rows)
+                }
+                parallel.withUnsafeMutableBufferPointer {
+                    matrix.applyBatch(xp.baseAddress!, xStride: cols, count: tokens, into: $0.baseAddress!, yStride: rows,
+                                      pool: pool)
+                }
+            }
+        }
+        #expect(serial == parallel)
     }
 
     @Test(arguments: [2, 3])
@@ -82,7 +152,7 @@ import XLSTM
         var serial = [Float](repeating: 0, count: rows), parallel = [Float](repeating: 0, count: rows)
         w.withUnsafeBufferPointer { wp in
             x.withUnsafeBufferPointer { xp in
-                let matrix = Matrix(data: wp.baseAddress!, rows: rows, cols: cols)
+                let matrix = Matrix(data: wp.baseAddress!, rows: rows, cols: cols, kernels: try! .select())
                 serial.withUnsafeMutableBufferPointer { matrix.apply(xp.baseAddress!, into: $0.baseAddress!) }
                 for _ in 0..<20 {   // repeated jobs exercise the pool's wake/finish cycle
                     parallel.withUnsafeMutableBufferPointer { matrix.apply(xp.baseAddress!, into: $0.baseAddress!, pool: pool) }

@@ -9,9 +9,11 @@ import XLSTM
         #expect(Fixtures.names.count >= 10, "expected the committed fixtures under \(Fixtures.root)")
     }
 
-    @Test(arguments: Fixtures.names)
-    func stepLogitsMatchReference(_ name: String) throws {
-        let model = try Model(directory: Fixtures.modelDirectory(name))
+    /// On every kernel path this CPU runs (portable, and avx2 / avx512 where present).
+    @Test(arguments: Fixtures.names, CPUInfo.current.supportedPaths)
+    func stepLogitsMatchReference(_ name: String, _ path: CPUPath) throws {
+        let model = try Model(directory: Fixtures.modelDirectory(name), cpuPath: path)
+        #expect(model.cpuPath == path)
         let tokens = Fixtures.tokens(name)
         let expected = Fixtures.logits(name)
         let vocab = model.vocabSize
@@ -25,7 +27,7 @@ import XLSTM
             for j in 0..<vocab { actual[t * vocab + j] = session.logits[j] }
         }
         let error = actual.withUnsafeBufferPointer { a in expected.withUnsafeBufferPointer { relativeError(a, $0) } }
-        #expect(error <= Tolerance.reference, "\(name): max|Δ|/max|logit| = \(error)")
+        #expect(error <= Tolerance.reference, "\(name) [\(path)]: max|Δ|/max|logit| = \(error)")
     }
 
     /// Parameter count and vocabulary as the official model reports them (meta.json).

@@ -55,7 +55,7 @@ struct PaperMLSTMBlock: RecurrentBlock, @unchecked Sendable {
         let blockSize = config.qkvProjBlockSize
         let projHeads = inner / blockSize
         func headwise(_ name: String) throws(XLSTMError) -> HeadwiseLinear {
-            HeadwiseLinear(weight: try w.tensor("xlstm.\(name).weight", [projHeads, blockSize, blockSize]).data,
+            HeadwiseLinear(kernels: w.store.kernels, weight: try w.tensor("xlstm.\(name).weight", [projHeads, blockSize, blockSize]).data,
                            bias: try w.bias("xlstm.\(name).bias", inner, present: bias),
                            heads: projHeads, inPerHead: blockSize, outPerHead: blockSize)
         }

@@ -71,6 +71,7 @@ struct CausalConv1D: @unchecked Sendable {
 /// `LinearHeadwiseExpand`: a block-diagonal projection. weight [heads, outPerHead, inPerHead].
 /// out[h·outPerHead + o] = Σ_d W[h, o, d] · x[h·inPerHead + d] (+ bias).
 struct HeadwiseLinear: @unchecked Sendable {
+    let kernels: KernelSet
     let weight: UnsafePointer<Float>
     let bias: UnsafePointer<Float>?
     let heads: Int
@@ -80,8 +81,8 @@ struct HeadwiseLinear: @unchecked Sendable {
     @inline(__always)
     func apply(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>) {
         for h in 0..<heads {
-            matVec(weight + h * outPerHead * inPerHead, rows: outPerHead, cols: inPerHead,
-                   x + h * inPerHead, y + h * outPerHead)
+            kernels.matVecF32(weight + h * outPerHead * inPerHead, outPerHead, inPerHead,
+                              x + h * inPerHead, y + h * outPerHead)
         }
         if let bias { add(bias, into: y, count: heads * outPerHead) }
     }

@@ -49,7 +49,7 @@ struct SLSTMBlock: RecurrentBlock, @unchecked Sendable {
             conv = nil
         }
         func headwise(_ name: String) throws(XLSTMError) -> HeadwiseLinear {
-            HeadwiseLinear(weight: try w.tensor("xlstm.\(name).weight", [NH, DH, DH]).data, bias: nil,
+            HeadwiseLinear(kernels: w.store.kernels, weight: try w.tensor("xlstm.\(name).weight", [NH, DH, DH]).data, bias: nil,
                            heads: NH, inPerHead: DH, outPerHead: DH)
         }
         gateProjections = [try headwise("fgate"), try headwise("igate"), try headwise("zgate"), try headwise("ogate")]

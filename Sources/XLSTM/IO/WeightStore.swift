@@ -38,10 +38,13 @@ public final class WeightStore: @unchecked Sendable {
     private var used: Set<String> = []
 
     public let policy: WeightPolicy
+    /// The kernels of every matrix handed out.
+    public let kernels: KernelSet
 
-    public init(files: [SafeTensorsFile], policy: WeightPolicy = .native) throws(XLSTMError) {
+    public init(files: [SafeTensorsFile], policy: WeightPolicy = .native, kernels: KernelSet) throws(XLSTMError) {
         self.files = files
         self.policy = policy
+        self.kernels = kernels
         for file in files {
             for entry in file.entries {
                 if let other = entries[entry.name] {
@@ -110,10 +113,10 @@ public final class WeightStore: @unchecked Sendable {
                 matrixBytes += rows * cols * 2
             }
             return Matrix(storage: .bf16(entry.bytes.baseAddress!.assumingMemoryBound(to: UInt16.self)),
-                          rows: rows, cols: cols)
+                          rows: rows, cols: cols, kernels: kernels)
         }
         let firstUse = !used.contains(name)
-        let matrix = Matrix(data: try tensor(name, shape: [rows, cols]).data, rows: rows, cols: cols)
+        let matrix = Matrix(data: try tensor(name, shape: [rows, cols]).data, rows: rows, cols: cols, kernels: kernels)
         if firstUse { matrixBytes += rows * cols * 4 }
         return matrix
     }

@@ -1,5 +1,7 @@
-// Matrix–vector kernels: the per-token hot path. Every weight matrix is reached through `Matrix`,
-// the seam where bf16 / int8 / 4-bit variants and a thread pool will plug in.
+// Matrix–vector products: the per-token hot path. Every weight matrix is reached through `Matrix`,
+// which carries its storage (f32 / bf16 views into the mmap) and the kernel table of the ISA path
+// its model was loaded with (KernelSet.swift); the kernels themselves live in PortableKernels.swift
+// and the per-ISA modules.
 
 /// A row-major weight matrix `[rows, cols]` (a view; not owned): float32, or bfloat16 read straight
 /// from the checkpoint's mmap and widened in registers.
@@ -12,15 +14,18 @@ public struct Matrix: @unchecked Sendable {
     public let storage: Storage
     public let rows: Int
     public let cols: Int
+    /// The kernels every product with this matrix runs.
+    public let kernels: KernelSet
 
-    public init(data: UnsafePointer<Float>, rows: Int, cols: Int) {
-        self.init(storage: .f32(data), rows: rows, cols: cols)
+    public init(data: UnsafePointer<Float>, rows: Int, cols: Int, kernels: KernelSet) {
+        self.init(storage: .f32(data), rows: rows, cols: cols, kernels: kernels)
     }
 
-    public init(storage: Storage, rows: Int, cols: Int) {
+    public init(storage: Storage, rows: Int, cols: Int, kernels: KernelSet) {
         self.storage = storage
         self.rows = rows
         self.cols = cols
+        self.kernels = kernels
     }
 
     /// Bytes the kernels read for one pass over the matrix.
@@ -43,8 +48,8 @@ public struct Matrix: @unchecked Sendable {
     /// Rows [start, start + count) as a matrix of their own (row ranges are contiguous).
     public func rows(_ start: Int, count: Int) -> Matrix {
         switch storage {
-        case let .f32(p): return Matrix(storage: .f32(p + start * cols), rows: count, cols: cols)
-        case let .bf16(p): return Matrix(storage: .bf16(p + start * cols), rows: count, cols: cols)
+        case let .f32(p): return Matrix(storage: .f32(p + start * cols), rows: count, cols: cols, kernels: kernels)
+        case let .bf16(p): return Matrix(storage: .bf16(p + start * cols), rows: count, cols: cols, kernels: kernels)
         }
     }
 
@@ -70,8 +75,8 @@ public struct Matrix: @unchecked Sendable {
     @inline(__always)
     func applySerial(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>) {
         switch storage {
-        case let .f32(w): matVec(w, rows: rows, cols: cols, x, y)
-        case let .bf16(w): matVecBF16(w, rows: rows, cols: cols, x, y)
+        case let .f32(w): kernels.matVecF32(w, rows, cols, x, y)
+        case let .bf16(w): kernels.matVecBF16(w, rows, cols, x, y, ThreadScratch.buffer(.matVec, floats: cols))
         }
     }
 
@@ -119,64 +124,20 @@ extension Linear {
     }
 }
 
-/// W [rows, cols] · x [cols] -> y [rows]; four rows per pass, 16-wide FMA accumulators.
-@inline(never)
-public func matVec(_ w: UnsafePointer<Float>, rows: Int, cols: Int,
-                   _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-    var row = 0
-    while row + 4 <= rows {
-        dot4(w + row * cols, cols: cols, x, y + row)
-        row += 4
-    }
-    while row < rows {
-        y[row] = dot(w + row * cols, x, count: cols)
-        row += 1
-    }
-}
-
-/// The f32 micro-kernel: rows 0..<4 of W [·, cols] · x [cols] -> y [4]. Every kernel that multiplies
-/// f32 weights (matVec, and the prefill GEMM that reuses a 4-row slice across tokens) goes through
-/// it, so a product is bit-identical whichever path computed it.
-@inline(__always)
-func dot4(_ w: UnsafePointer<Float>, cols: Int, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-    let vectorCols = cols & ~15
-    let r0 = UnsafeRawPointer(w)
-    let r1 = r0 + cols * 4, r2 = r1 + cols * 4, r3 = r2 + cols * 4
-    let xRaw = UnsafeRawPointer(x)
-    var a0 = SIMD16<Float>(), a1 = SIMD16<Float>(), a2 = SIMD16<Float>(), a3 = SIMD16<Float>()
-    var c = 0
-    while c < vectorCols {
-        let xv = xRaw.loadUnaligned(fromByteOffset: c * 4, as: SIMD16<Float>.self)
-        a0.addProduct(r0.loadUnaligned(fromByteOffset: c * 4, as: SIMD16<Float>.self), xv)
-        a1.addProduct(r1.loadUnaligned(fromByteOffset: c * 4, as: SIMD16<Float>.self), xv)
-        a2.addProduct(r2.loadUnaligned(fromByteOffset: c * 4, as: SIMD16<Float>.self), xv)
-        a3.addProduct(r3.loadUnaligned(fromByteOffset: c * 4, as: SIMD16<Float>.self), xv)
-        c += 16
-    }
-    var s0 = a0.sum(), s1 = a1.sum(), s2 = a2.sum(), s3 = a3.sum()
-    while c < cols {
-        let xc = x[c]
-        s0 += w[c] * xc
-        s1 += w[cols + c] * xc
-        s2 += w[2 * cols + c] * xc
-        s3 += w[3 * cols + c] * xc
-        c += 1
-    }
-    y[0] = s0; y[1] = s1; y[2] = s2; y[3] = s3
-}
-
-/// a [n] · b [n] -> scalar
+/// a [n] · b [n] -> scalar (the engine's baseline code: cell dot products, not weight matrices)
 @inline(__always)
 public func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
-    var acc = SIMD16<Float>()
+    var acc0 = SIMD8<Float>(), acc1 = SIMD8<Float>()
     let ar = UnsafeRawPointer(a), br = UnsafeRawPointer(b)
     var i = 0
     while i + 16 <= count {
-        acc.addProduct(ar.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self),
-                       br.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self))
+        multiplyAdd(&acc0, ar.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self),
+                    br.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self))
+        multiplyAdd(&acc1, ar.loadUnaligned(fromByteOffset: i * 4 + 32, as: SIMD8<Float>.self),
+                    br.loadUnaligned(fromByteOffset: i * 4 + 32, as: SIMD8<Float>.self))
         i += 16
     }
-    var sum = acc.sum()
+    var sum = horizontalSum(acc0 + acc1)
     while i < count { sum += a[i] * b[i]; i += 1 }
     return sum
 }
@@ -185,64 +146,4 @@ public func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int
 @inline(__always)
 public func add(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count: Int) {
     for i in 0..<count { y[i] += x[i] }
-}
-
-/// bf16 W [rows, cols] · x [cols] -> y [rows], W read in place.
-@inline(never)
-public func matVecBF16(_ w: UnsafePointer<UInt16>, rows: Int, cols: Int,
-                       _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-    var row = 0
-    while row + 4 <= rows {
-        dot4BF16(w + row * cols, cols: cols, x, y + row)
-        row += 4
-    }
-    while row < rows {
-        let r = w + row * cols
-        var sum: Float = 0
-        for c in 0..<cols { sum += Float(bitPattern: UInt32(r[c]) << 16) * x[c] }
-        y[row] = sum
-        row += 1
-    }
-}
-
-/// The bf16 micro-kernel: rows 0..<4 of W [·, cols] (bf16) · x [cols] -> y [4]. Each 32-bit word of W
-/// holds two bf16 values (element 2i in the low half): `word << 16` and `word & 0xFFFF0000` are their
-/// float32 bit patterns, multiplied with the even and odd lanes of x.
-@inline(__always)
-func dot4BF16(_ w: UnsafePointer<UInt16>, cols: Int, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-    @inline(__always) func accumulate(_ row: UnsafeRawPointer, _ c: Int, _ xe: SIMD8<Float>, _ xo: SIMD8<Float>,
-                                      _ evens: inout SIMD8<Float>, _ odds: inout SIMD8<Float>) {
-        let words = row.loadUnaligned(fromByteOffset: c * 2, as: SIMD8<UInt32>.self)
-        evens.addProduct(unsafeBitCast(words &<< 16, to: SIMD8<Float>.self), xe)
-        odds.addProduct(unsafeBitCast(words & 0xFFFF_0000, to: SIMD8<Float>.self), xo)
-    }
-    @inline(__always) func widen(_ h: UInt16) -> Float { Float(bitPattern: UInt32(h) << 16) }
-    let vectorCols = cols & ~15
-    let rowBytes = cols * 2
-    let r0 = UnsafeRawPointer(w)
-    let r1 = r0 + rowBytes, r2 = r1 + rowBytes, r3 = r2 + rowBytes
-    let xRaw = UnsafeRawPointer(x)
-    var e0 = SIMD8<Float>(), e1 = SIMD8<Float>(), e2 = SIMD8<Float>(), e3 = SIMD8<Float>()
-    var o0 = SIMD8<Float>(), o1 = SIMD8<Float>(), o2 = SIMD8<Float>(), o3 = SIMD8<Float>()
-    var c = 0
-    while c < vectorCols {
-        let xv = xRaw.loadUnaligned(fromByteOffset: c * 4, as: SIMD16<Float>.self)
-        let xe = SIMD8<Float>(xv[0], xv[2], xv[4], xv[6], xv[8], xv[10], xv[12], xv[14])
-        let xo = SIMD8<Float>(xv[1], xv[3], xv[5], xv[7], xv[9], xv[11], xv[13], xv[15])
-        accumulate(r0, c, xe, xo, &e0, &o0)
-        accumulate(r1, c, xe, xo, &e1, &o1)
-        accumulate(r2, c, xe, xo, &e2, &o2)
-        accumulate(r3, c, xe, xo, &e3, &o3)
-        c += 16
-    }
-    var s0 = (e0 + o0).sum(), s1 = (e1 + o1).sum(), s2 = (e2 + o2).sum(), s3 = (e3 + o3).sum()
-    while c < cols {
-        let xc = x[c]
-        s0 += widen(w[c]) * xc
-        s1 += widen(w[cols + c]) * xc
-        s2 += widen(w[2 * cols + c]) * xc
-        s3 += widen(w[3 * cols + c]) * xc
-        c += 1
-    }
-    y[0] = s0; y[1] = s1; y[2] = s2; y[3] = s3
 }

@@ -28,6 +28,9 @@ public final class Model: @unchecked Sendable {
     public let config: ModelConfig
     public let directory: String
     public let weights: WeightStore
+    /// The kernel table (ISA path) every product of this model runs.
+    public let kernels: KernelSet
+    public var cpuPath: CPUPath { kernels.path }
 
     let embedding: Matrix                // [V, E]
     let blocks: [any RecurrentBlock]
@@ -56,7 +59,10 @@ public final class Model: @unchecked Sendable {
 
     /// Loads a model directory (see README "Model formats"). Nothing is half-loaded: on error
     /// every mapping made so far is released.
-    public init(directory: String, policy: WeightPolicy = .native) throws(XLSTMError) {
+    ///
+    /// `cpuPath` forces the kernels of one ISA path (default: `XLSTM_CPU`, else the fastest this CPU runs).
+    public init(directory: String, policy: WeightPolicy = .native, cpuPath: CPUPath? = nil) throws(XLSTMError) {
+        kernels = try KernelSet.select(cpuPath)
         guard isDirectory(directory) else {
             throw XLSTMError(.io, fileExists(directory) ? "\(directory): not a directory (a model is a directory)"
                                                           : "\(directory): no such model directory")
@@ -74,7 +80,7 @@ public final class Model: @unchecked Sendable {
         let json = try JSON.parse(configBytes, context: configPath)
         let config = try ModelConfig.parse(json, file: configPath)
         self.config = config
-        let store = try WeightStore(files: try Model.openSafeTensors(directory), policy: policy)
+        let store = try WeightStore(files: try Model.openSafeTensors(directory), policy: policy, kernels: kernels)
         self.weights = store
 
         var blocks: [any RecurrentBlock] = []

@@ -1,0 +1,188 @@
+// Runtime ISA dispatch: the CPU is detected once, and each model picks one table of kernel entry
+// points at load (`KernelSet.select`); every weight matrix carries that table, so the hot loops
+// never test a feature. `XLSTM_CPU=portable|avx2|avx512` (or `xlstm_model_params.cpu_path`) forces
+// a lower path, for tests and bug reports (as oneDNN's ONEDNN_MAX_CPU_ISA).
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import CXLSTMCPU
+#if arch(x86_64)
+import XLSTMKernelsAVX2
+import XLSTMKernelsAVX512
+#endif
+
+/// The kernel paths, lowest first. The raw values are those of the C enum `xlstm_cpu_path`.
+public enum CPUPath: Int, Comparable, CaseIterable, Sendable, CustomStringConvertible {
+    /// Swift SIMD for the architecture's baseline: SSE2 on x86-64 (multiply + add), NEON on arm64.
+    case portable = 1
+    /// AVX2 + FMA (x86-64, Haswell / Zen and later).
+    case avx2 = 2
+    /// AVX-512 F/BW/DQ/VL (Skylake-SP / Zen 4 and later).
+    case avx512 = 3
+
+    public static func < (a: CPUPath, b: CPUPath) -> Bool { a.rawValue < b.rawValue }
+
+    public var description: String {
+        switch self {
+        case .portable: return "portable"
+        case .avx2: return "avx2"
+        case .avx512: return "avx512"
+        }
+    }
+
+    public init?(name: String) {
+        guard let path = CPUPath.allCases.first(where: { $0.description == name }) else { return nil }
+        self = path
+    }
+}
+
+/// What this machine's CPU offers, detected once per process.
+public struct CPUInfo: Sendable {
+    /// `CPU_FEATURE_*` bits (Sources/CXLSTMCPU): set only where the OS also saves the registers.
+    public let features: UInt32
+    /// The CPU's brand string, e.g. "Intel(R) Xeon(R) Processor".
+    public let brand: String
+
+    public static let current: CPUInfo = {
+        var raw = [CChar](repeating: 0, count: 49)
+        cpu_brand(&raw)
+        let brand = raw.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+        return CPUInfo(features: cpu_detect_features(), brand: brand.isEmpty ? "unknown CPU" : brand)
+    }()
+
+    public func has(_ feature: Int) -> Bool { features & UInt32(truncatingIfNeeded: feature) != 0 }
+
+    /// Whether this CPU runs the kernels of `path`.
+    public func supports(_ path: CPUPath) -> Bool {
+        switch path {
+        case .portable: return true
+        case .avx2:
+            #if arch(x86_64)
+            return has(CPU_FEATURE_AVX2) && has(CPU_FEATURE_FMA)
+            #else
+            return false
+            #endif
+        case .avx512:
+            #if arch(x86_64)
+            let needed = [CPU_FEATURE_AVX512F, CPU_FEATURE_AVX512BW, CPU_FEATURE_AVX512DQ, CPU_FEATURE_AVX512VL]
+            return supports(.avx2) && needed.allSatisfy { has($0) }
+            #else
+            return false
+            #endif
+        }
+    }
+
+    /// Every path this CPU runs, lowest first.
+    public var supportedPaths: [CPUPath] { CPUPath.allCases.filter(supports) }
+    /// The fastest path this CPU runs.
+    public var bestPath: CPUPath { supportedPaths.last! }
+
+    /// Names of the detected features that matter to the kernels, for `xlstm info` and the bench.
+    public var featureNames: [String] {
+        let names: [(Int, String)] = [
+            (CPU_FEATURE_FMA, "fma"), (CPU_FEATURE_F16C, "f16c"), (CPU_FEATURE_AVX2, "avx2"),
+            (CPU_FEATURE_AVX512F, "avx512f"), (CPU_FEATURE_AVX512BW, "avx512bw"), (CPU_FEATURE_AVX512DQ, "avx512dq"),
+            (CPU_FEATURE_AVX512VL, "avx512vl"), (CPU_FEATURE_AVX512VNNI, "avx512vnni"),
+            (CPU_FEATURE_AVX512BF16, "avx512bf16"), (CPU_FEATURE_AVX512FP16, "avx512fp16"),
+            (CPU_FEATURE_AVXVNNI, "avxvnni"), (CPU_FEATURE_AMX_TILE, "amx-tile"), (CPU_FEATURE_AMX_BF16, "amx-bf16"),
+            (CPU_FEATURE_AMX_INT8, "amx-int8"),
+        ]
+        return names.filter { has($0.0) }.map(\.1)
+    }
+}
+
+/// One ISA's kernel entry points. Chosen per model at load; the engine calls nothing else for
+/// matrix products.
+public final class KernelSet: Sendable {
+    public let path: CPUPath
+    /// W [rows, cols] (f32) · x [cols] -> y [rows]
+    let matVecF32: @Sendable (UnsafePointer<Float>, Int, Int, UnsafePointer<Float>, UnsafeMutablePointer<Float>) -> Void
+    /// W [rows, cols] (bf16) · x [cols] -> y [rows]; the last argument is scratch of ≥ cols floats.
+    let matVecBF16: @Sendable (UnsafePointer<UInt16>, Int, Int, UnsafePointer<Float>, UnsafeMutablePointer<Float>,
+                               UnsafeMutablePointer<Float>) -> Void
+    /// C [nr][mr] (+)= packed A [kc][mr] · packed B [kc][nr]: (kc, a, b, c, ldc, accumulate).
+    let microKernel: @Sendable (Int, UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int,
+                                Bool) -> Void
+    /// The micro-kernel's tile: mr rows of W × nr tokens.
+    public let mr: Int, nr: Int
+    /// The peak-rate loop (12 independent chains) and the FLOPs of one of its iterations.
+    let peakLoop: @Sendable (Int) -> Float
+    public let peakFlopsPerIteration: Int
+
+    private init(path: CPUPath,
+                 matVecF32: @escaping @Sendable (UnsafePointer<Float>, Int, Int, UnsafePointer<Float>,
+                                                 UnsafeMutablePointer<Float>) -> Void,
+                 matVecBF16: @escaping @Sendable (UnsafePointer<UInt16>, Int, Int, UnsafePointer<Float>,
+                                                  UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) -> Void,
+                 microKernel: @escaping @Sendable (Int, UnsafePointer<Float>, UnsafePointer<Float>,
+                                                   UnsafeMutablePointer<Float>, Int, Bool) -> Void,
+                 tile: (mr: Int, nr: Int), lanes: Int, peakLoop: @escaping @Sendable (Int) -> Float) {
+        self.path = path
+        self.matVecF32 = matVecF32
+        self.matVecBF16 = matVecBF16
+        self.microKernel = microKernel
+        mr = tile.mr
+        nr = tile.nr
+        self.peakLoop = peakLoop
+        peakFlopsPerIteration = 12 * lanes * 2
+    }
+
+    public static let portable = KernelSet(
+        path: .portable, matVecF32: matVecF32Portable, matVecBF16: matVecBF16Portable,
+        microKernel: gemmMicroKernelPortable, tile: microTilePortable, lanes: lanesPortable,
+        peakLoop: fmaChainsPortable)
+
+    #if arch(x86_64)
+    public static let avx2 = KernelSet(
+        path: .avx2, matVecF32: matVecF32AVX2, matVecBF16: matVecBF16AVX2,
+        microKernel: gemmMicroKernelAVX2, tile: microTileAVX2, lanes: lanesAVX2, peakLoop: fmaChainsAVX2)
+
+    public static let avx512 = KernelSet(
+        path: .avx512, matVecF32: matVecF32AVX512, matVecBF16: matVecBF16AVX512,
+        microKernel: gemmMicroKernelAVX512, tile: microTileAVX512, lanes: lanesAVX512, peakLoop: fmaChainsAVX512)
+    #endif
+
+    /// The table of `path` (which the caller has checked this CPU supports).
+    public static func table(_ path: CPUPath) -> KernelSet {
+        switch path {
+        case .portable: return .portable
+        #if arch(x86_64)
+        case .avx2: return .avx2
+        case .avx512: return .avx512
+        #else
+        default: return .portable
+        #endif
+        }
+    }
+
+    /// The path a model loads with: `requested` if given, else the `XLSTM_CPU` environment variable
+    /// if set, else the fastest path of this CPU. Asking for a path this CPU cannot run, or an
+    /// unknown name in XLSTM_CPU, is an error (never a silent fallback).
+    public static func select(_ requested: CPUPath? = nil) throws(XLSTMError) -> KernelSet {
+        let cpu = CPUInfo.current
+        var path = cpu.bestPath
+        var origin = "the CPU"
+        if let requested {
+            path = requested
+            origin = "the model parameters"
+        } else if let raw = getenv("XLSTM_CPU"), case let name = String(cString: raw), !name.isEmpty, name != "auto" {
+            guard let named = CPUPath(name: name) else {
+                throw XLSTMError(.invalidArgument,
+                                 "XLSTM_CPU=\(name): expected one of auto, \(CPUPath.allCases.map(\.description).joined(separator: ", "))")
+            }
+            path = named
+            origin = "XLSTM_CPU"
+        }
+        guard cpu.supports(path) else {
+            throw XLSTMError(.unsupported,
+                             "\(origin) asks for the \(path) kernels, but this CPU (\(cpu.brand)) runs only \(cpu.supportedPaths.map(\.description).joined(separator: ", "))")
+        }
+        return table(path)
+    }
+
+    /// FLOP/s of this path's peak loop on the calling thread over `iterations` (for the benchmark).
+    public func runPeakLoop(iterations: Int) -> Float { peakLoop(iterations) }
+}
