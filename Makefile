@@ -6,13 +6,12 @@
 #   make c-test / python-test   the C (ASan) and Python parts of the suite alone
 #   make bench        step/prefill speed vs the machine's measured limits (THREADS=n)
 #   make install      PREFIX=/usr/local: library, header, pkg-config file, the `xlstm` CLI
-#   XLSTM_PORTABLE=1  build without AVX2/FMA (any x86-64 / other architectures)
+#   XLSTM_CPU=portable|avx2|avx512   run (tests, bench, CLI) on a lower kernel path than the CPU's best
 
 SWIFT        ?= swift
 PREFIX       ?= /usr/local
 SWIFT_FLAGS  ?=
 BUILD_DIR    := .build/release
-export XLSTM_PORTABLE
 
 .PHONY: all build deps test install clean bench header check-header demo
 
@@ -33,6 +32,7 @@ test: build
 	$(SWIFT) build -c release --build-tests $(SWIFT_FLAGS)
 	$(SWIFT) test -c release --skip-build $(SWIFT_FLAGS)
 	bash Tests/cli/run.sh $(BUILD_DIR)/xlstm-cli
+	tools/check-isa.sh $(BUILD_DIR)/libxlstm.so
 	$(MAKE) --no-print-directory check-header
 	$(MAKE) --no-print-directory c-test
 	$(MAKE) --no-print-directory python-test

@@ -76,7 +76,7 @@ extern "C" {
 
 // Version of the C API this header describes; `xlstm_api_version()` returns the library's. A
 // program should check that they are equal at start-up.
-#define XLSTM_API_VERSION 1
+#define XLSTM_API_VERSION 2
 
 // Version of the state blob format written by `xlstm_session_save_state`.
 #define XLSTM_STATE_FORMAT_VERSION 1
@@ -149,6 +149,19 @@ typedef enum xlstm_weight_policy {
     XLSTM_WEIGHTS_FLOAT32 = 1
 } xlstm_weight_policy;
 
+// The instruction-set path of a model's kernels. Values are stable; later versions may add paths.
+typedef enum xlstm_cpu_path {
+    // Not a path: in `xlstm_model_params`, "the fastest path this CPU runs" (or the one the
+    // XLSTM_CPU environment variable names: portable, avx2 or avx512).
+    XLSTM_CPU_AUTO = 0,
+    // Swift SIMD for the architecture's baseline (SSE2 on x86-64, NEON on arm64); runs anywhere.
+    XLSTM_CPU_PORTABLE = 1,
+    // AVX2 + FMA (x86-64).
+    XLSTM_CPU_AVX2 = 2,
+    // AVX-512 F/BW/DQ/VL (x86-64).
+    XLSTM_CPU_AVX512 = 3
+} xlstm_cpu_path;
+
 // Which logits a multi-token feed computes.
 typedef enum xlstm_logits_mode {
     // The logits after the last token (what generation needs).
@@ -167,6 +180,20 @@ typedef struct xlstm_model_params {
     int32_t n_threads;
     // How reduced-precision weights are held (`xlstm_weight_policy`).
     xlstm_weight_policy weight_policy;
+    // The kernels' instruction-set path (`xlstm_cpu_path`): XLSTM_CPU_AUTO (default) for the
+    // fastest this CPU runs, or a lower one to force it (tests, bug reports). A path this CPU
+    // cannot run fails the load with XLSTM_ERROR_UNSUPPORTED.
+    xlstm_cpu_path cpu_path;
+    // Reserved for future options; must be 0 (as set by `xlstm_model_default_params`).
+    int32_t reserved0;
+    // Reserved; must be 0.
+    int32_t reserved1;
+    // Reserved; must be 0.
+    int32_t reserved2;
+    // Reserved; must be 0.
+    int32_t reserved3;
+    // Reserved; must be 0.
+    int32_t reserved4;
 } xlstm_model_params;
 
 // What `xlstm_model_get_info` reports.
@@ -236,8 +263,8 @@ XLSTM_API const char *xlstm_last_error_message(void);
 
 // ---- Models: load, free, describe ---------------------------------------------------------------
 
-// Writes the default options into `*params`: one thread, native weight policy. Returns
-// XLSTM_ERROR_INVALID_ARGUMENT if `params` is NULL. Thread-safe.
+// Writes the default options into `*params`: one thread, native weight policy, XLSTM_CPU_AUTO.
+// Returns XLSTM_ERROR_INVALID_ARGUMENT if `params` is NULL. Thread-safe.
 XLSTM_API xlstm_status xlstm_model_default_params(xlstm_model_params *params);
 
 // Loads the model directory `path` (config.json + safetensors; see README "Model formats").
@@ -259,6 +286,21 @@ XLSTM_API xlstm_status xlstm_model_get_info(const xlstm_model *model, xlstm_mode
 // XLSTM_ERROR_INVALID_ARGUMENT for a NULL argument or an index out of range. Thread-safe.
 XLSTM_API xlstm_status xlstm_model_get_block_kind(const xlstm_model *model, int32_t index,
                                                   xlstm_block_kind *kind);
+
+// The instruction-set path the kernels of `model` run (never XLSTM_CPU_AUTO), into `*path`. Returns
+// XLSTM_ERROR_INVALID_ARGUMENT for a NULL argument. Thread-safe.
+XLSTM_API xlstm_status xlstm_model_get_cpu_path(const xlstm_model *model, xlstm_cpu_path *path);
+
+// The fastest kernel path this CPU runs (what XLSTM_CPU_AUTO picks when XLSTM_CPU is unset).
+// Thread-safe.
+XLSTM_API xlstm_cpu_path xlstm_cpu_best_path(void);
+
+// 1 if this CPU runs the kernels of `path` (XLSTM_CPU_AUTO: always), else 0. Thread-safe.
+XLSTM_API int32_t xlstm_cpu_supports_path(xlstm_cpu_path path);
+
+// The name of `path` ("auto", "portable", "avx2", "avx512"; "unknown" for another value), as
+// XLSTM_CPU spells it. The string is static: never free it. Thread-safe.
+XLSTM_API const char *xlstm_cpu_path_name(xlstm_cpu_path path);
 
 // ---- Sessions: create, free, reset, clone, feed, logits -----------------------------------------
 

@@ -2,12 +2,11 @@
 
 import XLSTM
 
-/// Writes the default options into `*params`: one thread, native weight policy.
+/// Writes the default options into `*params`: one thread, native weight policy, XLSTM_CPU_AUTO.
 /// Returns XLSTM_ERROR_INVALID_ARGUMENT if `params` is NULL. Thread-safe.
 @c public func xlstm_model_default_params(_ params: StructPointer<xlstm_model_params>?) -> CEnumValue<xlstm_status> {
     guard let params else { return argumentError("xlstm_model_default_params: params is NULL") }
-    params.storeBytes(of: xlstm_model_params(n_threads: 1, weight_policy: xlstm_weight_policy.XLSTM_WEIGHTS_NATIVE.rawValue),
-                      as: xlstm_model_params.self)
+    params.storeBytes(of: defaultModelParams, as: xlstm_model_params.self)
     return ok
 }
 
@@ -21,8 +20,20 @@ import XLSTM
     guard let model else { return argumentError("xlstm_model_load: model (the output pointer) is NULL") }
     model.pointee = nil
     guard let path else { return argumentError("xlstm_model_load: path is NULL") }
-    var options = xlstm_model_params(n_threads: 1, weight_policy: 0)
+    var options = defaultModelParams
     if let params { options = params.loadUnaligned(as: xlstm_model_params.self) }
+    guard options.reserved0 == 0, options.reserved1 == 0, options.reserved2 == 0, options.reserved3 == 0,
+          options.reserved4 == 0 else {
+        return argumentError("xlstm_model_load: the reserved fields of params must be 0 (start from xlstm_model_default_params)")
+    }
+    let cpuPath: CPUPath?
+    if options.cpu_path == xlstm_cpu_path.XLSTM_CPU_AUTO.rawValue {
+        cpuPath = nil
+    } else if let path = CPUPath(rawValue: Int(options.cpu_path)) {
+        cpuPath = path
+    } else {
+        return argumentError("xlstm_model_load: unknown cpu_path \(options.cpu_path)")
+    }
     guard options.n_threads >= 1, options.n_threads <= 1024 else {
         return argumentError("xlstm_model_load: n_threads must be in [1, 1024] (is \(options.n_threads))")
     }
@@ -33,7 +44,7 @@ import XLSTM
     case nil: return argumentError("xlstm_model_load: unknown weight_policy \(options.weight_policy)")
     }
     return guarded { () throws(XLSTMError) in
-        let loaded = try Model(directory: String(cString: path), policy: policy)
+        let loaded = try Model(directory: String(cString: path), policy: policy, cpuPath: cpuPath)
         model.pointee = retained(ModelBox(model: loaded, threads: Int(options.n_threads)))
     }
 }
@@ -73,3 +84,43 @@ import XLSTM
     kind.pointee = (kinds[Int(index)] == .mLSTM ? xlstm_block_kind.XLSTM_BLOCK_MLSTM : .XLSTM_BLOCK_SLSTM).rawValue
     return ok
 }
+
+/// The instruction-set path the kernels of `model` run (never XLSTM_CPU_AUTO), into `*path`.
+/// Returns XLSTM_ERROR_INVALID_ARGUMENT for a NULL argument. Thread-safe.
+@c public func xlstm_model_get_cpu_path(_ model: ConstHandle<xlstm_model>?,
+                                        _ path: UnsafeMutablePointer<CEnumValue<xlstm_cpu_path>>?) -> CEnumValue<xlstm_status> {
+    guard let box = borrowed(model, as: ModelBox.self) else { return argumentError("xlstm_model_get_cpu_path: model is NULL") }
+    guard let path else { return argumentError("xlstm_model_get_cpu_path: path is NULL") }
+    path.pointee = Int32(box.model.cpuPath.rawValue)
+    return ok
+}
+
+/// The fastest kernel path this CPU runs (what XLSTM_CPU_AUTO picks when XLSTM_CPU is unset).
+/// Thread-safe.
+@c public func xlstm_cpu_best_path() -> CEnumValue<xlstm_cpu_path> {
+    Int32(CPUInfo.current.bestPath.rawValue)
+}
+
+/// 1 if this CPU runs the kernels of `path` (XLSTM_CPU_AUTO: always), else 0. Thread-safe.
+@c public func xlstm_cpu_supports_path(_ path: CEnumValue<xlstm_cpu_path>) -> Int32 {
+    if path == xlstm_cpu_path.XLSTM_CPU_AUTO.rawValue { return 1 }
+    guard let known = CPUPath(rawValue: Int(path)) else { return 0 }
+    return CPUInfo.current.supports(known) ? 1 : 0
+}
+
+/// The name of `path` ("auto", "portable", "avx2", "avx512"; "unknown" for another value), as
+/// XLSTM_CPU spells it. The string is static: never free it. Thread-safe.
+@c public func xlstm_cpu_path_name(_ path: CEnumValue<xlstm_cpu_path>) -> UnsafePointer<CChar> {
+    switch xlstm_cpu_path(rawValue: path) {
+    case .XLSTM_CPU_AUTO?: return staticCString("auto")
+    case .XLSTM_CPU_PORTABLE?: return staticCString("portable")
+    case .XLSTM_CPU_AVX2?: return staticCString("avx2")
+    case .XLSTM_CPU_AVX512?: return staticCString("avx512")
+    case nil: return staticCString("unknown")
+    }
+}
+
+/// The options `xlstm_model_default_params` writes.
+var defaultModelParams: xlstm_model_params { xlstm_model_params(
+    n_threads: 1, weight_policy: xlstm_weight_policy.XLSTM_WEIGHTS_NATIVE.rawValue,
+    cpu_path: xlstm_cpu_path.XLSTM_CPU_AUTO.rawValue, reserved0: 0, reserved1: 0, reserved2: 0, reserved3: 0, reserved4: 0) }

@@ -43,7 +43,7 @@ public let XLSTM_VERSION_MINOR: Int32 = 1
 public let XLSTM_VERSION_PATCH: Int32 = 0
 /// Version of the C API this header describes; `xlstm_api_version()` returns the library's.
 /// A program should check that they are equal at start-up.
-public let XLSTM_API_VERSION: Int32 = 1
+public let XLSTM_API_VERSION: Int32 = 2
 /// Version of the state blob format written by `xlstm_session_save_state`.
 public let XLSTM_STATE_FORMAT_VERSION: Int32 = 1
 
@@ -111,6 +111,19 @@ public enum xlstm_weight_policy: Int32, CEnum {
     case XLSTM_WEIGHTS_FLOAT32 = 1
 }
 
+/// The instruction-set path of a model's kernels. Values are stable; later versions may add paths.
+public enum xlstm_cpu_path: Int32, CEnum {
+    /// Not a path: in `xlstm_model_params`, "the fastest path this CPU runs" (or the one the
+    /// XLSTM_CPU environment variable names: portable, avx2 or avx512).
+    case XLSTM_CPU_AUTO = 0
+    /// Swift SIMD for the architecture's baseline (SSE2 on x86-64, NEON on arm64); runs anywhere.
+    case XLSTM_CPU_PORTABLE = 1
+    /// AVX2 + FMA (x86-64).
+    case XLSTM_CPU_AVX2 = 2
+    /// AVX-512 F/BW/DQ/VL (x86-64).
+    case XLSTM_CPU_AVX512 = 3
+}
+
 /// Which logits a multi-token feed computes.
 public enum xlstm_logits_mode: Int32, CEnum {
     /// The logits after the last token (what generation needs).
@@ -127,6 +140,20 @@ public struct xlstm_model_params: CStruct {
     public var n_threads: Int32
     /// How reduced-precision weights are held (`xlstm_weight_policy`).
     public var weight_policy: CEnumValue<xlstm_weight_policy>
+    /// The kernels' instruction-set path (`xlstm_cpu_path`): XLSTM_CPU_AUTO (default) for the
+    /// fastest this CPU runs, or a lower one to force it (tests, bug reports). A path this CPU
+    /// cannot run fails the load with XLSTM_ERROR_UNSUPPORTED.
+    public var cpu_path: CEnumValue<xlstm_cpu_path>
+    /// Reserved for future options; must be 0 (as set by `xlstm_model_default_params`).
+    public var reserved0: Int32
+    /// Reserved; must be 0.
+    public var reserved1: Int32
+    /// Reserved; must be 0.
+    public var reserved2: Int32
+    /// Reserved; must be 0.
+    public var reserved3: Int32
+    /// Reserved; must be 0.
+    public var reserved4: Int32
 }
 
 /// What `xlstm_model_get_info` reports.

@@ -3,7 +3,7 @@ import XLSTM
 
 struct Info: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Describe a model directory: family, blocks, dimensions, parameters, dtype, state size.")
+        abstract: "Describe a model directory: family, blocks, dimensions, parameters, dtype, state size, kernel path.")
 
     @Argument(help: "Model directory (config.json + safetensors).")
     var modelDirectory: String
@@ -38,5 +38,8 @@ struct Info: ParsableCommand {
         print("parameters:      \(model.parameterCount)")
         print("weight dtype:    \(dtypes)")
         print("state / session: \(model.stateBytes) bytes")
+        let cpu = CPUInfo.current
+        print("kernels:         \(model.cpuPath) (\(cpu.brand); runs \(cpu.supportedPaths.map(\.description).joined(separator: ", "))"
+              + "; XLSTM_CPU=portable|avx2|avx512 forces a lower path)")
     }
 }

@@ -143,6 +143,76 @@ static void model_default_params_and_null(void) {
     CHECK_STATUS(xlstm_model_default_params(&params), XLSTM_OK);
     CHECK(params.n_threads == 1 && params.weight_policy == XLSTM_WEIGHTS_NATIVE, "defaults: n_threads %d, policy %d",
           (int)params.n_threads, (int)params.weight_policy);
+    CHECK(params.cpu_path == XLSTM_CPU_AUTO, "defaults: cpu_path %d", (int)params.cpu_path);
+    CHECK(params.reserved0 == 0 && params.reserved1 == 0 && params.reserved2 == 0 && params.reserved3 == 0 &&
+              params.reserved4 == 0,
+          "defaults: reserved fields not 0");
+}
+
+// Kernel paths: names, what this CPU runs, forcing each one, refusing unknown and unsupported ones.
+static void model_cpu_paths(void) {
+    CHECK(strcmp(xlstm_cpu_path_name(XLSTM_CPU_AUTO), "auto") == 0, "auto");
+    CHECK(strcmp(xlstm_cpu_path_name(XLSTM_CPU_PORTABLE), "portable") == 0, "portable");
+    CHECK(strcmp(xlstm_cpu_path_name(XLSTM_CPU_AVX2), "avx2") == 0, "avx2");
+    CHECK(strcmp(xlstm_cpu_path_name(XLSTM_CPU_AVX512), "avx512") == 0, "avx512");
+    CHECK(strcmp(xlstm_cpu_path_name((xlstm_cpu_path)77), "unknown") == 0, "unknown");
+    xlstm_cpu_path best = xlstm_cpu_best_path();
+    CHECK(best >= XLSTM_CPU_PORTABLE && best <= XLSTM_CPU_AVX512, "best path %d", (int)best);
+    CHECK(xlstm_cpu_supports_path(XLSTM_CPU_PORTABLE) && xlstm_cpu_supports_path(best), "best/portable unsupported");
+    CHECK(!xlstm_cpu_supports_path((xlstm_cpu_path)77) && !xlstm_cpu_supports_path((xlstm_cpu_path)-1), "77/-1");
+    int tried = 0;
+    for (int p = XLSTM_CPU_PORTABLE; p <= XLSTM_CPU_AVX512; p++) {
+        xlstm_model_params params;
+        xlstm_model_default_params(&params);
+        params.cpu_path = (xlstm_cpu_path)p;
+        xlstm_model *loaded = NOT_NULL_SENTINEL;
+        xlstm_status status = xlstm_model_load(fixture_path(main_fixture, "model"), &params, &loaded);
+        if (xlstm_cpu_supports_path((xlstm_cpu_path)p)) {
+            tried++;
+            CHECK(status == XLSTM_OK, "cpu_path %s: %s", xlstm_cpu_path_name((xlstm_cpu_path)p), xlstm_last_error_message());
+            if (status != XLSTM_OK) continue;
+            xlstm_cpu_path used = XLSTM_CPU_AUTO;
+            CHECK_STATUS(xlstm_model_get_cpu_path(loaded, &used), XLSTM_OK);
+            CHECK((int)used == p, "cpu_path %d: runs %d", p, (int)used);
+            xlstm_model_free(loaded);
+        } else {
+            CHECK(status == XLSTM_ERROR_UNSUPPORTED && loaded == NULL, "cpu_path %s on a CPU without it: status %d",
+                  xlstm_cpu_path_name((xlstm_cpu_path)p), (int)status);
+            CHECK(contains(xlstm_last_error_message(), xlstm_cpu_path_name((xlstm_cpu_path)p)), "message \"%s\"",
+                  xlstm_last_error_message());
+        }
+    }
+    CHECK(tried >= 1, "no path loaded");
+    // AUTO runs the best path unless XLSTM_CPU caps it.
+    xlstm_model *loaded = NULL;
+    CHECK_STATUS(xlstm_model_load(fixture_path(main_fixture, "model"), NULL, &loaded), XLSTM_OK);
+    if (loaded) {
+        xlstm_cpu_path used = XLSTM_CPU_AUTO;
+        CHECK_STATUS(xlstm_model_get_cpu_path(loaded, &used), XLSTM_OK);
+        const char *cap = getenv("XLSTM_CPU");
+        if (!cap || !*cap || strcmp(cap, "auto") == 0) CHECK(used == best, "auto runs %d, best is %d", (int)used, (int)best);
+        else CHECK(strcmp(xlstm_cpu_path_name(used), cap) == 0, "XLSTM_CPU=%s, runs %s", cap, xlstm_cpu_path_name(used));
+        xlstm_model_free(loaded);
+    }
+    CHECK_FAILS(xlstm_model_get_cpu_path(NULL, &best), XLSTM_ERROR_INVALID_ARGUMENT);
+    // Unknown paths and non-zero reserved fields are refused, naming the field.
+    const int32_t bad_paths[] = {-1, 4, 99};
+    for (size_t i = 0; i < sizeof bad_paths / sizeof bad_paths[0]; i++) {
+        xlstm_model_params params;
+        xlstm_model_default_params(&params);
+        params.cpu_path = (xlstm_cpu_path)bad_paths[i];
+        loaded = NOT_NULL_SENTINEL;
+        CHECK_FAILS(xlstm_model_load(fixture_path(main_fixture, "model"), &params, &loaded), XLSTM_ERROR_INVALID_ARGUMENT);
+        CHECK(loaded == NULL && contains(xlstm_last_error_message(), "cpu_path"), "cpu_path %d: \"%s\"", (int)bad_paths[i],
+              xlstm_last_error_message());
+    }
+    xlstm_model_params params;
+    xlstm_model_default_params(&params);
+    params.reserved2 = 1;
+    loaded = NOT_NULL_SENTINEL;
+    CHECK_FAILS(xlstm_model_load(fixture_path(main_fixture, "model"), &params, &loaded), XLSTM_ERROR_INVALID_ARGUMENT);
+    CHECK(loaded == NULL && contains(xlstm_last_error_message(), "reserved"), "reserved: \"%s\"",
+          xlstm_last_error_message());
 }
 
 static void model_load_null_arguments(void) {
@@ -927,6 +997,7 @@ int main(int argc, char **argv) {
 
     RUN(status_strings);
     RUN(model_default_params_and_null);
+    RUN(model_cpu_paths);
     RUN(model_load_null_arguments);
     RUN(model_load_option_validation);
     RUN(model_load_missing_and_malformed);

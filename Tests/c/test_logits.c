@@ -44,14 +44,24 @@ static double relative_error(const comparison *c) {
     return c->max_reference > 0 ? c->max_difference / c->max_reference : c->max_difference;
 }
 
+// The kernel path the running case loads models with (XLSTM_CPU_AUTO but in the cpu_* cases).
+static xlstm_cpu_path load_cpu_path = XLSTM_CPU_AUTO;
+
 // Loads the fixture's model with the given options and checks it describes the fixture.
 static xlstm_model *load_checked(const fixture *f, int32_t n_threads, xlstm_weight_policy policy) {
     xlstm_model_params params;
     CHECK_STATUS(xlstm_model_default_params(&params), XLSTM_OK);
     params.n_threads = n_threads;
     params.weight_policy = policy;
+    params.cpu_path = load_cpu_path;
     xlstm_model *model = load_fixture_model(f->name, &params);
     if (!model) return NULL;
+    if (load_cpu_path != XLSTM_CPU_AUTO) {
+        xlstm_cpu_path used = XLSTM_CPU_AUTO;
+        CHECK_STATUS(xlstm_model_get_cpu_path(model, &used), XLSTM_OK);
+        CHECK(used == load_cpu_path, "%s: loaded with cpu_path %s, runs %s", f->name, xlstm_cpu_path_name(load_cpu_path),
+              xlstm_cpu_path_name(used));
+    }
     xlstm_model_info info;
     CHECK_STATUS(xlstm_model_get_info(model, &info), XLSTM_OK);
     CHECK((size_t)info.vocab_size == f->vocab_size, "%s: vocab_size %d, the reference has %zu columns", f->name,
@@ -130,6 +140,23 @@ static void two_threads(const fixture *f) { run_token_by_token(f, 2, XLSTM_WEIGH
 static void weights_float32(const fixture *f) {
     run_token_by_token(f, 1, XLSTM_WEIGHTS_FLOAT32, "XLSTM_WEIGHTS_FLOAT32");
 }
+
+// Token by token and in spans on one forced kernel path (registered only where this CPU runs it).
+static void on_path(const fixture *f, xlstm_cpu_path path) {
+    load_cpu_path = path;
+    char label[64];
+    snprintf(label, sizeof label, "cpu_path %s", xlstm_cpu_path_name(path));
+    run_token_by_token(f, 1, XLSTM_WEIGHTS_NATIVE, label);
+    char steps[sizeof case_note], spans[sizeof case_note];
+    snprintf(steps, sizeof steps, "%s", case_note);
+    run_in_spans(f);
+    snprintf(spans, sizeof spans, "%s", case_note);
+    snprintf(case_note, sizeof case_note, "%.90s %.90s", steps, spans);
+    load_cpu_path = XLSTM_CPU_AUTO;
+}
+static void cpu_portable(const fixture *f) { on_path(f, XLSTM_CPU_PORTABLE); }
+static void cpu_avx2(const fixture *f) { on_path(f, XLSTM_CPU_AVX2); }
+static void cpu_avx512(const fixture *f) { on_path(f, XLSTM_CPU_AVX512); }
 
 static void run_current(void) {
     fixture f;
@@ -219,10 +246,16 @@ int main(int argc, char **argv) {
     }
 
     // One case per fixture and configuration, named "<configuration> <fixture>".
-    void (*const configurations[])(const fixture *) = {token_by_token, run_in_spans, two_threads, weights_float32};
-    const char *const configuration_names[] = {"token_by_token", "spans", "n_threads_2", "weights_float32"};
+    // cpu_*: every kernel path this CPU runs (the suite on an AVX-512 machine also proves avx2 and portable).
+    void (*const configurations[])(const fixture *) = {token_by_token, run_in_spans, two_threads, weights_float32,
+                                                       cpu_portable, cpu_avx2, cpu_avx512};
+    const char *const configuration_names[] = {"token_by_token", "spans", "n_threads_2", "weights_float32",
+                                               "cpu_portable", "cpu_avx2", "cpu_avx512"};
+    const xlstm_cpu_path configuration_paths[] = {XLSTM_CPU_AUTO, XLSTM_CPU_AUTO, XLSTM_CPU_AUTO, XLSTM_CPU_AUTO,
+                                                  XLSTM_CPU_PORTABLE, XLSTM_CPU_AVX2, XLSTM_CPU_AVX512};
     for (size_t i = 0; i < n_fixtures; i++) {
         for (size_t k = 0; k < sizeof configurations / sizeof configurations[0]; k++) {
+            if (!xlstm_cpu_supports_path(configuration_paths[k])) continue;
             char name[320];
             snprintf(name, sizeof name, "%.60s %.255s", configuration_names[k], fixture_names[i]);
             current_name = fixture_names[i];

@@ -115,6 +115,16 @@ expect_error "missing model directory" "no such model directory" "$cli" info "$w
 expect_error "token file not int32" "multiple of 4" "$cli" eval "$fixtures/paper_mixed/model" --tokens "$work/odd.i32" --logits-out "$work/x.f32"
 expect_error "token id out of range" "out of range" "$cli" eval "$fixtures/paper_mixed/model" --tokens "$work/big.i32" --logits-out "$work/x.f32"
 expect_error "missing token file" "cannot open" "$cli" eval "$fixtures/paper_mixed/model" --tokens "$work/none.i32" --logits-out "$work/x.f32"
+expect_error "unknown XLSTM_CPU" "XLSTM_CPU=bogus" env XLSTM_CPU=bogus "$cli" info "$fixtures/paper_mixed/model"
+
+# XLSTM_CPU forces each kernel path this CPU runs (info names it; eval still matches the reference).
+for path in $("$cli" info "$fixtures/paper_mixed/model" | sed -n 's/^kernels: .*; runs \([a-z0-9, ]*\);.*/\1/p' | tr -d ','); do
+  if XLSTM_CPU=$path "$cli" info "$fixtures/paper_mixed/model" | grep -q "^kernels: *$path "; then
+    ok "XLSTM_CPU=$path: info reports it"
+  else
+    bad "XLSTM_CPU=$path: info does not report it"
+  fi
+done
 
 echo "cli: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

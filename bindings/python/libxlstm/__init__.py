@@ -19,7 +19,7 @@ Failures raise :class:`XlstmError` subclasses (see :mod:`libxlstm.errors`).
 """
 
 from . import capi
-from .enums import BlockKind, Family, LogitsMode, Status, WeightPolicy
+from .enums import BlockKind, CpuPath, Family, LogitsMode, Status, WeightPolicy
 from .errors import (
     BufferTooSmallError,
     ClosedError,
@@ -59,6 +59,7 @@ def library_version() -> str:
 __all__ = [
     "API_VERSION",
     "BlockKind",
+    "CpuPath",
     "BufferTooSmallError",
     "ClosedError",
     "Family",

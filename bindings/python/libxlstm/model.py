@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Optional, Tuple, Union
 
 from . import capi
 from ._native import Owner, check, integer, lib
-from .enums import BlockKind, Family, WeightPolicy
+from .enums import BlockKind, CpuPath, Family, WeightPolicy
 
 if TYPE_CHECKING:
     from .session import Session
@@ -39,7 +39,9 @@ class Model(Owner):
 
     ``Model(path, n_threads=None, weight_policy=None)``: ``n_threads`` is the number of threads each
     session of this model uses for its matrix kernels (default: the library's, 1);
-    ``weight_policy`` a :class:`WeightPolicy` (default NATIVE: bf16 weights are read in place).
+    ``weight_policy`` a :class:`WeightPolicy` (default NATIVE: bf16 weights are read in place);
+    ``cpu_path`` a :class:`CpuPath` to force the kernels of one instruction set (default AUTO: the
+    fastest this CPU runs; a path it cannot run raises :class:`ModelLoadError` with UNSUPPORTED).
     Raises :class:`ModelLoadError` (``status`` IO, INVALID_MODEL or UNSUPPORTED) with the library's
     message naming the file and tensor at fault.
 
@@ -50,7 +52,7 @@ class Model(Owner):
     _kind = "model"
 
     def __init__(self, path: PathLike, *, n_threads: Optional[int] = None,
-                 weight_policy: Optional[WeightPolicy] = None):
+                 weight_policy: Optional[WeightPolicy] = None, cpu_path: Optional[CpuPath] = None):
         super().__init__()
         if not isinstance(path, (str, bytes, os.PathLike)):
             raise TypeError(f"path must be a str, bytes or os.PathLike, not {type(path).__name__}")
@@ -62,6 +64,8 @@ class Model(Owner):
             params.n_threads = integer(n_threads, "n_threads", 32)
         if weight_policy is not None:
             params.weight_policy = int(WeightPolicy(weight_policy))
+        if cpu_path is not None:
+            params.cpu_path = int(CpuPath(cpu_path))
         pointer = ctypes.POINTER(capi.HANDLES["xlstm_model"])()
         check(library.xlstm_model_load(os.fsencode(path), ctypes.byref(params), ctypes.byref(pointer)),
               loading_model=True)
@@ -69,6 +73,10 @@ class Model(Owner):
         self.n_threads = params.n_threads
         self.weight_policy = WeightPolicy(params.weight_policy)
         self._info = self._read_info(pointer)
+        used = ctypes.c_int32()
+        check(library.xlstm_model_get_cpu_path(pointer, ctypes.byref(used)))
+        #: The :class:`CpuPath` this model's kernels run (never AUTO).
+        self.cpu_path = CpuPath(used.value)
 
     @staticmethod
     def _read_info(pointer: Any) -> ModelInfo:

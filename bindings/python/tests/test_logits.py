@@ -3,6 +3,7 @@
 import pytest
 
 import libxlstm
+from libxlstm._native import lib
 from conftest import FIXTURE_NAMES, RELATIVE_TOLERANCE, as_list, fixture_model, read_fixture
 
 
@@ -58,3 +59,29 @@ def test_weight_policy_float32_matches_reference():
                 session.feed(token)
                 rows.append(as_list(session.logits_copy()))
     assert relative_error(rows, expected) <= RELATIVE_TOLERANCE
+
+
+SUPPORTED_PATHS = [path for path in libxlstm.CpuPath
+                   if path is not libxlstm.CpuPath.AUTO and lib().xlstm_cpu_supports_path(int(path))]
+
+
+@pytest.mark.parametrize("cpu_path", SUPPORTED_PATHS, ids=lambda path: path.name.lower())
+def test_every_kernel_path_of_this_cpu_matches_reference(cpu_path):
+    tokens, expected, _ = read_fixture("large_bias_tied_caps")
+    with libxlstm.Model(fixture_model("large_bias_tied_caps"), cpu_path=cpu_path) as model:
+        assert model.cpu_path is cpu_path
+        with model.session() as session:
+            rows = []
+            for token in tokens:
+                session.feed(token)
+                rows.append(as_list(session.logits_copy()))
+            session.reset()
+            session.feed(tokens)
+            prefill_error = relative_error([as_list(session.logits)], [expected[-1]])
+    assert relative_error(rows, expected) <= RELATIVE_TOLERANCE
+    assert prefill_error <= RELATIVE_TOLERANCE
+
+
+def test_an_unknown_cpu_path_is_refused():
+    with pytest.raises(ValueError):
+        libxlstm.Model(fixture_model("paper_mixed"), cpu_path=99)

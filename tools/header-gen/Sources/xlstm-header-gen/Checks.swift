@@ -38,9 +38,9 @@ enum Checks {
 
     /// Names the header declares besides those read from the sources.
     static let headerNames: Set<String> = ["XLSTM_API", "XLSTM_STATIC", "XLSTM_H"]
-    /// Names of other software that docs may mention: `xlstm_large` is a package of the official
-    /// Python implementation.
-    static let foreignNames: Set<String> = ["xlstm_large"]
+    /// Names that docs may mention without declaring: `xlstm_large` is a package of the official
+    /// Python implementation, `XLSTM_CPU` the environment variable that forces a kernel path.
+    static let foreignNames: Set<String> = ["xlstm_large", "XLSTM_CPU"]
 
     /// Every doc comment (and the header's prologue) must be writable in ASCII and may mention only
     /// `xlstm_…`/`XLSTM_…` names that exist.
