@@ -34,6 +34,9 @@ struct Bench: ParsableCommand {
     @Option(help: "Blocks of the generated model.")
     var blocks: Int = 12
 
+    @Option(help: "Vocabulary of the generated model (50304 for the GPT-NeoX vocabulary of xLSTM 7B).")
+    var vocab: Int = 8192
+
     @Option(help: "Threads (the calling one included).")
     var threads: Int = 1
 
@@ -76,7 +79,7 @@ struct Bench: ParsableCommand {
             let made = makeTemporaryDirectory()
             temporary = made
             directory = made
-            try writeRandomLargeModel(directory, embedding: embedding, blocks: blocks, bf16: dtype == "bf16")
+            try writeRandomLargeModel(directory, embedding: embedding, blocks: blocks, vocab: vocab, bf16: dtype == "bf16")
         }
         defer { if let temporary { removeTree(temporary) } }
 

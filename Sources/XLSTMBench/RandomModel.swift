@@ -7,8 +7,8 @@ import XLSTM
 import Glibc
 #endif
 
-func writeRandomLargeModel(_ directory: String, embedding E: Int, blocks: Int, bf16: Bool) throws {
-    let heads = 4, vocab = 8192
+func writeRandomLargeModel(_ directory: String, embedding E: Int, blocks: Int, vocab: Int = 8192, bf16: Bool) throws {
+    let heads = 4
     let qk = E / 2, v = E, ffn = ((E * 8 / 3) + 63) / 64 * 64
     let config = """
     {"model_type": "xlstm", "vocab_size": \(vocab), "hidden_size": \(E), "embedding_dim": \(E), \

@@ -50,7 +50,7 @@ import XLSTM
         w.withUnsafeBufferPointer { wp in
             x.withUnsafeBufferPointer { xp in
                 y.withUnsafeMutableBufferPointer { yp in
-                    Matrix(data: wp.baseAddress!, rows: rows, cols: cols, kernels: .table(path))
+                    OwnedMatrix(.f32(UnsafeRawPointer(wp.baseAddress!)), rows: rows, cols: cols, kernels: .table(path))
                         .apply(xp.baseAddress!, into: yp.baseAddress!)
                 }
             }
@@ -58,6 +58,28 @@ import XLSTM
         let expected = Self.reference(w, rows: rows, cols: cols, x)
         for r in 0..<rows {
             #expect(abs(Double(y[r]) - expected[r]) <= 1e-5 * Double(cols), "row \(r)")
+        }
+    }
+
+    /// The panel layout round-trips: every row read back from f32 and bf16 panels is the source row.
+    @Test(arguments: [(5, 17), (67, 130)], paths)
+    func panelsHoldTheRows(_ shape: (Int, Int), _ path: CPUPath) {
+        let (rows, cols) = shape
+        let w = Self.randomFloats(rows * cols, seed: 23)
+        let bits = w.map { UInt16($0.bitPattern >> 16) }
+        var row = [Float](repeating: 0, count: cols)
+        w.withUnsafeBufferPointer { wp in
+            bits.withUnsafeBufferPointer { bp in
+                let f32 = OwnedMatrix(.f32(UnsafeRawPointer(wp.baseAddress!)), rows: rows, cols: cols, kernels: .table(path))
+                let bf16 = OwnedMatrix(.bf16(UnsafeRawPointer(bp.baseAddress!)), rows: rows, cols: cols,
+                                       kernels: .table(path), bf16Panels: true)
+                for r in 0..<rows {
+                    row.withUnsafeMutableBufferPointer { f32.copyRow(r, into: $0.baseAddress!) }
+                    #expect(row == Array(w[(r * cols)..<((r + 1) * cols)]), "f32 row \(r)")
+                    row.withUnsafeMutableBufferPointer { bf16.copyRow(r, into: $0.baseAddress!) }
+                    #expect(row == bits[(r * cols)..<((r + 1) * cols)].map { Float(bitPattern: UInt32($0) << 16) }, "bf16 row \(r)")
+                }
+            }
         }
     }
 
@@ -72,8 +94,8 @@ import XLSTM
         bits.withUnsafeBufferPointer { wp in
             x.withUnsafeBufferPointer { xp in
                 y.withUnsafeMutableBufferPointer { yp in
-                    Matrix(storage: .bf16(wp.baseAddress!), rows: rows, cols: cols, kernels: .table(path))
-                        .apply(xp.baseAddress!, into: yp.baseAddress!)
+                    OwnedMatrix(.bf16(UnsafeRawPointer(wp.baseAddress!)), rows: rows, cols: cols, kernels: .table(path),
+                                bf16Panels: true).apply(xp.baseAddress!, into: yp.baseAddress!)
                 }
             }
         }
@@ -101,10 +123,12 @@ import XLSTM
                 bits.withUnsafeBufferPointer { bp in
                     x.withUnsafeBufferPointer { xp in
                         y.withUnsafeMutableBufferPointer { yp in
-                            let matrix = bf16
-                                ? Matrix(storage: .bf16(bp.baseAddress!), rows: rows, cols: cols, kernels: .table(path))
-                                : Matrix(data: wp.baseAddress!, rows: rows, cols: cols, kernels: .table(path))
-                            matrix.applyBatch(xp.baseAddress!, xStride: xStride, count: tokens, into: yp.baseAddress!,
+                            let owned = bf16
+                                ? OwnedMatrix(.bf16(UnsafeRawPointer(bp.baseAddress!)), rows: rows, cols: cols,
+                                              kernels: .table(path), bf16Panels: true)
+                                : OwnedMatrix(.f32(UnsafeRawPointer(wp.baseAddress!)), rows: rows, cols: cols,
+                                              kernels: .table(path))
+                            owned.applyBatch(xp.baseAddress!, xStride: xStride, count: tokens, into: yp.baseAddress!,
                                               yStride: yStride)
                         }
                     }
@@ -129,12 +153,12 @@ import XLSTM
         var serial = [Float](repeating: 0, count: rows * tokens), parallel = serial
         w.withUnsafeBufferPointer { wp in
             x.withUnsafeBufferPointer { xp in
-                let matrix = Matrix(data: wp.baseAddress!, rows: rows, cols: cols, kernels: .table(path))
+                let owned = OwnedMatrix(.f32(UnsafeRawPointer(wp.baseAddress!)), rows: rows, cols: cols, kernels: .table(path))
                 serial.withUnsafeMutableBufferPointer {
-                    matrix.applyBatch(xp.baseAddress!, xStride: cols, count: tokens, into: $0.baseAddress!, yStride: rows)
+                    owned.applyBatch(xp.baseAddress!, xStride: cols, count: tokens, into: $0.baseAddress!, yStride: rows)
                 }
                 parallel.withUnsafeMutableBufferPointer {
-                    matrix.applyBatch(xp.baseAddress!, xStride: cols, count: tokens, into: $0.baseAddress!, yStride: rows,
+                    owned.applyBatch(xp.baseAddress!, xStride: cols, count: tokens, into: $0.baseAddress!, yStride: rows,
                                       pool: pool)
                 }
             }
@@ -152,10 +176,11 @@ import XLSTM
         var serial = [Float](repeating: 0, count: rows), parallel = [Float](repeating: 0, count: rows)
         w.withUnsafeBufferPointer { wp in
             x.withUnsafeBufferPointer { xp in
-                let matrix = Matrix(data: wp.baseAddress!, rows: rows, cols: cols, kernels: try! .select())
-                serial.withUnsafeMutableBufferPointer { matrix.apply(xp.baseAddress!, into: $0.baseAddress!) }
+                let owned = OwnedMatrix(.f32(UnsafeRawPointer(wp.baseAddress!)), rows: rows, cols: cols,
+                                        kernels: try! .select())
+                serial.withUnsafeMutableBufferPointer { owned.apply(xp.baseAddress!, into: $0.baseAddress!) }
                 for _ in 0..<20 {   // repeated jobs exercise the pool's wake/finish cycle
-                    parallel.withUnsafeMutableBufferPointer { matrix.apply(xp.baseAddress!, into: $0.baseAddress!, pool: pool) }
+                    parallel.withUnsafeMutableBufferPointer { owned.apply(xp.baseAddress!, into: $0.baseAddress!, pool: pool) }
                 }
             }
         }

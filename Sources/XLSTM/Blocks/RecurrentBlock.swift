@@ -81,7 +81,7 @@ struct HeadwiseLinear: @unchecked Sendable {
     @inline(__always)
     func apply(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>) {
         for h in 0..<heads {
-            kernels.matVecF32(weight + h * outPerHead * inPerHead, outPerHead, inPerHead,
+            kernels.matVecRowMajorF32(weight + h * outPerHead * inPerHead, outPerHead, inPerHead,
                               x + h * inPerHead, y + h * outPerHead)
         }
         if let bias { add(bias, into: y, count: heads * outPerHead) }

@@ -29,9 +29,9 @@ struct WeightLoader {
     /// Rows [start, start+count) of a fused linear layer's weight (and bias) as a Linear of their own.
     func linearRows(_ name: String, rows start: Int, count: Int, totalRows: Int, in inFeatures: Int,
                     bias: Bool) throws(XLSTMError) -> Linear {
-        let weight = try store.matrix(prefix + name + ".weight", rows: totalRows, cols: inFeatures)
+        let weight = try store.matrix(prefix + name + ".weight", rows: totalRows, cols: inFeatures, first: start, count: count)
         let b = bias ? try tensor(name + ".bias", [totalRows]).data : nil
-        return Linear(weight: weight.rows(start, count: count), bias: b.map { $0 + start })
+        return Linear(weight: weight, bias: b.map { $0 + start })
     }
 
     /// `xlstm.components.ln.LayerNorm` with residual_weight=True stores w and applies (1 + w):

@@ -1,5 +1,6 @@
-// A read-only memory mapping of a whole file. Weights are views into these mappings: the
-// model keeps its MappedFile objects alive for as long as any view may be read.
+// A read-only memory mapping of a whole file. Small tensors and token embeddings are views into
+// these mappings (weight matrices are repacked at load): the model keeps its MappedFile objects
+// alive for as long as any view may be read.
 
 #if canImport(Glibc)
 import Glibc
@@ -41,6 +42,18 @@ public final class MappedFile: @unchecked Sendable {
 
     deinit {
         if let base = bytes.baseAddress { munmap(UnsafeMutableRawPointer(mutating: base), bytes.count) }
+    }
+
+    /// Drops the whole pages inside `range` (a part of `bytes`) from this process's memory: for
+    /// tensors that were copied (repacked) and will not be read here again. Reading them later is
+    /// still correct — the pages come back from the file.
+    func dropPages(_ range: UnsafeRawBufferPointer) {
+        guard let start = range.baseAddress, range.count > 0 else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let first = (Int(bitPattern: start) + page - 1) / page * page
+        let end = (Int(bitPattern: start) + range.count) / page * page
+        guard end > first, let address = UnsafeMutableRawPointer(bitPattern: first) else { return }
+        _ = madvise(address, end - first, Int32(MADV_DONTNEED))
     }
 }
 

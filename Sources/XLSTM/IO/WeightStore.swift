@@ -33,9 +33,12 @@ public final class WeightStore: @unchecked Sendable {
     public private(set) var widenedBytes = 0
     /// Elements of every distinct tensor handed out (a tied tensor counts once).
     public private(set) var parameterCount = 0
-    /// Bytes of every distinct weight matrix handed out by `matrix`, as the kernels read them.
+    /// Bytes of every matrix handed out by `matrix` (its panels, as the kernels read them).
     public private(set) var matrixBytes = 0
     private var used: Set<String> = []
+    /// Tensors read in place (so their file pages stay mapped).
+    private var viewed: Set<String> = []
+    private var ownedPanels: [UnsafeMutableRawPointer] = []
 
     public let policy: WeightPolicy
     /// The kernels of every matrix handed out.
@@ -58,6 +61,7 @@ public final class WeightStore: @unchecked Sendable {
 
     deinit {
         for buffer in owned { buffer.deallocate() }
+        for buffer in ownedPanels { buffer.deallocate() }
     }
 
     public func contains(_ name: String) -> Bool { entries[name] != nil }
@@ -102,23 +106,68 @@ public final class WeightStore: @unchecked Sendable {
         return Tensor(data: UnsafePointer(buffer), shape: shape)
     }
 
-    /// The 2-D tensor `name` [rows, cols] as a kernel matrix. Under `.native`, bf16 data stays in the
-    /// mmap and is widened in registers; everything else is a float32 view (widened at load if needed).
-    public func matrix(_ name: String, rows: Int, cols: Int) throws(XLSTMError) -> Matrix {
-        if policy == .native, let entry = entries[name], entry.dtype == .bf16, entry.shape == [rows, cols],
+    /// The 2-D tensor `name` [rows, cols] — or its rows [first, first + count) — repacked into the
+    /// panel layout of `kernels` (MatrixPacking.swift): bf16 panels under `.native` for bf16
+    /// checkpoints, f32 panels otherwise (bf16 / f16 widened). The panels are owned here; the file's
+    /// pages of a tensor used only through its panels are then dropped from memory (madvise).
+    public func matrix(_ name: String, rows: Int, cols: Int, first: Int = 0, count: Int? = nil) throws(XLSTMError) -> Matrix {
+        guard let entry = entries[name] else {
+            let where_ = files.count == 1 ? files[0].file.path : "the model's safetensors files"
+            throw XLSTMError(.invalidModel, "missing tensor '\(name)' in \(where_)")
+        }
+        guard entry.shape == [rows, cols] else {
+            throw XLSTMError(.invalidModel,
+                             "\(entry.file.path): tensor '\(name)' has shape \(entry.shape), expected \([rows, cols])")
+        }
+        let count = count ?? rows
+        precondition(first >= 0 && count >= 0 && first + count <= rows, "row range out of the tensor")
+        dtypes.insert(entry.dtype)
+        if used.insert(name).inserted { parameterCount += entry.elementCount }
+        let mr = kernels.mr
+        let elements = Matrix.panelElements(rows: count, cols: cols, mr: mr)
+        let source = UnsafeRawPointer(entry.bytes.baseAddress!)
+        let matrix: Matrix
+        if entry.dtype == .bf16 && policy == .native {
+            let panels = allocatePanels(bytes: elements * 2).assumingMemoryBound(to: UInt16.self)
+            Matrix.packBF16(source, first: first, rows: count, cols: cols, mr: mr, into: panels)
+            matrix = Matrix(panels: .bf16(UnsafePointer(panels)), rows: count, cols: cols, kernels: kernels)
+        } else {
+            let panels = allocatePanels(bytes: elements * 4).assumingMemoryBound(to: Float.self)
+            let from: Matrix.Source
+            switch entry.dtype {
+            case .f32: from = .f32(source)
+            case .bf16: from = .bf16(source)
+            case .f16: from = .f16(source)
+            }
+            Matrix.packF32(from, first: first, rows: count, cols: cols, mr: mr, into: panels)
+            matrix = Matrix(panels: .f32(UnsafePointer(panels)), rows: count, cols: cols, kernels: kernels)
+        }
+        matrixBytes += matrix.storageBytes
+        if !viewed.contains(name) { entry.file.dropPages(entry.bytes) }
+        return matrix
+    }
+
+    /// The 2-D tensor `name` [rows, cols] as a row-major table read a row at a time (token
+    /// embeddings): f32 and bf16 in place in the mmap, f16 widened once.
+    public func embeddingTable(_ name: String, rows: Int, cols: Int) throws(XLSTMError) -> EmbeddingTable {
+        if let entry = entries[name], entry.shape == [rows, cols], entry.dtype == .bf16,
            Int(bitPattern: entry.bytes.baseAddress) % MemoryLayout<UInt16>.alignment == 0 {
             dtypes.insert(entry.dtype)
-            if used.insert(name).inserted {
-                parameterCount += entry.elementCount
-                matrixBytes += rows * cols * 2
-            }
-            return Matrix(storage: .bf16(entry.bytes.baseAddress!.assumingMemoryBound(to: UInt16.self)),
-                          rows: rows, cols: cols, kernels: kernels)
+            if used.insert(name).inserted { parameterCount += entry.elementCount }
+            viewed.insert(name)
+            return EmbeddingTable(storage: .bf16(entry.bytes.baseAddress!.assumingMemoryBound(to: UInt16.self)),
+                                  rows: rows, cols: cols)
         }
-        let firstUse = !used.contains(name)
-        let matrix = Matrix(data: try tensor(name, shape: [rows, cols]).data, rows: rows, cols: cols, kernels: kernels)
-        if firstUse { matrixBytes += rows * cols * 4 }
-        return matrix
+        let table = try tensor(name, shape: [rows, cols])
+        viewed.insert(name)
+        return EmbeddingTable(storage: .f32(table.data), rows: rows, cols: cols)
+    }
+
+    /// 64-byte aligned storage for panels, owned by the store.
+    private func allocatePanels(bytes: Int) -> UnsafeMutableRawPointer {
+        let buffer = UnsafeMutableRawPointer.allocate(byteCount: max(bytes, 64), alignment: 64)
+        ownedPanels.append(buffer)
+        return buffer
     }
 
     /// A new float32 buffer owned by the store (for tensors derived at load, e.g. `1 + weight`).

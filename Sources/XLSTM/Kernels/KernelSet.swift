@@ -98,32 +98,35 @@ public struct CPUInfo: Sendable {
 /// matrix products.
 public final class KernelSet: Sendable {
     public let path: CPUPath
-    /// W [rows, cols] (f32) · x [cols] -> y [rows]
-    let matVecF32: @Sendable (UnsafePointer<Float>, Int, Int, UnsafePointer<Float>, UnsafeMutablePointer<Float>) -> Void
-    /// W [rows, cols] (bf16) · x [cols] -> y [rows]; the last argument is scratch of ≥ cols floats.
-    let matVecBF16: @Sendable (UnsafePointer<UInt16>, Int, Int, UnsafePointer<Float>, UnsafeMutablePointer<Float>,
-                               UnsafeMutablePointer<Float>) -> Void
-    /// C [nr][mr] (+)= packed A [kc][mr] · packed B [kc][nr]: (kc, a, b, c, ldc, accumulate).
-    let microKernel: @Sendable (Int, UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int,
-                                Bool) -> Void
-    /// The micro-kernel's tile: mr rows of W × nr tokens.
+    /// Row-major W [rows, cols] (f32) · x [cols] -> y [rows] (small per-head matrices, used in place).
+    let matVecRowMajorF32: MatVec<Float>
+    /// W in f32 / bf16 panels of `mr` rows · x [cols] -> y [rows] (MatrixPacking.swift).
+    let matVecPackedF32: MatVec<Float>
+    let matVecPackedBF16: MatVec<UInt16>
+    /// C [nr][mr] (+)= panel rows [kc][mr] · packed B [kc][nr]: (kc, a, b, c, ldc, accumulate).
+    let microKernelF32: MicroKernel<Float>
+    let microKernelBF16: MicroKernel<UInt16>
+    /// The micro-kernel's tile: mr rows of W (the panel height) × nr tokens.
     public let mr: Int, nr: Int
     /// The peak-rate loop (12 independent chains) and the FLOPs of one of its iterations.
     let peakLoop: @Sendable (Int) -> Float
     public let peakFlopsPerIteration: Int
 
-    private init(path: CPUPath,
-                 matVecF32: @escaping @Sendable (UnsafePointer<Float>, Int, Int, UnsafePointer<Float>,
-                                                 UnsafeMutablePointer<Float>) -> Void,
-                 matVecBF16: @escaping @Sendable (UnsafePointer<UInt16>, Int, Int, UnsafePointer<Float>,
-                                                  UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) -> Void,
-                 microKernel: @escaping @Sendable (Int, UnsafePointer<Float>, UnsafePointer<Float>,
-                                                   UnsafeMutablePointer<Float>, Int, Bool) -> Void,
-                 tile: (mr: Int, nr: Int), lanes: Int, peakLoop: @escaping @Sendable (Int) -> Float) {
+    typealias MatVec<Element> = @Sendable (UnsafePointer<Element>, Int, Int, UnsafePointer<Float>,
+                                           UnsafeMutablePointer<Float>) -> Void
+    typealias MicroKernel<Element> = @Sendable (Int, UnsafePointer<Element>, UnsafePointer<Float>,
+                                                UnsafeMutablePointer<Float>, Int, Bool) -> Void
+
+    private init(path: CPUPath, rowMajor: @escaping MatVec<Float>, packedF32: @escaping MatVec<Float>,
+                 packedBF16: @escaping MatVec<UInt16>, microF32: @escaping MicroKernel<Float>,
+                 microBF16: @escaping MicroKernel<UInt16>, tile: (mr: Int, nr: Int), lanes: Int,
+                 peakLoop: @escaping @Sendable (Int) -> Float) {
         self.path = path
-        self.matVecF32 = matVecF32
-        self.matVecBF16 = matVecBF16
-        self.microKernel = microKernel
+        matVecRowMajorF32 = rowMajor
+        matVecPackedF32 = packedF32
+        matVecPackedBF16 = packedBF16
+        microKernelF32 = microF32
+        microKernelBF16 = microBF16
         mr = tile.mr
         nr = tile.nr
         self.peakLoop = peakLoop
@@ -131,18 +134,21 @@ public final class KernelSet: Sendable {
     }
 
     public static let portable = KernelSet(
-        path: .portable, matVecF32: matVecF32Portable, matVecBF16: matVecBF16Portable,
-        microKernel: gemmMicroKernelPortable, tile: microTilePortable, lanes: lanesPortable,
+        path: .portable, rowMajor: matVecRowMajorF32Portable, packedF32: matVecPackedF32Portable,
+        packedBF16: matVecPackedBF16Portable, microF32: gemmMicroKernelF32Portable,
+        microBF16: gemmMicroKernelBF16Portable, tile: microTilePortable, lanes: lanesPortable,
         peakLoop: fmaChainsPortable)
 
     #if arch(x86_64)
     public static let avx2 = KernelSet(
-        path: .avx2, matVecF32: matVecF32AVX2, matVecBF16: matVecBF16AVX2,
-        microKernel: gemmMicroKernelAVX2, tile: microTileAVX2, lanes: lanesAVX2, peakLoop: fmaChainsAVX2)
+        path: .avx2, rowMajor: matVecRowMajorF32AVX2, packedF32: matVecPackedF32AVX2,
+        packedBF16: matVecPackedBF16AVX2, microF32: gemmMicroKernelF32AVX2,
+        microBF16: gemmMicroKernelBF16AVX2, tile: microTileAVX2, lanes: lanesAVX2, peakLoop: fmaChainsAVX2)
 
     public static let avx512 = KernelSet(
-        path: .avx512, matVecF32: matVecF32AVX512, matVecBF16: matVecBF16AVX512,
-        microKernel: gemmMicroKernelAVX512, tile: microTileAVX512, lanes: lanesAVX512, peakLoop: fmaChainsAVX512)
+        path: .avx512, rowMajor: matVecRowMajorF32AVX512, packedF32: matVecPackedF32AVX512,
+        packedBF16: matVecPackedBF16AVX512, microF32: gemmMicroKernelF32AVX512,
+        microBF16: gemmMicroKernelBF16AVX512, tile: microTileAVX512, lanes: lanesAVX512, peakLoop: fmaChainsAVX512)
     #endif
 
     /// The table of `path` (which the caller has checked this CPU supports).

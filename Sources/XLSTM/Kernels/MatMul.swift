@@ -3,22 +3,20 @@
 // the given row strides.
 //
 // The BLIS loop nest (bli_gemm_ker_var2) around the ISA's register-blocked micro-kernel
-// (KernelSet.microKernel, MR rows × NR tokens of accumulators):
+// (KernelSet.microKernel*, MR rows × NR tokens of accumulators). W is already in panels of MR rows
+// (packed once at load: MatrixPacking.swift), so only the tokens' inputs are packed here:
 //
-//   for pc in K by KC:                    pack X[·, pc..] → B̃ [KC][NR] slivers, all tokens (L2/L3)
-//     for ic in M by MC:                  pack W[ic.., pc..] → Ã [KC][MR] slivers, widened to f32 (L2)
-//       for jr in tokens by NR:           one B̃ sliver (KC·NR floats) stays in L1
-//         for ir in MC by MR:             micro-kernel: C[jr.., ir..] (+)= Ã sliver · B̃ sliver
+//   for pc in K by KC:                    pack X[·, pc..] → B̃ [KC][NR] slivers, all tokens (L2)
+//     for ir over W's panels:             the panel's rows [pc, pc + KC) stay in L1 …
+//       for jr in tokens by NR:           … while every B̃ sliver passes
+//         micro-kernel: C[jr.., ir..] (+)= panel[pc..] · B̃ sliver
 //
-// Packing makes every micro-kernel load contiguous and widens bf16 weights once per span instead
-// of once per token. Threads split the rows (each packs its own B̃). Edge tiles go through a small
-// tile buffer, so the micro-kernel only ever sees full MR × NR tiles.
+// Threads split the panels (each packs its own B̃). Edge tiles (the last panel's padding rows, a
+// partial token sliver) go through a small tile buffer, so the micro-kernel only sees full tiles.
 
 extension Matrix {
-    /// K per packed block: a B̃ sliver (KC · NR floats) fits L1, an Ã block (MC · KC) fits L2.
+    /// K per block: a panel's block (KC · MR floats, 32 KiB at MR = 32) and a B̃ sliver fit L1.
     static let gemmKC = 256
-    /// Rows per packed Ã block.
-    static let gemmMC = 256
 
     /// Y[t] = W · X[t] for `count` tokens; rows split across `pool`. One token: the matvec.
     public func applyBatch(_ x: UnsafePointer<Float>, xStride: Int, count: Int,
@@ -28,15 +26,14 @@ extension Matrix {
             return
         }
         let parts = pool?.parts ?? 1
-        let mr = kernels.mr
-        if let pool, parts > 1, rows * cols * count >= Matrix.parallelThreshold, rows >= 2 * mr * parts {
-            let slivers = (rows + mr - 1) / mr
-            let rowsPerPart = (slivers + parts - 1) / parts * mr
+        let panels = panelCount, mr = kernels.mr
+        if let pool, parts > 1, rows * cols * count >= Matrix.parallelThreshold, panels >= 2 * parts {
+            let perPart = (panels + parts - 1) / parts
             pool.run { part in
-                let start = part * rowsPerPart
-                let n = min(rowsPerPart, rows - start)
+                let first = part * perPart
+                let n = min(perPart, panels - first)
                 if n > 0 {
-                    self.rows(start, count: n).gemm(x, xStride: xStride, count: count, into: y + start, yStride: yStride)
+                    self.panels(first, count: n).gemm(x, xStride: xStride, count: count, into: y + first * mr, yStride: yStride)
                 }
             }
         } else {
@@ -46,12 +43,10 @@ extension Matrix {
 
     /// The loop nest above on the calling thread.
     func gemm(_ x: UnsafePointer<Float>, xStride: Int, count n: Int, into y: UnsafeMutablePointer<Float>, yStride: Int) {
-        let mr = kernels.mr, nr = kernels.nr, micro = kernels.microKernel
-        let M = rows, K = cols
-        let KC = Matrix.gemmKC, MC = Matrix.gemmMC
+        let mr = kernels.mr, nr = kernels.nr
+        let M = rows, K = cols, KC = Matrix.gemmKC
         let tokenSlivers = (n + nr - 1) / nr
         let packedB = ThreadScratch.buffer(.packedB, floats: min(KC, K) * tokenSlivers * nr)
-        let packedA = ThreadScratch.buffer(.packedA, floats: min(KC, K) * ((min(MC, M) + mr - 1) / mr) * mr)
         let tile = ThreadScratch.buffer(.edgeTile, floats: mr * nr)
         var pc = 0
         while pc < K {
@@ -60,60 +55,33 @@ extension Matrix {
                 packTokens(x + pc, xStride: xStride, first: sliver * nr, count: n, kc: kc, nr: nr,
                            into: packedB + sliver * kc * nr)
             }
-            var ic = 0
-            while ic < M {
-                let mc = min(MC, M - ic)
-                let rowSlivers = (mc + mr - 1) / mr
-                for sliver in 0..<rowSlivers {
-                    packRows(first: ic + sliver * mr, count: M, k: pc, kc: kc, mr: mr, into: packedA + sliver * kc * mr)
-                }
+            for panel in 0..<panelCount {
+                let m0 = panel * mr, rowCount = min(mr, M - m0)
                 for jr in 0..<tokenSlivers {
                     let n0 = jr * nr, tokens = min(nr, n - n0)
                     let b = packedB + jr * kc * nr
-                    for ir in 0..<rowSlivers {
-                        let m0 = ic + ir * mr, rowCount = min(mr, M - m0)
-                        let a = packedA + ir * kc * mr
-                        let c = y + n0 * yStride + m0
-                        if rowCount == mr && tokens == nr {
-                            micro(kc, a, b, c, yStride, pc > 0)
-                        } else {
-                            micro(kc, a, b, tile, mr, false)
-                            for j in 0..<tokens {
-                                let row = c + j * yStride, part = tile + j * mr
-                                if pc > 0 {
-                                    for i in 0..<rowCount { row[i] += part[i] }
-                                } else {
-                                    row.update(from: part, count: rowCount)
-                                }
+                    let c = y + n0 * yStride + m0
+                    let full = rowCount == mr && tokens == nr
+                    let target = full ? c : tile
+                    switch storage {
+                    case let .f32(w):
+                        kernels.microKernelF32(kc, w + (panel * K + pc) * mr, b, target, full ? yStride : mr, full && pc > 0)
+                    case let .bf16(w):
+                        kernels.microKernelBF16(kc, w + (panel * K + pc) * mr, b, target, full ? yStride : mr, full && pc > 0)
+                    }
+                    if !full {
+                        for j in 0..<tokens {
+                            let row = c + j * yStride, part = tile + j * mr
+                            if pc > 0 {
+                                for i in 0..<rowCount { row[i] += part[i] }
+                            } else {
+                                row.update(from: part, count: rowCount)
                             }
                         }
                     }
                 }
-                ic += mc
             }
             pc += kc
-        }
-    }
-
-    /// Ã sliver: rows [first, first + mr) × columns [k, k + kc) of W → out [kc][mr], widened to
-    /// float32; rows past `count` are zero.
-    @inline(__always)
-    func packRows(first: Int, count: Int, k: Int, kc: Int, mr: Int, into out: UnsafeMutablePointer<Float>) {
-        let valid = min(mr, count - first)
-        if valid < mr {
-            out.update(repeating: 0, count: kc * mr)
-        }
-        switch storage {
-        case let .f32(w):
-            for i in 0..<valid {
-                let source = w + (first + i) * cols + k
-                for kk in 0..<kc { out[kk * mr + i] = source[kk] }
-            }
-        case let .bf16(w):
-            for i in 0..<valid {
-                let source = w + (first + i) * cols + k
-                for kk in 0..<kc { out[kk * mr + i] = Float(bitPattern: UInt32(source[kk]) << 16) }
-            }
         }
     }
 }

@@ -1,68 +1,63 @@
-// Matrix–vector products: the per-token hot path. Every weight matrix is reached through `Matrix`,
-// which carries its storage (f32 / bf16 views into the mmap) and the kernel table of the ISA path
-// its model was loaded with (KernelSet.swift); the kernels themselves live in PortableKernels.swift
-// and the per-ISA modules.
+// Matrix–vector products: the per-token hot path. Every weight matrix is reached through `Matrix`:
+// its weights repacked at load into the panel layout of its model's kernel path (MatrixPacking.swift)
+// and the kernel table of that path (KernelSet.swift). The kernels live in PortableKernels.swift and
+// the per-ISA modules.
 
-/// A row-major weight matrix `[rows, cols]` (a view; not owned): float32, or bfloat16 read straight
-/// from the checkpoint's mmap and widened in registers.
+/// A weight matrix `[rows, cols]` in panels of `kernels.mr` rows (each panel [cols][mr], the row index
+/// fastest; rows past `rows` zero), float32 or bfloat16 (widened in registers). The storage belongs
+/// to the WeightStore that packed it.
 public struct Matrix: @unchecked Sendable {
     public enum Storage: @unchecked Sendable {
-        case f32(UnsafePointer<Float>)
-        case bf16(UnsafePointer<UInt16>)
+        case f32(UnsafePointer<Float>)      // [panels][cols][mr]
+        case bf16(UnsafePointer<UInt16>)    // [panels][cols][mr], rows j and j + mr/2 in one 32-bit word
     }
 
     public let storage: Storage
     public let rows: Int
     public let cols: Int
-    /// The kernels every product with this matrix runs.
+    /// The kernels every product with this matrix runs; their `mr` is the panel height.
     public let kernels: KernelSet
 
-    public init(data: UnsafePointer<Float>, rows: Int, cols: Int, kernels: KernelSet) {
-        self.init(storage: .f32(data), rows: rows, cols: cols, kernels: kernels)
-    }
-
-    public init(storage: Storage, rows: Int, cols: Int, kernels: KernelSet) {
+    /// A matrix over panels already laid out for `kernels` (see `Matrix.pack`).
+    public init(panels storage: Storage, rows: Int, cols: Int, kernels: KernelSet) {
         self.storage = storage
         self.rows = rows
         self.cols = cols
         self.kernels = kernels
     }
 
-    /// Bytes the kernels read for one pass over the matrix.
+    public var panelCount: Int { (rows + kernels.mr - 1) / kernels.mr }
+
+    /// Bytes the kernels read for one pass over the matrix (padding rows included).
     public var storageBytes: Int {
         switch storage {
-        case .f32: return rows * cols * 4
-        case .bf16: return rows * cols * 2
+        case .f32: return panelCount * kernels.mr * cols * 4
+        case .bf16: return panelCount * kernels.mr * cols * 2
         }
     }
 
-    /// Whether both matrices view the same memory.
-    public func sharesStorage(with other: Matrix) -> Bool {
-        switch (storage, other.storage) {
-        case let (.f32(a), .f32(b)): return a == b
-        case let (.bf16(a), .bf16(b)): return a == b
-        default: return false
-        }
-    }
-
-    /// Rows [start, start + count) as a matrix of their own (row ranges are contiguous).
-    public func rows(_ start: Int, count: Int) -> Matrix {
+    /// Panels [first, first + count) as a matrix of their own (rows clipped to this one's).
+    func panels(_ first: Int, count: Int) -> Matrix {
+        let mr = kernels.mr
+        let rowCount = min(count * mr, rows - first * mr)
         switch storage {
-        case let .f32(p): return Matrix(storage: .f32(p + start * cols), rows: count, cols: cols, kernels: kernels)
-        case let .bf16(p): return Matrix(storage: .bf16(p + start * cols), rows: count, cols: cols, kernels: kernels)
+        case let .f32(p): return Matrix(panels: .f32(p + first * cols * mr), rows: rowCount, cols: cols, kernels: kernels)
+        case let .bf16(p): return Matrix(panels: .bf16(p + first * cols * mr), rows: rowCount, cols: cols, kernels: kernels)
         }
     }
 
-    /// W [rows, cols] · x [cols] -> y [rows]; rows split across `pool` when the matrix is large enough.
+    /// W [rows, cols] · x [cols] -> y [rows]; panels split across `pool` when the matrix is large enough.
     @inline(__always)
     public func apply(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, pool: ThreadPool? = nil) {
-        if let pool, pool.parts > 1, rows * cols >= Matrix.parallelThreshold, rows >= 8 * pool.parts {
+        let panels = panelCount
+        if let pool, pool.parts > 1, rows * cols >= Matrix.parallelThreshold, panels >= 2 * pool.parts {
             let parts = pool.parts
-            let rowsPerPart = ((rows + parts - 1) / parts + 3) & ~3
+            let perPart = (panels + parts - 1) / parts
+            let mr = kernels.mr
             pool.run { part in
-                let start = part * rowsPerPart
-                let count = min(rowsPerPart, rows - start)
-                if count > 0 { self.rows(start, count: count).applySerial(x, into: y + start) }
+                let first = part * perPart
+                let count = min(perPart, panels - first)
+                if count > 0 { self.panels(first, count: count).applySerial(x, into: y + first * mr) }
             }
         } else {
             applySerial(x, into: y)
@@ -75,12 +70,41 @@ public struct Matrix: @unchecked Sendable {
     @inline(__always)
     func applySerial(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>) {
         switch storage {
-        case let .f32(w): kernels.matVecF32(w, rows, cols, x, y)
-        case let .bf16(w): kernels.matVecBF16(w, rows, cols, x, y, ThreadScratch.buffer(.matVec, floats: cols))
+        case let .f32(w): kernels.matVecPackedF32(w, rows, cols, x, y)
+        case let .bf16(w): kernels.matVecPackedBF16(w, rows, cols, x, y)
         }
     }
 
-    /// Row `index` widened to float32 → out [cols] (embedding lookup).
+    /// Row `index` widened to float32 → out [cols] (a tied lm_head's embedding lookup goes through
+    /// `EmbeddingTable` instead; this is for tests and tools).
+    public func copyRow(_ index: Int, into out: UnsafeMutablePointer<Float>) {
+        let mr = kernels.mr
+        let panel = index / mr, lane = index % mr
+        switch storage {
+        case let .f32(w):
+            let base = w + panel * cols * mr + lane
+            for c in 0..<cols { out[c] = base[c * mr] }
+        case let .bf16(w):
+            let half = mr / 2
+            let slot = lane < half ? 2 * lane : 2 * (lane - half) + 1
+            let base = w + panel * cols * mr + slot
+            for c in 0..<cols { out[c] = Float(bitPattern: UInt32(base[c * mr]) << 16) }
+        }
+    }
+}
+
+/// A row-major table `[rows, cols]` read one row at a time (token embeddings): a view into the
+/// checkpoint's mmap (f32 or bf16 in place) or into a buffer of the WeightStore.
+public struct EmbeddingTable: @unchecked Sendable {
+    public enum Storage: @unchecked Sendable {
+        case f32(UnsafePointer<Float>)
+        case bf16(UnsafePointer<UInt16>)
+    }
+    public let storage: Storage
+    public let rows: Int
+    public let cols: Int
+
+    /// Row `index` widened to float32 → out [cols].
     public func copyRow(_ index: Int, into out: UnsafeMutablePointer<Float>) {
         switch storage {
         case let .f32(w): out.update(from: w + index * cols, count: cols)

@@ -1,5 +1,4 @@
-// Per-thread scratch for the kernels: packed GEMM panels and the permuted input of the bf16
-// matrix–vector product. Each thread (a caller's or a pool worker's) owns its buffers; they grow
+// Per-thread scratch for the kernels: the GEMM's packed token inputs and its edge tile. Each thread (a caller's or a pool worker's) owns its buffers; they grow
 // to the largest size asked for and are then reused, so steady-state feeds allocate nothing.
 // Freed when the thread exits.
 
@@ -12,17 +11,14 @@ import Darwin
 enum ThreadScratch {
     /// Independent buffers of one thread (a kernel may hold several at once).
     enum Slot: Int, CaseIterable {
-        case matVec = 0      // [cols]: x permuted for the bf16 matvec
-        case packedA = 1     // [MC · KC]: a block of W, packed in MR-row slivers
-        case packedB = 2     // [KC · roundUp(N, NR)]: the tokens' inputs, packed in NR-token slivers
-        case edgeTile = 3    // [NR · MR]: a partial micro-tile
+        case packedB = 0     // [KC · roundUp(N, NR)]: the tokens' inputs, packed in NR-token slivers
+        case edgeTile = 1    // [NR · MR]: a partial micro-tile
     }
 
     /// The thread's table: per slot, a 64-byte aligned buffer and its capacity in floats.
     private struct Table {
-        var buffers: (UnsafeMutableRawPointer?, UnsafeMutableRawPointer?, UnsafeMutableRawPointer?,
-                      UnsafeMutableRawPointer?) = (nil, nil, nil, nil)
-        var capacities: (Int, Int, Int, Int) = (0, 0, 0, 0)
+        var buffers: (UnsafeMutableRawPointer?, UnsafeMutableRawPointer?) = (nil, nil)
+        var capacities: (Int, Int) = (0, 0)
     }
 
     private static let key: pthread_key_t = {
@@ -32,8 +28,6 @@ enum ThreadScratch {
             let table = raw.assumingMemoryBound(to: Table.self)
             free(table.pointee.buffers.0)
             free(table.pointee.buffers.1)
-            free(table.pointee.buffers.2)
-            free(table.pointee.buffers.3)
             table.deinitialize(count: 1)
             free(raw)
         }
@@ -55,10 +49,8 @@ enum ThreadScratch {
         let capacity: Int
         let current: UnsafeMutableRawPointer?
         switch slot {
-        case .matVec: (capacity, current) = (table.pointee.capacities.0, table.pointee.buffers.0)
-        case .packedA: (capacity, current) = (table.pointee.capacities.1, table.pointee.buffers.1)
-        case .packedB: (capacity, current) = (table.pointee.capacities.2, table.pointee.buffers.2)
-        case .edgeTile: (capacity, current) = (table.pointee.capacities.3, table.pointee.buffers.3)
+        case .packedB: (capacity, current) = (table.pointee.capacities.0, table.pointee.buffers.0)
+        case .edgeTile: (capacity, current) = (table.pointee.capacities.1, table.pointee.buffers.1)
         }
         if let current, capacity >= floats { return current.assumingMemoryBound(to: Float.self) }
         free(current)
@@ -66,10 +58,8 @@ enum ThreadScratch {
         var fresh: UnsafeMutableRawPointer?
         precondition(posix_memalign(&fresh, 64, size * 4) == 0 && fresh != nil, "out of memory")
         switch slot {
-        case .matVec: (table.pointee.capacities.0, table.pointee.buffers.0) = (size, fresh)
-        case .packedA: (table.pointee.capacities.1, table.pointee.buffers.1) = (size, fresh)
-        case .packedB: (table.pointee.capacities.2, table.pointee.buffers.2) = (size, fresh)
-        case .edgeTile: (table.pointee.capacities.3, table.pointee.buffers.3) = (size, fresh)
+        case .packedB: (table.pointee.capacities.0, table.pointee.buffers.0) = (size, fresh)
+        case .edgeTile: (table.pointee.capacities.1, table.pointee.buffers.1) = (size, fresh)
         }
         return fresh!.assumingMemoryBound(to: Float.self)
     }

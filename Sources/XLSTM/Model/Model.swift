@@ -32,7 +32,7 @@ public final class Model: @unchecked Sendable {
     public let kernels: KernelSet
     public var cpuPath: CPUPath { kernels.path }
 
-    let embedding: Matrix                // [V, E]
+    let embedding: EmbeddingTable        // [V, E], row-major
     let blocks: [any RecurrentBlock]
     /// Offset of each block's state within a session's state buffer (floats).
     let stateOffsets: [Int]
@@ -54,7 +54,8 @@ public final class Model: @unchecked Sendable {
     public var blockKinds: [BlockKind] { blocks.map(\.kind) }
     public var parameterCount: Int { weights.parameterCount }
     public var stateBytes: Int { stateCount * MemoryLayout<Float>.size }
-    /// Bytes of weights one step reads: every matrix once (the embedding only when it is the lm_head).
+    /// Bytes of weights one step reads: every matrix's panels once (the lm_head included; the
+    /// embedding row is negligible).
     public let stepWeightBytes: Int
 
     /// Loads a model directory (see README "Model formats"). Nothing is half-loaded: on error
@@ -87,7 +88,7 @@ public final class Model: @unchecked Sendable {
         let E = config.embeddingDim, V = config.vocabSize
         switch config {
         case let .paper(c):
-            embedding = try store.matrix("token_embedding.weight", rows: V, cols: E)
+            embedding = try store.embeddingTable("token_embedding.weight", rows: V, cols: E)
             for index in 0..<c.numBlocks {
                 let loader = WeightLoader(store: store, prefix: "xlstm_block_stack.blocks.\(index).")
                 if c.isSLSTM[index] {
@@ -100,17 +101,13 @@ public final class Model: @unchecked Sendable {
             let top = WeightLoader(store: store, prefix: "")
             finalNorm = c.addPostBlocksNorm
                 ? .layer(weight: try top.residualNormWeight("xlstm_block_stack.post_blocks_norm.weight", E)) : .none
-            if c.tieWeights {
-                lmHead = embedding
-            } else {
-                lmHead = try store.matrix("lm_head.weight", rows: V, cols: E)
-            }
+            lmHead = try store.matrix(c.tieWeights ? "token_embedding.weight" : "lm_head.weight", rows: V, cols: E)
             logitSoftCap = nil
         case let .large(c):
             // transformers layout (backbone.embeddings) or the official xlstm_large keys (embedding).
             let embeddingKey = store.contains("backbone.embeddings.weight") || !store.contains("embedding.weight")
                 ? "backbone.embeddings.weight" : "embedding.weight"
-            embedding = try store.matrix(embeddingKey, rows: V, cols: E)
+            embedding = try store.embeddingTable(embeddingKey, rows: V, cols: E)
             for index in 0..<c.numBlocks {
                 blocks.append(try LargeMLSTMBlock(config: c, weights: WeightLoader(store: store,
                                                                                   prefix: "backbone.blocks.\(index).")))
@@ -124,15 +121,12 @@ public final class Model: @unchecked Sendable {
             } else {
                 finalNorm = .none
             }
-            if c.tieWordEmbeddings && !store.contains("lm_head.weight") {
-                lmHead = embedding
-            } else {
-                lmHead = try store.matrix("lm_head.weight", rows: V, cols: E)
-            }
+            let tied = c.tieWordEmbeddings && !store.contains("lm_head.weight")
+            lmHead = try store.matrix(tied ? embeddingKey : "lm_head.weight", rows: V, cols: E)
             logitSoftCap = c.outputLogitSoftCap
         }
         self.blocks = blocks
-        stepWeightBytes = store.matrixBytes - (lmHead.sharesStorage(with: embedding) ? 0 : embedding.storageBytes)
+        stepWeightBytes = store.matrixBytes
         var offsets: [Int] = []
         var total = 0
         for block in blocks {

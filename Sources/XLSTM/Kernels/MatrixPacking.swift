@@ -1,0 +1,119 @@
+// Weights are repacked once, at load, into the panel layout of the model's kernel path (as ggml-cpu
+// repacks weights for its AVX-512/AMX and aarch64 kernels): panel p holds rows [mr·p, mr·p + mr) of
+// W [rows, cols] as [cols][mr], the row index fastest, rows past the end zero.
+//
+// Both products then read every weight sequentially with no shuffles and no horizontal sums: the
+// matvec broadcasts x[k] against one panel row (mr outputs at once), and the GEMM micro-kernel
+// takes its A operand straight from the panel — prefill packs only the tokens' inputs, which are
+// small next to the weights. bf16 panels keep bf16 (half the bytes per token); each 32-bit word
+// holds rows j and j + mr/2, so one shift and one mask widen a panel row into two float vectors.
+
+extension Matrix {
+    /// The source of a repack: rows [first, first + count) of a row-major tensor with `cols` columns.
+    public enum Source {
+        case f32(UnsafeRawPointer)     // little-endian float32, any alignment
+        case bf16(UnsafeRawPointer)    // little-endian bfloat16
+        case f16(UnsafeRawPointer)     // little-endian IEEE half
+    }
+
+    /// Elements of panel storage for `rows` rows: whole panels of `mr`.
+    static func panelElements(rows: Int, cols: Int, mr: Int) -> Int { (rows + mr - 1) / mr * mr * cols }
+
+    /// Repacks `rows` rows of `source` (starting at row `first`) into `out` (`panelElements` floats)
+    /// as f32 panels; bf16 and f16 are widened.
+    static func packF32(_ source: Source, first: Int, rows: Int, cols: Int, mr: Int,
+                        into out: UnsafeMutablePointer<Float>) {
+        let panels = (rows + mr - 1) / mr
+        // A tile of 64 columns × mr rows (8 KiB at mr = 32) is written while mr rows are read, so
+        // both sides stay in L1.
+        let tile = 64
+        for panel in 0..<panels {
+            let base = out + panel * cols * mr
+            let valid = min(mr, rows - panel * mr)
+            if valid < mr { base.update(repeating: 0, count: cols * mr) }
+            var c0 = 0
+            while c0 < cols {
+                let c1 = min(c0 + tile, cols)
+                for i in 0..<valid {
+                    let row = first + panel * mr + i
+                    switch source {
+                    case let .f32(p):
+                        let r = p + row * cols * 4
+                        for c in c0..<c1 { base[c * mr + i] = Float(bitPattern: UInt32(littleEndian: r.loadUnaligned(fromByteOffset: c * 4, as: UInt32.self))) }
+                    case let .bf16(p):
+                        let r = p + row * cols * 2
+                        for c in c0..<c1 { base[c * mr + i] = Float(bitPattern: UInt32(UInt16(littleEndian: r.loadUnaligned(fromByteOffset: c * 2, as: UInt16.self))) << 16) }
+                    case let .f16(p):
+                        let r = p + row * cols * 2
+                        for c in c0..<c1 { base[c * mr + i] = halfToFloat(UInt16(littleEndian: r.loadUnaligned(fromByteOffset: c * 2, as: UInt16.self))) }
+                    }
+                }
+                c0 = c1
+            }
+        }
+    }
+
+    /// Repacks `rows` bf16 rows of `source` (starting at row `first`) into `out` (`panelElements`
+    /// UInt16) as bf16 panels: in panel row k, UInt16 2j is row j and 2j + 1 is row j + mr/2.
+    static func packBF16(_ source: UnsafeRawPointer, first: Int, rows: Int, cols: Int, mr: Int,
+                         into out: UnsafeMutablePointer<UInt16>) {
+        let panels = (rows + mr - 1) / mr
+        let half = mr / 2
+        let tile = 64
+        for panel in 0..<panels {
+            let base = out + panel * cols * mr
+            let valid = min(mr, rows - panel * mr)
+            if valid < mr { base.update(repeating: 0, count: cols * mr) }
+            var c0 = 0
+            while c0 < cols {
+                let c1 = min(c0 + tile, cols)
+                for i in 0..<valid {
+                    let slot = i < half ? 2 * i : 2 * (i - half) + 1
+                    let r = source + (first + panel * mr + i) * cols * 2
+                    for c in c0..<c1 { base[c * mr + slot] = UInt16(littleEndian: r.loadUnaligned(fromByteOffset: c * 2, as: UInt16.self)) }
+                }
+                c0 = c1
+            }
+        }
+    }
+}
+
+/// A matrix that owns its panels (for tests, tools and benchmarks; a model's matrices belong to its
+/// WeightStore). The panels are freed with this object: keep it alive while `matrix` is used.
+public final class OwnedMatrix: @unchecked Sendable {
+    public let matrix: Matrix
+    private let buffer: UnsafeMutableRawPointer
+
+    /// Repacks the row-major `source` [rows, cols] for `kernels`: bf16 panels when `bf16Panels`
+    /// (the source must then be bf16), f32 panels otherwise.
+    public init(_ source: Matrix.Source, rows: Int, cols: Int, kernels: KernelSet, bf16Panels: Bool = false) {
+        let elements = Matrix.panelElements(rows: rows, cols: cols, mr: kernels.mr)
+        if bf16Panels {
+            guard case let .bf16(raw) = source else { preconditionFailure("bf16 panels need a bf16 source") }
+            buffer = .allocate(byteCount: max(elements * 2, 64), alignment: 64)
+            let panels = buffer.assumingMemoryBound(to: UInt16.self)
+            Matrix.packBF16(raw, first: 0, rows: rows, cols: cols, mr: kernels.mr, into: panels)
+            matrix = Matrix(panels: .bf16(UnsafePointer(panels)), rows: rows, cols: cols, kernels: kernels)
+        } else {
+            buffer = .allocate(byteCount: max(elements * 4, 64), alignment: 64)
+            let panels = buffer.assumingMemoryBound(to: Float.self)
+            Matrix.packF32(source, first: 0, rows: rows, cols: cols, mr: kernels.mr, into: panels)
+            matrix = Matrix(panels: .f32(UnsafePointer(panels)), rows: rows, cols: cols, kernels: kernels)
+        }
+    }
+
+    deinit { buffer.deallocate() }
+
+    // The products through this object, so the panels are alive while they run (`matrix` alone does
+    // not keep them alive).
+    public func apply(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, pool: ThreadPool? = nil) {
+        matrix.apply(x, into: y, pool: pool)
+    }
+
+    public func applyBatch(_ x: UnsafePointer<Float>, xStride: Int, count: Int, into y: UnsafeMutablePointer<Float>,
+                           yStride: Int, pool: ThreadPool? = nil) {
+        matrix.applyBatch(x, xStride: xStride, count: count, into: y, yStride: yStride, pool: pool)
+    }
+
+    public func copyRow(_ index: Int, into out: UnsafeMutablePointer<Float>) { matrix.copyRow(index, into: out) }
+}
