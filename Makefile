@@ -5,6 +5,7 @@
 #   make test         the whole suite (Swift tests + CLI checks against the reference fixtures)
 #   make c-test / python-test   the C (ASan) and Python parts of the suite alone
 #   make bench        step/prefill speed vs the machine's measured limits (THREADS=n)
+#   make kernels      regenerate the per-ISA kernel files (tools/kernel-gen)
 #   make install      PREFIX=/usr/local: library, header, pkg-config file, the `xlstm` CLI
 #   XLSTM_CPU=portable|avx2|avx512   run (tests, bench, CLI) on a lower kernel path than the CPU's best
 
@@ -13,7 +14,7 @@ PREFIX       ?= /usr/local
 SWIFT_FLAGS  ?=
 BUILD_DIR    := .build/release
 
-.PHONY: all build deps test install clean bench header check-header demo
+.PHONY: all build deps test install clean bench header check-header demo kernels
 
 all: build
 
@@ -33,6 +34,7 @@ test: build
 	$(SWIFT) test -c release --skip-build $(SWIFT_FLAGS)
 	bash Tests/cli/run.sh $(BUILD_DIR)/xlstm-cli
 	tools/check-isa.sh $(BUILD_DIR)/libxlstm.so
+	python3 tools/kernel-gen/generate.py --check
 	$(MAKE) --no-print-directory check-header
 	$(MAKE) --no-print-directory c-test
 	$(MAKE) --no-print-directory python-test
@@ -48,6 +50,10 @@ demo: build c-examples
 bench: build
 	$(BUILD_DIR)/xlstm-bench --threads $(or $(THREADS),1)
 	$(BUILD_DIR)/xlstm-bench --threads $(or $(THREADS),1) --dtype bf16
+
+# The portable, AVX2 and AVX-512 kernel files are generated from one template.
+kernels:
+	python3 tools/kernel-gen/generate.py
 
 # The public header is generated from Sources/XLSTMCABI (never edit include/xlstm.h by hand).
 header:
