@@ -10,6 +10,7 @@
 //   matVecPackedF32AVX2     W in panels (below) · x [cols] -> y [rows]
 //   matVecPackedBF16AVX2    the same with bf16 panels
 //   gemmMicroKernelF32AVX2  C [NR][MR] (+)= A panel rows [kc][MR] · packed B [kc][NR]; BF16: bf16 panel
+//   mLSTMCellUpdateAVX2     one head's mLSTM state update and readout in step mode
 //
 // Panels (MatrixPacking.swift): W is stored as ceil(rows / 16) panels of 16 rows; panel p holds
 // rows [16p, 16p + 16) as [cols][16], the row index fastest (rows past the end are zero). A bf16
@@ -247,6 +248,68 @@ public func gemmMicroKernelBF16AVX2(_ kc: Int, _ a: UnsafePointer<UInt16>, _ b: 
     put(c3_0, (3 * ldc + 0) * 4); put(c3_1, (3 * ldc + 8) * 4)
     put(c4_0, (4 * ldc + 0) * 4); put(c4_1, (4 * ldc + 8) * 4)
     put(c5_0, (5 * ldc + 0) * 4); put(c5_1, (5 * ldc + 8) * 4)
+}
+
+/// One mLSTM step's state update and readout for one head (the covariance update of the paper,
+/// eq. 19-21 of Beck et al. 2024, in the stabilised form of mlstm_kernels' native step):
+///   C [qkDim, vDim] <- forget·C + (inputScale·k) vᵀ,  n [qkDim] <- forget·n + inputScale·k,
+///   h [vDim] = Σ_r (queryScale·q[r]) C[r],  returns Σ_r (queryScale·q[r]) n[r].
+/// Column blocks of 32 keep v and h in registers while every row of C passes once.
+@inline(never)
+public func mLSTMCellUpdateAVX2(_ c: UnsafeMutablePointer<Float>, _ n: UnsafeMutablePointer<Float>,
+                            _ q: UnsafePointer<Float>, _ k: UnsafePointer<Float>, _ v: UnsafePointer<Float>,
+                            _ h: UnsafeMutablePointer<Float>, _ qkDim: Int, _ vDim: Int,
+                            _ forget: Float, _ inputScale: Float, _ queryScale: Float) -> Float {
+    let f = SIMD8<Float>(repeating: forget)
+    let vr = UnsafeRawPointer(v), hr = UnsafeMutableRawPointer(h)
+    var j = 0
+    while j + 32 <= vDim {
+        let v0 = vr.loadUnaligned(fromByteOffset: (j + 0) * 4, as: SIMD8<Float>.self); let v1 = vr.loadUnaligned(fromByteOffset: (j + 8) * 4, as: SIMD8<Float>.self); let v2 = vr.loadUnaligned(fromByteOffset: (j + 16) * 4, as: SIMD8<Float>.self); let v3 = vr.loadUnaligned(fromByteOffset: (j + 24) * 4, as: SIMD8<Float>.self)
+        var h0 = SIMD8<Float>(), h1 = SIMD8<Float>(), h2 = SIMD8<Float>(), h3 = SIMD8<Float>()
+        for r in 0..<qkDim {
+            let row = UnsafeMutableRawPointer(c + r * vDim + j)
+            let kr = SIMD8<Float>(repeating: inputScale * k[r]), qr = SIMD8<Float>(repeating: queryScale * q[r])
+            var u0 = f * row.loadUnaligned(fromByteOffset: 0, as: SIMD8<Float>.self); u0.addProduct(kr, v0)
+            row.storeBytes(of: u0, toByteOffset: 0, as: SIMD8<Float>.self); h0.addProduct(qr, u0)
+            var u1 = f * row.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self); u1.addProduct(kr, v1)
+            row.storeBytes(of: u1, toByteOffset: 32, as: SIMD8<Float>.self); h1.addProduct(qr, u1)
+            var u2 = f * row.loadUnaligned(fromByteOffset: 64, as: SIMD8<Float>.self); u2.addProduct(kr, v2)
+            row.storeBytes(of: u2, toByteOffset: 64, as: SIMD8<Float>.self); h2.addProduct(qr, u2)
+            var u3 = f * row.loadUnaligned(fromByteOffset: 96, as: SIMD8<Float>.self); u3.addProduct(kr, v3)
+            row.storeBytes(of: u3, toByteOffset: 96, as: SIMD8<Float>.self); h3.addProduct(qr, u3)
+        }
+        hr.storeBytes(of: h0, toByteOffset: (j + 0) * 4, as: SIMD8<Float>.self); hr.storeBytes(of: h1, toByteOffset: (j + 8) * 4, as: SIMD8<Float>.self); hr.storeBytes(of: h2, toByteOffset: (j + 16) * 4, as: SIMD8<Float>.self); hr.storeBytes(of: h3, toByteOffset: (j + 24) * 4, as: SIMD8<Float>.self)
+        j += 32
+    }
+    while j + 8 <= vDim {
+        let v0 = vr.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self)
+        var h0 = SIMD8<Float>()
+        for r in 0..<qkDim {
+            let row = UnsafeMutableRawPointer(c + r * vDim + j)
+            let kr = SIMD8<Float>(repeating: inputScale * k[r]), qr = SIMD8<Float>(repeating: queryScale * q[r])
+            var u0 = f * row.loadUnaligned(as: SIMD8<Float>.self); u0.addProduct(kr, v0)
+            row.storeBytes(of: u0, as: SIMD8<Float>.self); h0.addProduct(qr, u0)
+        }
+        hr.storeBytes(of: h0, toByteOffset: j * 4, as: SIMD8<Float>.self)
+        j += 8
+    }
+    while j < vDim {
+        var sum: Float = 0
+        for r in 0..<qkDim {
+            let updated = forget * c[r * vDim + j] + inputScale * k[r] * v[j]
+            c[r * vDim + j] = updated
+            sum += queryScale * q[r] * updated
+        }
+        h[j] = sum
+        j += 1
+    }
+    var qn: Float = 0
+    for r in 0..<qkDim {
+        let nr = forget * n[r] + inputScale * k[r]
+        n[r] = nr
+        qn += queryScale * q[r] * nr
+    }
+    return qn
 }
 
 /// The peak-rate loop of this ISA for the benchmark: 12 independent 8-wide FMA chains in

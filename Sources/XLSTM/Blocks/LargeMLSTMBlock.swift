@@ -122,7 +122,7 @@ struct LargeMLSTMBlock: RecurrentBlock, @unchecked Sendable {
                           inputPreactivation: gates[head], forgetPreactivation: gates[NH + head],
                           c: cState + head * DQK * DV, n: nState + head * DQK, m: mState + head,
                           qkDim: DQK, vDim: DV, keyScale: 1, queryScale: queryScale, eps: config.cellEps,
-                          h: h + head * DV)
+                          h: h + head * DV, kernels: query.weight.kernels)
         }
         multiHeadLayerNorm(h, heads: NH, headDim: DV, weight: headNorm, bias: headNormBias, eps: config.normEps)
         for i in 0..<V { h[i] *= sigmoid(o[i]) }

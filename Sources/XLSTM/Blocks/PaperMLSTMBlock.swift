@@ -119,7 +119,8 @@ struct PaperMLSTMBlock: RecurrentBlock, @unchecked Sendable {
             mLSTMCellStep(q: q + head * DH, k: k + head * DH, v: v + head * DH,
                           inputPreactivation: gates[head], forgetPreactivation: gates[NH + head],
                           c: cState + head * DH * DH, n: nState + head * DH, m: mState + head,
-                          qkDim: DH, vDim: DH, keyScale: keyScale, queryScale: 1, eps: 1e-6, h: h + head * DH)
+                          qkDim: DH, vDim: DH, keyScale: keyScale, queryScale: 1, eps: 1e-6, h: h + head * DH,
+                          kernels: projUp.weight.kernels)
         }
         multiHeadLayerNorm(h, heads: NH, headDim: DH, weight: outNorm, bias: nil, eps: 1e-5)
         for i in 0..<I { h[i] = (h[i] + learnableSkip[i] * convOut[i]) * silu(z[i]) }
@@ -194,7 +195,7 @@ func mLSTMCellStep(q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePo
                    inputPreactivation: Float, forgetPreactivation: Float,
                    c: UnsafeMutablePointer<Float>, n: UnsafeMutablePointer<Float>, m: UnsafeMutablePointer<Float>,
                    qkDim: Int, vDim: Int, keyScale: Float, queryScale: Float, eps: Float,
-                   h: UnsafeMutablePointer<Float>) {
+                   h: UnsafeMutablePointer<Float>, kernels: KernelSet) {
     let logForget = logSigmoid(forgetPreactivation)
     let mOld = m.pointee
     let mNew = max(logForget + mOld, inputPreactivation)
@@ -202,22 +203,8 @@ func mLSTMCellStep(q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePo
     let input = expf(inputPreactivation - mNew)
     m.pointee = mNew
 
-    // C' = f C + i k vᵀ and h_num = qᵀ C', fused row by row (row r of C belongs to k[r], q[r]).
-    for j in 0..<vDim { h[j] = 0 }
-    var qn: Float = 0
-    for r in 0..<qkDim {
-        let kr = input * (k[r] * keyScale)
-        let qr = q[r] * queryScale
-        let row = c + r * vDim
-        for j in 0..<vDim {
-            let updated = forget * row[j] + kr * v[j]
-            row[j] = updated
-            h[j] += qr * updated
-        }
-        let nr = forget * n[r] + kr
-        n[r] = nr
-        qn += qr * nr
-    }
+    // C' = f C + i k vᵀ and h_num = qᵀ C' in one pass over C (the path's kernel).
+    let qn = kernels.mLSTMCellUpdate(c, n, q, k, v, h, qkDim, vDim, forget, input * keyScale, queryScale)
     let denominator = max(abs(qn), expf(-mNew)) + eps
     for j in 0..<vDim { h[j] /= denominator }
 }

@@ -80,6 +80,20 @@ struct HeadwiseLinear: @unchecked Sendable {
 
     @inline(__always)
     func apply(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>) {
+        if inPerHead <= 8 && outPerHead <= 8 {
+            // Blocks of 4 (the default qkv_proj_blocksize): a call per block would cost more than
+            // its 16 multiply-adds; a plain loop over every head instead.
+            for h in 0..<heads {
+                let w = weight + h * outPerHead * inPerHead, xh = x + h * inPerHead, yh = y + h * outPerHead
+                for o in 0..<outPerHead {
+                    var sum: Float = 0
+                    for d in 0..<inPerHead { sum += w[o * inPerHead + d] * xh[d] }
+                    yh[o] = sum
+                }
+            }
+            if let bias { add(bias, into: y, count: heads * outPerHead) }
+            return
+        }
         for h in 0..<heads {
             kernels.matVecRowMajorF32(weight + h * outPerHead * inPerHead, outPerHead, inPerHead,
                               x + h * inPerHead, y + h * outPerHead)

@@ -106,6 +106,8 @@ public final class KernelSet: Sendable {
     /// C [nr][mr] (+)= panel rows [kc][mr] · packed B [kc][nr]: (kc, a, b, c, ldc, accumulate).
     let microKernelF32: MicroKernel<Float>
     let microKernelBF16: MicroKernel<UInt16>
+    /// One head's mLSTM step: (C, n, q, k, v, h, qkDim, vDim, forget, input·keyScale, queryScale) -> qᵀn.
+    let mLSTMCellUpdate: CellUpdate
     /// The micro-kernel's tile: mr rows of W (the panel height) × nr tokens.
     public let mr: Int, nr: Int
     /// The peak-rate loop (12 independent chains) and the FLOPs of one of its iterations.
@@ -114,12 +116,15 @@ public final class KernelSet: Sendable {
 
     typealias MatVec<Element> = @Sendable (UnsafePointer<Element>, Int, Int, UnsafePointer<Float>,
                                            UnsafeMutablePointer<Float>) -> Void
+    typealias CellUpdate = @Sendable (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>, UnsafePointer<Float>,
+                                      UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Int,
+                                      Float, Float, Float) -> Float
     typealias MicroKernel<Element> = @Sendable (Int, UnsafePointer<Element>, UnsafePointer<Float>,
                                                 UnsafeMutablePointer<Float>, Int, Bool) -> Void
 
     private init(path: CPUPath, rowMajor: @escaping MatVec<Float>, packedF32: @escaping MatVec<Float>,
                  packedBF16: @escaping MatVec<UInt16>, microF32: @escaping MicroKernel<Float>,
-                 microBF16: @escaping MicroKernel<UInt16>, tile: (mr: Int, nr: Int), lanes: Int,
+                 microBF16: @escaping MicroKernel<UInt16>, cell: @escaping CellUpdate, tile: (mr: Int, nr: Int), lanes: Int,
                  peakLoop: @escaping @Sendable (Int) -> Float) {
         self.path = path
         matVecRowMajorF32 = rowMajor
@@ -127,6 +132,7 @@ public final class KernelSet: Sendable {
         matVecPackedBF16 = packedBF16
         microKernelF32 = microF32
         microKernelBF16 = microBF16
+        mLSTMCellUpdate = cell
         mr = tile.mr
         nr = tile.nr
         self.peakLoop = peakLoop
@@ -136,19 +142,19 @@ public final class KernelSet: Sendable {
     public static let portable = KernelSet(
         path: .portable, rowMajor: matVecRowMajorF32Portable, packedF32: matVecPackedF32Portable,
         packedBF16: matVecPackedBF16Portable, microF32: gemmMicroKernelF32Portable,
-        microBF16: gemmMicroKernelBF16Portable, tile: microTilePortable, lanes: lanesPortable,
+        microBF16: gemmMicroKernelBF16Portable, cell: mLSTMCellUpdatePortable, tile: microTilePortable, lanes: lanesPortable,
         peakLoop: fmaChainsPortable)
 
     #if arch(x86_64)
     public static let avx2 = KernelSet(
         path: .avx2, rowMajor: matVecRowMajorF32AVX2, packedF32: matVecPackedF32AVX2,
         packedBF16: matVecPackedBF16AVX2, microF32: gemmMicroKernelF32AVX2,
-        microBF16: gemmMicroKernelBF16AVX2, tile: microTileAVX2, lanes: lanesAVX2, peakLoop: fmaChainsAVX2)
+        microBF16: gemmMicroKernelBF16AVX2, cell: mLSTMCellUpdateAVX2, tile: microTileAVX2, lanes: lanesAVX2, peakLoop: fmaChainsAVX2)
 
     public static let avx512 = KernelSet(
         path: .avx512, rowMajor: matVecRowMajorF32AVX512, packedF32: matVecPackedF32AVX512,
         packedBF16: matVecPackedBF16AVX512, microF32: gemmMicroKernelF32AVX512,
-        microBF16: gemmMicroKernelBF16AVX512, tile: microTileAVX512, lanes: lanesAVX512, peakLoop: fmaChainsAVX512)
+        microBF16: gemmMicroKernelBF16AVX512, cell: mLSTMCellUpdateAVX512, tile: microTileAVX512, lanes: lanesAVX512, peakLoop: fmaChainsAVX512)
     #endif
 
     /// The table of `path` (which the caller has checked this CPU supports).
