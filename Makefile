@@ -4,6 +4,7 @@
 #   make build        release build: .build/release/libxlstm.so and .build/release/xlstm-cli
 #   make test         the whole suite (Swift tests + CLI checks against the reference fixtures)
 #   make c-test / python-test   the C (ASan) and Python parts of the suite alone
+#   make emulated-test  the CLI under qemu-user as an AVX2-only and an SSE-only CPU
 #   make bench        step/prefill speed vs the machine's measured limits (THREADS=n)
 #   make kernels      regenerate the per-ISA kernel files (tools/kernel-gen)
 #   make install      PREFIX=/usr/local: library, header, pkg-config file, the `xlstm` CLI
@@ -14,7 +15,7 @@ PREFIX       ?= /usr/local
 SWIFT_FLAGS  ?=
 BUILD_DIR    := .build/release
 
-.PHONY: all build deps test install clean bench header check-header demo kernels
+.PHONY: all build deps test install clean bench header check-header demo kernels emulated-test
 
 all: build
 
@@ -35,9 +36,20 @@ test: build
 	bash Tests/cli/run.sh $(BUILD_DIR)/xlstm-cli
 	tools/check-isa.sh $(BUILD_DIR)/libxlstm.so
 	python3 tools/kernel-gen/generate.py --check
+	$(MAKE) --no-print-directory emulated-test
 	$(MAKE) --no-print-directory check-header
 	$(MAKE) --no-print-directory c-test
 	$(MAKE) --no-print-directory python-test
+
+# The engine on CPUs this machine is not (an AVX2-only Haswell, an SSE-only Nehalem) under
+# qemu-user's emulation, which has no AVX-512: the dispatch picks their paths and the fixtures match.
+emulated-test: build
+	@if [ "$$(uname -m)" = x86_64 ] && ! command -v qemu-x86_64 >/dev/null 2>&1; then \
+	  echo "== installing qemu-user"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq qemu-user >/dev/null; \
+	fi
+	bash Tests/cli/emulated.sh $(BUILD_DIR)/xlstm-cli
 
 # The bundled model streaming text from C, through libxlstm.so.
 DEMO_MODEL  ?= examples/models/fortunes-xlstm/model
