@@ -21,19 +21,15 @@ struct LargeMLSTMBlock: RecurrentBlock, @unchecked Sendable {
 
     let norm: UnsafePointer<Float>          // [E]
     let normBias: UnsafePointer<Float>?     // [E]
-    let query: Linear                       // [QK, E]
-    let key: Linear                         // [QK, E]
-    let value: Linear                       // [V, E]
-    let outputGate: Linear                  // [V, E]
-    let inputGate: Linear                   // [NH, E] + bias
-    let forgetGate: Linear                  // [NH, E] + bias
+    /// q | k | v | õ | ĩ | f̃ stacked: [2QK + 2V + 2NH, E] (+ bias; the gates' always present).
+    let projections: Linear
     let headNorm: UnsafePointer<Float>      // [V]
     let headNormBias: UnsafePointer<Float>? // [V]
     let outProjection: Linear               // [E, V]
     let ffnNorm: UnsafePointer<Float>       // [E]
     let ffnNormBias: UnsafePointer<Float>?  // [E]
-    let ffnGate: Linear                     // [P, E]
-    let ffnUp: Linear                       // [P, E]
+    /// proj_up_gate | proj_up stacked: [2P, E].
+    let ffnUp: Linear
     let ffnDown: Linear                     // [E, P]
 
     var kind: BlockKind { .mLSTM }
@@ -48,20 +44,16 @@ struct LargeMLSTMBlock: RecurrentBlock, @unchecked Sendable {
         normBias = try w.bias("norm_mlstm.bias", E, present: bias)
         let layer = w.scoped("mlstm_layer.")
         if config.fusedWeights {
-            let rows = 2 * QK + 2 * V
-            query = try layer.linearRows("qkv_opreact", rows: 0, count: QK, totalRows: rows, in: E, bias: bias)
-            key = try layer.linearRows("qkv_opreact", rows: QK, count: QK, totalRows: rows, in: E, bias: bias)
-            value = try layer.linearRows("qkv_opreact", rows: 2 * QK, count: V, totalRows: rows, in: E, bias: bias)
-            outputGate = try layer.linearRows("qkv_opreact", rows: 2 * QK + V, count: V, totalRows: rows, in: E, bias: bias)
-            inputGate = try layer.linearRows("ifgate_preact", rows: 0, count: NH, totalRows: 2 * NH, in: E, bias: true)
-            forgetGate = try layer.linearRows("ifgate_preact", rows: NH, count: NH, totalRows: 2 * NH, in: E, bias: true)
+            projections = try layer.fusedLinear([
+                .init(name: "qkv_opreact", rows: 2 * QK + 2 * V, bias: bias),
+                .init(name: "ifgate_preact", rows: 2 * NH, bias: true),
+            ], in: E)
         } else {
-            query = try layer.linear("q", out: QK, in: E, bias: bias)
-            key = try layer.linear("k", out: QK, in: E, bias: bias)
-            value = try layer.linear("v", out: V, in: E, bias: bias)
-            outputGate = try layer.linear("ogate_preact", out: V, in: E, bias: bias)
-            inputGate = try layer.linear("igate_preact", out: NH, in: E, bias: true)
-            forgetGate = try layer.linear("fgate_preact", out: NH, in: E, bias: true)
+            projections = try layer.fusedLinear([
+                .init(name: "q", rows: QK, bias: bias), .init(name: "k", rows: QK, bias: bias),
+                .init(name: "v", rows: V, bias: bias), .init(name: "ogate_preact", rows: V, bias: bias),
+                .init(name: "igate_preact", rows: NH, bias: true), .init(name: "fgate_preact", rows: NH, bias: true),
+            ], in: E)
         }
         headNorm = try layer.tensor("multihead_norm.weight", [V]).data
         headNormBias = try layer.bias("multihead_norm.bias", V, present: bias)
@@ -69,11 +61,10 @@ struct LargeMLSTMBlock: RecurrentBlock, @unchecked Sendable {
         ffnNorm = try w.tensor("norm_ffn.weight", [E]).data
         ffnNormBias = try w.bias("norm_ffn.bias", E, present: bias)
         if config.fusedWeights {
-            ffnGate = try w.linearRows("ffn.proj_up_gate_z", rows: 0, count: P, totalRows: 2 * P, in: E, bias: bias)
-            ffnUp = try w.linearRows("ffn.proj_up_gate_z", rows: P, count: P, totalRows: 2 * P, in: E, bias: bias)
+            ffnUp = try w.fusedLinear([.init(name: "ffn.proj_up_gate_z", rows: 2 * P, bias: bias)], in: E)
         } else {
-            ffnGate = try w.linear("ffn.proj_up_gate", out: P, in: E, bias: bias)
-            ffnUp = try w.linear("ffn.proj_up", out: P, in: E, bias: bias)
+            ffnUp = try w.fusedLinear([.init(name: "ffn.proj_up_gate", rows: P, bias: bias),
+                                       .init(name: "ffn.proj_up", rows: P, bias: bias)], in: E)
         }
         ffnDown = try w.linear("ffn.proj_down", out: E, in: P, bias: bias)
     }
@@ -103,12 +94,7 @@ struct LargeMLSTMBlock: RecurrentBlock, @unchecked Sendable {
         let ffn = carve.take(2 * P)
 
         rmsNorm(x, count: E, weight: norm, bias: normBias, eps: config.normEps, into: normed)
-        query.apply(normed, into: q, pool: pool)
-        key.apply(normed, into: k, pool: pool)
-        value.apply(normed, into: v, pool: pool)
-        outputGate.apply(normed, into: o, pool: pool)
-        inputGate.apply(normed, into: gates)
-        forgetGate.apply(normed, into: gates + NH)
+        projections.apply(normed, into: q, pool: pool)   // q, k, v, o, gates: contiguous in scratch
         if let cap = config.gateSoftCap {
             for i in 0..<(2 * NH) { gates[i] = softCap(gates[i], cap) }
         }
@@ -122,7 +108,7 @@ struct LargeMLSTMBlock: RecurrentBlock, @unchecked Sendable {
                           inputPreactivation: gates[head], forgetPreactivation: gates[NH + head],
                           c: cState + head * DQK * DV, n: nState + head * DQK, m: mState + head,
                           qkDim: DQK, vDim: DV, keyScale: 1, queryScale: queryScale, eps: config.cellEps,
-                          h: h + head * DV, kernels: query.weight.kernels)
+                          h: h + head * DV, kernels: projections.weight.kernels)
         }
         multiHeadLayerNorm(h, heads: NH, headDim: DV, weight: headNorm, bias: headNormBias, eps: config.normEps)
         for i in 0..<V { h[i] *= sigmoid(o[i]) }
@@ -131,8 +117,7 @@ struct LargeMLSTMBlock: RecurrentBlock, @unchecked Sendable {
 
         rmsNorm(x, count: E, weight: ffnNorm, bias: ffnNormBias, eps: config.normEps, into: normed)
         let gate = ffn, up = ffn + P
-        ffnGate.apply(normed, into: gate, pool: pool)
-        ffnUp.apply(normed, into: up, pool: pool)
+        ffnUp.apply(normed, into: ffn, pool: pool)        // gate | up
         for i in 0..<P { gate[i] = silu(gate[i]) * up[i] }
         ffnDown.apply(gate, into: out, pool: pool)
         add(out, into: x, count: E)
@@ -140,35 +125,34 @@ struct LargeMLSTMBlock: RecurrentBlock, @unchecked Sendable {
 }
 
 extension LargeMLSTMBlock {
-    // Prefill scratch for T tokens: normed [T,E] | q,k [T,QK] | v,o,h [T,V] | gates [T,2NH] | out [T,E]
-    //                               | ffn [T,2P] | chunk scratch
+    // Prefill scratch for T tokens: normed [T,E] | projections [T,R] (R = 2QK+2V+2NH: q k v o gates per
+    //                               row) | h [T,V] | out [T,E] | ffn [T,2P] | chunk scratch
     func prefillScratchCount(tokens T: Int, chunkSize: Int) -> Int {
-        T * (2 * config.embeddingDim + 2 * config.qkDim + 3 * config.vDim + 2 * config.numHeads + 2 * config.ffnDim)
-            + mLSTMChunkScratchCount(chunkSize: chunkSize)
+        let R = 2 * config.qkDim + 2 * config.vDim + 2 * config.numHeads
+        return T * (2 * config.embeddingDim + R + config.vDim + 2 * config.ffnDim) + mLSTMChunkScratchCount(chunkSize: chunkSize)
     }
 
     func prefill(_ x: UnsafeMutablePointer<Float>, count T: Int, state: UnsafeMutablePointer<Float>,
                  scratch: UnsafeMutablePointer<Float>, pool: ThreadPool?, chunkSize: Int) {
         let E = config.embeddingDim, QK = config.qkDim, V = config.vDim, NH = config.numHeads, P = config.ffnDim
         let DQK = qkHeadDim, DV = vHeadDim
+        let R = 2 * QK + 2 * V + 2 * NH
         var carve = ScratchCarver(scratch)
         let normed = carve.take(T * E)
-        let q = carve.take(T * QK), k = carve.take(T * QK)
-        let v = carve.take(T * V), o = carve.take(T * V), h = carve.take(T * V)
-        let gates = carve.take(T * 2 * NH)
+        let projected = carve.take(T * R)
+        let h = carve.take(T * V)
         let out = carve.take(T * E)
         let ffn = carve.take(T * 2 * P)
         let chunkScratch = carve.take(mLSTMChunkScratchCount(chunkSize: chunkSize))
+        let q = projected, k = projected + QK, v = projected + 2 * QK, o = projected + 2 * QK + V
+        let gates = projected + 2 * QK + 2 * V
 
         for t in 0..<T { rmsNorm(x + t * E, count: E, weight: norm, bias: normBias, eps: config.normEps, into: normed + t * E) }
-        query.applyBatch(normed, xStride: E, count: T, into: q, yStride: QK, pool: pool)
-        key.applyBatch(normed, xStride: E, count: T, into: k, yStride: QK, pool: pool)
-        value.applyBatch(normed, xStride: E, count: T, into: v, yStride: V, pool: pool)
-        outputGate.applyBatch(normed, xStride: E, count: T, into: o, yStride: V, pool: pool)
-        inputGate.applyBatch(normed, xStride: E, count: T, into: gates, yStride: 2 * NH, pool: pool)
-        forgetGate.applyBatch(normed, xStride: E, count: T, into: gates + NH, yStride: 2 * NH, pool: pool)
+        projections.applyBatch(normed, xStride: E, count: T, into: projected, yStride: R, pool: pool)
         if let cap = config.gateSoftCap {
-            for i in 0..<(T * 2 * NH) { gates[i] = softCap(gates[i], cap) }
+            for t in 0..<T {
+                for i in 0..<(2 * NH) { gates[t * R + i] = softCap(gates[t * R + i], cap) }
+            }
         }
 
         let cState = state
@@ -176,15 +160,15 @@ extension LargeMLSTMBlock {
         let mState = nState + NH * DQK
         let queryScale = Float(1 / Double(DQK).squareRoot())
         for head in 0..<NH {
-            let span = MLSTMSpan(q: q + head * DQK, qStride: QK, k: k + head * DQK, kStride: QK,
-                                 v: v + head * DV, vStride: V, inputGate: gates + head, gateStride: 2 * NH,
+            let span = MLSTMSpan(q: q + head * DQK, qStride: R, k: k + head * DQK, kStride: R,
+                                 v: v + head * DV, vStride: R, inputGate: gates + head, gateStride: R,
                                  forgetGate: gates + NH + head, h: h + head * DV, hStride: V)
             mLSTMChunkwise(span, count: T, qkDim: DQK, vDim: DV, keyScale: 1, queryScale: queryScale,
                            eps: config.cellEps, c: cState + head * DQK * DV, n: nState + head * DQK,
                            m: mState + head, chunkSize: chunkSize, scratch: chunkScratch)
         }
         for t in 0..<T {
-            let row = h + t * V, gate = o + t * V
+            let row = h + t * V, gate = o + t * R
             multiHeadLayerNorm(row, heads: NH, headDim: DV, weight: headNorm, bias: headNormBias, eps: config.normEps)
             for i in 0..<V { row[i] *= sigmoid(gate[i]) }
         }
@@ -192,8 +176,7 @@ extension LargeMLSTMBlock {
         add(out, into: x, count: T * E)
 
         for t in 0..<T { rmsNorm(x + t * E, count: E, weight: ffnNorm, bias: ffnNormBias, eps: config.normEps, into: normed + t * E) }
-        ffnGate.applyBatch(normed, xStride: E, count: T, into: ffn, yStride: 2 * P, pool: pool)
-        ffnUp.applyBatch(normed, xStride: E, count: T, into: ffn + P, yStride: 2 * P, pool: pool)
+        ffnUp.applyBatch(normed, xStride: E, count: T, into: ffn, yStride: 2 * P, pool: pool)   // gate | up
         for t in 0..<T {
             let row = ffn + t * 2 * P
             for i in 0..<P { row[i] = silu(row[i]) * row[P + i] }

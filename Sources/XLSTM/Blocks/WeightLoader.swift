@@ -34,6 +34,35 @@ struct WeightLoader {
         return Linear(weight: weight, bias: b.map { $0 + start })
     }
 
+    /// One part of a fused linear layer: rows [first, first + count) of `name`.weight [rows, in]
+    /// (and of `name`.bias when `bias`).
+    struct LinearPart {
+        let name: String
+        let rows: Int
+        var first = 0
+        var count: Int? = nil
+        let bias: Bool
+    }
+
+    /// Linear layers that read the same input, stacked into one: their outputs come out
+    /// concatenated in `parts` order, from one pass over the input (one GEMM in prefill, one pool
+    /// hand-off per token in step). Parts without a bias get zeros when another part has one.
+    func fusedLinear(_ parts: [LinearPart], in inFeatures: Int) throws(XLSTMError) -> Linear {
+        let ranges = parts.map { WeightStore.RowRange(prefix + $0.name + ".weight", rows: $0.rows, first: $0.first, count: $0.count) }
+        let weight = try store.matrix(stacking: ranges, cols: inFeatures)
+        guard parts.contains(where: \.bias) else { return Linear(weight: weight, bias: nil) }
+        let bias = store.derivedBuffer(count: weight.rows)
+        var offset = 0
+        for (part, range) in zip(parts, ranges) {
+            if part.bias {
+                let source = try tensor(part.name + ".bias", [part.rows]).data + range.first
+                (bias + offset).update(from: source, count: range.count)
+            }
+            offset += range.count
+        }
+        return Linear(weight: weight, bias: UnsafePointer(bias))
+    }
+
     /// `xlstm.components.ln.LayerNorm` with residual_weight=True stores w and applies (1 + w):
     /// folded once here into a buffer that holds 1 + w.
     func residualNormWeight(_ name: String, _ count: Int) throws(XLSTMError) -> UnsafePointer<Float> {

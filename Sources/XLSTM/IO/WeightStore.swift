@@ -106,44 +106,86 @@ public final class WeightStore: @unchecked Sendable {
         return Tensor(data: UnsafePointer(buffer), shape: shape)
     }
 
+    /// Rows [first, first + count) of the 2-D tensor `name` [rows, cols] (all rows by default).
+    public struct RowRange {
+        public let name: String
+        public let rows: Int
+        public let first: Int
+        public let count: Int
+        public init(_ name: String, rows: Int, first: Int = 0, count: Int? = nil) {
+            self.name = name
+            self.rows = rows
+            self.first = first
+            self.count = count ?? rows
+        }
+    }
+
     /// The 2-D tensor `name` [rows, cols] — or its rows [first, first + count) — repacked into the
-    /// panel layout of `kernels` (MatrixPacking.swift): bf16 panels under `.native` for bf16
-    /// checkpoints, f32 panels otherwise (bf16 / f16 widened). The panels are owned here; the file's
-    /// pages of a tensor used only through its panels are then dropped from memory (madvise).
+    /// panel layout of `kernels` (MatrixPacking.swift).
     public func matrix(_ name: String, rows: Int, cols: Int, first: Int = 0, count: Int? = nil) throws(XLSTMError) -> Matrix {
-        guard let entry = entries[name] else {
-            let where_ = files.count == 1 ? files[0].file.path : "the model's safetensors files"
-            throw XLSTMError(.invalidModel, "missing tensor '\(name)' in \(where_)")
+        try matrix(stacking: [RowRange(name, rows: rows, first: first, count: count)], cols: cols)
+    }
+
+    /// The row ranges `parts` of tensors with `cols` columns, stacked in order into one matrix
+    /// (projections that read the same input, fused into one pass), repacked into the panel
+    /// layout of `kernels`: bf16 panels under `.native` when every part is bf16, f32 panels
+    /// otherwise (bf16 / f16 widened). The panels are owned here; the file's pages of a tensor used
+    /// only through its panels are then dropped from memory (madvise).
+    public func matrix(stacking parts: [RowRange], cols: Int) throws(XLSTMError) -> Matrix {
+        var sources: [(entry: TensorEntry, part: RowRange)] = []
+        for part in parts {
+            guard let entry = entries[part.name] else {
+                let where_ = files.count == 1 ? files[0].file.path : "the model's safetensors files"
+                throw XLSTMError(.invalidModel, "missing tensor '\(part.name)' in \(where_)")
+            }
+            guard entry.shape == [part.rows, cols] else {
+                throw XLSTMError(.invalidModel,
+                                 "\(entry.file.path): tensor '\(part.name)' has shape \(entry.shape), expected \([part.rows, cols])")
+            }
+            precondition(part.first >= 0 && part.count >= 0 && part.first + part.count <= part.rows, "row range out of the tensor")
+            sources.append((entry, part))
         }
-        guard entry.shape == [rows, cols] else {
-            throw XLSTMError(.invalidModel,
-                             "\(entry.file.path): tensor '\(name)' has shape \(entry.shape), expected \([rows, cols])")
+        // Stacked row r → (source, row within its tensor).
+        var starts: [Int] = []
+        var total = 0
+        for (_, part) in sources {
+            starts.append(total)
+            total += part.count
         }
-        let count = count ?? rows
-        precondition(first >= 0 && count >= 0 && first + count <= rows, "row range out of the tensor")
-        dtypes.insert(entry.dtype)
-        if used.insert(name).inserted { parameterCount += entry.elementCount }
+        func locate(_ r: Int) -> (Int, Int) {
+            var s = sources.count - 1
+            while starts[s] > r { s -= 1 }
+            return (s, sources[s].part.first + r - starts[s])
+        }
+        for (entry, part) in sources {
+            dtypes.insert(entry.dtype)
+            if used.insert(part.name).inserted { parameterCount += entry.elementCount }
+        }
         let mr = kernels.mr
-        let elements = Matrix.panelElements(rows: count, cols: cols, mr: mr)
-        let source = UnsafeRawPointer(entry.bytes.baseAddress!)
+        let elements = Matrix.panelElements(rows: total, cols: cols, mr: mr)
         let matrix: Matrix
-        if entry.dtype == .bf16 && policy == .native {
+        if policy == .native && sources.allSatisfy({ $0.entry.dtype == .bf16 }) {
             let panels = allocatePanels(bytes: elements * 2).assumingMemoryBound(to: UInt16.self)
-            Matrix.packBF16(source, first: first, rows: count, cols: cols, mr: mr, into: panels)
-            matrix = Matrix(panels: .bf16(UnsafePointer(panels)), rows: count, cols: cols, kernels: kernels)
+            Matrix.packBF16(rows: total, cols: cols, mr: mr, into: panels) { r in
+                let (s, row) = locate(r)
+                return UnsafeRawPointer(sources[s].entry.bytes.baseAddress!) + row * cols * 2
+            }
+            matrix = Matrix(panels: .bf16(UnsafePointer(panels)), rows: total, cols: cols, kernels: kernels)
         } else {
             let panels = allocatePanels(bytes: elements * 4).assumingMemoryBound(to: Float.self)
-            let from: Matrix.Source
-            switch entry.dtype {
-            case .f32: from = .f32(source)
-            case .bf16: from = .bf16(source)
-            case .f16: from = .f16(source)
+            Matrix.packF32(rows: total, cols: cols, mr: mr, into: panels) { r in
+                let (s, row) = locate(r)
+                let base = UnsafeRawPointer(sources[s].entry.bytes.baseAddress!)
+                switch sources[s].entry.dtype {
+                case .f32: return .f32(base + row * cols * 4)
+                case .bf16: return .bf16(base + row * cols * 2)
+                case .f16: return .f16(base + row * cols * 2)
+                }
             }
-            Matrix.packF32(from, first: first, rows: count, cols: cols, mr: mr, into: panels)
-            matrix = Matrix(panels: .f32(UnsafePointer(panels)), rows: count, cols: cols, kernels: kernels)
+            matrix = Matrix(panels: .f32(UnsafePointer(panels)), rows: total, cols: cols, kernels: kernels)
         }
         matrixBytes += matrix.storageBytes
-        if !viewed.contains(name) { entry.file.dropPages(entry.bytes) }
+        for (entry, part) in sources where !viewed.contains(part.name) { entry.file.dropPages(entry.bytes) }
         return matrix
     }
 

@@ -9,20 +9,28 @@
 // holds rows j and j + mr/2, so one shift and one mask widen a panel row into two float vectors.
 
 extension Matrix {
-    /// The source of a repack: rows [first, first + count) of a row-major tensor with `cols` columns.
+    /// The source of a repack: a row-major tensor (or one of its rows) in the checkpoint's dtype.
     public enum Source {
         case f32(UnsafeRawPointer)     // little-endian float32, any alignment
         case bf16(UnsafeRawPointer)    // little-endian bfloat16
         case f16(UnsafeRawPointer)     // little-endian IEEE half
+
+        /// Where row `index` of this tensor, with `cols` columns, starts.
+        func row(_ index: Int, cols: Int) -> Source {
+            switch self {
+            case let .f32(p): return .f32(p + index * cols * 4)
+            case let .bf16(p): return .bf16(p + index * cols * 2)
+            case let .f16(p): return .f16(p + index * cols * 2)
+            }
+        }
     }
 
     /// Elements of panel storage for `rows` rows: whole panels of `mr`.
     static func panelElements(rows: Int, cols: Int, mr: Int) -> Int { (rows + mr - 1) / mr * mr * cols }
 
-    /// Repacks `rows` rows of `source` (starting at row `first`) into `out` (`panelElements` floats)
-    /// as f32 panels; bf16 and f16 are widened.
-    static func packF32(_ source: Source, first: Int, rows: Int, cols: Int, mr: Int,
-                        into out: UnsafeMutablePointer<Float>) {
+    /// Repacks `rows` rows into `out` (`panelElements` floats) as f32 panels; `row(r)` is where row r
+    /// starts (f32 as is, bf16 and f16 widened).
+    static func packF32(rows: Int, cols: Int, mr: Int, into out: UnsafeMutablePointer<Float>, row: (Int) -> Source) {
         let panels = (rows + mr - 1) / mr
         // A tile of 64 columns × mr rows (8 KiB at mr = 32) is written while mr rows are read, so
         // both sides stay in L1.
@@ -35,16 +43,12 @@ extension Matrix {
             while c0 < cols {
                 let c1 = min(c0 + tile, cols)
                 for i in 0..<valid {
-                    let row = first + panel * mr + i
-                    switch source {
-                    case let .f32(p):
-                        let r = p + row * cols * 4
+                    switch row(panel * mr + i) {
+                    case let .f32(r):
                         for c in c0..<c1 { base[c * mr + i] = Float(bitPattern: UInt32(littleEndian: r.loadUnaligned(fromByteOffset: c * 4, as: UInt32.self))) }
-                    case let .bf16(p):
-                        let r = p + row * cols * 2
+                    case let .bf16(r):
                         for c in c0..<c1 { base[c * mr + i] = Float(bitPattern: UInt32(UInt16(littleEndian: r.loadUnaligned(fromByteOffset: c * 2, as: UInt16.self))) << 16) }
-                    case let .f16(p):
-                        let r = p + row * cols * 2
+                    case let .f16(r):
                         for c in c0..<c1 { base[c * mr + i] = halfToFloat(UInt16(littleEndian: r.loadUnaligned(fromByteOffset: c * 2, as: UInt16.self))) }
                     }
                 }
@@ -53,10 +57,10 @@ extension Matrix {
         }
     }
 
-    /// Repacks `rows` bf16 rows of `source` (starting at row `first`) into `out` (`panelElements`
-    /// UInt16) as bf16 panels: in panel row k, UInt16 2j is row j and 2j + 1 is row j + mr/2.
-    static func packBF16(_ source: UnsafeRawPointer, first: Int, rows: Int, cols: Int, mr: Int,
-                         into out: UnsafeMutablePointer<UInt16>) {
+    /// Repacks `rows` bf16 rows into `out` (`panelElements` UInt16) as bf16 panels: in panel row k,
+    /// UInt16 2j is row j and 2j + 1 is row j + mr/2. `row(r)` is where row r starts.
+    static func packBF16(rows: Int, cols: Int, mr: Int, into out: UnsafeMutablePointer<UInt16>,
+                         row: (Int) -> UnsafeRawPointer) {
         let panels = (rows + mr - 1) / mr
         let half = mr / 2
         let tile = 64
@@ -69,7 +73,7 @@ extension Matrix {
                 let c1 = min(c0 + tile, cols)
                 for i in 0..<valid {
                     let slot = i < half ? 2 * i : 2 * (i - half) + 1
-                    let r = source + (first + panel * mr + i) * cols * 2
+                    let r = row(panel * mr + i)
                     for c in c0..<c1 { base[c * mr + slot] = UInt16(littleEndian: r.loadUnaligned(fromByteOffset: c * 2, as: UInt16.self)) }
                 }
                 c0 = c1
@@ -92,12 +96,12 @@ public final class OwnedMatrix: @unchecked Sendable {
             guard case let .bf16(raw) = source else { preconditionFailure("bf16 panels need a bf16 source") }
             buffer = .allocate(byteCount: max(elements * 2, 64), alignment: 64)
             let panels = buffer.assumingMemoryBound(to: UInt16.self)
-            Matrix.packBF16(raw, first: 0, rows: rows, cols: cols, mr: kernels.mr, into: panels)
+            Matrix.packBF16(rows: rows, cols: cols, mr: kernels.mr, into: panels) { raw + $0 * cols * 2 }
             matrix = Matrix(panels: .bf16(UnsafePointer(panels)), rows: rows, cols: cols, kernels: kernels)
         } else {
             buffer = .allocate(byteCount: max(elements * 4, 64), alignment: 64)
             let panels = buffer.assumingMemoryBound(to: Float.self)
-            Matrix.packF32(source, first: 0, rows: rows, cols: cols, mr: kernels.mr, into: panels)
+            Matrix.packF32(rows: rows, cols: cols, mr: kernels.mr, into: panels) { source.row($0, cols: cols) }
             matrix = Matrix(panels: .f32(UnsafePointer(panels)), rows: rows, cols: cols, kernels: kernels)
         }
     }
