@@ -84,11 +84,15 @@ struct Bench: ParsableCommand {
         defer { if let temporary { removeTree(temporary) } }
 
         let loaded: Model
+        let rssBefore = residentBytes()
+        let loadStart = now()
         do { loaded = try Model(directory: directory, cpuPath: kernels.path) } catch { throw ValidationError(error.message) }
+        let loadSeconds = now() - loadStart
         let params = Double(loaded.parameterCount)
         print("model     \(loaded.family == .large ? "7B family" : "paper family"), \(fmt(params / 1e6)) M parameters, "
               + "\(loaded.weights.dtypes.map(\.rawValue).sorted().joined(separator: "+")), step reads \(fmt(Double(loaded.stepWeightBytes) / 1e6)) MB")
 
+        print("load      \(fmt(loadSeconds)) s (weights repacked for \(kernels.path)), resident memory +\(fmt(Double(residentBytes() - rssBefore) / 1e6)) MB")
         let tokens = (0..<max(prompt, steps + 1)).map { Int32(($0 * 7919 + 13) % loaded.vocabSize) }
 
         // Step.
@@ -132,4 +136,15 @@ func now() -> Double {
 func fmt(_ value: Double) -> String {
     let rounded = value >= 100 ? value.rounded() : (value * 10).rounded() / 10
     return value >= 100 ? String(Int(rounded)) : String(rounded)
+}
+
+/// Resident set size of this process (the second field of /proc/self/statm, in pages); 0 where unavailable.
+func residentBytes() -> Int {
+    guard let file = fopen("/proc/self/statm", "r") else { return 0 }
+    defer { fclose(file) }
+    var buffer = [UInt8](repeating: 0, count: 256)
+    let n = fread(&buffer, 1, buffer.count - 1, file)
+    let fields = String(decoding: buffer[0..<n], as: UTF8.self).split(separator: " ")
+    guard fields.count > 1, let pages = Int(fields[1]) else { return 0 }
+    return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
 }
