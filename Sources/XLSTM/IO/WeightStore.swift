@@ -39,12 +39,22 @@ public final class WeightStore: @unchecked Sendable {
 
     public let policy: WeightPolicy
 
-    public init(files: [SafeTensorsFile], policy: WeightPolicy = .native) throws(XLSTMError) {
+    /// What a tensor name found in two files means.
+    public enum DuplicatePolicy: Sendable {
+        /// An error (transformers' sharded layout: each tensor is in exactly one shard).
+        case reject
+        /// The later file's tensor is used (the official xlstm_large loader merges its model_{n}
+        /// files with `dict.update`).
+        case laterFileWins
+    }
+
+    public init(files: [SafeTensorsFile], policy: WeightPolicy = .native,
+                duplicates: DuplicatePolicy = .reject) throws(XLSTMError) {
         self.files = files
         self.policy = policy
         for file in files {
             for entry in file.entries {
-                if let other = entries[entry.name] {
+                if let other = entries[entry.name], duplicates == .reject {
                     throw XLSTMError(.invalidModel,
                                      "tensor '\(entry.name)' appears twice (\(other.file.path) and \(entry.file.path))")
                 }
