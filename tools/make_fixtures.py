@@ -10,6 +10,10 @@ logits after every token, computed in float32 on CPU by the official code:
                    = one token per call with ``use_cache=True``, feeding the returned ``cache`` back (the
                    ``native`` step kernel, from a zero state); parallel = one call over the whole sequence with
                    ``use_cache=False`` (chunkwise native kernel, padded to the chunk size).
+* official layout -- ``xlstm.xlstm_large.model.xLSTMLarge`` itself, saved as the official checkpoint layout
+                   (``config.yaml`` + ``model.safetensors`` / ``model_{n}.safetensors``) that
+                   ``xlstm_large.from_pretrained.load_from_pretrained`` reads; step mode = ``model(tok, state)``
+                   from ``state=None``; parallel = ``model(idx)`` (chunkwise native kernel).
 
 Output per fixture (``Tests/Fixtures/<name>/``): ``model/`` (model directory), ``tokens.i32`` (little-endian
 int32), ``logits.f32`` (little-endian float32 [n_tokens, vocab], step mode), ``logits_parallel.f32`` (same shape,

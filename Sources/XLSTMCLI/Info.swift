@@ -12,7 +12,12 @@ struct Info: ParsableCommand {
         let model = loadModel(modelDirectory)
         let kinds = model.blockKinds
         let mlstmCount = kinds.filter { $0 == .mLSTM }.count
-        let familyName = model.family == .paper ? "paper (xLSTMLMModel)" : "xLSTM 7B (xLSTMForCausalLM)"
+        let familyName: String
+        switch model.layout {
+        case .paper: familyName = "paper (xLSTMLMModel)"
+        case .transformers: familyName = "xLSTM 7B (transformers xLSTMForCausalLM layout)"
+        case .xlstmLarge: familyName = "xLSTM 7B (official xlstm_large checkpoint: config.yaml)"
+        }
         let dtypes = model.weights.dtypes.map(\.rawValue).sorted().joined(separator: ", ")
         print("family:          \(familyName)")
         print("blocks:          \(kinds.count) (\(mlstmCount) mLSTM, \(kinds.count - mlstmCount) sLSTM)")

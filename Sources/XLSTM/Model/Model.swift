@@ -24,9 +24,20 @@ enum FinalNorm: @unchecked Sendable {
     }
 }
 
+/// The on-disk layout a model directory was read from (README "Model formats").
+public enum CheckpointLayout: Sendable, Equatable {
+    /// config.json `model_type: "xlstm_lm"` (tools/export_paper_model.py).
+    case paper
+    /// transformers' `xLSTMForCausalLM.save_pretrained`: config.json `model_type: "xlstm"`.
+    case transformers
+    /// The official `xlstm_large` checkpoint: config.yaml + model.safetensors / model_{n}.safetensors.
+    case xlstmLarge
+}
+
 public final class Model: @unchecked Sendable {
     public let config: ModelConfig
     public let directory: String
+    public let layout: CheckpointLayout
     public let weights: WeightStore
 
     let embedding: Matrix                // [V, E]
@@ -91,6 +102,7 @@ public final class Model: @unchecked Sendable {
         }
         self.config = config
         self.weights = store
+        layout = officialLayout ? .xlstmLarge : config.family == .paper ? .paper : .transformers
 
         var blocks: [any RecurrentBlock] = []
         let E = config.embeddingDim, V = config.vocabSize
