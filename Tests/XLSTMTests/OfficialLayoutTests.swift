@@ -91,6 +91,15 @@ import Glibc
         #expect(session.logits.allSatisfy { $0 == 0 })
     }
 
+    @Test func tensorsTheConfigDoesNotDescribeAreRefused() throws {
+        // num_blocks 1 while the file holds 2 blocks: the official strict load_state_dict refuses it.
+        let error = failure(try loadEdited("official_qk96") { directory in
+            editConfig(directory) { $0.replacingNumBlocks(with: 1) }
+        })
+        #expect(error?.message.contains("backbone.blocks.1.") == true, "\(error?.message ?? "")")
+        #expect(error?.message.contains("is not part of the model config.yaml describes") == true)
+    }
+
     @Test func modelSafetensorsTakesPrecedenceOverShards() throws {
         let result = try loadEdited("official_qk96") { directory in
             writeBytes(directory + "/model_0.safetensors", Array("not a safetensors file".utf8))
@@ -162,4 +171,12 @@ import Glibc
 
 extension SafeTensorsEditor {
     init(items: [Item]) { self.items = items }
+}
+
+extension String {
+    /// This config.yaml text with its `num_blocks:` line replaced.
+    func replacingNumBlocks(with count: Int) -> String {
+        split(separator: "\n", omittingEmptySubsequences: false)
+            .map { $0.hasPrefix("num_blocks:") ? "num_blocks: \(count)" : String($0) }.joined(separator: "\n")
+    }
 }

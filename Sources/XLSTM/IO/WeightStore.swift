@@ -68,6 +68,8 @@ public final class WeightStore: @unchecked Sendable {
     }
 
     public func contains(_ name: String) -> Bool { entries[name] != nil }
+    /// Tensors of the files that no `tensor`/`matrix` call has asked for (sorted).
+    public var unusedTensorNames: [String] { entries.keys.filter { !used.contains($0) }.sorted() }
     public var tensorNames: [String] { Array(entries.keys) }
 
     public func shape(of name: String) -> [Int]? { entries[name]?.shape }

@@ -157,6 +157,13 @@ public final class Model: @unchecked Sendable {
             logitSoftCap = c.outputLogitSoftCap
         }
         self.blocks = blocks
+        if officialLayout, let extra = store.unusedTensorNames.first {
+            // load_from_pretrained's strict load_state_dict refuses tensors the config does not describe.
+            let count = store.unusedTensorNames.count
+            throw XLSTMError(.invalidModel,
+                "\(directory): tensor '\(extra)'\(count > 1 ? " (and \(count - 1) more)" : "") is not part of the "
+                + "model config.yaml describes (the official loader's strict load_state_dict refuses it too)")
+        }
         stepWeightBytes = store.matrixBytes - (lmHead.sharesStorage(with: embedding) ? 0 : embedding.storageBytes)
         var offsets: [Int] = []
         var total = 0
