@@ -5,7 +5,7 @@ struct Info: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Describe a model directory: family, blocks, dimensions, parameters, dtype, state size.")
 
-    @Argument(help: "Model directory (config.json + safetensors).")
+    @Argument(help: "Model directory (config.json or an official xlstm_large config.yaml, + safetensors).")
     var modelDirectory: String
 
     func run() throws {
