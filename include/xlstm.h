@@ -267,10 +267,11 @@ XLSTM_API const char *xlstm_last_error_message(void);
 // Returns XLSTM_ERROR_INVALID_ARGUMENT if `params` is NULL. Thread-safe.
 XLSTM_API xlstm_status xlstm_model_default_params(xlstm_model_params *params);
 
-// Loads the model directory `path` (config.json + safetensors; see README "Model formats").
-// `params` may be NULL for the defaults. On success `*model` receives a new model, to be released
-// with `xlstm_model_free`; weights are memory-mapped, not copied. On failure `*model` is set to
-// NULL, nothing stays loaded and the last error names the file and tensor at fault. Thread-safe.
+// Loads the model directory `path` (config.json + safetensors, or an official xlstm_large
+// checkpoint's config.yaml + safetensors; see README "Model formats"). `params` may be NULL for the
+// defaults. On success `*model` receives a new model, to be released with `xlstm_model_free`;
+// weights are memory-mapped, not copied. On failure `*model` is set to NULL, nothing stays loaded
+// and the last error names the file and tensor at fault. Thread-safe.
 XLSTM_API xlstm_status xlstm_model_load(const char *path, const xlstm_model_params *params,
                                         xlstm_model **model);
 

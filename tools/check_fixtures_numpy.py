@@ -175,11 +175,49 @@ def run_paper(model_dir: str, tokens: np.ndarray) -> np.ndarray:
 # 7B family (transformers xLSTMForCausalLM, model_type "xlstm")
 # ----------------------------------------------------------------------------------------------------------
 
+# Defaults of xlstm.xlstm_large.model.xLSTMLargeConfig (xlstm 2.0.6) that the maths uses.
+XLSTM_LARGE_DEFAULTS = dict(use_bias=False, norm_eps=1e-6, add_out_norm=True, qk_dim_factor=0.5, v_dim_factor=1.0,
+                            eps=1e-6, ffn_proj_factor=2.6667, ffn_round_up_to_multiple_of=64, gate_soft_cap=15.0,
+                            output_logit_soft_cap=30.0)
+
+
+def split_fused(w: dict, cfg: dict, E: int, NH: int) -> dict:
+    """xlstm_large.utils.convert_single_weights_to_fused_weights, undone: cat(q,k,v,ogate_preact),
+    cat(igate,fgate), cat(proj_up_gate,proj_up) along dim 0 (weights and biases alike)."""
+    QK, V = int(E * cfg["qk_dim_factor"]), int(E * cfg["v_dim_factor"])
+    out = {}
+    for key, t in w.items():
+        for fused, parts in ((".qkv_opreact.", [("q", QK), ("k", QK), ("v", V), ("ogate_preact", V)]),
+                             (".ifgate_preact.", [("igate_preact", NH), ("fgate_preact", NH)]),
+                             (".proj_up_gate_z.", [("proj_up_gate", None), ("proj_up", None)])):
+            if fused in key:
+                sizes = [n if n is not None else t.shape[0] // 2 for _, n in parts]
+                start = 0
+                for (name, _), n in zip(parts, sizes):
+                    out[key.replace(fused, f".{name}.")] = t[start:start + n]
+                    start += n
+                break
+        else:
+            out[key] = t
+    return out
+
+
 def run_large(model_dir: str, tokens: np.ndarray) -> np.ndarray:
-    cfg = json.load(open(os.path.join(model_dir, "config.json")))
-    if cfg.get("weight_mode", "single") != "single":
-        raise NotImplementedError("weight_mode 'fused'")
+    official = not os.path.exists(os.path.join(model_dir, "config.json"))
     w = load_weights(model_dir)
+    if official:
+        # xlstm.xlstm_large checkpoint: xLSTMLargeConfig(**yaml.safe_load(config.yaml)); model.safetensors or
+        # model_0, model_1, ... (merged in order); keys embedding.weight, backbone.*, lm_head.weight.
+        import yaml
+
+        cfg = dict(XLSTM_LARGE_DEFAULTS)
+        cfg.update(yaml.safe_load(open(os.path.join(model_dir, "config.yaml"), encoding="utf-8")))
+        w["backbone.embeddings.weight"] = w.pop("embedding.weight")
+        w = split_fused(w, cfg, cfg["embedding_dim"], cfg["num_heads"])
+    else:
+        cfg = json.load(open(os.path.join(model_dir, "config.json")))
+        if cfg.get("weight_mode", "single") != "single":
+            raise NotImplementedError("weight_mode 'fused'")
     opt = lambda k: w.get(k, 0.0)  # noqa: E731
     E, NH = cfg.get("embedding_dim") or cfg["hidden_size"], cfg["num_heads"]
     nb = cfg.get("num_blocks") or cfg["num_hidden_layers"]
@@ -216,8 +254,12 @@ def run_large(model_dir: str, tokens: np.ndarray) -> np.ndarray:
             a = w[p + "ffn.proj_up_gate.weight"] @ xf + opt(p + "ffn.proj_up_gate.bias")
             u = w[p + "ffn.proj_up.weight"] @ xf + opt(p + "ffn.proj_up.bias")
             x = x + w[p + "ffn.proj_down.weight"] @ (a * sigmoid(a) * u) + opt(p + "ffn.proj_down.bias")
-        # transformers applies backbone.out_norm (RMSNorm, never a bias) whatever add_out_norm says
-        x = rms_norm(x, w["backbone.out_norm.weight"], None, eps)
+        if not official:
+            # transformers applies backbone.out_norm (RMSNorm, never a bias) whatever add_out_norm says
+            x = rms_norm(x, w["backbone.out_norm.weight"], None, eps)
+        elif cfg["add_out_norm"]:
+            # xLSTMLarge: RMSNorm(use_bias=use_bias) only with add_out_norm, else Identity
+            x = rms_norm(x, w["backbone.out_norm.weight"], w.get("backbone.out_norm.bias"), eps)
         # transformers 5.24 never ties: lm_head.weight is used when present (tie_word_embeddings notwithstanding)
         head = w["lm_head.weight"] if "lm_head.weight" in w else w["backbone.embeddings.weight"]
         out.append(cap(head @ x, cfg["output_logit_soft_cap"]))

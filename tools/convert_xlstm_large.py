@@ -43,7 +43,11 @@ Conversion is streamed: the safetensors files are written by hand tensor by tens
 from the source headers), so at most one source tensor and its converted copy are in memory at a time.
 The output is first written to a sibling temporary directory that is renamed to DST_DIR at the end.
 
-Refused (cannot be represented by transformers' xLSTMForCausalLM):
+The xlstm runtime does not need this converter: it reads SRC_DIR itself (README "Model formats"). Use it to get
+a transformers directory, e.g. for `xLSTMForCausalLM.from_pretrained`.
+
+Refused (cannot be represented by transformers' xLSTMForCausalLM; each message says that the runtime loads the
+original directly):
   * add_out_norm: false -- transformers' xLSTMModel always creates and applies out_norm (an RMSNorm, which
     rescales each token by 1/rms(x); no choice of its weight makes it the identity).
   * use_bias: true with a non-zero backbone.out_norm.bias -- transformers' out_norm has no bias (and
@@ -128,6 +132,13 @@ ST_NAME = {v: k for k, v in ST_DTYPES.items()}
 ITEMSIZE = {"float64": 8, "float32": 4, "bfloat16": 2, "float16": 2}
 
 
+# Appended to every refusal that exists only because of transformers' layout.
+RUNTIME_LOADS_ORIGINAL = (
+    ". This is a limit of the transformers layout only: the xlstm runtime (xlstm_model_load, xlstm-cli, the "
+    "Python binding) loads the original checkpoint directory (config.yaml + model*.safetensors) directly, "
+    "with every dimension, bias and cap setting the official code supports -- no conversion is needed")
+
+
 class ConversionError(Exception):
     """The source cannot be converted faithfully; the message says why."""
 
@@ -177,7 +188,7 @@ def read_large_config(src: Path) -> dict:
             if value is None and name in ("gate_soft_cap", "output_logit_soft_cap"):
                 raise ConversionError(
                     f"{path}: {name} is null (no soft cap); transformers' xLSTMConfig requires a float and always "
-                    "applies cap*tanh(x/cap), so an uncapped model cannot be represented exactly")
+                    "applies cap*tanh(x/cap), so an uncapped model cannot be represented exactly" + RUNTIME_LOADS_ORIGINAL)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
                 raise ConversionError(f"{path}: {name} must be a finite number, got {value!r}")
             value = float(value)
@@ -210,7 +221,8 @@ def model_dims(cfg: dict) -> dict:
             raise ConversionError(
                 f"the {name} dimension int(embedding_dim*{name}_dim_factor) = {dim} is not a multiple of 64: "
                 f"transformers' xLSTMCache would allocate the recurrent state with round_up(.., 64) = {cache_dim} "
-                f"while the layer computes with {dim}, so the converted model could not run with a cache")
+                f"while the layer computes with {dim}, so the converted model could not run with a cache"
+                + RUNTIME_LOADS_ORIGINAL)
     return {"E": E, "NH": NH, "V": cfg["vocab_size"], "NB": cfg["num_blocks"], "qk": qk, "v": v, "ffn": ffn}
 
 
@@ -434,7 +446,7 @@ def check_out_norm_bias(src: Source, cfg: dict) -> None:
         raise ConversionError(
             "use_bias is true and backbone.out_norm.bias is non-zero (max |b| = "
             f"{float(bias.abs().max()):.3g}): transformers' xLSTMModel.out_norm has no bias and lm_head has none "
-            "to fold it into, so this model cannot be represented")
+            "to fold it into, so this model cannot be represented in transformers' layout" + RUNTIME_LOADS_ORIGINAL)
     warn("use_bias: backbone.out_norm.bias is all zeros and is dropped (transformers' out_norm has no bias)")
 
 
@@ -490,7 +502,7 @@ def convert(src: Path, dst: Path, dtype: str = "keep", max_shard_size: str | int
         raise ConversionError(
             "config.yaml has add_out_norm: false, but transformers' xLSTMModel always creates and applies "
             "out_norm (an RMSNorm, which rescales every token by 1/rms(x) -- no weight makes it the identity); "
-            "the converted model would compute something different, so it is refused")
+            "the converted model would compute something different, so it is refused" + RUNTIME_LOADS_ORIGINAL)
     dims = model_dims(cfg)
     if not cfg["norm_reduction_force_float32"]:
         warn("norm_reduction_force_float32 is false: transformers' out_norm always reduces in float32 "

@@ -10,6 +10,10 @@ logits after every token, computed in float32 on CPU by the official code:
                    = one token per call with ``use_cache=True``, feeding the returned ``cache`` back (the
                    ``native`` step kernel, from a zero state); parallel = one call over the whole sequence with
                    ``use_cache=False`` (chunkwise native kernel, padded to the chunk size).
+* official layout -- ``xlstm.xlstm_large.model.xLSTMLarge`` itself, saved as the official checkpoint layout
+                   (``config.yaml`` + ``model.safetensors`` / ``model_{n}.safetensors``) that
+                   ``xlstm_large.from_pretrained.load_from_pretrained`` reads; step mode = ``model(tok, state)``
+                   from ``state=None``; parallel = ``model(idx)`` (chunkwise native kernel).
 
 Output per fixture (``Tests/Fixtures/<name>/``): ``model/`` (model directory), ``tokens.i32`` (little-endian
 int32), ``logits.f32`` (little-endian float32 [n_tokens, vocab], step mode), ``logits_parallel.f32`` (same shape,
@@ -211,6 +215,52 @@ FIXTURES: list[Fixture] = [
             "the final RMSNorm (xlstm_large.xLSTMLarge would use Identity instead)."
         ),
         config=dict(vocab_size=72, hidden_size=64, num_heads=2, num_blocks=2, add_out_norm=False),
+    ),
+    # ---- official xlstm_large layout (xlstm.xlstm_large.model.xLSTMLarge; config.yaml + model*.safetensors) ----
+    Fixture(
+        name="official_qk96", family="official", seed=3001, n_tokens=64, dtype="float32",
+        description=(
+            "official xlstm_large checkpoint (xLSTMLarge, not transformers): config.yaml as "
+            "yaml.safe_dump(dataclasses.asdict(config)) + one model.safetensors; embedding 96, 3 heads, 2 blocks, "
+            "vocab 64; qk_dim_factor 1.0 (qk 96, head 32: not a multiple of 64, which transformers' xLSTMCache "
+            "cannot hold), v_dim_factor 0.375 (v 36, head 12), ffn_proj_factor 1.0 rounded to a multiple of 32 "
+            "(-> 96), no biases, caps 15/30, out_norm; chunk_size 16 (the whole-sequence reference runs 4 chunks "
+            "of the chunkwise kernel)."
+        ),
+        config=dict(embedding_dim=96, num_heads=3, num_blocks=2, vocab_size=64, qk_dim_factor=1.0,
+                    v_dim_factor=0.375, ffn_proj_factor=1.0, ffn_round_up_to_multiple_of=32, chunk_size=16),
+        perturb=dict(yaml="safe_dump"),
+    ),
+    Fixture(
+        name="official_bias_sharded_bf16", family="official", seed=3002, n_tokens=64, dtype="bfloat16",
+        description=(
+            "official xlstm_large checkpoint stored as bfloat16 in 3 files model_0/1/2.safetensors (the official "
+            "loader's sharding: merged with dict.update), config.yaml as yaml.dump(..., sort_keys=False) (field "
+            "order); use_bias True with non-zero biases on every linear and norm, backbone.out_norm.bias included "
+            "(transformers' out_norm has no bias); embedding 64, 2 heads, 2 blocks, vocab 80, qk_dim_factor 0.375 "
+            "(qk 24, head 12), v_dim_factor 0.75 (v 48, head 24), ffn_proj_factor 1.5 rounded to 16 (-> 96), "
+            "norm_eps 1e-5, eps 1e-5, gate_soft_cap 10, output_logit_soft_cap null (no logit cap). Reference "
+            "computed from the bf16-rounded weights in float32."
+        ),
+        config=dict(embedding_dim=64, num_heads=2, num_blocks=2, vocab_size=80, use_bias=True,
+                    qk_dim_factor=0.375, v_dim_factor=0.75, ffn_proj_factor=1.5, ffn_round_up_to_multiple_of=16,
+                    norm_eps=1e-5, eps=1e-5, gate_soft_cap=10.0, output_logit_soft_cap=None, chunk_size=16),
+        perturb=dict(yaml="dump_in_order", shards=3, gate_weight_scale=2.0),
+    ),
+    Fixture(
+        name="official_fused_no_out_norm", family="official", seed=3003, n_tokens=64, dtype="float32",
+        description=(
+            "official xlstm_large checkpoint with fused weights (xlstm.xlstm_large.utils."
+            "convert_single_weights_to_fused_weights: qkv_opreact, ifgate_preact, proj_up_gate_z), one "
+            "model.safetensors; config.yaml written by hand with a comment and only the non-default fields "
+            "(the rest take xLSTMLargeConfig's defaults); add_out_norm False (no backbone.out_norm: Identity), "
+            "gate_soft_cap null and output_logit_soft_cap null (no caps at all); embedding 64, 4 heads, 2 blocks, "
+            "vocab 48, qk 32 (head 8), v 64 (head 16), ffn_proj_factor 1.0 (-> 64). The references come from "
+            "xLSTMLarge(weight_mode='fused') with this state dict; the single-weight model gives the same logits."
+        ),
+        config=dict(embedding_dim=64, num_heads=4, num_blocks=2, vocab_size=48, add_out_norm=False,
+                    gate_soft_cap=None, output_logit_soft_cap=None, ffn_proj_factor=1.0, chunk_size=16),
+        perturb=dict(yaml="non_default", fused=True, igate_bias=(-3.0, 1.0), fgate_bias=(1.0, 4.0)),
     ),
 ]
 
@@ -529,7 +579,7 @@ def perturb_large(model, fx: Fixture) -> None:
                 std = 0.2  # weights initialised to 1
             elif name.endswith(".bias"):
                 std = 0.1
-            elif name == "backbone.embeddings.weight":
+            elif name in ("backbone.embeddings.weight", "embedding.weight"):
                 std = 0.5 * _std(p, 0.1)
             elif name == "lm_head.weight":
                 std = pp.get("lm_head_rel", 1.0) * _std(p, 0.1)
@@ -745,6 +795,203 @@ def check_large_files(model, model_dir: Path, fx: Fixture) -> None:
 
 
 # ==========================================================================================================
+# official xlstm_large layout (xlstm.xlstm_large.model.xLSTMLarge, read by from_pretrained.load_from_pretrained)
+# ==========================================================================================================
+
+OFFICIAL_BASE = dict(
+    mode="inference",
+    chunkwise_kernel="chunkwise--native_autograd",
+    sequence_kernel="native_sequence__native",
+    step_kernel="native",
+    autocast_kernel_dtype="float32",
+    inference_state_dtype="float32",
+    return_last_states=True,
+)
+
+
+def official_config(fx: Fixture):
+    from xlstm.xlstm_large.model import xLSTMLargeConfig
+
+    c = dict(OFFICIAL_BASE)
+    c.update(fx.config)
+    return xLSTMLargeConfig(**c)
+
+
+def build_official_model(fx: Fixture):
+    from xlstm.xlstm_large.model import xLSTMLarge
+
+    torch.manual_seed(fx.seed)
+    model = xLSTMLarge(official_config(fx)).to(torch.float32).eval()
+    perturb_large(model, fx)
+    return model
+
+
+def write_official_config_yaml(cfg, path: Path, style: str) -> None:
+    """config.yaml as the official loader reads it (yaml.safe_load -> xLSTMLargeConfig(**...)), in one of
+    three spellings a checkpoint may have."""
+    import dataclasses
+
+    import yaml
+    from xlstm.xlstm_large.model import xLSTMLargeConfig
+
+    fields = dataclasses.asdict(cfg)
+    if style == "safe_dump":  # sorted keys
+        text = yaml.safe_dump(fields)
+    elif style == "dump_in_order":  # dataclass field order
+        text = yaml.dump(fields, sort_keys=False)
+    elif style == "non_default":  # by hand: a comment, only the fields that differ from the defaults
+        defaults = {f.name: f.default for f in dataclasses.fields(xLSTMLargeConfig)
+                    if f.default is not dataclasses.MISSING}
+        kept = {k: v for k, v in fields.items() if k not in defaults or defaults[k] != v}
+        text = "# xLSTMLargeConfig fields that differ from the defaults (tools/make_fixtures.py)\n" \
+               + yaml.safe_dump(kept, sort_keys=False)
+    else:
+        raise ValueError(style)
+    assert xLSTMLargeConfig(**yaml.safe_load(text)) == cfg, "config.yaml does not read back as the config"
+    path.write_text(text, encoding="utf-8")
+
+
+def save_official(model, model_dir: Path, fx: Fixture) -> None:
+    from safetensors.torch import save_file
+    from xlstm.xlstm_large.utils import convert_single_weights_to_fused_weights
+
+    model_dir.mkdir(parents=True)
+    write_official_config_yaml(model.config, model_dir / "config.yaml", fx.perturb["yaml"])
+    sd = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
+    if fx.perturb.get("fused"):
+        sd = convert_single_weights_to_fused_weights({k: v.clone() for k, v in sd.items()})
+    shards = fx.perturb.get("shards", 1)
+    if shards == 1:
+        save_file(sd, str(model_dir / "model.safetensors"))
+        return
+    keys = list(sd)
+    bounds = [round(i * len(keys) / shards) for i in range(shards + 1)]
+    for i in range(shards):
+        save_file({k: sd[k] for k in keys[bounds[i]:bounds[i + 1]]}, str(model_dir / f"model_{i}.safetensors"))
+
+
+@torch.no_grad()
+def official_step_logits(model, idx: torch.Tensor, n: int | None = None) -> torch.Tensor:
+    n = idx.shape[1] if n is None else n
+    out = torch.empty(n, model.config.vocab_size, dtype=torch.float32)
+    state = None
+    for t in range(n):
+        logits, state = model(idx[:, t:t + 1], state)
+        out[t] = logits[0, -1].float()
+    return out
+
+
+@torch.no_grad()
+def official_parallel_logits(model, idx: torch.Tensor) -> torch.Tensor:
+    logits, _ = model(idx)
+    return logits[0].float().clone()
+
+
+def load_official_fused(model_dir: Path, fx: Fixture):
+    """A fused checkpoint is not what load_from_pretrained reads (it forces weight_mode='single'): build the
+    official model in weight_mode='fused' and load the file strictly."""
+    import dataclasses
+
+    from safetensors.torch import load_file
+    from xlstm.xlstm_large.model import xLSTMLarge
+
+    cfg = dataclasses.replace(official_config(fx), weight_mode="fused")
+    fused = xLSTMLarge(cfg).to(torch.float32).eval()
+    fused.load_state_dict(load_file(str(model_dir / "model.safetensors")))
+    return fused
+
+
+def official_fixture(fx: Fixture, out_dir: Path, check_roundtrip: bool) -> dict:
+    from xlstm.xlstm_large.from_pretrained import load_from_pretrained
+
+    global _LARGE_STATS
+    install_large_step_probe()
+    model = build_official_model(fx)
+    model_dir = out_dir / "model"
+    if fx.dtype != "float32":
+        tdt = {"bfloat16": torch.bfloat16, "float16": torch.float16}[fx.dtype]
+        model = model.to(tdt)
+        save_official(model, model_dir, fx)
+        model = model.to(torch.float32)  # exact upcast of the rounded weights
+    else:
+        save_official(model, model_dir, fx)
+    if fx.perturb.get("fused"):
+        # the references come from the official model running the stored (fused) weights
+        single = model
+        model = load_official_fused(model_dir, fx)
+    if fx.config.get("use_bias"):
+        assert float(model.backbone.out_norm.bias.abs().max()) > 0, "out_norm.bias is zero"
+
+    idx = make_tokens(fx, model.config.vocab_size)
+    stats = LargeStats()
+    hook = model.lm_head.register_forward_hook(
+        lambda mod, inp, outp: setattr(stats, "max_abs_precap_logit",
+                                       max(stats.max_abs_precap_logit, float(outp.abs().max()))))
+    _LARGE_STATS = stats
+    stats.zero_check_calls = model.config.num_blocks
+    stats.enabled = True
+    step = official_step_logits(model, idx)
+    stats.enabled = False
+    calls = stats.calls
+    assert calls == fx.n_tokens * model.config.num_blocks, \
+        f"{fx.name}: native step kernel ran {calls} times, expected {fx.n_tokens * model.config.num_blocks}"
+    assert fx.n_tokens % model.config.chunk_size == 0
+    par = official_parallel_logits(model, idx)
+    assert stats.calls == calls, f"{fx.name}: the whole-sequence forward used the step kernel"
+    hook.remove()
+    _LARGE_STATS = None
+
+    if check_roundtrip:
+        if fx.perturb.get("fused"):
+            # the single-weight model computes the same function
+            assert torch.allclose(official_parallel_logits(single, idx), par, rtol=0, atol=1e-5 * float(par.abs().max()))
+            reloaded = load_official_fused(model_dir, fx)
+        else:
+            reloaded = load_from_pretrained(model_dir).to(torch.float32).eval()
+            assert reloaded.config == model.config, (reloaded.config, model.config)
+        with torch.no_grad():
+            for p in reloaded.parameters():
+                p.data = p.data.clone()
+        a, b = model.state_dict(), reloaded.state_dict()
+        assert a.keys() == b.keys(), sorted(set(a) ^ set(b))
+        for k in a:
+            assert torch.equal(a[k], b[k]), f"{fx.name}: weight {k} differs after reloading"
+        assert torch.equal(official_parallel_logits(reloaded, idx), par), f"{fx.name}: parallel logits differ"
+        k = min(ROUNDTRIP_STEP_TOKENS, fx.n_tokens)
+        assert torch.equal(official_step_logits(reloaded, idx, k), step[:k]), f"{fx.name}: step logits differ"
+        check_official_files(model_dir, fx)
+
+    st = stats.as_dict()
+    st["native_step_kernel_calls"] = calls
+    st["layout"] = "xlstm_large"
+    return dict(idx=idx, step=step, par=par, stats=st,
+                n_parameters=sum(p.numel() for p in model.parameters()))
+
+
+def check_official_files(model_dir: Path, fx: Fixture) -> None:
+    from safetensors import safe_open
+
+    files = sorted(p.name for p in model_dir.glob("*.safetensors"))
+    shards = fx.perturb.get("shards", 1)
+    want_files = ["model.safetensors"] if shards == 1 else [f"model_{i}.safetensors" for i in range(shards)]
+    assert files == want_files, files
+    assert sorted(p.name for p in model_dir.iterdir()) == sorted(want_files + ["config.yaml"])
+    want = {"float32": "f32", "bfloat16": "bf16", "float16": "f16"}[fx.dtype]
+    keys = set()
+    for fname in files:
+        with safe_open(str(model_dir / fname), "pt") as f:
+            for key in f.keys():
+                assert key not in keys, f"{key} in two files"
+                keys.add(key)
+                assert str(f.get_slice(key).get_dtype()).lower() == want, (fname, key)
+    assert "embedding.weight" in keys and "lm_head.weight" in keys
+    assert ("backbone.out_norm.weight" in keys) == fx.config.get("add_out_norm", True)
+    assert ("backbone.out_norm.bias" in keys) == (fx.config.get("add_out_norm", True)
+                                                 and fx.config.get("use_bias", False))
+    assert any("qkv_opreact" in k for k in keys) == bool(fx.perturb.get("fused"))
+
+
+# ==========================================================================================================
 # common
 # ==========================================================================================================
 
@@ -764,7 +1011,8 @@ def write_fixture(fx: Fixture, root: Path, check_roundtrip: bool) -> dict:
     out_dir.mkdir(parents=True)
 
     t0 = time.time()
-    res = (paper_fixture if fx.family == "paper" else large_fixture)(fx, out_dir, check_roundtrip)
+    res = {"paper": paper_fixture, "large": large_fixture, "official": official_fixture}[fx.family](
+        fx, out_dir, check_roundtrip)
     idx, step, par = res["idx"], res["step"], res["par"]
     n, vocab = step.shape
     assert n == fx.n_tokens
@@ -777,7 +1025,7 @@ def write_fixture(fx: Fixture, root: Path, check_roundtrip: bool) -> dict:
     max_abs = float(step.abs().max())
     rel = float((step - par).abs().max()) / max_abs
     meta = {
-        "family": fx.family,
+        "family": "large" if fx.family == "official" else fx.family,
         "n_tokens": int(n),
         "vocab_size": int(vocab),
         "description": fx.description,
@@ -788,6 +1036,8 @@ def write_fixture(fx: Fixture, root: Path, check_roundtrip: bool) -> dict:
         "seed": fx.seed,
         "stats": res["stats"],
     }
+    if fx.family == "official":
+        meta["layout"] = "xlstm_large"  # config.yaml + model.safetensors / model_{n}.safetensors
     with open(out_dir / "meta.json", "w", encoding="utf-8") as fh:
         json.dump(meta, fh, indent=2)
         fh.write("\n")

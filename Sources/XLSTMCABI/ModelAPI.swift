@@ -10,7 +10,8 @@ import XLSTM
     return ok
 }
 
-/// Loads the model directory `path` (config.json + safetensors; see README "Model formats").
+/// Loads the model directory `path` (config.json + safetensors, or an official xlstm_large checkpoint's
+/// config.yaml + safetensors; see README "Model formats").
 /// `params` may be NULL for the defaults. On success `*model` receives a new model, to be released
 /// with `xlstm_model_free`; weights are memory-mapped, not copied. On failure `*model` is set to
 /// NULL, nothing stays loaded and the last error names the file and tensor at fault.

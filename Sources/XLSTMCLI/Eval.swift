@@ -17,7 +17,7 @@ struct Eval: ParsableCommand {
         case step, prefill
     }
 
-    @Argument(help: "Model directory (config.json + safetensors).")
+    @Argument(help: "Model directory (config.json or an official xlstm_large config.yaml, + safetensors).")
     var modelDirectory: String
 
     @Option(name: .customLong("tokens"), help: "Input token ids (raw little-endian int32).")

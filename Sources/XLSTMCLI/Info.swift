@@ -5,14 +5,19 @@ struct Info: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Describe a model directory: family, blocks, dimensions, parameters, dtype, state size, kernel path.")
 
-    @Argument(help: "Model directory (config.json + safetensors).")
+    @Argument(help: "Model directory (config.json or an official xlstm_large config.yaml, + safetensors).")
     var modelDirectory: String
 
     func run() throws {
         let model = loadModel(modelDirectory)
         let kinds = model.blockKinds
         let mlstmCount = kinds.filter { $0 == .mLSTM }.count
-        let familyName = model.family == .paper ? "paper (xLSTMLMModel)" : "xLSTM 7B (xLSTMForCausalLM)"
+        let familyName: String
+        switch model.layout {
+        case .paper: familyName = "paper (xLSTMLMModel)"
+        case .transformers: familyName = "xLSTM 7B (transformers xLSTMForCausalLM layout)"
+        case .xlstmLarge: familyName = "xLSTM 7B (official xlstm_large checkpoint: config.yaml)"
+        }
         let dtypes = model.weights.dtypes.map(\.rawValue).sorted().joined(separator: ", ")
         print("family:          \(familyName)")
         print("blocks:          \(kinds.count) (\(mlstmCount) mLSTM, \(kinds.count - mlstmCount) sLSTM)")

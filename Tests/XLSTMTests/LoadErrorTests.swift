@@ -174,14 +174,4 @@ struct SafeTensorsEditor {
         #expect(error?.kind == .invalidModel)
         #expect(error?.message.contains("invalid file name") == true)
     }
-
-    @Test func officialLayoutPointsToConverter() throws {
-        let error = try loadEdited { directory in
-            unlink(directory + "/config.json")
-            writeBytes(directory + "/config.yaml", Array("embedding_dim: 64\n".utf8))
-        }
-        #expect(error?.kind == .unsupported)
-        #expect(error?.message.contains("convert_xlstm_large.py") == true)
-    }
 }
-

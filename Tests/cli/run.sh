@@ -50,6 +50,12 @@ if "$cli" info "$fixtures/paper_mixed/model" >"$work/info" 2>&1 && grep -q "sLST
 else
   bad "info paper_mixed: $(cat "$work/info")"
 fi
+if "$cli" info "$fixtures/official_qk96/model" >"$work/info" 2>&1 && grep -q "official xlstm_large checkpoint" "$work/info" \
+   && grep -q "q/k dim 96, v dim 36" "$work/info"; then
+  ok "info official_qk96 (config.yaml read directly)"
+else
+  bad "info official_qk96: $(cat "$work/info")"
+fi
 
 # perplexity over paper_long's tokens vs the same quantity computed from the reference logits.
 if "$cli" perplexity "$fixtures/paper_long/model" "$fixtures/paper_long/tokens.i32" --token-file >"$work/ppl" 2>"$work/err"; then
@@ -112,6 +118,10 @@ expect_error() {  # label, pattern, command...
 printf '\x01\x00\x00' >"$work/odd.i32"
 printf '\xff\xff\xff\x7f' >"$work/big.i32"
 expect_error "missing model directory" "no such model directory" "$cli" info "$work/nope"
+mkdir "$work/yaml_model"
+cp "$fixtures/official_qk96/model/"* "$work/yaml_model/"
+printf 'nested:\n  x: 1\n' >>"$work/yaml_model/config.yaml"
+expect_error "config.yaml outside the flat subset" "config.yaml:26: indented line" "$cli" info "$work/yaml_model"
 expect_error "token file not int32" "multiple of 4" "$cli" eval "$fixtures/paper_mixed/model" --tokens "$work/odd.i32" --logits-out "$work/x.f32"
 expect_error "token id out of range" "out of range" "$cli" eval "$fixtures/paper_mixed/model" --tokens "$work/big.i32" --logits-out "$work/x.f32"
 expect_error "missing token file" "cannot open" "$cli" eval "$fixtures/paper_mixed/model" --tokens "$work/none.i32" --logits-out "$work/x.f32"

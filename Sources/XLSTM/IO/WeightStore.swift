@@ -44,13 +44,23 @@ public final class WeightStore: @unchecked Sendable {
     /// The kernels of every matrix handed out.
     public let kernels: KernelSet
 
-    public init(files: [SafeTensorsFile], policy: WeightPolicy = .native, kernels: KernelSet) throws(XLSTMError) {
+    /// What a tensor name found in two files means.
+    public enum DuplicatePolicy: Sendable {
+        /// An error (transformers' sharded layout: each tensor is in exactly one shard).
+        case reject
+        /// The later file's tensor is used (the official xlstm_large loader merges its model_{n}
+        /// files with `dict.update`).
+        case laterFileWins
+    }
+
+    public init(files: [SafeTensorsFile], policy: WeightPolicy = .native,
+                duplicates: DuplicatePolicy = .reject, kernels: KernelSet) throws(XLSTMError) {
         self.files = files
         self.policy = policy
         self.kernels = kernels
         for file in files {
             for entry in file.entries {
-                if let other = entries[entry.name] {
+                if let other = entries[entry.name], duplicates == .reject {
                     throw XLSTMError(.invalidModel,
                                      "tensor '\(entry.name)' appears twice (\(other.file.path) and \(entry.file.path))")
                 }
@@ -65,6 +75,8 @@ public final class WeightStore: @unchecked Sendable {
     }
 
     public func contains(_ name: String) -> Bool { entries[name] != nil }
+    /// Tensors of the files that no `tensor`/`matrix` call has asked for (sorted).
+    public var unusedTensorNames: [String] { entries.keys.filter { !used.contains($0) }.sorted() }
     public var tensorNames: [String] { Array(entries.keys) }
 
     public func shape(of name: String) -> [Int]? { entries[name]?.shape }

@@ -24,9 +24,20 @@ enum FinalNorm: @unchecked Sendable {
     }
 }
 
+/// The on-disk layout a model directory was read from (README "Model formats").
+public enum CheckpointLayout: Sendable, Equatable {
+    /// config.json `model_type: "xlstm_lm"` (tools/export_paper_model.py).
+    case paper
+    /// transformers' `xLSTMForCausalLM.save_pretrained`: config.json `model_type: "xlstm"`.
+    case transformers
+    /// The official `xlstm_large` checkpoint: config.yaml + model.safetensors / model_{n}.safetensors.
+    case xlstmLarge
+}
+
 public final class Model: @unchecked Sendable {
     public let config: ModelConfig
     public let directory: String
+    public let layout: CheckpointLayout
     public let weights: WeightStore
     /// The kernel table (ISA path) every product of this model runs.
     public let kernels: KernelSet
@@ -70,19 +81,35 @@ public final class Model: @unchecked Sendable {
         }
         self.directory = directory
         let configPath = joinPath(directory, "config.json")
-        guard fileExists(configPath) else {
-            if fileExists(joinPath(directory, "config.yaml")) {
-                throw XLSTMError(.unsupported,
-                    "\(directory): this is an official xlstm_large checkpoint (config.yaml); convert it with tools/convert_xlstm_large.py")
-            }
-            throw XLSTMError(.invalidModel, "\(directory): no config.json")
+        let yamlPath = joinPath(directory, "config.yaml")
+        let config: ModelConfig
+        let store: WeightStore
+        let officialLayout: Bool
+        if fileExists(configPath) {
+            let configBytes = try readSmallFile(configPath)
+            let json = try JSON.parse(configBytes, context: configPath)
+            config = try ModelConfig.parse(json, file: configPath)
+            store = try WeightStore(files: try Model.openSafeTensors(directory), policy: policy, kernels: kernels)
+            officialLayout = false
+        } else if fileExists(yamlPath) {
+            // An official xlstm_large checkpoint (xlstm.xlstm_large.from_pretrained): config.yaml +
+            // model.safetensors or model_0.safetensors, model_1.safetensors, … (a later file wins a key).
+            let entries = try FlatYAML.parse(try readSmallFile(yamlPath, limit: 1 << 20), file: yamlPath)
+            var large = try ModelConfig.parseOfficialLarge(entries, file: yamlPath)
+            store = try WeightStore(files: try Model.openOfficialSafeTensors(directory), policy: policy,
+                                    duplicates: .laterFileWins, kernels: kernels)
+            // The official loader ignores weight_mode (it builds "single" modules); fused checkpoints
+            // (utils.convert_single_weights_to_fused_weights) are recognised by their keys.
+            large.fusedWeights = store.contains("backbone.blocks.0.mlstm_layer.qkv_opreact.weight")
+            config = .large(large)
+            officialLayout = true
+        } else {
+            throw XLSTMError(.invalidModel,
+                "\(directory): no config.json (nor the config.yaml of an official xlstm_large checkpoint)")
         }
-        let configBytes = try readSmallFile(configPath)
-        let json = try JSON.parse(configBytes, context: configPath)
-        let config = try ModelConfig.parse(json, file: configPath)
         self.config = config
-        let store = try WeightStore(files: try Model.openSafeTensors(directory), policy: policy, kernels: kernels)
         self.weights = store
+        layout = officialLayout ? .xlstmLarge : config.family == .paper ? .paper : .transformers
 
         var blocks: [any RecurrentBlock] = []
         let E = config.embeddingDim, V = config.vocabSize
@@ -105,19 +132,23 @@ public final class Model: @unchecked Sendable {
             logitSoftCap = nil
         case let .large(c):
             // transformers layout (backbone.embeddings) or the official xlstm_large keys (embedding).
-            let embeddingKey = store.contains("backbone.embeddings.weight") || !store.contains("embedding.weight")
-                ? "backbone.embeddings.weight" : "embedding.weight"
+            let embeddingKey = officialLayout
+                || !store.contains("backbone.embeddings.weight") && store.contains("embedding.weight")
+                ? "embedding.weight" : "backbone.embeddings.weight"
             embedding = try store.embeddingTable(embeddingKey, rows: V, cols: E)
             for index in 0..<c.numBlocks {
                 blocks.append(try LargeMLSTMBlock(config: c, weights: WeightLoader(store: store,
                                                                                   prefix: "backbone.blocks.\(index).")))
             }
             // transformers' xLSTMModel always applies out_norm (RMSNorm, no bias); xlstm_large only with
-            // add_out_norm. Apply it when the checkpoint has it; require it when the config asks for it.
+            // add_out_norm, with a bias when use_bias. Apply it when the checkpoint has it; require it
+            // (and, in the official layout, its bias) when the config asks for it.
             if store.contains("backbone.out_norm.weight") || c.addOutNorm {
+                let bias = officialLayout && c.useBias
+                    ? try store.tensor("backbone.out_norm.bias", shape: [E])
+                    : try store.optionalTensor("backbone.out_norm.bias", shape: [E])
                 finalNorm = .rms(weight: try store.tensor("backbone.out_norm.weight", shape: [E]).data,
-                                     bias: try store.optionalTensor("backbone.out_norm.bias", shape: [E])?.data,
-                                     eps: c.normEps)
+                                 bias: bias?.data, eps: c.normEps)
             } else {
                 finalNorm = .none
             }
@@ -126,6 +157,13 @@ public final class Model: @unchecked Sendable {
             logitSoftCap = c.outputLogitSoftCap
         }
         self.blocks = blocks
+        if officialLayout, let extra = store.unusedTensorNames.first {
+            // load_from_pretrained's strict load_state_dict refuses tensors the config does not describe.
+            let count = store.unusedTensorNames.count
+            throw XLSTMError(.invalidModel,
+                "\(directory): tensor '\(extra)'\(count > 1 ? " (and \(count - 1) more)" : "") is not part of the "
+                + "model config.yaml describes (the official loader's strict load_state_dict refuses it too)")
+        }
         stepWeightBytes = store.matrixBytes
         var offsets: [Int] = []
         var total = 0
@@ -175,6 +213,22 @@ public final class Model: @unchecked Sendable {
         }
         if fileExists(single) { return [try SafeTensorsFile(path: single)] }
         throw XLSTMError(.invalidModel, "\(directory): no model.safetensors or model.safetensors.index.json")
+    }
+
+    /// An official xlstm_large checkpoint's weights, found as `load_from_pretrained` finds them:
+    /// model.safetensors if it exists, otherwise model_0.safetensors, model_1.safetensors, … up to the
+    /// first missing number (files after a gap are not read).
+    static func openOfficialSafeTensors(_ directory: String) throws(XLSTMError) -> [SafeTensorsFile] {
+        let single = joinPath(directory, "model.safetensors")
+        if fileExists(single) { return [try SafeTensorsFile(path: single)] }
+        var files: [SafeTensorsFile] = []
+        while fileExists(joinPath(directory, "model_\(files.count).safetensors")) {
+            files.append(try SafeTensorsFile(path: joinPath(directory, "model_\(files.count).safetensors")))
+        }
+        guard !files.isEmpty else {
+            throw XLSTMError(.invalidModel, "\(directory): config.yaml but no model.safetensors or model_0.safetensors")
+        }
+        return files
     }
 
     /// Embedding row of `token` → x [E].
