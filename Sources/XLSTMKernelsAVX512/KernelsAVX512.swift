@@ -11,6 +11,7 @@
 //   matVecPackedBF16AVX512    the same with bf16 panels
 //   gemmMicroKernelF32AVX512  C [NR][MR] (+)= A panel rows [kc][MR] · packed B [kc][NR]; BF16: bf16 panel
 //   mLSTMCellUpdateAVX512     one head's mLSTM state update and readout in step mode
+//   combineRowsAVX512, dotAVX512  out (+)= Σ_i w[i] · row_i; a · b (the chunkwise mLSTM cell)
 //
 // Panels (MatrixPacking.swift): W is stored as ceil(rows / 32) panels of 32 rows; panel p holds
 // rows [32p, 32p + 32) as [cols][32], the row index fastest (rows past the end are zero). A bf16
@@ -347,6 +348,63 @@ public func mLSTMCellUpdateAVX512(_ c: UnsafeMutablePointer<Float>, _ n: UnsafeM
         qn += queryScale * q[r] * nr
     }
     return qn
+}
+
+/// out [cols] (+)= Σ_i weights[i] · rows[i·rowStride ..< i·rowStride + cols]: a vector–matrix product
+/// over `count` strided rows. Column blocks of 64 keep `out` in registers while every row passes.
+@inline(never)
+public func combineRowsAVX512(_ weights: UnsafePointer<Float>, _ count: Int, _ rows: UnsafePointer<Float>,
+                        _ rowStride: Int, _ cols: Int, _ out: UnsafeMutablePointer<Float>, _ accumulate: Bool) {
+    let o = UnsafeMutableRawPointer(out)
+    var j = 0
+    while j + 64 <= cols {
+        var y0 = SIMD16<Float>(), y1 = SIMD16<Float>(), y2 = SIMD16<Float>(), y3 = SIMD16<Float>()
+        if accumulate {
+            y0 = o.loadUnaligned(fromByteOffset: (j + 0) * 4, as: SIMD16<Float>.self); y1 = o.loadUnaligned(fromByteOffset: (j + 16) * 4, as: SIMD16<Float>.self); y2 = o.loadUnaligned(fromByteOffset: (j + 32) * 4, as: SIMD16<Float>.self); y3 = o.loadUnaligned(fromByteOffset: (j + 48) * 4, as: SIMD16<Float>.self)
+        }
+        for i in 0..<count {
+            let r = UnsafeRawPointer(rows + i * rowStride + j)
+            let a = SIMD16<Float>(repeating: weights[i])
+            y0.addProduct(a, r.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self)); y1.addProduct(a, r.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self))
+            y2.addProduct(a, r.loadUnaligned(fromByteOffset: 128, as: SIMD16<Float>.self)); y3.addProduct(a, r.loadUnaligned(fromByteOffset: 192, as: SIMD16<Float>.self))
+        }
+        o.storeBytes(of: y0, toByteOffset: (j + 0) * 4, as: SIMD16<Float>.self); o.storeBytes(of: y1, toByteOffset: (j + 16) * 4, as: SIMD16<Float>.self); o.storeBytes(of: y2, toByteOffset: (j + 32) * 4, as: SIMD16<Float>.self); o.storeBytes(of: y3, toByteOffset: (j + 48) * 4, as: SIMD16<Float>.self)
+        j += 64
+    }
+    while j + 16 <= cols {
+        var y0 = accumulate ? o.loadUnaligned(fromByteOffset: j * 4, as: SIMD16<Float>.self) : SIMD16<Float>()
+        for i in 0..<count {
+            y0.addProduct(SIMD16<Float>(repeating: weights[i]), UnsafeRawPointer(rows + i * rowStride + j).loadUnaligned(as: SIMD16<Float>.self))
+        }
+        o.storeBytes(of: y0, toByteOffset: j * 4, as: SIMD16<Float>.self)
+        j += 16
+    }
+    while j < cols {
+        var sum: Float = accumulate ? out[j] : 0
+        for i in 0..<count { sum += weights[i] * rows[i * rowStride + j] }
+        out[j] = sum
+        j += 1
+    }
+}
+
+/// a [n] · b [n] -> scalar, two chains.
+@inline(never)
+public func dotAVX512(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
+    var s0 = SIMD16<Float>(), s1 = SIMD16<Float>()
+    let ar = UnsafeRawPointer(a), br = UnsafeRawPointer(b)
+    var i = 0
+    while i + 32 <= n {
+        s0.addProduct(ar.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self), br.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self))
+        s1.addProduct(ar.loadUnaligned(fromByteOffset: (i + 16) * 4, as: SIMD16<Float>.self), br.loadUnaligned(fromByteOffset: (i + 16) * 4, as: SIMD16<Float>.self))
+        i += 32
+    }
+    if i + 16 <= n {
+        s0.addProduct(ar.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self), br.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self))
+        i += 16
+    }
+    var sum = horizontalSum(s0 + s1)
+    while i < n { sum += a[i] * b[i]; i += 1 }
+    return sum
 }
 
 /// The peak-rate loop of this ISA for the benchmark: 12 independent 16-wide FMA chains in

@@ -129,7 +129,7 @@ extension LargeMLSTMBlock {
     //                               row) | h [T,V] | out [T,E] | ffn [T,2P] | chunk scratch
     func prefillScratchCount(tokens T: Int, chunkSize: Int) -> Int {
         let R = 2 * config.qkDim + 2 * config.vDim + 2 * config.numHeads
-        return T * (2 * config.embeddingDim + R + config.vDim + 2 * config.ffnDim) + mLSTMChunkScratchCount(chunkSize: chunkSize)
+        return T * (2 * config.embeddingDim + R + config.vDim + 2 * config.ffnDim) + mLSTMChunkScratchCount(chunkSize: chunkSize, qkDim: config.qkDim)
     }
 
     func prefill(_ x: UnsafeMutablePointer<Float>, count T: Int, state: UnsafeMutablePointer<Float>,
@@ -143,7 +143,7 @@ extension LargeMLSTMBlock {
         let h = carve.take(T * V)
         let out = carve.take(T * E)
         let ffn = carve.take(T * 2 * P)
-        let chunkScratch = carve.take(mLSTMChunkScratchCount(chunkSize: chunkSize))
+        let chunkScratch = carve.take(mLSTMChunkScratchCount(chunkSize: chunkSize, qkDim: config.qkDim))
         let q = projected, k = projected + QK, v = projected + 2 * QK, o = projected + 2 * QK + V
         let gates = projected + 2 * QK + 2 * V
 
@@ -165,7 +165,8 @@ extension LargeMLSTMBlock {
                                  forgetGate: gates + NH + head, h: h + head * DV, hStride: V)
             mLSTMChunkwise(span, count: T, qkDim: DQK, vDim: DV, keyScale: 1, queryScale: queryScale,
                            eps: config.cellEps, c: cState + head * DQK * DV, n: nState + head * DQK,
-                           m: mState + head, chunkSize: chunkSize, scratch: chunkScratch)
+                           m: mState + head, chunkSize: chunkSize, scratch: chunkScratch,
+                           kernels: projections.weight.kernels)
         }
         for t in 0..<T {
             let row = h + t * V, gate = o + t * R

@@ -28,13 +28,14 @@ struct MLSTMSpan {
     var h: UnsafeMutablePointer<Float>; var hStride: Int     // out [count, vDim]
 }
 
-/// Floats of scratch `mLSTMChunkwise` needs for chunks of `chunkSize` tokens.
-func mLSTMChunkScratchCount(chunkSize: Int) -> Int { chunkSize * chunkSize + 2 * chunkSize }
+/// Floats of scratch `mLSTMChunkwise` needs for chunks of `chunkSize` tokens and heads of (at most) `qkDim`.
+func mLSTMChunkScratchCount(chunkSize: Int, qkDim: Int) -> Int { chunkSize * chunkSize + 4 * chunkSize + qkDim }
 
 /// Runs the cell over `count` tokens in chunks of `chunkSize`, updating c [qkDim, vDim], n [qkDim], m.
 func mLSTMChunkwise(_ span: MLSTMSpan, count: Int, qkDim: Int, vDim: Int, keyScale: Float, queryScale: Float,
                     eps: Float, c: UnsafeMutablePointer<Float>, n: UnsafeMutablePointer<Float>,
-                    m: UnsafeMutablePointer<Float>, chunkSize: Int, scratch: UnsafeMutablePointer<Float>) {
+                    m: UnsafeMutablePointer<Float>, chunkSize: Int, scratch: UnsafeMutablePointer<Float>,
+                    kernels: KernelSet) {
     var start = 0
     while start < count {
         let length = min(chunkSize, count - start)
@@ -46,17 +47,18 @@ func mLSTMChunkwise(_ span: MLSTMSpan, count: Int, qkDim: Int, vDim: Int, keySca
         chunk.forgetGate += start * span.gateStride
         chunk.h += start * span.hStride
         mLSTMChunk(chunk, length: length, qkDim: qkDim, vDim: vDim, keyScale: keyScale, queryScale: queryScale,
-                   eps: eps, c: c, n: n, m: m, scratch: scratch)
+                   eps: eps, c: c, n: n, m: m, scratch: scratch, kernels: kernels)
         start += length
     }
 }
 
-/// One chunk of `length` tokens (see the file comment). scratch: scores [L, L] | b [L] | m_t [L].
+/// One chunk of `length` tokens (see the file comment). Its products go through the path's
+/// `dot` and `combineRows` kernels. scratch: scores [L, L] | b [L] | m_t [L] | w [L] | weights [max(L, qkDim)].
 @inline(never)
 func mLSTMChunk(_ s: MLSTMSpan, length L: Int, qkDim: Int, vDim: Int, keyScale: Float, queryScale: Float,
                 eps: Float, c: UnsafeMutablePointer<Float>, n: UnsafeMutablePointer<Float>,
-                m: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
-    let scores = scratch, b = scratch + L * L, rowMax = b + L
+                m: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>, kernels: KernelSet) {
+    let scores = scratch, b = scratch + L * L, rowMax = b + L, sourceWeight = rowMax + L, weights = sourceWeight + L
     let m0 = m.pointee
     let qkScale = queryScale * keyScale
 
@@ -76,51 +78,49 @@ func mLSTMChunk(_ s: MLSTMSpan, length L: Int, qkDim: Int, vDim: Int, keyScale: 
         let row = scores + t * L
         for j in 0...t {
             let decay = expf(b[t] - b[j] + s.inputGate[j * s.gateStride] - rowMax[t])
-            row[j] = decay * qkScale * dot(qt, s.k + j * s.kStride, count: qkDim)
+            row[j] = decay * qkScale * kernels.dot(qt, s.k + j * s.kStride, qkDim)
         }
     }
 
-    // Outputs: inter-chunk part from (C₀, n₀), intra-chunk part from the scores.
+    // Outputs: inter-chunk part from (C₀, n₀): h = Cᵀ (g q'), then the intra-chunk part from the
+    // scores: h += Σ_j D_tj v_j.
     for t in 0..<L {
         let qt = s.q + t * s.qStride
         let h = s.h + t * s.hStride
         let g = expf(b[t] + m0 - rowMax[t]) * queryScale
-        for j in 0..<vDim { h[j] = 0 }
         var qn: Float = 0
         if g != 0 {
-            for r in 0..<qkDim {
-                let weight = g * qt[r]
-                let row = c + r * vDim
-                for j in 0..<vDim { h[j] += weight * row[j] }
-                qn += weight * n[r]
-            }
+            for r in 0..<qkDim { weights[r] = g * qt[r] }
+            kernels.combineRows(weights, qkDim, c, vDim, vDim, h, false)
+            qn = kernels.dot(weights, n, qkDim)
+        } else {
+            h.update(repeating: 0, count: vDim)
         }
         let row = scores + t * L
-        for j in 0...t {
-            let weight = row[j]
-            qn += weight
-            let vj = s.v + j * s.vStride
-            for d in 0..<vDim { h[d] += weight * vj[d] }
-        }
+        kernels.combineRows(row, t + 1, s.v, s.vStride, vDim, h, true)
+        for j in 0...t { qn += row[j] }
         let denominator = max(abs(qn), expf(-rowMax[t])) + eps
-        for j in 0..<vDim { h[j] /= denominator }
+        let inverse = 1 / denominator
+        for j in 0..<vDim { h[j] = h[j] * inverse }
     }
 
-    // Carry the state to the end of the chunk.
+    // Carry the state to the end of the chunk: C ← decay·C + Σ_j w_j k'_j v_jᵀ, row by row.
     let mEnd = rowMax[L - 1]
     let decay = expf(b[L - 1] + m0 - mEnd)
     for i in 0..<(qkDim * vDim) { c[i] *= decay }
     for r in 0..<qkDim { n[r] *= decay }
     for j in 0..<L {
-        let weight = expf(b[L - 1] - b[j] + s.inputGate[j * s.gateStride] - mEnd) * keyScale
-        let kj = s.k + j * s.kStride
-        let vj = s.v + j * s.vStride
-        for r in 0..<qkDim {
-            let kr = weight * kj[r]
-            let row = c + r * vDim
-            for d in 0..<vDim { row[d] += kr * vj[d] }
-            n[r] += kr
+        sourceWeight[j] = expf(b[L - 1] - b[j] + s.inputGate[j * s.gateStride] - mEnd) * keyScale
+    }
+    for r in 0..<qkDim {
+        var total: Float = 0
+        for j in 0..<L {
+            let weight = sourceWeight[j] * s.k[j * s.kStride + r]
+            weights[j] = weight
+            total += weight
         }
+        kernels.combineRows(weights, L, s.v, s.vStride, vDim, c + r * vDim, true)
+        n[r] += total
     }
     m.pointee = mEnd
 }

@@ -133,7 +133,7 @@ extension PaperMLSTMBlock {
     // Prefill scratch for T tokens: normed [T,E] | up [T,2I] | convOut [T,I] | qkv [T,3I] | gates [T,2NH]
     //                               | h [T,I] | out [T,E] | chunk scratch
     func prefillScratchCount(tokens T: Int, chunkSize: Int) -> Int {
-        T * (2 * embeddingDim + 7 * innerDim + 2 * numHeads) + mLSTMChunkScratchCount(chunkSize: chunkSize)
+        T * (2 * embeddingDim + 7 * innerDim + 2 * numHeads) + mLSTMChunkScratchCount(chunkSize: chunkSize, qkDim: innerDim)
     }
 
     func prefill(_ x: UnsafeMutablePointer<Float>, count T: Int, state: UnsafeMutablePointer<Float>,
@@ -147,7 +147,7 @@ extension PaperMLSTMBlock {
         let gates = carve.take(T * 2 * NH)
         let h = carve.take(T * I)
         let out = carve.take(T * E)
-        let chunkScratch = carve.take(mLSTMChunkScratchCount(chunkSize: chunkSize))
+        let chunkScratch = carve.take(mLSTMChunkScratchCount(chunkSize: chunkSize, qkDim: innerDim))
 
         for t in 0..<T { layerNorm(x + t * E, count: E, weight: norm, bias: nil, eps: 1e-5, into: normed + t * E) }
         projUp.applyBatch(normed, xStride: E, count: T, into: up, yStride: 2 * I, pool: pool)
@@ -174,7 +174,8 @@ extension PaperMLSTMBlock {
                                  h: h + head * DH, hStride: I)
             mLSTMChunkwise(span, count: T, qkDim: DH, vDim: DH, keyScale: keyScale, queryScale: 1, eps: 1e-6,
                            c: cState + head * DH * DH, n: nState + head * DH, m: mState + head,
-                           chunkSize: chunkSize, scratch: chunkScratch)
+                           chunkSize: chunkSize, scratch: chunkScratch,
+                           kernels: projUp.weight.kernels)
         }
         for t in 0..<T {
             let row = h + t * I, z = up + t * 2 * I + I, c = convOut + t * I

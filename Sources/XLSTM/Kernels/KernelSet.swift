@@ -108,6 +108,11 @@ public final class KernelSet: Sendable {
     let microKernelBF16: MicroKernel<UInt16>
     /// One head's mLSTM step: (C, n, q, k, v, h, qkDim, vDim, forget, input·keyScale, queryScale) -> qᵀn.
     let mLSTMCellUpdate: CellUpdate
+    /// out [cols] (+)= Σ_i w[i] · rows[i·stride …]: (w, count, rows, stride, cols, out, accumulate).
+    let combineRows: @Sendable (UnsafePointer<Float>, Int, UnsafePointer<Float>, Int, Int, UnsafeMutablePointer<Float>,
+                                Bool) -> Void
+    /// a [n] · b [n].
+    let dot: @Sendable (UnsafePointer<Float>, UnsafePointer<Float>, Int) -> Float
     /// The micro-kernel's tile: mr rows of W (the panel height) × nr tokens.
     public let mr: Int, nr: Int
     /// The peak-rate loop (12 independent chains) and the FLOPs of one of its iterations.
@@ -124,7 +129,10 @@ public final class KernelSet: Sendable {
 
     private init(path: CPUPath, rowMajor: @escaping MatVec<Float>, packedF32: @escaping MatVec<Float>,
                  packedBF16: @escaping MatVec<UInt16>, microF32: @escaping MicroKernel<Float>,
-                 microBF16: @escaping MicroKernel<UInt16>, cell: @escaping CellUpdate, tile: (mr: Int, nr: Int), lanes: Int,
+                 microBF16: @escaping MicroKernel<UInt16>, cell: @escaping CellUpdate,
+                 combine: @escaping @Sendable (UnsafePointer<Float>, Int, UnsafePointer<Float>, Int, Int,
+                                               UnsafeMutablePointer<Float>, Bool) -> Void,
+                 dot: @escaping @Sendable (UnsafePointer<Float>, UnsafePointer<Float>, Int) -> Float, tile: (mr: Int, nr: Int), lanes: Int,
                  peakLoop: @escaping @Sendable (Int) -> Float) {
         self.path = path
         matVecRowMajorF32 = rowMajor
@@ -133,6 +141,8 @@ public final class KernelSet: Sendable {
         microKernelF32 = microF32
         microKernelBF16 = microBF16
         mLSTMCellUpdate = cell
+        combineRows = combine
+        self.dot = dot
         mr = tile.mr
         nr = tile.nr
         self.peakLoop = peakLoop
@@ -142,19 +152,22 @@ public final class KernelSet: Sendable {
     public static let portable = KernelSet(
         path: .portable, rowMajor: matVecRowMajorF32Portable, packedF32: matVecPackedF32Portable,
         packedBF16: matVecPackedBF16Portable, microF32: gemmMicroKernelF32Portable,
-        microBF16: gemmMicroKernelBF16Portable, cell: mLSTMCellUpdatePortable, tile: microTilePortable, lanes: lanesPortable,
+        microBF16: gemmMicroKernelBF16Portable, cell: mLSTMCellUpdatePortable,
+        combine: combineRowsPortable, dot: dotPortable, tile: microTilePortable, lanes: lanesPortable,
         peakLoop: fmaChainsPortable)
 
     #if arch(x86_64)
     public static let avx2 = KernelSet(
         path: .avx2, rowMajor: matVecRowMajorF32AVX2, packedF32: matVecPackedF32AVX2,
         packedBF16: matVecPackedBF16AVX2, microF32: gemmMicroKernelF32AVX2,
-        microBF16: gemmMicroKernelBF16AVX2, cell: mLSTMCellUpdateAVX2, tile: microTileAVX2, lanes: lanesAVX2, peakLoop: fmaChainsAVX2)
+        microBF16: gemmMicroKernelBF16AVX2, cell: mLSTMCellUpdateAVX2,
+        combine: combineRowsAVX2, dot: dotAVX2, tile: microTileAVX2, lanes: lanesAVX2, peakLoop: fmaChainsAVX2)
 
     public static let avx512 = KernelSet(
         path: .avx512, rowMajor: matVecRowMajorF32AVX512, packedF32: matVecPackedF32AVX512,
         packedBF16: matVecPackedBF16AVX512, microF32: gemmMicroKernelF32AVX512,
-        microBF16: gemmMicroKernelBF16AVX512, cell: mLSTMCellUpdateAVX512, tile: microTileAVX512, lanes: lanesAVX512, peakLoop: fmaChainsAVX512)
+        microBF16: gemmMicroKernelBF16AVX512, cell: mLSTMCellUpdateAVX512,
+        combine: combineRowsAVX512, dot: dotAVX512, tile: microTileAVX512, lanes: lanesAVX512, peakLoop: fmaChainsAVX512)
     #endif
 
     /// The table of `path` (which the caller has checked this CPU supports).

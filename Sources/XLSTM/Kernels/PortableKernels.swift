@@ -10,6 +10,7 @@
 //   matVecPackedBF16Portable    the same with bf16 panels
 //   gemmMicroKernelF32Portable  C [NR][MR] (+)= A panel rows [kc][MR] · packed B [kc][NR]; BF16: bf16 panel
 //   mLSTMCellUpdatePortable     one head's mLSTM state update and readout in step mode
+//   combineRowsPortable, dotPortable  out (+)= Σ_i w[i] · row_i; a · b (the chunkwise mLSTM cell)
 //
 // Panels (MatrixPacking.swift): W is stored as ceil(rows / 8) panels of 8 rows; panel p holds
 // rows [8p, 8p + 8) as [cols][8], the row index fastest (rows past the end are zero). A bf16
@@ -281,6 +282,63 @@ func mLSTMCellUpdatePortable(_ c: UnsafeMutablePointer<Float>, _ n: UnsafeMutabl
         qn += queryScale * q[r] * nr
     }
     return qn
+}
+
+/// out [cols] (+)= Σ_i weights[i] · rows[i·rowStride ..< i·rowStride + cols]: a vector–matrix product
+/// over `count` strided rows. Column blocks of 32 keep `out` in registers while every row passes.
+@inline(never)
+func combineRowsPortable(_ weights: UnsafePointer<Float>, _ count: Int, _ rows: UnsafePointer<Float>,
+                        _ rowStride: Int, _ cols: Int, _ out: UnsafeMutablePointer<Float>, _ accumulate: Bool) {
+    let o = UnsafeMutableRawPointer(out)
+    var j = 0
+    while j + 32 <= cols {
+        var y0 = SIMD8<Float>(), y1 = SIMD8<Float>(), y2 = SIMD8<Float>(), y3 = SIMD8<Float>()
+        if accumulate {
+            y0 = o.loadUnaligned(fromByteOffset: (j + 0) * 4, as: SIMD8<Float>.self); y1 = o.loadUnaligned(fromByteOffset: (j + 8) * 4, as: SIMD8<Float>.self); y2 = o.loadUnaligned(fromByteOffset: (j + 16) * 4, as: SIMD8<Float>.self); y3 = o.loadUnaligned(fromByteOffset: (j + 24) * 4, as: SIMD8<Float>.self)
+        }
+        for i in 0..<count {
+            let r = UnsafeRawPointer(rows + i * rowStride + j)
+            let a = SIMD8<Float>(repeating: weights[i])
+            multiplyAdd(&y0, a, r.loadUnaligned(fromByteOffset: 0, as: SIMD8<Float>.self)); multiplyAdd(&y1, a, r.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self))
+            multiplyAdd(&y2, a, r.loadUnaligned(fromByteOffset: 64, as: SIMD8<Float>.self)); multiplyAdd(&y3, a, r.loadUnaligned(fromByteOffset: 96, as: SIMD8<Float>.self))
+        }
+        o.storeBytes(of: y0, toByteOffset: (j + 0) * 4, as: SIMD8<Float>.self); o.storeBytes(of: y1, toByteOffset: (j + 8) * 4, as: SIMD8<Float>.self); o.storeBytes(of: y2, toByteOffset: (j + 16) * 4, as: SIMD8<Float>.self); o.storeBytes(of: y3, toByteOffset: (j + 24) * 4, as: SIMD8<Float>.self)
+        j += 32
+    }
+    while j + 8 <= cols {
+        var y0 = accumulate ? o.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self) : SIMD8<Float>()
+        for i in 0..<count {
+            multiplyAdd(&y0, SIMD8<Float>(repeating: weights[i]), UnsafeRawPointer(rows + i * rowStride + j).loadUnaligned(as: SIMD8<Float>.self))
+        }
+        o.storeBytes(of: y0, toByteOffset: j * 4, as: SIMD8<Float>.self)
+        j += 8
+    }
+    while j < cols {
+        var sum: Float = accumulate ? out[j] : 0
+        for i in 0..<count { sum += weights[i] * rows[i * rowStride + j] }
+        out[j] = sum
+        j += 1
+    }
+}
+
+/// a [n] · b [n] -> scalar, two chains.
+@inline(never)
+func dotPortable(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
+    var s0 = SIMD8<Float>(), s1 = SIMD8<Float>()
+    let ar = UnsafeRawPointer(a), br = UnsafeRawPointer(b)
+    var i = 0
+    while i + 16 <= n {
+        multiplyAdd(&s0, ar.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self), br.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self))
+        multiplyAdd(&s1, ar.loadUnaligned(fromByteOffset: (i + 8) * 4, as: SIMD8<Float>.self), br.loadUnaligned(fromByteOffset: (i + 8) * 4, as: SIMD8<Float>.self))
+        i += 16
+    }
+    if i + 8 <= n {
+        multiplyAdd(&s0, ar.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self), br.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self))
+        i += 8
+    }
+    var sum = horizontalSum(s0 + s1)
+    while i < n { sum += a[i] * b[i]; i += 1 }
+    return sum
 }
 
 /// The peak-rate loop of this ISA for the benchmark: 12 independent 8-wide multiply-add chains in
