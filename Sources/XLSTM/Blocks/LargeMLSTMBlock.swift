@@ -111,14 +111,14 @@ struct LargeMLSTMBlock: RecurrentBlock, @unchecked Sendable {
                           h: h + head * DV, kernels: projections.weight.kernels)
         }
         multiHeadLayerNorm(h, heads: NH, headDim: DV, weight: headNorm, bias: headNormBias, eps: config.normEps)
-        for i in 0..<V { h[i] *= sigmoid(o[i]) }
+        multiplyBySigmoid(h, o, count: V)
         outProjection.apply(h, into: out, pool: pool)
         add(out, into: x, count: E)
 
         rmsNorm(x, count: E, weight: ffnNorm, bias: ffnNormBias, eps: config.normEps, into: normed)
         let gate = ffn, up = ffn + P
         ffnUp.apply(normed, into: ffn, pool: pool)        // gate | up
-        for i in 0..<P { gate[i] = silu(gate[i]) * up[i] }
+        siluProduct(gate, up, count: P)
         ffnDown.apply(gate, into: out, pool: pool)
         add(out, into: x, count: E)
     }
@@ -171,7 +171,7 @@ extension LargeMLSTMBlock {
         for t in 0..<T {
             let row = h + t * V, gate = o + t * R
             multiHeadLayerNorm(row, heads: NH, headDim: DV, weight: headNorm, bias: headNormBias, eps: config.normEps)
-            for i in 0..<V { row[i] *= sigmoid(gate[i]) }
+            multiplyBySigmoid(row, gate, count: V)
         }
         outProjection.applyBatch(h, xStride: V, count: T, into: out, yStride: E, pool: pool)
         add(out, into: x, count: T * E)
@@ -180,7 +180,7 @@ extension LargeMLSTMBlock {
         ffnUp.applyBatch(normed, xStride: E, count: T, into: ffn, yStride: 2 * P, pool: pool)   // gate | up
         for t in 0..<T {
             let row = ffn + t * 2 * P
-            for i in 0..<P { row[i] = silu(row[i]) * row[P + i] }
+            siluProduct(row, row + P, count: P)
         }
         ffnDown.applyBatch(ffn, xStride: 2 * P, count: T, into: out, yStride: E, pool: pool)
         add(out, into: x, count: T * E)

@@ -102,7 +102,7 @@ struct PaperMLSTMBlock: RecurrentBlock, @unchecked Sendable {
         } else {
             convOut.update(from: mBranch, count: I)
         }
-        for i in 0..<I { convOut[i] = silu(convOut[i]) }
+        siluInPlace(convOut, count: I)
 
         let q = qkv, k = qkv + I, v = qkv + 2 * I
         qProj.apply(convOut, into: q)
@@ -154,7 +154,7 @@ extension PaperMLSTMBlock {
         for t in 0..<T {
             let mBranch = up + t * 2 * I, target = convOut + t * I
             if let conv { conv.step(mBranch, state: state, into: target) } else { target.update(from: mBranch, count: I) }
-            for i in 0..<I { target[i] = silu(target[i]) }
+            siluInPlace(target, count: I)
             let row = qkv + t * 3 * I
             qProj.apply(target, into: row)
             kProj.apply(target, into: row + I)

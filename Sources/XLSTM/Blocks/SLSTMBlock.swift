@@ -131,7 +131,7 @@ struct SLSTMBlock: RecurrentBlock, @unchecked Sendable {
         let gateInput: UnsafePointer<Float>
         if let conv {
             conv.step(normed, state: state, into: convOut)
-            for i in 0..<E { convOut[i] = silu(convOut[i]) }
+            siluInPlace(convOut, count: E)
             gateInput = UnsafePointer(convOut)
         } else {
             gateInput = UnsafePointer(normed)
@@ -172,7 +172,7 @@ extension SLSTMBlock {
         let gateInput: UnsafePointer<Float>
         if let conv {
             conv.run(normed, count: T, state: state, into: convOut)
-            for i in 0..<(T * E) { convOut[i] = silu(convOut[i]) }
+            siluInPlace(convOut, count: T * E)
             gateInput = UnsafePointer(convOut)
         } else {
             gateInput = UnsafePointer(normed)

@@ -69,3 +69,65 @@ func rmsNorm(_ x: UnsafePointer<Float>, count n: Int, weight: UnsafePointer<Floa
     let scale: Float = 1.0507009873554804934193349852946
     return scale * (x > 0 ? x : alpha * (expf(x) - 1))
 }
+
+// MARK: Vectorised exp and the gates built on it (8 lanes of the baseline ISA; libm's expf is a
+// call per element, which showed up at ~5% of a small model's step).
+
+/// e^x for 8 lanes: Cephes' expf (n = round(x·log₂e), r = x − n·ln 2 in two parts, a degree-6
+/// polynomial, then ·2ⁿ through the exponent bits); relative error ≤ 2 ulp on [−87.3, 88.7]. Below
+/// the range it returns ~1e-38 instead of 0 or a subnormal, above ~2.4e38 instead of +inf: every
+/// caller divides by 1 + e^x, where the difference is below float resolution.
+@inline(__always)
+func exp8(_ input: SIMD8<Float>) -> SIMD8<Float> {
+    let x = input.clamped(lowerBound: SIMD8(repeating: -87.3), upperBound: SIMD8(repeating: 88.7))
+    let n = (x * 1.44269504088896341).rounded(.toNearestOrEven)
+    var r = x - n * 0.693359375
+    r = r - n * -2.12194440e-4
+    var p = SIMD8<Float>(repeating: 1.9875691500e-4)
+    p = p * r + 1.3981999507e-3
+    p = p * r + 8.3334519073e-3
+    p = p * r + 4.1665795894e-2
+    p = p * r + 1.6666665459e-1
+    p = p * r + 5.0000001201e-1
+    let y = p * (r * r) + r + 1
+    let exponent = (SIMD8<Int32>(truncatingIfNeeded: SIMD8<Int32>(n)) &+ 127) &<< 23
+    return y * unsafeBitCast(exponent, to: SIMD8<Float>.self)
+}
+
+/// x [n] ← silu(x) = x / (1 + e^−x).
+func siluInPlace(_ x: UnsafeMutablePointer<Float>, count n: Int) {
+    let raw = UnsafeMutableRawPointer(x)
+    var i = 0
+    while i + 8 <= n {
+        let v = raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+        raw.storeBytes(of: v / (1 + exp8(-v)), toByteOffset: i * 4, as: SIMD8<Float>.self)
+        i += 8
+    }
+    while i < n { x[i] = silu(x[i]); i += 1 }
+}
+
+/// x [n] ← silu(x) ⊙ y (the SwiGLU of the 7B family's feed-forward).
+func siluProduct(_ x: UnsafeMutablePointer<Float>, _ y: UnsafePointer<Float>, count n: Int) {
+    let raw = UnsafeMutableRawPointer(x), yr = UnsafeRawPointer(y)
+    var i = 0
+    while i + 8 <= n {
+        let v = raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+        let u = yr.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+        raw.storeBytes(of: v / (1 + exp8(-v)) * u, toByteOffset: i * 4, as: SIMD8<Float>.self)
+        i += 8
+    }
+    while i < n { x[i] = silu(x[i]) * y[i]; i += 1 }
+}
+
+/// h [n] ← h ⊙ σ(gate).
+func multiplyBySigmoid(_ h: UnsafeMutablePointer<Float>, _ gate: UnsafePointer<Float>, count n: Int) {
+    let raw = UnsafeMutableRawPointer(h), gr = UnsafeRawPointer(gate)
+    var i = 0
+    while i + 8 <= n {
+        let g = gr.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+        let v = raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+        raw.storeBytes(of: v / (1 + exp8(-g)), toByteOffset: i * 4, as: SIMD8<Float>.self)
+        i += 8
+    }
+    while i < n { h[i] *= sigmoid(gate[i]); i += 1 }
+}
