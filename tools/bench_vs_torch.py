@@ -98,6 +98,14 @@ DTYPES = ["float32", "bfloat16"]
 # machine description
 # ==========================================================================================================
 
+def load_average() -> str:
+    """The 1-minute load average (other processes competing for the cores make every figure noisy)."""
+    try:
+        return Path("/proc/loadavg").read_text().split()[0]
+    except OSError:
+        return "?"
+
+
 def cpu_description() -> str:
     """'<model name> (family F model M), <n> CPUs, <relevant ISA flags>' from /proc/cpuinfo."""
     name, family, model, flags = platform.processor() or "unknown CPU", "?", "?", set()
@@ -453,6 +461,9 @@ def parse_args(argv):
                     help="each sample repeats its run (from an empty state) until this many seconds are measured "
                          "(default 0.3; matters for the small model)")
     ap.add_argument("--gap", type=float, default=0.05, help="idle seconds between measurements (default 0.05)")
+    ap.add_argument("--omp-wait", choices=["default", "passive", "active"], default="default",
+                    help="OMP_WAIT_POLICY for torch (default: leave it). With more runnable threads than cores "
+                         "torch's spinning OpenMP barriers make it 10x slower or worse; 'passive' avoids that")
     ap.add_argument("--lib", default=str(REPO_ROOT / ".build" / "release" / "libxlstm.so"),
                     help="libxlstm.so to measure (default: .build/release/libxlstm.so)")
     ap.add_argument("--cli", default=None, help="xlstm-cli next to the library (only to report the ISA path)")
@@ -491,9 +502,12 @@ def main(argv=None) -> int:
         return 2
     cli = Path(args.cli) if args.cli else lib_path.parent / "xlstm-cli"
 
-    # Thread counts must be fixed before torch starts its OpenMP pool.
+    # Thread counts (and the OpenMP wait policy) must be fixed before torch starts its OpenMP pool.
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = str(args.threads)
+    if args.omp_wait != "default":
+        os.environ["OMP_WAIT_POLICY"] = args.omp_wait.upper()
+    omp_wait = os.environ.get("OMP_WAIT_POLICY", "default")
     import torch
 
     torch.set_num_threads(args.threads)
@@ -507,7 +521,10 @@ def main(argv=None) -> int:
     except Exception:  # noqa: BLE001
         pass
 
-    ours_lib = OurLib(lib_path, REPO_ROOT / "include" / "xlstm.abi.json")
+    # The ABI manifest of the tree the library was built from (walk up from the library), else this tree's.
+    manifest = next((d / "include" / "xlstm.abi.json" for d in lib_path.parents
+                     if (d / "include" / "xlstm.abi.json").exists()), REPO_ROOT / "include" / "xlstm.abi.json")
+    ours_lib = OurLib(lib_path, manifest)
 
     def log(msg: str) -> None:
         print(msg, file=sys.stderr, flush=True)
@@ -516,6 +533,7 @@ def main(argv=None) -> int:
     root.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(args.seed)
     rows, isa = [], None
+    load_start = load_average()
     t_start = time.time()
     try:
         for bm in MODELS:
@@ -568,10 +586,12 @@ def main(argv=None) -> int:
 
     step_n, pre_n = min(args.step_tokens, args.tokens), args.tokens
     print(f"CPU: {cpu_description()}")
-    print(f"threads: {args.threads} (both sides); torch {torch.__version__}; libxlstm {ours_lib.version} "
+    print(f"threads: {args.threads} (both sides); torch {torch.__version__} (OMP_WAIT_POLICY {omp_wait}); "
+          f"libxlstm {ours_lib.version} "
           f"(API {ours_lib.api_version}, {args.lib}); ISA path: {isa or 'unknown'}")
     print(f"step: {step_n} tokens from an empty state; prefill: {pre_n} tokens -> last-token logits; "
-          f"medians of {args.reps} interleaved repetitions; tokens/s")
+          f"medians of {args.reps} interleaved repetitions; tokens/s; "
+          f"load average {load_start} at the start, {load_average()} at the end ({os.cpu_count()} CPUs)")
     hdr = ["model", "dtype", "torch step", "ours step", "ratio", "torch prefill", "ours prefill", "ratio",
            "Δlogits step/prefill"]
     table = []
@@ -593,8 +613,9 @@ def main(argv=None) -> int:
           f"total {time.time() - t_start:.0f} s)")
     if args.json:
         Path(args.json).write_text(json.dumps(dict(
-            cpu=cpu_description(), threads=args.threads, torch=torch.__version__, libxlstm=ours_lib.version,
-            isa=isa, step_tokens=step_n, prefill_tokens=pre_n, reps=args.reps, rows=rows), indent=2) + "\n")
+            cpu=cpu_description(), threads=args.threads, load_average=[load_start, load_average()],
+            omp_wait_policy=omp_wait, torch=torch.__version__, libxlstm=ours_lib.version, isa=isa,
+            step_tokens=step_n, prefill_tokens=pre_n, reps=args.reps, rows=rows), indent=2) + "\n")
     return 0
 
 
