@@ -44,6 +44,7 @@ import os
 import platform
 import re
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -529,6 +530,8 @@ def main(argv=None) -> int:
     def log(msg: str) -> None:
         print(msg, file=sys.stderr, flush=True)
 
+    # SIGTERM (e.g. `kill PID`) unwinds like Ctrl-C, so the temporary model directories are removed.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     root = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="bench_vs_torch-"))
     root.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(args.seed)
