@@ -200,43 +200,16 @@ class OurLib:
         return buf
 
     def isa_name(self, cli: Path | None, model_dir: Path | None) -> str:
-        """The engine's kernel (ISA) path: a C function whose name mentions isa/cpu path, found in the ABI
-        manifest with a signature we can call; else an 'isa'/'kernel' line of `xlstm-cli info`; else 'unknown'."""
-        candidates = []
-        if self.manifest:
-            for f in self.manifest.get("functions", []):
-                if re.search(r"isa|cpu_path|cpu_features|kernel_path", f["name"]):
-                    candidates.append(f)
-        for f in candidates:
-            fn = getattr(self.lib, f["name"], None)
-            if fn is None:
-                continue
-            ret, params = f.get("return", {}).get("type", ""), f.get("parameters", [])
-            try:
-                if ret.replace(" ", "") == "constchar*" and not params:
-                    fn.restype, fn.argtypes = ctypes.c_char_p, []
-                    value = fn()
-                    if value:
-                        return value.decode()
-                elif ret == "xlstm_status" and len(params) == 1 and \
-                        params[0].get("type", "").replace(" ", "") == "constchar**":
-                    out = ctypes.c_char_p()
-                    fn.restype, fn.argtypes = ctypes.c_int, [ctypes.POINTER(ctypes.c_char_p)]
-                    if fn(ctypes.byref(out)) == self.XLSTM_OK and out.value:
-                        return out.value.decode()
-            except Exception:  # noqa: BLE001 -- informative only
-                pass
-        if cli is not None and cli.exists() and model_dir is not None:
-            try:
-                text = subprocess.run([str(cli), "info", str(model_dir)], capture_output=True, text=True,
-                                      timeout=60).stdout
-                for line in text.splitlines():
-                    key, _, value = line.partition(":")
-                    if re.search(r"\bisa\b|kernel|cpu", key, re.I) and value.strip():
-                        return value.strip()
-            except Exception:  # noqa: BLE001
-                pass
-        return "unknown"
+        """The kernel path models load with: XLSTM_CPU if set (the library honours it), else the fastest this
+        CPU runs (xlstm_cpu_best_path / xlstm_cpu_path_name, C API 2); 'unknown' for an older library."""
+        best = getattr(self.lib, "xlstm_cpu_best_path", None)
+        name = getattr(self.lib, "xlstm_cpu_path_name", None)
+        if best is None or name is None:
+            return "unknown"
+        best.restype, best.argtypes = ctypes.c_int32, []
+        name.restype, name.argtypes = ctypes.c_char_p, [ctypes.c_int32]
+        forced = os.environ.get("XLSTM_CPU", "")
+        return forced if forced and forced != "auto" else name(best()).decode()
 
 
 class OurModel:
