@@ -96,24 +96,32 @@ public func matVecPackedF32AVX2(_ a: UnsafePointer<Float>, _ rows: Int, _ cols: 
     let panels = (rows + 15) / 16
     var pa = UnsafeRawPointer(a)
     for panel in 0..<panels {
-        var e0 = SIMD8<Float>(), o0 = SIMD8<Float>(); var e1 = SIMD8<Float>(), o1 = SIMD8<Float>()
+        var t0 = SIMD8<Float>(); var t1 = SIMD8<Float>()
         var k = 0
-        while k + 2 <= cols {
-            let x0 = SIMD8<Float>(repeating: x[k]), x1 = SIMD8<Float>(repeating: x[k + 1])
-            e0.addProduct(pa.loadUnaligned(fromByteOffset: 0, as: SIMD8<Float>.self), x0)
-            e1.addProduct(pa.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self), x0)
-            o0.addProduct(pa.loadUnaligned(fromByteOffset: 64, as: SIMD8<Float>.self), x1)
-            o1.addProduct(pa.loadUnaligned(fromByteOffset: 96, as: SIMD8<Float>.self), x1)
-            pa += 128; k += 2
+        while k < cols {
+            // Blocks of 64 k: each partial sum stays short (rounding like a blocked sum, not
+            // a sequential one over all of cols) at the cost of one add per block.
+            let kEnd = min(k + 64, cols)
+            var e0 = SIMD8<Float>(), o0 = SIMD8<Float>(); var e1 = SIMD8<Float>(), o1 = SIMD8<Float>()
+            while k + 2 <= kEnd {
+                let x0 = SIMD8<Float>(repeating: x[k]), x1 = SIMD8<Float>(repeating: x[k + 1])
+                e0.addProduct(pa.loadUnaligned(fromByteOffset: 0, as: SIMD8<Float>.self), x0)
+                e1.addProduct(pa.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self), x0)
+                o0.addProduct(pa.loadUnaligned(fromByteOffset: 64, as: SIMD8<Float>.self), x1)
+                o1.addProduct(pa.loadUnaligned(fromByteOffset: 96, as: SIMD8<Float>.self), x1)
+                pa += 128; k += 2
+            }
+            if k < kEnd {
+                let x0 = SIMD8<Float>(repeating: x[k])
+                e0.addProduct(pa.loadUnaligned(fromByteOffset: 0, as: SIMD8<Float>.self), x0)
+                e1.addProduct(pa.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self), x0)
+                pa += 64; k += 1
+            }
+            t0 += e0 + o0
+            t1 += e1 + o1
         }
-        if k < cols {
-            let x0 = SIMD8<Float>(repeating: x[k])
-            e0.addProduct(pa.loadUnaligned(fromByteOffset: 0, as: SIMD8<Float>.self), x0)
-            e1.addProduct(pa.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self), x0)
-            pa += 64
-        }
-        let s0 = e0 + o0
-        let s1 = e1 + o1
+        let s0 = t0
+        let s1 = t1
         let first = panel * 16
         if first + 16 <= rows {
             UnsafeMutableRawPointer(y + first).storeBytes(of: s0, toByteOffset: 0, as: SIMD8<Float>.self)
@@ -134,37 +142,45 @@ public func matVecPackedBF16AVX2(_ a: UnsafePointer<UInt16>, _ rows: Int, _ cols
     let panels = (rows + 15) / 16
     var pa = UnsafeRawPointer(a)
     for panel in 0..<panels {
-        var e0 = SIMD8<Float>(), o0 = SIMD8<Float>(); var e1 = SIMD8<Float>(), o1 = SIMD8<Float>()
+        var t0 = SIMD8<Float>(); var t1 = SIMD8<Float>()
         var k = 0
-        while k + 2 <= cols {
-            let x0 = SIMD8<Float>(repeating: x[k]), x1 = SIMD8<Float>(repeating: x[k + 1])
-            do {
+        while k < cols {
+            // Blocks of 64 k: each partial sum stays short (rounding like a blocked sum, not
+            // a sequential one over all of cols) at the cost of one add per block.
+            let kEnd = min(k + 64, cols)
+            var e0 = SIMD8<Float>(), o0 = SIMD8<Float>(); var e1 = SIMD8<Float>(), o1 = SIMD8<Float>()
+            while k + 2 <= kEnd {
+                let x0 = SIMD8<Float>(repeating: x[k]), x1 = SIMD8<Float>(repeating: x[k + 1])
+                do {
+                    let words = pa.loadUnaligned(fromByteOffset: 0, as: SIMD8<UInt32>.self)
+                    let r0_0 = unsafeBitCast(words &<< 16, to: SIMD8<Float>.self)
+                    let r0_1 = unsafeBitCast(words & SIMD8<UInt32>(repeating: 0xFFFF_0000), to: SIMD8<Float>.self)
+                    e0.addProduct(r0_0, x0)
+                    e1.addProduct(r0_1, x0)
+                }
+                do {
+                    let words = pa.loadUnaligned(fromByteOffset: 32, as: SIMD8<UInt32>.self)
+                    let r1_0 = unsafeBitCast(words &<< 16, to: SIMD8<Float>.self)
+                    let r1_1 = unsafeBitCast(words & SIMD8<UInt32>(repeating: 0xFFFF_0000), to: SIMD8<Float>.self)
+                    o0.addProduct(r1_0, x1)
+                    o1.addProduct(r1_1, x1)
+                }
+                pa += 64; k += 2
+            }
+            if k < kEnd {
+                let x0 = SIMD8<Float>(repeating: x[k])
                 let words = pa.loadUnaligned(fromByteOffset: 0, as: SIMD8<UInt32>.self)
                 let r0_0 = unsafeBitCast(words &<< 16, to: SIMD8<Float>.self)
                 let r0_1 = unsafeBitCast(words & SIMD8<UInt32>(repeating: 0xFFFF_0000), to: SIMD8<Float>.self)
                 e0.addProduct(r0_0, x0)
                 e1.addProduct(r0_1, x0)
+                pa += 32; k += 1
             }
-            do {
-                let words = pa.loadUnaligned(fromByteOffset: 32, as: SIMD8<UInt32>.self)
-                let r1_0 = unsafeBitCast(words &<< 16, to: SIMD8<Float>.self)
-                let r1_1 = unsafeBitCast(words & SIMD8<UInt32>(repeating: 0xFFFF_0000), to: SIMD8<Float>.self)
-                o0.addProduct(r1_0, x1)
-                o1.addProduct(r1_1, x1)
-            }
-            pa += 64; k += 2
+            t0 += e0 + o0
+            t1 += e1 + o1
         }
-        if k < cols {
-            let x0 = SIMD8<Float>(repeating: x[k])
-            let words = pa.loadUnaligned(fromByteOffset: 0, as: SIMD8<UInt32>.self)
-            let r0_0 = unsafeBitCast(words &<< 16, to: SIMD8<Float>.self)
-            let r0_1 = unsafeBitCast(words & SIMD8<UInt32>(repeating: 0xFFFF_0000), to: SIMD8<Float>.self)
-            e0.addProduct(r0_0, x0)
-            e1.addProduct(r0_1, x0)
-            pa += 32
-        }
-        let s0 = e0 + o0
-        let s1 = e1 + o1
+        let s0 = t0
+        let s1 = t1
         let first = panel * 16
         if first + 16 <= rows {
             UnsafeMutableRawPointer(y + first).storeBytes(of: s0, toByteOffset: 0, as: SIMD8<Float>.self)

@@ -16,6 +16,9 @@ committed; make test checks they are what this script writes. Register blocking 
 import os
 import sys
 
+# k per partial sum in the packed matvec (rounding: each output is a sum of cols / MATVEC_KBLOCK block sums).
+MATVEC_KBLOCK = 64
+
 ISAS = {
     "portable": dict(suffix="Portable", lanes=8, mr=8, nr=4, fma=False,
                      path="Sources/XLSTM/Kernels/PortableKernels.swift", title="portable"),
@@ -177,42 +180,50 @@ def generate(isa):
         w(f"    let panels = (rows + {MR - 1}) / {MR}")
         w("    var pa = UnsafeRawPointer(a)")
         w("    for panel in 0..<panels {")
-        w("        " + ", ".join(f"var e{v} = {V}(), o{v} = {V}()" for v in range(NV)).replace(", var", ";var").replace(";var", "; var"))
+        w("        " + "; ".join(f"var t{v} = {V}()" for v in range(NV)))
         w("        var k = 0")
-        w("        while k + 2 <= cols {")
-        w(f"            let x0 = {V}(repeating: x[k]), x1 = {V}(repeating: x[k + 1])")
+        w("        while k < cols {")
+        w(f"            // Blocks of {MATVEC_KBLOCK} k: each partial sum stays short (rounding like a blocked sum, not")
+        w(f"            // a sequential one over all of cols) at the cost of one add per block.")
+        w(f"            let kEnd = min(k + {MATVEC_KBLOCK}, cols)")
+        w("            " + ", ".join(f"var e{v} = {V}(), o{v} = {V}()" for v in range(NV)).replace(", var", ";var").replace(";var", "; var"))
+        w("            while k + 2 <= kEnd {")
+        w(f"                let x0 = {V}(repeating: x[k]), x1 = {V}(repeating: x[k + 1])")
         if dtype == "F32":
             for v in range(NV):
-                w(f"            {madd(f'e{v}', f'pa.loadUnaligned(fromByteOffset: {v * L * 4}, as: {V}.self)', 'x0')}")
+                w(f"                {madd(f'e{v}', f'pa.loadUnaligned(fromByteOffset: {v * L * 4}, as: {V}.self)', 'x0')}")
             for v in range(NV):
-                w(f"            {madd(f'o{v}', f'pa.loadUnaligned(fromByteOffset: {row_bytes + v * L * 4}, as: {V}.self)', 'x1')}")
+                w(f"                {madd(f'o{v}', f'pa.loadUnaligned(fromByteOffset: {row_bytes + v * L * 4}, as: {V}.self)', 'x1')}")
         else:
             for half, (off, xv, acc) in enumerate(((0, "x0", "e"), (row_bytes, "x1", "o"))):
                 names = [f"r{half}_{v}" for v in range(max(NV, 2))]
                 lines = widen_row("pa", off, names)
-                w("            do {")
+                w("                do {")
                 for line in lines:
-                    w("                " + line)
+                    w("                    " + line)
                 for v in range(NV):
-                    w(f"                {madd(f'{acc}{v}', names[v], xv)}")
-                w("            }")
-        w(f"            pa += {2 * row_bytes}; k += 2")
-        w("        }")
-        w("        if k < cols {")
-        w(f"            let x0 = {V}(repeating: x[k])")
+                    w(f"                    {madd(f'{acc}{v}', names[v], xv)}")
+                w("                }")
+        w(f"                pa += {2 * row_bytes}; k += 2")
+        w("            }")
+        w("            if k < kEnd {")
+        w(f"                let x0 = {V}(repeating: x[k])")
         if dtype == "F32":
             for v in range(NV):
-                w(f"            {madd(f'e{v}', f'pa.loadUnaligned(fromByteOffset: {v * L * 4}, as: {V}.self)', 'x0')}")
+                w(f"                {madd(f'e{v}', f'pa.loadUnaligned(fromByteOffset: {v * L * 4}, as: {V}.self)', 'x0')}")
         else:
             names = [f"r0_{v}" for v in range(max(NV, 2))]
             for line in widen_row("pa", 0, names):
-                w("            " + line)
+                w("                " + line)
             for v in range(NV):
-                w(f"            {madd(f'e{v}', names[v], 'x0')}")
-        w(f"            pa += {row_bytes}")
+                w(f"                {madd(f'e{v}', names[v], 'x0')}")
+        w(f"                pa += {row_bytes}; k += 1")
+        w("            }")
+        for v in range(NV):
+            w(f"            t{v} += e{v} + o{v}")
         w("        }")
         for v in range(NV):
-            w(f"        let s{v} = e{v} + o{v}")
+            w(f"        let s{v} = t{v}")
         for line in store_panel([f"s{v}" for v in range(NV)]):
             w(line)
         w("    }")

@@ -15,8 +15,9 @@
 // partial token sliver) go through a small tile buffer, so the micro-kernel only sees full tiles.
 
 extension Matrix {
-    /// K per block: a panel's block (KC · MR floats, 32 KiB at MR = 32) and a B̃ sliver fit L1.
-    static let gemmKC = 256
+    /// K per block: a panel's block (KC · MR floats, 16 KiB at MR = 32) and a B̃ sliver fit L1, and
+    /// every accumulator sums at most KC products before it is added to C (rounding).
+    static let gemmKC = 128
 
     /// Y[t] = W · X[t] for `count` tokens; rows split across `pool`. One token: the matvec.
     public func applyBatch(_ x: UnsafePointer<Float>, xStride: Int, count: Int,

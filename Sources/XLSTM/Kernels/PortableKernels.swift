@@ -93,20 +93,27 @@ func matVecPackedF32Portable(_ a: UnsafePointer<Float>, _ rows: Int, _ cols: Int
     let panels = (rows + 7) / 8
     var pa = UnsafeRawPointer(a)
     for panel in 0..<panels {
-        var e0 = SIMD8<Float>(), o0 = SIMD8<Float>()
+        var t0 = SIMD8<Float>()
         var k = 0
-        while k + 2 <= cols {
-            let x0 = SIMD8<Float>(repeating: x[k]), x1 = SIMD8<Float>(repeating: x[k + 1])
-            multiplyAdd(&e0, pa.loadUnaligned(fromByteOffset: 0, as: SIMD8<Float>.self), x0)
-            multiplyAdd(&o0, pa.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self), x1)
-            pa += 64; k += 2
+        while k < cols {
+            // Blocks of 64 k: each partial sum stays short (rounding like a blocked sum, not
+            // a sequential one over all of cols) at the cost of one add per block.
+            let kEnd = min(k + 64, cols)
+            var e0 = SIMD8<Float>(), o0 = SIMD8<Float>()
+            while k + 2 <= kEnd {
+                let x0 = SIMD8<Float>(repeating: x[k]), x1 = SIMD8<Float>(repeating: x[k + 1])
+                multiplyAdd(&e0, pa.loadUnaligned(fromByteOffset: 0, as: SIMD8<Float>.self), x0)
+                multiplyAdd(&o0, pa.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self), x1)
+                pa += 64; k += 2
+            }
+            if k < kEnd {
+                let x0 = SIMD8<Float>(repeating: x[k])
+                multiplyAdd(&e0, pa.loadUnaligned(fromByteOffset: 0, as: SIMD8<Float>.self), x0)
+                pa += 32; k += 1
+            }
+            t0 += e0 + o0
         }
-        if k < cols {
-            let x0 = SIMD8<Float>(repeating: x[k])
-            multiplyAdd(&e0, pa.loadUnaligned(fromByteOffset: 0, as: SIMD8<Float>.self), x0)
-            pa += 32
-        }
-        let s0 = e0 + o0
+        let s0 = t0
         let first = panel * 8
         if first + 8 <= rows {
             UnsafeMutableRawPointer(y + first).storeBytes(of: s0, toByteOffset: 0, as: SIMD8<Float>.self)
@@ -126,30 +133,37 @@ func matVecPackedBF16Portable(_ a: UnsafePointer<UInt16>, _ rows: Int, _ cols: I
     let panels = (rows + 7) / 8
     var pa = UnsafeRawPointer(a)
     for panel in 0..<panels {
-        var e0 = SIMD8<Float>(), o0 = SIMD8<Float>()
+        var t0 = SIMD8<Float>()
         var k = 0
-        while k + 2 <= cols {
-            let x0 = SIMD8<Float>(repeating: x[k]), x1 = SIMD8<Float>(repeating: x[k + 1])
-            do {
+        while k < cols {
+            // Blocks of 64 k: each partial sum stays short (rounding like a blocked sum, not
+            // a sequential one over all of cols) at the cost of one add per block.
+            let kEnd = min(k + 64, cols)
+            var e0 = SIMD8<Float>(), o0 = SIMD8<Float>()
+            while k + 2 <= kEnd {
+                let x0 = SIMD8<Float>(repeating: x[k]), x1 = SIMD8<Float>(repeating: x[k + 1])
+                do {
+                    let words = pa.loadUnaligned(fromByteOffset: 0, as: SIMD4<UInt32>.self)
+                    let r0_0 = SIMD8<Float>(lowHalf: unsafeBitCast(words &<< 16, to: SIMD4<Float>.self), highHalf: unsafeBitCast(words & SIMD4(repeating: 0xFFFF_0000), to: SIMD4<Float>.self))
+                    multiplyAdd(&e0, r0_0, x0)
+                }
+                do {
+                    let words = pa.loadUnaligned(fromByteOffset: 16, as: SIMD4<UInt32>.self)
+                    let r1_0 = SIMD8<Float>(lowHalf: unsafeBitCast(words &<< 16, to: SIMD4<Float>.self), highHalf: unsafeBitCast(words & SIMD4(repeating: 0xFFFF_0000), to: SIMD4<Float>.self))
+                    multiplyAdd(&o0, r1_0, x1)
+                }
+                pa += 32; k += 2
+            }
+            if k < kEnd {
+                let x0 = SIMD8<Float>(repeating: x[k])
                 let words = pa.loadUnaligned(fromByteOffset: 0, as: SIMD4<UInt32>.self)
                 let r0_0 = SIMD8<Float>(lowHalf: unsafeBitCast(words &<< 16, to: SIMD4<Float>.self), highHalf: unsafeBitCast(words & SIMD4(repeating: 0xFFFF_0000), to: SIMD4<Float>.self))
                 multiplyAdd(&e0, r0_0, x0)
+                pa += 16; k += 1
             }
-            do {
-                let words = pa.loadUnaligned(fromByteOffset: 16, as: SIMD4<UInt32>.self)
-                let r1_0 = SIMD8<Float>(lowHalf: unsafeBitCast(words &<< 16, to: SIMD4<Float>.self), highHalf: unsafeBitCast(words & SIMD4(repeating: 0xFFFF_0000), to: SIMD4<Float>.self))
-                multiplyAdd(&o0, r1_0, x1)
-            }
-            pa += 32; k += 2
+            t0 += e0 + o0
         }
-        if k < cols {
-            let x0 = SIMD8<Float>(repeating: x[k])
-            let words = pa.loadUnaligned(fromByteOffset: 0, as: SIMD4<UInt32>.self)
-            let r0_0 = SIMD8<Float>(lowHalf: unsafeBitCast(words &<< 16, to: SIMD4<Float>.self), highHalf: unsafeBitCast(words & SIMD4(repeating: 0xFFFF_0000), to: SIMD4<Float>.self))
-            multiplyAdd(&e0, r0_0, x0)
-            pa += 16
-        }
-        let s0 = e0 + o0
+        let s0 = t0
         let first = panel * 8
         if first + 8 <= rows {
             UnsafeMutableRawPointer(y + first).storeBytes(of: s0, toByteOffset: 0, as: SIMD8<Float>.self)
