@@ -76,6 +76,7 @@ public final class Model: @unchecked Sendable {
         self.config = config
         let store = try WeightStore(files: try Model.openSafeTensors(directory), policy: policy)
         self.weights = store
+        try Model.checkBlocksPresent(config, store, configPath: configPath)
 
         var blocks: [any RecurrentBlock] = []
         let E = config.embeddingDim, V = config.vocabSize
@@ -135,12 +136,41 @@ public final class Model: @unchecked Sendable {
         }
         stateOffsets = offsets
         stateCount = total
+        let scratch = blocks.map(\.scratchCount).max() ?? 0
+        let prefillScratch = blocks.map { $0.prefillScratchCount(tokens: 256, chunkSize: 64) }.max() ?? 0
+        for (floats, what) in [(total, "recurrent state"), (scratch, "step scratch"), (prefillScratch, "prefill scratch")]
+        where floats > Limits.maxSessionFloats {
+            throw XLSTMError(.invalidModel,
+                             "\(configPath): each session would need \(floats) floats of \(what) (limit \(Limits.maxSessionFloats))")
+        }
         var text = config.canonicalDescription + ";state=\(total)"
         for name in store.tensorNames.sorted() {
             text += ";\(name):\(store.dtype(of: name)!.rawValue):\(store.shape(of: name)!)"
         }
         fingerprint = fnv1a64(Array(text.utf8))
-        scratchCount = blocks.map(\.scratchCount).max() ?? 0
+        scratchCount = scratch
+    }
+
+    /// The block count of config.json against what the files hold: tensors of the last block must be
+    /// present (checked before any per-block work or allocation; each block's own tensors are
+    /// checked when it is built).
+    static func checkBlocksPresent(_ config: ModelConfig, _ store: WeightStore, configPath: String) throws(XLSTMError) {
+        let prefix: String
+        switch config {
+        case .paper: prefix = "xlstm_block_stack.blocks."
+        case .large: prefix = "backbone.blocks."
+        }
+        var highest = -1
+        for name in store.tensorNames where name.hasPrefix(prefix) {
+            let rest = name.dropFirst(prefix.count)
+            guard let dot = rest.firstIndex(of: "."), let index = Int(rest[..<dot]) else { continue }
+            highest = max(highest, index)
+        }
+        let count = config.numBlocks
+        guard highest >= count - 1 else {
+            let held = highest < 0 ? "no block tensors (\(prefix)N.…)" : "blocks 0…\(highest)"
+            throw XLSTMError(.invalidModel, "\(configPath): num_blocks is \(count) but the safetensors files hold \(held)")
+        }
     }
 
     /// model.safetensors, or the shards listed by model.safetensors.index.json.
@@ -153,21 +183,28 @@ public final class Model: @unchecked Sendable {
             guard let map = index["weight_map"]?.members else {
                 throw XLSTMError(.invalidModel, "\(indexPath): no weight_map object")
             }
-            var names: [String] = []
+            var names = Set<String>()
             for (tensor, file) in map {
                 guard let name = file.stringValue, !name.isEmpty, !name.contains("/"), name != ".." else {
                     throw XLSTMError(.invalidModel, "\(indexPath): tensor '\(tensor)' maps to an invalid file name")
                 }
-                if !names.contains(name) { names.append(name) }
+                names.insert(name)
+                guard names.count <= Limits.maxShards else {
+                    throw XLSTMError(.invalidModel, "\(indexPath): names more than \(Limits.maxShards) shard files")
+                }
             }
             guard !names.isEmpty else { throw XLSTMError(.invalidModel, "\(indexPath): weight_map is empty") }
             var files: [SafeTensorsFile] = []
-            for name in names.sorted() { files.append(try SafeTensorsFile(path: joinPath(directory, name))) }
+            var held: [String: Set<String>] = [:]   // shard file name → tensor names in it
+            for name in names.sorted() {
+                let shard = try SafeTensorsFile(path: joinPath(directory, name))
+                files.append(shard)
+                held[name] = Set(shard.entries.map(\.name))
+            }
             // Every tensor the index names must be in the file it names.
             for (tensor, file) in map {
                 let name = file.stringValue!
-                guard let shard = files.first(where: { $0.file.path == joinPath(directory, name) }),
-                      shard.entries.contains(where: { $0.name == tensor }) else {
+                guard held[name]?.contains(tensor) == true else {
                     throw XLSTMError(.invalidModel, "\(joinPath(directory, name)): missing tensor '\(tensor)' listed in \(indexPath)")
                 }
             }
