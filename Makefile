@@ -4,6 +4,7 @@
 #   make build        release build: .build/release/libxlstm.so and .build/release/xlstm-cli
 #   make test         the whole suite (Swift tests + CLI checks against the reference fixtures)
 #   make c-test / python-test   the C (ASan) and Python parts of the suite alone
+#   make fuzz         libFuzzer harnesses (config, safetensors, index, loader, state) for FUZZ_TIME s each
 #   make bench        step/prefill speed vs the machine's measured limits (THREADS=n)
 #   make install      PREFIX=/usr/local: library, header, pkg-config file, the `xlstm` CLI
 #   XLSTM_PORTABLE=1  build without AVX2/FMA (any x86-64 / other architectures)
@@ -36,6 +37,7 @@ test: build
 	$(MAKE) --no-print-directory check-header
 	$(MAKE) --no-print-directory c-test
 	$(MAKE) --no-print-directory python-test
+	$(MAKE) --no-print-directory fuzz-replay
 
 # The bundled model streaming text from C, through libxlstm.so.
 DEMO_MODEL  ?= examples/models/fortunes-xlstm/model
@@ -71,3 +73,4 @@ clean:
 
 include mk/c.mk
 include mk/python.mk
+include mk/fuzz.mk
