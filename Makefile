@@ -4,6 +4,7 @@
 #   make build        release build: .build/release/libxlstm.so and .build/release/xlstm-cli
 #   make test         the whole suite (Swift tests + CLI checks against the reference fixtures)
 #   make c-test / python-test   the C (ASan) and Python parts of the suite alone
+#   make sanitize     c-test plus the thread tests under ThreadSanitizer (mk/sanitize.mk)
 #   make fuzz         libFuzzer harnesses (config, safetensors, index, loader, state) for FUZZ_TIME s each
 #   make bench        step/prefill speed vs the machine's measured limits (THREADS=n)
 #   make install      PREFIX=/usr/local: library, header, pkg-config file, the `xlstm` CLI
@@ -35,7 +36,7 @@ test: build
 	$(SWIFT) test -c release --skip-build $(SWIFT_FLAGS)
 	bash Tests/cli/run.sh $(BUILD_DIR)/xlstm-cli
 	$(MAKE) --no-print-directory check-header
-	$(MAKE) --no-print-directory c-test
+	$(MAKE) --no-print-directory sanitize
 	$(MAKE) --no-print-directory python-test
 	$(MAKE) --no-print-directory fuzz-replay
 
@@ -74,3 +75,4 @@ clean:
 include mk/c.mk
 include mk/python.mk
 include mk/fuzz.mk
+include mk/sanitize.mk

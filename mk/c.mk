@@ -25,9 +25,9 @@ XLSTM_VERSION = $(shell awk '/define XLSTM_VERSION_(MAJOR|MINOR|PATCH) / { v[$$2
                   END { print v["XLSTM_VERSION_MAJOR"] "." v["XLSTM_VERSION_MINOR"] "." v["XLSTM_VERSION_PATCH"] }' $(C_INCLUDE)/xlstm.h)
 
 C_EXAMPLES   := $(C_BUILD)/simple $(C_BUILD)/state $(C_BUILD)/npc
-C_ASAN_BINS  := $(addprefix $(C_BUILD)/asan/,test_api test_logits test_state test_bad_input abi_conformance simple state npc)
+C_ASAN_BINS  := $(addprefix $(C_BUILD)/asan/,test_api test_logits test_state test_bad_input test_threads test_memory abi_conformance simple state npc)
 
-C_PLAIN_TESTS := $(addprefix $(C_BUILD)/plain/,test_api test_logits test_state test_bad_input)
+C_PLAIN_TESTS := $(addprefix $(C_BUILD)/plain/,test_api test_logits test_state test_bad_input test_threads)
 
 .PHONY: c-deps c-examples c-test c-install-check c-valgrind
 
@@ -70,7 +70,7 @@ $(C_BUILD)/asan/abi_conformance: Tests/c/abi_conformance.c | c-deps $(C_BUILD)/a
 	$(CC) $(C_WARNINGS) $(C_OPT) $(C_SANITIZE) $$(pkg-config --cflags libffi json-c) $< -o $@ \
 	  $$(pkg-config --libs libffi json-c) -ldl -lm
 
-c-test: build c-deps $(C_EXAMPLES) $(C_ASAN_BINS)
+c-test: build c-deps $(C_EXAMPLES) $(C_ASAN_BINS) $(C_BUILD)/plain/test_memory
 	@CC="$(CC)" bash Tests/c/run.sh $(C_BUILD) $(C_FIXTURES) $(BUILD_DIR) $(C_MANIFEST)
 
 # Install into a fresh prefix, then build and run an application the way a user would.
