@@ -76,7 +76,7 @@ extern "C" {
 
 // Version of the C API this header describes; `xlstm_api_version()` returns the library's. A
 // program should check that they are equal at start-up.
-#define XLSTM_API_VERSION 1
+#define XLSTM_API_VERSION 2
 
 // Version of the state blob format written by `xlstm_session_save_state`.
 #define XLSTM_STATE_FORMAT_VERSION 1
@@ -149,6 +149,21 @@ typedef enum xlstm_weight_policy {
     XLSTM_WEIGHTS_FLOAT32 = 1
 } xlstm_weight_policy;
 
+// How `xlstm_model_load` brings the model's files into memory (README "Reliability").
+typedef enum xlstm_load_mode {
+    // Memory-mapped (the default): no copy, pages shared with the page cache. Replacing the files
+    // by rename is safe; truncating them while loaded makes later reads raise SIGBUS, and
+    // overwriting them in place changes the weights of the loaded model.
+    XLSTM_LOAD_MMAP = 0,
+    // Read into private memory at load: the loaded model is immune to any later change of its
+    // files.
+    XLSTM_LOAD_COPY = 1,
+    // Memory-mapped and locked in RAM with mlock(2): no page faults or disk reads during inference.
+    // Fails with XLSTM_ERROR_IO when RLIMIT_MEMLOCK is too small. Does not protect against
+    // truncation.
+    XLSTM_LOAD_MLOCK = 2
+} xlstm_load_mode;
+
 // Which logits a multi-token feed computes.
 typedef enum xlstm_logits_mode {
     // The logits after the last token (what generation needs).
@@ -167,6 +182,8 @@ typedef struct xlstm_model_params {
     int32_t n_threads;
     // How reduced-precision weights are held (`xlstm_weight_policy`).
     xlstm_weight_policy weight_policy;
+    // How the files are brought into memory (`xlstm_load_mode`); default XLSTM_LOAD_MMAP.
+    xlstm_load_mode load_mode;
 } xlstm_model_params;
 
 // What `xlstm_model_get_info` reports.
@@ -236,14 +253,15 @@ XLSTM_API const char *xlstm_last_error_message(void);
 
 // ---- Models: load, free, describe ---------------------------------------------------------------
 
-// Writes the default options into `*params`: one thread, native weight policy. Returns
-// XLSTM_ERROR_INVALID_ARGUMENT if `params` is NULL. Thread-safe.
+// Writes the default options into `*params`: one thread, native weight policy, memory-mapped files.
+// Returns XLSTM_ERROR_INVALID_ARGUMENT if `params` is NULL. Thread-safe.
 XLSTM_API xlstm_status xlstm_model_default_params(xlstm_model_params *params);
 
 // Loads the model directory `path` (config.json + safetensors; see README "Model formats").
 // `params` may be NULL for the defaults. On success `*model` receives a new model, to be released
-// with `xlstm_model_free`; weights are memory-mapped, not copied. On failure `*model` is set to
-// NULL, nothing stays loaded and the last error names the file and tensor at fault. Thread-safe.
+// with `xlstm_model_free`; weights are memory-mapped, not copied, unless `load_mode` says
+// otherwise. On failure `*model` is set to NULL, nothing stays loaded and the last error names the
+// file and tensor at fault. Thread-safe.
 XLSTM_API xlstm_status xlstm_model_load(const char *path, const xlstm_model_params *params,
                                         xlstm_model **model);
 

@@ -2,18 +2,19 @@
 
 import XLSTM
 
-/// Writes the default options into `*params`: one thread, native weight policy.
+/// Writes the default options into `*params`: one thread, native weight policy, memory-mapped files.
 /// Returns XLSTM_ERROR_INVALID_ARGUMENT if `params` is NULL. Thread-safe.
 @c public func xlstm_model_default_params(_ params: StructPointer<xlstm_model_params>?) -> CEnumValue<xlstm_status> {
     guard let params else { return argumentError("xlstm_model_default_params: params is NULL") }
-    params.storeBytes(of: xlstm_model_params(n_threads: 1, weight_policy: xlstm_weight_policy.XLSTM_WEIGHTS_NATIVE.rawValue),
+    params.storeBytes(of: xlstm_model_params(n_threads: 1, weight_policy: xlstm_weight_policy.XLSTM_WEIGHTS_NATIVE.rawValue,
+                                             load_mode: xlstm_load_mode.XLSTM_LOAD_MMAP.rawValue),
                       as: xlstm_model_params.self)
     return ok
 }
 
 /// Loads the model directory `path` (config.json + safetensors; see README "Model formats").
 /// `params` may be NULL for the defaults. On success `*model` receives a new model, to be released
-/// with `xlstm_model_free`; weights are memory-mapped, not copied. On failure `*model` is set to
+/// with `xlstm_model_free`; weights are memory-mapped, not copied, unless `load_mode` says otherwise. On failure `*model` is set to
 /// NULL, nothing stays loaded and the last error names the file and tensor at fault.
 /// Thread-safe.
 @c public func xlstm_model_load(_ path: UnsafePointer<CChar>?, _ params: ConstStructPointer<xlstm_model_params>?,
@@ -21,7 +22,7 @@ import XLSTM
     guard let model else { return argumentError("xlstm_model_load: model (the output pointer) is NULL") }
     model.pointee = nil
     guard let path else { return argumentError("xlstm_model_load: path is NULL") }
-    var options = xlstm_model_params(n_threads: 1, weight_policy: 0)
+    var options = xlstm_model_params(n_threads: 1, weight_policy: 0, load_mode: 0)
     if let params { options = params.loadUnaligned(as: xlstm_model_params.self) }
     guard options.n_threads >= 1, options.n_threads <= 1024 else {
         return argumentError("xlstm_model_load: n_threads must be in [1, 1024] (is \(options.n_threads))")
@@ -32,8 +33,15 @@ import XLSTM
     case .XLSTM_WEIGHTS_FLOAT32?: policy = .float32
     case nil: return argumentError("xlstm_model_load: unknown weight_policy \(options.weight_policy)")
     }
+    let loadMode: LoadMode
+    switch xlstm_load_mode(rawValue: options.load_mode) {
+    case .XLSTM_LOAD_MMAP?: loadMode = .map
+    case .XLSTM_LOAD_COPY?: loadMode = .copy
+    case .XLSTM_LOAD_MLOCK?: loadMode = .lock
+    case nil: return argumentError("xlstm_model_load: unknown load_mode \(options.load_mode)")
+    }
     return guarded { () throws(XLSTMError) in
-        let loaded = try Model(directory: String(cString: path), policy: policy)
+        let loaded = try Model(directory: String(cString: path), policy: policy, loadMode: loadMode)
         model.pointee = retained(ModelBox(model: loaded, threads: Int(options.n_threads)))
     }
 }

@@ -43,7 +43,7 @@ public let XLSTM_VERSION_MINOR: Int32 = 1
 public let XLSTM_VERSION_PATCH: Int32 = 0
 /// Version of the C API this header describes; `xlstm_api_version()` returns the library's.
 /// A program should check that they are equal at start-up.
-public let XLSTM_API_VERSION: Int32 = 1
+public let XLSTM_API_VERSION: Int32 = 2
 /// Version of the state blob format written by `xlstm_session_save_state`.
 public let XLSTM_STATE_FORMAT_VERSION: Int32 = 1
 
@@ -111,6 +111,19 @@ public enum xlstm_weight_policy: Int32, CEnum {
     case XLSTM_WEIGHTS_FLOAT32 = 1
 }
 
+/// How `xlstm_model_load` brings the model's files into memory (README "Reliability").
+public enum xlstm_load_mode: Int32, CEnum {
+    /// Memory-mapped (the default): no copy, pages shared with the page cache. Replacing the files by
+    /// rename is safe; truncating them while loaded makes later reads raise SIGBUS, and overwriting
+    /// them in place changes the weights of the loaded model.
+    case XLSTM_LOAD_MMAP = 0
+    /// Read into private memory at load: the loaded model is immune to any later change of its files.
+    case XLSTM_LOAD_COPY = 1
+    /// Memory-mapped and locked in RAM with mlock(2): no page faults or disk reads during inference.
+    /// Fails with XLSTM_ERROR_IO when RLIMIT_MEMLOCK is too small. Does not protect against truncation.
+    case XLSTM_LOAD_MLOCK = 2
+}
+
 /// Which logits a multi-token feed computes.
 public enum xlstm_logits_mode: Int32, CEnum {
     /// The logits after the last token (what generation needs).
@@ -127,6 +140,8 @@ public struct xlstm_model_params: CStruct {
     public var n_threads: Int32
     /// How reduced-precision weights are held (`xlstm_weight_policy`).
     public var weight_policy: CEnumValue<xlstm_weight_policy>
+    /// How the files are brought into memory (`xlstm_load_mode`); default XLSTM_LOAD_MMAP.
+    public var load_mode: CEnumValue<xlstm_load_mode>
 }
 
 /// What `xlstm_model_get_info` reports.

@@ -143,6 +143,22 @@ static void model_functions(void) {
         params.weight_policy = (xlstm_weight_policy)policies[i];
         ROW(IA, xlstm_model_load(good_path, &params, &out_model));
     }
+    const int32_t modes[] = {-1, 3, INT32_MAX, INT32_MIN};
+    for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {
+        xlstm_model_params params;
+        xlstm_model_default_params(&params);
+        params.load_mode = (xlstm_load_mode)modes[i];
+        ROW(IA, xlstm_model_load(good_path, &params, &out_model));
+    }
+    const xlstm_load_mode good_modes[] = {XLSTM_LOAD_MMAP, XLSTM_LOAD_COPY, XLSTM_LOAD_MLOCK};
+    for (size_t i = 0; i < 3; i++) {
+        xlstm_model_params params;
+        xlstm_model_default_params(&params);
+        params.load_mode = good_modes[i];
+        ROW(XLSTM_OK, xlstm_model_load(good_path, &params, &out_model));
+        // the missing directory with every mode
+        ROW(XLSTM_ERROR_IO, xlstm_model_load(scratch_file("no-such-directory"), &params, &out_model));
+    }
     // Hostile config.json files: absurd counts are refused before anything is allocated by them.
     const char *absurd[] = {
         "{\"model_type\": \"xlstm_lm\", \"vocab_size\": 100, \"num_blocks\": 1000000000000}",

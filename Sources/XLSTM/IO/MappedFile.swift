@@ -1,5 +1,13 @@
 // A read-only memory mapping of a whole file. Weights are views into these mappings: the
 // model keeps its MappedFile objects alive for as long as any view may be read.
+//
+// What a mapping implies (README "Reliability"): the pages are the file's. Replacing the file by
+// rename (how installers and downloaders replace files) leaves the mapping on the old inode, so a
+// loaded model is unaffected. But truncating the file while it is mapped makes reads of the lost
+// pages raise SIGBUS, and overwriting it in place (`cp` over it, a partial download into the same
+// file) changes the weights under a running model silently. `LoadMode.copy` reads the file into
+// private memory instead and is immune to both; `LoadMode.lock` keeps the mapping but mlock(2)s it
+// (no page faults, no disk reads during inference), which does NOT protect against truncation.
 
 #if canImport(Glibc)
 import Glibc
@@ -9,12 +17,24 @@ import Musl
 import Darwin
 #endif
 
+/// How a model's files are brought into memory.
+public enum LoadMode: Sendable {
+    /// mmap(2), shared with the page cache (the default: no copy, pages loaded on demand).
+    case map
+    /// Read into private anonymous memory: later changes to the file cannot reach the model.
+    case copy
+    /// mmap(2) + mlock(2): every page resident for the model's life (fails under RLIMIT_MEMLOCK).
+    case lock
+}
+
 public final class MappedFile: @unchecked Sendable {
     public let path: String
     /// The mapped bytes (count == file size). Immutable for the object's lifetime.
     public let bytes: UnsafeRawBufferPointer
+    private let locked: Bool
 
-    public init(path: String) throws(XLSTMError) {
+    public init(path: String, mode: LoadMode = .map) throws(XLSTMError) {
+        locked = mode == .lock
         self.path = path
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
@@ -33,14 +53,42 @@ public final class MappedFile: @unchecked Sendable {
             bytes = UnsafeRawBufferPointer(start: nil, count: 0)
             return
         }
+        if mode == .copy {
+            guard let address = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
+                  address != MAP_FAILED else {
+                throw XLSTMError(.io, "\(path): cannot allocate \(size) bytes to copy it into (\(errnoString()))")
+            }
+            var offset = 0
+            while offset < size {
+                let n = pread(fd, address + offset, size - offset, off_t(offset))
+                if n < 0 && errno == EINTR { continue }
+                guard n > 0 else {
+                    let why = n == 0 ? "the file shrank while being read" : errnoString()
+                    munmap(address, size)
+                    throw XLSTMError(.io, "\(path): cannot read \(size) bytes (\(why))")
+                }
+                offset += n
+            }
+            mprotect(address, size, PROT_READ)
+            bytes = UnsafeRawBufferPointer(start: address, count: size)
+            return
+        }
         guard let address = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), address != MAP_FAILED else {
             throw XLSTMError(.io, "\(path): cannot map \(size) bytes (\(errnoString()))")
+        }
+        if mode == .lock, mlock(address, size) != 0 {
+            let why = errnoString()
+            munmap(address, size)
+            throw XLSTMError(.io, "\(path): cannot lock \(size) bytes in memory (\(why); see RLIMIT_MEMLOCK, ulimit -l)")
         }
         bytes = UnsafeRawBufferPointer(start: address, count: size)
     }
 
     deinit {
-        if let base = bytes.baseAddress { munmap(UnsafeMutableRawPointer(mutating: base), bytes.count) }
+        if let base = bytes.baseAddress {
+            if locked { munlock(base, bytes.count) }
+            munmap(UnsafeMutableRawPointer(mutating: base), bytes.count)
+        }
     }
 }
 

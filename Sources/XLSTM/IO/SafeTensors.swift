@@ -35,8 +35,8 @@ public struct SafeTensorsFile: Sendable {
     public let file: MappedFile
     public let entries: [TensorEntry]
 
-    public init(path: String) throws(XLSTMError) {
-        let file = try MappedFile(path: path)
+    public init(path: String, mode: LoadMode = .map) throws(XLSTMError) {
+        let file = try MappedFile(path: path, mode: mode)
         self.file = file
         let bytes = file.bytes
         guard bytes.count >= 8 else {

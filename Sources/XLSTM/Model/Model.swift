@@ -56,7 +56,7 @@ public final class Model: @unchecked Sendable {
 
     /// Loads a model directory (see README "Model formats"). Nothing is half-loaded: on error
     /// every mapping made so far is released.
-    public init(directory: String, policy: WeightPolicy = .native) throws(XLSTMError) {
+    public init(directory: String, policy: WeightPolicy = .native, loadMode: LoadMode = .map) throws(XLSTMError) {
         guard isDirectory(directory) else {
             throw XLSTMError(.io, fileExists(directory) ? "\(directory): not a directory (a model is a directory)"
                                                           : "\(directory): no such model directory")
@@ -74,7 +74,7 @@ public final class Model: @unchecked Sendable {
         let json = try JSON.parse(configBytes, context: configPath)
         let config = try ModelConfig.parse(json, file: configPath)
         self.config = config
-        let store = try WeightStore(files: try Model.openSafeTensors(directory), policy: policy)
+        let store = try WeightStore(files: try Model.openSafeTensors(directory, mode: loadMode), policy: policy)
         self.weights = store
         try Model.checkBlocksPresent(config, store, configPath: configPath)
 
@@ -174,7 +174,7 @@ public final class Model: @unchecked Sendable {
     }
 
     /// model.safetensors, or the shards listed by model.safetensors.index.json.
-    static func openSafeTensors(_ directory: String) throws(XLSTMError) -> [SafeTensorsFile] {
+    static func openSafeTensors(_ directory: String, mode: LoadMode = .map) throws(XLSTMError) -> [SafeTensorsFile] {
         let single = joinPath(directory, "model.safetensors")
         let indexPath = joinPath(directory, "model.safetensors.index.json")
         if fileExists(indexPath) {
@@ -197,7 +197,7 @@ public final class Model: @unchecked Sendable {
             var files: [SafeTensorsFile] = []
             var held: [String: Set<String>] = [:]   // shard file name → tensor names in it
             for name in names.sorted() {
-                let shard = try SafeTensorsFile(path: joinPath(directory, name))
+                let shard = try SafeTensorsFile(path: joinPath(directory, name), mode: mode)
                 files.append(shard)
                 held[name] = Set(shard.entries.map(\.name))
             }
@@ -210,7 +210,7 @@ public final class Model: @unchecked Sendable {
             }
             return files
         }
-        if fileExists(single) { return [try SafeTensorsFile(path: single)] }
+        if fileExists(single) { return [try SafeTensorsFile(path: single, mode: mode)] }
         throw XLSTMError(.invalidModel, "\(directory): no model.safetensors or model.safetensors.index.json")
     }
 
