@@ -33,7 +33,9 @@ public final class MappedFile: @unchecked Sendable {
     public let bytes: UnsafeRawBufferPointer
     private let locked: Bool
 
-    public init(path: String, mode: LoadMode = .map) throws(XLSTMError) {
+    /// `tooLarge`: the error for a file of more than `maxSize` bytes, thrown before anything is mapped or read.
+    public init(path: String, mode: LoadMode = .map, maxSize: Int = Int.max,
+                tooLarge: (Int) -> XLSTMError = { XLSTMError(.invalidModel, "too large (\($0) bytes)") }) throws(XLSTMError) {
         locked = mode == .lock
         self.path = path
         let fd = open(path, O_RDONLY | O_CLOEXEC)
@@ -49,6 +51,7 @@ public final class MappedFile: @unchecked Sendable {
             throw XLSTMError(.io, "\(path): not a regular file")
         }
         let size = Int(info.st_size)
+        guard size <= maxSize else { throw tooLarge(size) }
         if size == 0 {
             bytes = UnsafeRawBufferPointer(start: nil, count: 0)
             return
@@ -92,12 +95,12 @@ public final class MappedFile: @unchecked Sendable {
     }
 }
 
-/// Reads a small file (config, index) whole into a byte array.
+/// Reads a small file (config, index) whole into a byte array: the size is checked first, and the
+/// bytes are read, not mapped (a file truncated meanwhile gives an error, never SIGBUS).
 func readSmallFile(_ path: String, limit: Int = 64 << 20) throws(XLSTMError) -> [UInt8] {
-    let file = try MappedFile(path: path)
-    guard file.bytes.count <= limit else {
-        throw XLSTMError(.invalidModel, "\(path): \(file.bytes.count) bytes is too large for this kind of file")
-    }
+    let file = try MappedFile(path: path, mode: .copy, maxSize: limit, tooLarge: {
+        XLSTMError(.invalidModel, "\(path): \($0) bytes is too large for this kind of file")
+    })
     return Array(file.bytes)
 }
 

@@ -140,7 +140,28 @@ extension StateBlob {
 
     /// Restores `session` from a file holding a blob; errors name the file; the session is unchanged on error.
     public static func load(fromFile path: String, into session: Session) throws(XLSTMError) {
-        let file = try MappedFile(path: path)
+        // Read (not mapped: a file truncated by someone else meanwhile cannot raise SIGBUS), and only
+        // when its size is the one a blob of this model has.
+        let expected = size(for: session.model)
+        let model = session.model
+        let file = try MappedFile(path: path, mode: .copy, maxSize: expected, tooLarge: { size in
+            // Too large for this model: another model's blob (say which) or damage, from the header alone.
+            var header = [UInt8](repeating: 0, count: headerSize)
+            let fd = open(path, O_RDONLY | O_CLOEXEC)
+            let n = fd < 0 ? -1 : header.withUnsafeMutableBytes { pread(fd, $0.baseAddress!, headerSize, 0) }
+            if fd >= 0 { close(fd) }
+            if n == headerSize, Array(header[0..<8]) == magic {
+                let version = header.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: 8, as: UInt32.self)) }
+                if version != formatVersion {
+                    return XLSTMError(.stateVersion, "\(path): state blob format version \(version) is not supported (this runtime reads \(formatVersion))")
+                }
+                let fingerprint = header.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: 16, as: UInt64.self)) }
+                if fingerprint != model.fingerprint {
+                    return XLSTMError(.stateMismatch, "\(path): state blob was saved from a different model (fingerprint \(hex(fingerprint)), this model \(hex(model.fingerprint)))")
+                }
+            }
+            return XLSTMError(.stateCorrupt, "\(path): state file is \(size) bytes; \(expected) expected for this model")
+        })
         do throws(XLSTMError) {
             try load(file.bytes, into: session)
         } catch {
