@@ -36,7 +36,7 @@ fuzz-build: $(FUZZ_BIN)
 
 $(FUZZ_BIN): $(FUZZ_SOURCES) | deps
 	@mkdir -p $(FUZZ_DIR)
-	$(SWIFTC) -swift-version 6 -O -sanitize=fuzzer,address -parse-as-library -module-name XLSTMFuzz \
+	$(SWIFTC) -swift-version 6 -O -sanitize=fuzzer,address -parse-as-library -module-name XLSTMFuzz -use-ld=lld \
 	  $(FUZZ_SIMD) -I Sources/CJSONC $$(pkg-config --cflags-only-I json-c | sed 's/-I/-Xcc -I/g') \
 	  $(FUZZ_SOURCES) -o $@ $$(pkg-config --libs json-c)
 	@for h in $(FUZZ_HARNESSES); do ln -sf xlstm-fuzz $(FUZZ_DIR)/xlstm-fuzz-$$h; done
