@@ -19,7 +19,7 @@ Failures raise :class:`XlstmError` subclasses (see :mod:`libxlstm.errors`).
 """
 
 from . import capi
-from .enums import BlockKind, Family, LogitsMode, Status, WeightPolicy
+from .enums import BlockKind, Family, LoadMode, LogitsMode, Status, WeightPolicy
 from .errors import (
     BufferTooSmallError,
     ClosedError,
@@ -80,6 +80,7 @@ __all__ = [
     "Status",
     "TokenOutOfRangeError",
     "WeightPolicy",
+    "LoadMode",
     "XlstmError",
     "capi",
     "library_path",

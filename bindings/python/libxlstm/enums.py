@@ -10,7 +10,7 @@ import enum
 
 from . import capi
 
-__all__ = ["Status", "Family", "BlockKind", "WeightPolicy", "LogitsMode"]
+__all__ = ["Status", "Family", "BlockKind", "WeightPolicy", "LogitsMode", "LoadMode"]
 
 
 def _pythonic(c_name: str, python_name: str, prefixes: tuple) -> type:
@@ -32,3 +32,4 @@ Family = _pythonic("xlstm_family", "Family", ("XLSTM_FAMILY_",))
 BlockKind = _pythonic("xlstm_block_kind", "BlockKind", ("XLSTM_BLOCK_",))
 WeightPolicy = _pythonic("xlstm_weight_policy", "WeightPolicy", ("XLSTM_WEIGHTS_",))
 LogitsMode = _pythonic("xlstm_logits_mode", "LogitsMode", ("XLSTM_LOGITS_",))
+LoadMode = _pythonic("xlstm_load_mode", "LoadMode", ("XLSTM_LOAD_",))

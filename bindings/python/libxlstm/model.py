@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Optional, Tuple, Union
 
 from . import capi
 from ._native import Owner, check, integer, lib
-from .enums import BlockKind, Family, WeightPolicy
+from .enums import BlockKind, Family, LoadMode, WeightPolicy
 
 if TYPE_CHECKING:
     from .session import Session
@@ -37,9 +37,11 @@ class ModelInfo:
 class Model(Owner):
     """A model directory loaded by ``xlstm_model_load``.
 
-    ``Model(path, n_threads=None, weight_policy=None)``: ``n_threads`` is the number of threads each
-    session of this model uses for its matrix kernels (default: the library's, 1);
-    ``weight_policy`` a :class:`WeightPolicy` (default NATIVE: bf16 weights are read in place).
+    ``Model(path, n_threads=None, weight_policy=None, load_mode=None)``: ``n_threads`` is the number of
+    threads each session of this model uses for its matrix kernels (default: the library's, 1);
+    ``weight_policy`` a :class:`WeightPolicy` (default NATIVE: bf16 weights are read in place);
+    ``load_mode`` a :class:`LoadMode` (default MMAP; COPY makes the model immune to later changes of
+    its files, MLOCK locks the mapping in RAM).
     Raises :class:`ModelLoadError` (``status`` IO, INVALID_MODEL or UNSUPPORTED) with the library's
     message naming the file and tensor at fault.
 
@@ -50,7 +52,7 @@ class Model(Owner):
     _kind = "model"
 
     def __init__(self, path: PathLike, *, n_threads: Optional[int] = None,
-                 weight_policy: Optional[WeightPolicy] = None):
+                 weight_policy: Optional[WeightPolicy] = None, load_mode: Optional[LoadMode] = None):
         super().__init__()
         if not isinstance(path, (str, bytes, os.PathLike)):
             raise TypeError(f"path must be a str, bytes or os.PathLike, not {type(path).__name__}")
@@ -62,12 +64,15 @@ class Model(Owner):
             params.n_threads = integer(n_threads, "n_threads", 32)
         if weight_policy is not None:
             params.weight_policy = int(WeightPolicy(weight_policy))
+        if load_mode is not None:
+            params.load_mode = int(LoadMode(load_mode))
         pointer = ctypes.POINTER(capi.HANDLES["xlstm_model"])()
         check(library.xlstm_model_load(os.fsencode(path), ctypes.byref(params), ctypes.byref(pointer)),
               loading_model=True)
         self._adopt(pointer, library.xlstm_model_free)
         self.n_threads = params.n_threads
         self.weight_policy = WeightPolicy(params.weight_policy)
+        self.load_mode = LoadMode(params.load_mode)
         self._info = self._read_info(pointer)
 
     @staticmethod

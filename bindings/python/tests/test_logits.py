@@ -58,3 +58,16 @@ def test_weight_policy_float32_matches_reference():
                 session.feed(token)
                 rows.append(as_list(session.logits_copy()))
     assert relative_error(rows, expected) <= RELATIVE_TOLERANCE
+
+
+def test_every_load_mode_matches_reference():
+    tokens, expected, _ = read_fixture("paper_mixed")
+    for mode in libxlstm.LoadMode:
+        with libxlstm.Model(fixture_model("paper_mixed"), load_mode=mode) as model:
+            assert model.load_mode is mode
+            with model.session() as session:
+                rows = []
+                for token in tokens:
+                    session.feed(token)
+                    rows.append(as_list(session.logits_copy()))
+        assert relative_error(rows, expected) <= RELATIVE_TOLERANCE
