@@ -2,10 +2,12 @@
 #
 #   make demo         build everything and stream text from the bundled model (from C)
 #   make build        release build: .build/release/libxlstm.so and .build/release/xlstm-cli
-#   make test         the whole suite (Swift tests + CLI checks against the reference fixtures)
+#   make test         the whole suite: Swift tests, CLI checks against the reference fixtures, header
+#                     check, C tests under ASan/LSan and TSan (sanitize), Python, fuzz corpus replay
 #   make c-test / python-test   the C (ASan) and Python parts of the suite alone
 #   make sanitize     c-test plus the thread tests under ThreadSanitizer (mk/sanitize.mk)
 #   make fuzz         libFuzzer harnesses (config, safetensors, index, loader, state) for FUZZ_TIME s each
+#   make soak         1 000 000 tokens per family through one session: no NaN/Inf, constant state size
 #   make bench        step/prefill speed vs the machine's measured limits (THREADS=n)
 #   make install      PREFIX=/usr/local: library, header, pkg-config file, the `xlstm` CLI
 #   XLSTM_PORTABLE=1  build without AVX2/FMA (any x86-64 / other architectures)
@@ -70,7 +72,7 @@ install: build
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(XLSTM_VERSION)|g' xlstm.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/xlstm.pc
 
 clean:
-	rm -rf .build
+	rm -rf .build .build-fuzz .build-tsan
 
 include mk/c.mk
 include mk/python.mk
