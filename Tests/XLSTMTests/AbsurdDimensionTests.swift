@@ -144,6 +144,20 @@ func settingField(_ text: String, _ key: String, to value: String, after anchor:
         #expect(error?.message.contains("tensor 'extra': shape has 9 dimensions") == true, "\(error?.message ?? "")")
     }
 
+    /// A config.json above Limits.maxConfigBytes is refused by its size, before it is read or parsed.
+    @Test func hugeConfigIsRefusedBySize() {
+        let directory = makeTemporaryDirectory()
+        defer { removeTree(directory) }
+        copyFile(Fixtures.modelDirectory("paper_mixed") + "/model.safetensors", directory + "/model.safetensors")
+        var config = Array("{\"model_type\": \"xlstm_lm\", \"vocab_size\": 100, \"pad\": [".utf8)
+        config += [UInt8](repeating: UInt8(ascii: "0"), count: Limits.maxConfigBytes)
+        config += Array("]}".utf8)
+        writeBytes(directory + "/config.json", config)
+        let error = #expect(throws: XLSTMError.self) { try Model(directory: directory) }
+        #expect(error?.kind == .invalidModel)
+        #expect(error?.message.contains("is too large for this kind of file") == true, "\(error?.message ?? "")")
+    }
+
     /// An index naming a huge number of tensors and shards is refused by count, not walked quadratically.
     @Test func shardIndexShardCountIsBounded() {
         let directory = makeTemporaryDirectory()

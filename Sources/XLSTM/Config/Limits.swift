@@ -31,4 +31,8 @@ public enum Limits {
     public static let maxTensorRank = 8
     /// Shard files named by model.safetensors.index.json.
     public static let maxShards = 1 << 14
+    /// Bytes of config.json (real ones are a few KB) and of the shard index (~30 KB for xLSTM 7B): the
+    /// whole file becomes a JSON tree in memory, about ten times its size for the worst inputs.
+    public static let maxConfigBytes = 4 << 20
+    public static let maxIndexBytes = 16 << 20
 }

@@ -70,7 +70,7 @@ public final class Model: @unchecked Sendable {
             }
             throw XLSTMError(.invalidModel, "\(directory): no config.json")
         }
-        let configBytes = try readSmallFile(configPath)
+        let configBytes = try readSmallFile(configPath, limit: Limits.maxConfigBytes)
         let json = try JSON.parse(configBytes, context: configPath)
         let config = try ModelConfig.parse(json, file: configPath)
         self.config = config
@@ -178,7 +178,7 @@ public final class Model: @unchecked Sendable {
         let single = joinPath(directory, "model.safetensors")
         let indexPath = joinPath(directory, "model.safetensors.index.json")
         if fileExists(indexPath) {
-            let bytes = try readSmallFile(indexPath)
+            let bytes = try readSmallFile(indexPath, limit: Limits.maxIndexBytes)
             let index = try JSON.parse(bytes, context: indexPath)
             guard let map = index["weight_map"]?.members else {
                 throw XLSTMError(.invalidModel, "\(indexPath): no weight_map object")
