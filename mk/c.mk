@@ -9,7 +9,7 @@
 #   make soak             SOAK_TOKENS (default 1 000 000) tokens through one session of a small model of
 #                         each family: no NaN/Inf in logits or state, constant state size (c-test: 20 000)
 #   make c-valgrind       the C tests without sanitizers under valgrind memcheck, which, unlike ASan,
-#                         also checks the library's own (uninstrumented Swift) memory accesses; ~3 min
+#                         also checks the library's own (uninstrumented Swift) memory accesses; ~8 min
 #
 # CC defaults to cc; C_OPT to -O2 -g. Everything compiles with -std=c11 -Wall -Wextra -Wpedantic -Werror.
 
