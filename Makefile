@@ -2,9 +2,13 @@
 #
 #   make demo         build everything and stream text from the bundled model (from C)
 #   make build        release build: .build/release/libxlstm.so and .build/release/xlstm-cli
-#   make test         the whole suite (Swift tests + CLI checks against the reference fixtures)
+#   make test         the whole suite: Swift tests, CLI checks against the reference fixtures, header
+#                     check, C tests under ASan/LSan and TSan (sanitize), Python, fuzz corpus replay
 #   make c-test / python-test   the C (ASan) and Python parts of the suite alone
 #   make emulated-test  the CLI under qemu-user as an AVX2-only and an SSE-only CPU
+#   make sanitize     c-test plus the thread tests under ThreadSanitizer (mk/sanitize.mk)
+#   make fuzz         libFuzzer harnesses (config, safetensors, index, loader, state) for FUZZ_TIME s each
+#   make soak         1 000 000 tokens per family through one session: no NaN/Inf, constant state size
 #   make bench        step/prefill speed vs the machine's measured limits (THREADS=n)
 #   make kernels      regenerate the per-ISA kernel files (tools/kernel-gen)
 #   make install      PREFIX=/usr/local: library, header, pkg-config file, the `xlstm` CLI
@@ -38,8 +42,9 @@ test: build
 	python3 tools/kernel-gen/generate.py --check
 	$(MAKE) --no-print-directory emulated-test
 	$(MAKE) --no-print-directory check-header
-	$(MAKE) --no-print-directory c-test
+	$(MAKE) --no-print-directory sanitize
 	$(MAKE) --no-print-directory python-test
+	$(MAKE) --no-print-directory fuzz-replay
 
 # The engine on CPUs this machine is not (an AVX2-only Haswell, an SSE-only Nehalem) under
 # qemu-user's emulation, which has no AVX-512: the dispatch picks their paths and the fixtures match.
@@ -85,7 +90,9 @@ install: build
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(XLSTM_VERSION)|g' xlstm.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/xlstm.pc
 
 clean:
-	rm -rf .build
+	rm -rf .build .build-fuzz .build-tsan
 
 include mk/c.mk
 include mk/python.mk
+include mk/fuzz.mk
+include mk/sanitize.mk

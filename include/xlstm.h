@@ -162,6 +162,21 @@ typedef enum xlstm_cpu_path {
     XLSTM_CPU_AVX512 = 3
 } xlstm_cpu_path;
 
+// How `xlstm_model_load` brings the model's files into memory (README "Reliability").
+typedef enum xlstm_load_mode {
+    // Memory-mapped (the default): no copy, pages shared with the page cache. Replacing the files
+    // by rename is safe; truncating them while loaded makes later reads raise SIGBUS, and
+    // overwriting them in place changes the weights of the loaded model.
+    XLSTM_LOAD_MMAP = 0,
+    // Read into private memory at load: the loaded model is immune to any later change of its
+    // files.
+    XLSTM_LOAD_COPY = 1,
+    // Memory-mapped and locked in RAM with mlock(2): no page faults or disk reads during inference.
+    // Fails with XLSTM_ERROR_IO when RLIMIT_MEMLOCK is too small. Does not protect against
+    // truncation.
+    XLSTM_LOAD_MLOCK = 2
+} xlstm_load_mode;
+
 // Which logits a multi-token feed computes.
 typedef enum xlstm_logits_mode {
     // The logits after the last token (what generation needs).
@@ -184,6 +199,8 @@ typedef struct xlstm_model_params {
     // fastest this CPU runs, or a lower one to force it (tests, bug reports). A path this CPU
     // cannot run fails the load with XLSTM_ERROR_UNSUPPORTED.
     xlstm_cpu_path cpu_path;
+    // How the files are brought into memory (`xlstm_load_mode`); default XLSTM_LOAD_MMAP.
+    xlstm_load_mode load_mode;
     // Reserved for future options; must be 0 (as set by `xlstm_model_default_params`).
     int32_t reserved0;
     // Reserved; must be 0.
@@ -192,8 +209,6 @@ typedef struct xlstm_model_params {
     int32_t reserved2;
     // Reserved; must be 0.
     int32_t reserved3;
-    // Reserved; must be 0.
-    int32_t reserved4;
 } xlstm_model_params;
 
 // What `xlstm_model_get_info` reports.
@@ -263,15 +278,17 @@ XLSTM_API const char *xlstm_last_error_message(void);
 
 // ---- Models: load, free, describe ---------------------------------------------------------------
 
-// Writes the default options into `*params`: one thread, native weight policy, XLSTM_CPU_AUTO.
-// Returns XLSTM_ERROR_INVALID_ARGUMENT if `params` is NULL. Thread-safe.
+// Writes the default options into `*params`: one thread, native weight policy, XLSTM_CPU_AUTO,
+// memory-mapped files (XLSTM_LOAD_MMAP), reserved fields 0. Returns XLSTM_ERROR_INVALID_ARGUMENT if
+// `params` is NULL. Thread-safe.
 XLSTM_API xlstm_status xlstm_model_default_params(xlstm_model_params *params);
 
 // Loads the model directory `path` (config.json + safetensors, or an official xlstm_large
 // checkpoint's config.yaml + safetensors; see README "Model formats"). `params` may be NULL for the
-// defaults. On success `*model` receives a new model, to be released with `xlstm_model_free`;
-// weights are memory-mapped, not copied. On failure `*model` is set to NULL, nothing stays loaded
-// and the last error names the file and tensor at fault. Thread-safe.
+// defaults. On success `*model` receives a new model, to be released with `xlstm_model_free`.
+// Weight matrices are repacked at load into the kernels' layout; the rest (token embeddings,
+// vectors) is memory-mapped unless `load_mode` says otherwise. On failure `*model` is set to NULL,
+// nothing stays loaded and the last error names the file and tensor at fault. Thread-safe.
 XLSTM_API xlstm_status xlstm_model_load(const char *path, const xlstm_model_params *params,
                                         xlstm_model **model);
 

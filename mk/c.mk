@@ -6,8 +6,10 @@
 #                         libffi ABI conformance test and the examples; ends "c: N passed, M failed"
 #   make c-install-check  `make install` into a temporary prefix, then build examples/c/simple there
 #                         with `cc app.c $(pkg-config --cflags --libs xlstm)` and run it
+#   make soak             SOAK_TOKENS (default 1 000 000) tokens through one session of a small model of
+#                         each family: no NaN/Inf in logits or state, constant state size (c-test: 20 000)
 #   make c-valgrind       the C tests without sanitizers under valgrind memcheck, which, unlike ASan,
-#                         also checks the library's own (uninstrumented Swift) memory accesses; ~3 min
+#                         also checks the library's own (uninstrumented Swift) memory accesses; ~8 min
 #
 # CC defaults to cc; C_OPT to -O2 -g. Everything compiles with -std=c11 -Wall -Wextra -Wpedantic -Werror.
 
@@ -25,11 +27,11 @@ XLSTM_VERSION = $(shell awk '/define XLSTM_VERSION_(MAJOR|MINOR|PATCH) / { v[$$2
                   END { print v["XLSTM_VERSION_MAJOR"] "." v["XLSTM_VERSION_MINOR"] "." v["XLSTM_VERSION_PATCH"] }' $(C_INCLUDE)/xlstm.h)
 
 C_EXAMPLES   := $(C_BUILD)/simple $(C_BUILD)/state $(C_BUILD)/npc
-C_ASAN_BINS  := $(addprefix $(C_BUILD)/asan/,test_api test_logits test_state abi_conformance simple state npc)
+C_ASAN_BINS  := $(addprefix $(C_BUILD)/asan/,test_api test_logits test_state test_bad_input test_threads test_memory abi_conformance simple state npc)
 
-C_PLAIN_TESTS := $(addprefix $(C_BUILD)/plain/,test_api test_logits test_state)
+C_PLAIN_TESTS := $(addprefix $(C_BUILD)/plain/,test_api test_logits test_state test_bad_input test_threads)
 
-.PHONY: c-deps c-examples c-test c-install-check c-valgrind
+.PHONY: c-deps c-examples c-test c-install-check c-valgrind soak
 
 # libffi and json-c headers for the conformance test (installed like `deps` installs json-c).
 c-deps:
@@ -70,7 +72,7 @@ $(C_BUILD)/asan/abi_conformance: Tests/c/abi_conformance.c | c-deps $(C_BUILD)/a
 	$(CC) $(C_WARNINGS) $(C_OPT) $(C_SANITIZE) $$(pkg-config --cflags libffi json-c) $< -o $@ \
 	  $$(pkg-config --libs libffi json-c) -ldl -lm
 
-c-test: build c-deps $(C_EXAMPLES) $(C_ASAN_BINS)
+c-test: build c-deps $(C_EXAMPLES) $(C_ASAN_BINS) $(C_BUILD)/plain/test_memory $(C_BUILD)/plain/test_soak
 	@CC="$(CC)" bash Tests/c/run.sh $(C_BUILD) $(C_FIXTURES) $(BUILD_DIR) $(C_MANIFEST)
 
 # Install into a fresh prefix, then build and run an application the way a user would.
@@ -99,3 +101,7 @@ c-valgrind: $(C_PLAIN_TESTS)
 	    --errors-for-leak-kinds=definite,indirect $$t $(C_FIXTURES) >$$t.valgrind.log 2>&1 \
 	    || { grep -v '^ok' $$t.valgrind.log; echo "c-valgrind: FAIL: $$t (log: $$t.valgrind.log)"; exit 1; }; \
 	  echo "c-valgrind: $$(tail -1 $$t.valgrind.log), no valgrind errors"; done
+
+SOAK_TOKENS ?= 1000000
+soak: $(C_BUILD)/plain/test_soak
+	@$(C_BUILD)/plain/test_soak $(C_FIXTURES) $(SOAK_TOKENS)

@@ -71,6 +71,9 @@ class Fixture:
     config: dict  # family-specific config arguments (see build_paper_model / build_large_model)
     perturb: dict = field(default_factory=dict)  # overrides of the perturbation scheme
     max_shard_size: str | None = None  # large family: save_pretrained(max_shard_size=...)
+    # Tests/<folder>: hostile-value fixtures live in Tests/FixturesHostile, outside the 1e-4 suites
+    # (their float32 conditioning is worse: see the Swift HostileValueTests and README "Reliability").
+    folder: str = "Fixtures"
 
 
 def _paper(**kw) -> dict:
@@ -165,6 +168,24 @@ FIXTURES: list[Fixture] = [
         ),
     ),
     Fixture(
+        name="paper_extreme_gates", family="paper", seed=1007, n_tokens=64, dtype="float32",
+        description=(
+            "Paper xLSTMLMModel with hostile values (issue 13): 2 blocks m,s (slstm_at=[1]); embedding 32, vocab 48. "
+            "Gate biases spread over +-1e4 per head (mLSTM input and forget gates, sLSTM input gate and forget "
+            "offset), so gate pre-activations reach +-1e4 and every stabiliser branch is taken at the extremes. "
+            "(Inputs of +-1e30 are not a fixture: the official code turns them into NaN; see README Reliability.)"
+        ),
+        config=_paper(
+            embedding_dim=32, vocab_size=48, num_blocks=2, slstm_at=[1], bias=False,
+            mlstm=dict(num_heads=4, qkv_proj_blocksize=4, conv1d_kernel_size=4, proj_factor=2.0),
+            slstm=dict(num_heads=4, conv1d_kernel_size=4),
+            feedforward=dict(proj_factor=1.3, act_fn="gelu"),
+        ),
+        perturb=dict(mlstm_igate_bias=(-1e4, 1e4), mlstm_fgate_bias=(-1e4, 1e4), slstm_igate_bias=(-1e4, 1e4),
+                     slstm_fgate_offset=(-1e4, 1e4)),
+        folder="FixturesHostile",
+    ),
+    Fixture(
         name="large_basic", family="large", seed=2001, n_tokens=64, dtype="float32",
         description=(
             "HF xLSTMForCausalLM (xLSTM-7B architecture): hidden 64, 2 heads, 2 blocks, vocab 100, defaults "
@@ -205,6 +226,17 @@ FIXTURES: list[Fixture] = [
         config=dict(vocab_size=64, hidden_size=64, num_heads=4, num_blocks=2, qk_dim_factor=1.0,
                     v_dim_factor=1.0, ffn_proj_factor=1.0),
         max_shard_size="40KB",
+    ),
+    Fixture(
+        name="large_extreme_gates", family="large", seed=2005, n_tokens=64, dtype="float32",
+        description=(
+            "HF xLSTMForCausalLM with hostile values (issue 13): hidden 64, 2 heads, 2 blocks, vocab 64, "
+            "gate_soft_cap 1e6 (cap*tanh(x/cap) = x to float precision: the +-1e4 pre-activations reach the cell "
+            "uncapped; transformers does not accept null), input and forget gate biases spread over +-1e4 per head."
+        ),
+        config=dict(vocab_size=64, hidden_size=64, num_heads=2, num_blocks=2, gate_soft_cap=1e6),
+        perturb=dict(igate_bias=(-1e4, 1e4), fgate_bias=(-1e4, 1e4)),
+        folder="FixturesHostile",
     ),
     Fixture(
         name="large_f16", family="large", seed=2004, n_tokens=64, dtype="float16",
@@ -395,6 +427,16 @@ def perturb_paper(model, fx: Fixture) -> None:
             lo, hi = pp.get("slstm_fgate_offset", (0.0, 4.0))
             ext[:, 1, :] += torch.linspace(lo, hi, nh)[:, None]
             cell.bias[:] = ext
+        _extreme_embedding_rows(model.token_embedding.weight, pp)
+
+
+def _extreme_embedding_rows(weight: torch.Tensor, pp: dict) -> None:
+    """Rows 0..k-1 of the embedding become +-1e30 (alternating signs), k = pp["extreme_embedding_rows"]."""
+    k = pp.get("extreme_embedding_rows", 0)
+    if k:
+        signs = torch.tensor([1.0 if j % 2 == 0 else -1.0 for j in range(weight.shape[1])])
+        for row in range(k):
+            weight[row].copy_(signs * (1e30 if row % 2 == 0 else -1e30))
 
 
 def _owner(model, param_name: str):
@@ -594,6 +636,7 @@ def perturb_large(model, fx: Fixture) -> None:
             layer.igate_preact.bias.copy_(torch.linspace(lo, hi, nh) + _noise(layer.igate_preact.bias, 0.2, gen))
             lo, hi = pp.get("fgate_bias", (0.5, 4.0))
             layer.fgate_preact.bias.copy_(torch.linspace(lo, hi, nh) + _noise(layer.fgate_preact.bias, 0.2, gen))
+        _extreme_embedding_rows(model.backbone.embeddings.weight, pp)
 
 
 def actual_head_dims(model) -> tuple[int, int]:
@@ -1049,7 +1092,8 @@ def write_fixture(fx: Fixture, root: Path, check_roundtrip: bool) -> dict:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description="Generate the reference fixtures (see tools/README.md).")
-    ap.add_argument("--out", default=str(REPO_ROOT / "Tests" / "Fixtures"), help="fixture root directory")
+    ap.add_argument("--out", default=None,
+                    help="fixture root directory (default: Tests/Fixtures, or Tests/FixturesHostile for those fixtures)")
     ap.add_argument("--only", nargs="*", help="fixture names to (re)build; default: all")
     ap.add_argument("--list", action="store_true", help="list the fixtures and exit")
     ap.add_argument("--no-roundtrip", action="store_true", help="skip the reload checks (not recommended)")
@@ -1070,11 +1114,11 @@ def main(argv=None) -> int:
         selected = [fx for fx in FIXTURES if fx.name in set(args.only)]
 
     setup_torch()
-    root = Path(args.out)
-    root.mkdir(parents=True, exist_ok=True)
     rows = []
     for fx in selected:
         print(f"== {fx.name}", flush=True)
+        root = Path(args.out) if args.out else REPO_ROOT / "Tests" / fx.folder
+        root.mkdir(parents=True, exist_ok=True)
         rows.append(write_fixture(fx, root, check_roundtrip=not args.no_roundtrip))
 
     import transformers

@@ -2,7 +2,8 @@
 
 import XLSTM
 
-/// Writes the default options into `*params`: one thread, native weight policy, XLSTM_CPU_AUTO.
+/// Writes the default options into `*params`: one thread, native weight policy, XLSTM_CPU_AUTO,
+/// memory-mapped files (XLSTM_LOAD_MMAP), reserved fields 0.
 /// Returns XLSTM_ERROR_INVALID_ARGUMENT if `params` is NULL. Thread-safe.
 @c public func xlstm_model_default_params(_ params: StructPointer<xlstm_model_params>?) -> CEnumValue<xlstm_status> {
     guard let params else { return argumentError("xlstm_model_default_params: params is NULL") }
@@ -13,8 +14,9 @@ import XLSTM
 /// Loads the model directory `path` (config.json + safetensors, or an official xlstm_large checkpoint's
 /// config.yaml + safetensors; see README "Model formats").
 /// `params` may be NULL for the defaults. On success `*model` receives a new model, to be released
-/// with `xlstm_model_free`; weights are memory-mapped, not copied. On failure `*model` is set to
-/// NULL, nothing stays loaded and the last error names the file and tensor at fault.
+/// with `xlstm_model_free`. Weight matrices are repacked at load into the kernels' layout; the
+/// rest (token embeddings, vectors) is memory-mapped unless `load_mode` says otherwise. On failure
+/// `*model` is set to NULL, nothing stays loaded and the last error names the file and tensor at fault.
 /// Thread-safe.
 @c public func xlstm_model_load(_ path: UnsafePointer<CChar>?, _ params: ConstStructPointer<xlstm_model_params>?,
                                 _ model: UnsafeMutablePointer<Handle<xlstm_model>?>?) -> CEnumValue<xlstm_status> {
@@ -23,8 +25,7 @@ import XLSTM
     guard let path else { return argumentError("xlstm_model_load: path is NULL") }
     var options = defaultModelParams
     if let params { options = params.loadUnaligned(as: xlstm_model_params.self) }
-    guard options.reserved0 == 0, options.reserved1 == 0, options.reserved2 == 0, options.reserved3 == 0,
-          options.reserved4 == 0 else {
+    guard options.reserved0 == 0, options.reserved1 == 0, options.reserved2 == 0, options.reserved3 == 0 else {
         return argumentError("xlstm_model_load: the reserved fields of params must be 0 (start from xlstm_model_default_params)")
     }
     let cpuPath: CPUPath?
@@ -44,8 +45,15 @@ import XLSTM
     case .XLSTM_WEIGHTS_FLOAT32?: policy = .float32
     case nil: return argumentError("xlstm_model_load: unknown weight_policy \(options.weight_policy)")
     }
+    let loadMode: LoadMode
+    switch xlstm_load_mode(rawValue: options.load_mode) {
+    case .XLSTM_LOAD_MMAP?: loadMode = .map
+    case .XLSTM_LOAD_COPY?: loadMode = .copy
+    case .XLSTM_LOAD_MLOCK?: loadMode = .lock
+    case nil: return argumentError("xlstm_model_load: unknown load_mode \(options.load_mode)")
+    }
     return guarded { () throws(XLSTMError) in
-        let loaded = try Model(directory: String(cString: path), policy: policy, cpuPath: cpuPath)
+        let loaded = try Model(directory: String(cString: path), policy: policy, cpuPath: cpuPath, loadMode: loadMode)
         model.pointee = retained(ModelBox(model: loaded, threads: Int(options.n_threads)))
     }
 }
@@ -124,4 +132,5 @@ import XLSTM
 /// The options `xlstm_model_default_params` writes.
 var defaultModelParams: xlstm_model_params { xlstm_model_params(
     n_threads: 1, weight_policy: xlstm_weight_policy.XLSTM_WEIGHTS_NATIVE.rawValue,
-    cpu_path: xlstm_cpu_path.XLSTM_CPU_AUTO.rawValue, reserved0: 0, reserved1: 0, reserved2: 0, reserved3: 0, reserved4: 0) }
+    cpu_path: xlstm_cpu_path.XLSTM_CPU_AUTO.rawValue, load_mode: xlstm_load_mode.XLSTM_LOAD_MMAP.rawValue,
+    reserved0: 0, reserved1: 0, reserved2: 0, reserved3: 0) }

@@ -124,6 +124,19 @@ public enum xlstm_cpu_path: Int32, CEnum {
     case XLSTM_CPU_AVX512 = 3
 }
 
+/// How `xlstm_model_load` brings the model's files into memory (README "Reliability").
+public enum xlstm_load_mode: Int32, CEnum {
+    /// Memory-mapped (the default): no copy, pages shared with the page cache. Replacing the files by
+    /// rename is safe; truncating them while loaded makes later reads raise SIGBUS, and overwriting
+    /// them in place changes the weights of the loaded model.
+    case XLSTM_LOAD_MMAP = 0
+    /// Read into private memory at load: the loaded model is immune to any later change of its files.
+    case XLSTM_LOAD_COPY = 1
+    /// Memory-mapped and locked in RAM with mlock(2): no page faults or disk reads during inference.
+    /// Fails with XLSTM_ERROR_IO when RLIMIT_MEMLOCK is too small. Does not protect against truncation.
+    case XLSTM_LOAD_MLOCK = 2
+}
+
 /// Which logits a multi-token feed computes.
 public enum xlstm_logits_mode: Int32, CEnum {
     /// The logits after the last token (what generation needs).
@@ -144,6 +157,8 @@ public struct xlstm_model_params: CStruct {
     /// fastest this CPU runs, or a lower one to force it (tests, bug reports). A path this CPU
     /// cannot run fails the load with XLSTM_ERROR_UNSUPPORTED.
     public var cpu_path: CEnumValue<xlstm_cpu_path>
+    /// How the files are brought into memory (`xlstm_load_mode`); default XLSTM_LOAD_MMAP.
+    public var load_mode: CEnumValue<xlstm_load_mode>
     /// Reserved for future options; must be 0 (as set by `xlstm_model_default_params`).
     public var reserved0: Int32
     /// Reserved; must be 0.
@@ -152,8 +167,6 @@ public struct xlstm_model_params: CStruct {
     public var reserved2: Int32
     /// Reserved; must be 0.
     public var reserved3: Int32
-    /// Reserved; must be 0.
-    public var reserved4: Int32
 }
 
 /// What `xlstm_model_get_info` reports.

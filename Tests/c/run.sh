@@ -67,6 +67,14 @@ python3 "$here/make_byte_model.py" "$fixtures/large_basic/model" "$work/large_vo
   || bad "make_byte_model.py could not write a vocab-2048 model"
 run_program test_logits "$build/asan/test_logits" "$fixtures" "$work/large_vocab_model"
 run_program test_state "$build/asan/test_state" "$fixtures"
+run_program test_bad_input "$build/asan/test_bad_input" "$fixtures"
+run_program test_threads "$build/asan/test_threads" "$fixtures"
+# RSS over 10 000 sessions and 1 000 models (uninstrumented build: ASan's quarantine would mask it),
+# then the same loops, shorter, under LeakSanitizer.
+run_program test_memory "$build/plain/test_memory" "$fixtures"
+run_program test_memory "$build/asan/test_memory" "$fixtures" 500 50
+# The long run, short: 20 000 tokens per family (`make soak` runs 1 000 000).
+run_program test_soak "$build/plain/test_soak" "$fixtures" 20000
 run_program abi_conformance "$build/asan/abi_conformance" "$manifest" "$libdir/libxlstm.so" "$fixtures"
 
 # --- examples -----------------------------------------------------------------------------------

@@ -128,14 +128,31 @@ struct ConfigReader {
         return false
     }
 
-    func int(_ key: String, default value: Int? = nil, min: Int = Int.min) throws(XLSTMError) -> Int {
+    func int(_ key: String, default value: Int? = nil, min: Int = Int.min, max: Int = Int.max) throws(XLSTMError) -> Int {
         guard let raw = json[key], !raw.isNull else {
             if let value { return value }
             throw fail(key, "is missing")
         }
         guard let v = raw.intValue else { throw fail(key, "must be an integer") }
         guard v >= min else { throw fail(key, "must be ≥ \(min) (is \(v))") }
+        guard v <= max else { throw fail(key, "must be ≤ \(max) (is \(v))") }
         return v
+    }
+
+    /// A projection factor: a number in (0, Limits.maxProjectionFactor].
+    func factor(_ key: String, default value: Double) throws(XLSTMError) -> Double {
+        let v = try double(key, default: value)
+        guard v > 0, v <= Limits.maxProjectionFactor else {
+            throw fail(key, "must be in (0, \(Limits.maxProjectionFactor)] (is \(v))")
+        }
+        return v
+    }
+
+    /// A derived width must be in [1, Limits.maxDimension].
+    func checkDimension(_ v: Int, _ key: String, _ what: String) throws(XLSTMError) {
+        guard v >= 1, v <= Limits.maxDimension else {
+            throw fail(key, "gives \(what) \(v), outside [1, \(Limits.maxDimension)]")
+        }
     }
 
     func double(_ key: String, default value: Double? = nil) throws(XLSTMError) -> Double {
@@ -211,9 +228,9 @@ extension ModelConfig {
     }
 
     static func parsePaper(_ root: ConfigReader) throws(XLSTMError) -> PaperConfig {
-        let embeddingDim = try root.int("embedding_dim", default: 128, min: 1)
-        let numBlocks = try root.int("num_blocks", default: 1, min: 1)
-        let vocabSize = try root.int("vocab_size", min: 1)
+        let embeddingDim = try root.int("embedding_dim", default: 128, min: 1, max: Limits.maxDimension)
+        let numBlocks = try root.int("num_blocks", default: 1, min: 1, max: Limits.maxBlocks)
+        let vocabSize = try root.int("vocab_size", min: 1, max: Limits.maxVocabSize)
         let bias = try root.bool("bias", default: false)
         let mlstmBlock = try root.object("mlstm_block")
         let slstmBlock = try root.object("slstm_block")
@@ -243,13 +260,14 @@ extension ModelConfig {
         var mlstm: PaperMLSTMConfig?
         if let block = mlstmBlock, isSLSTM.contains(false) {
             guard let layer = try block.object("mlstm") else { throw block.fail("mlstm", "is missing") }
-            let numHeads = try layer.int("num_heads", default: 4, min: 1)
-            let factor = try layer.double("proj_factor", default: 2.0)
+            let numHeads = try layer.int("num_heads", default: 4, min: 1, max: Limits.maxHeads)
+            let factor = try layer.factor("proj_factor", default: 2.0)
             let inner = upProjectionDim(
                 factor: factor, embeddingDim: embeddingDim,
                 roundUp: try layer.bool("round_proj_up_dim_up", default: true),
-                multipleOf: try layer.int("round_proj_up_to_multiple_of", default: 64, min: 1))
-            let blockSize = try layer.int("qkv_proj_blocksize", default: 4, min: 1)
+                multipleOf: try layer.int("round_proj_up_to_multiple_of", default: 64, min: 1, max: Limits.maxMultiple))
+            try layer.checkDimension(inner, "proj_factor", "an inner dimension")
+            let blockSize = try layer.int("qkv_proj_blocksize", default: 4, min: 1, max: Limits.maxMultiple)
             guard inner > 0, inner % numHeads == 0 else {
                 throw layer.fail("num_heads", "must divide the inner dimension \(inner)")
             }
@@ -257,7 +275,8 @@ extension ModelConfig {
                 throw layer.fail("qkv_proj_blocksize", "must divide the inner dimension \(inner)")
             }
             mlstm = PaperMLSTMConfig(numHeads: numHeads,
-                                     convKernelSize: try layer.int("conv1d_kernel_size", default: 4, min: 0),
+                                     convKernelSize: try layer.int("conv1d_kernel_size", default: 4, min: 0,
+                                                                   max: Limits.maxConvKernel),
                                      qkvProjBlockSize: blockSize, innerDim: inner)
         }
 
@@ -265,7 +284,7 @@ extension ModelConfig {
         var feedForward: PaperFeedForwardConfig?
         if let block = slstmBlock, isSLSTM.contains(true) {
             guard let layer = try block.object("slstm") else { throw block.fail("slstm", "is missing") }
-            let numHeads = try layer.int("num_heads", default: 4, min: 1)
+            let numHeads = try layer.int("num_heads", default: 4, min: 1, max: Limits.maxHeads)
             guard embeddingDim % numHeads == 0 else {
                 throw layer.fail("num_heads", "must divide embedding_dim \(embeddingDim)")
             }
@@ -274,7 +293,8 @@ extension ModelConfig {
                 throw XLSTMError(.unsupported, "\(root.file): sLSTM function \"\(function)\" is not supported (only \"slstm\")")
             }
             slstm = PaperSLSTMConfig(numHeads: numHeads,
-                                     convKernelSize: try layer.int("conv1d_kernel_size", default: 4, min: 0),
+                                     convKernelSize: try layer.int("conv1d_kernel_size", default: 4, min: 0,
+                                                                   max: Limits.maxConvKernel),
                                      groupNormWeight: try layer.bool("group_norm_weight", default: true))
             if let ff = try block.object("feedforward") {
                 let kind = try ff.string("ff_type", default: "ffn_gated")
@@ -286,10 +306,11 @@ extension ModelConfig {
                     throw XLSTMError(.unsupported, "\(root.file): feedforward act_fn \"\(actName)\" is not supported")
                 }
                 let upDim = upProjectionDim(
-                    factor: try ff.double("proj_factor", default: 1.3), embeddingDim: embeddingDim,
+                    factor: try ff.factor("proj_factor", default: 1.3), embeddingDim: embeddingDim,
                     roundUp: try ff.bool("round_proj_up_dim_up", default: true),
-                    multipleOf: try ff.int("round_proj_up_to_multiple_of", default: 64, min: 1))
+                    multipleOf: try ff.int("round_proj_up_to_multiple_of", default: 64, min: 1, max: Limits.maxMultiple))
                 guard upDim > 0 else { throw ff.fail("proj_factor", "gives an empty up-projection") }
+                try ff.checkDimension(upDim, "proj_factor", "an up-projection")
                 feedForward = PaperFeedForwardConfig(upDim: upDim, activation: activation,
                                                      bias: try ff.bool("bias", default: false))
             }
@@ -304,25 +325,31 @@ extension ModelConfig {
     static func parseLarge(_ root: ConfigReader) throws(XLSTMError) -> LargeConfig {
         // HF: embedding_dim falls back to hidden_size; num_blocks to num_hidden_layers.
         let embeddingDim = root.has("embedding_dim")
-            ? try root.int("embedding_dim", min: 1) : try root.int("hidden_size", min: 1)
+            ? try root.int("embedding_dim", min: 1, max: Limits.maxDimension)
+            : try root.int("hidden_size", min: 1, max: Limits.maxDimension)
         let numBlocks = root.has("num_blocks")
-            ? try root.int("num_blocks", min: 1) : try root.int("num_hidden_layers", min: 1)
-        let numHeads = try root.int("num_heads", default: 8, min: 1)
+            ? try root.int("num_blocks", min: 1, max: Limits.maxBlocks)
+            : try root.int("num_hidden_layers", min: 1, max: Limits.maxBlocks)
+        let numHeads = try root.int("num_heads", default: 8, min: 1, max: Limits.maxHeads)
         // xlstm_large.mLSTMLayer: int(embedding_dim · factor).
-        let qkDim = Int(Double(embeddingDim) * (try root.double("qk_dim_factor", default: 0.5)))
-        let vDim = Int(Double(embeddingDim) * (try root.double("v_dim_factor", default: 1.0)))
+        let qkDim = Int(Double(embeddingDim) * (try root.factor("qk_dim_factor", default: 0.5)))
+        let vDim = Int(Double(embeddingDim) * (try root.factor("v_dim_factor", default: 1.0)))
+        try root.checkDimension(qkDim, "qk_dim_factor", "a q/k dimension")
+        try root.checkDimension(vDim, "v_dim_factor", "a v dimension")
         guard qkDim > 0, vDim > 0, qkDim % numHeads == 0, vDim % numHeads == 0 else {
             throw root.fail("num_heads", "must divide the q/k dimension \(qkDim) and the v dimension \(vDim)")
         }
-        let ffnDim = roundUpToMultiple(Double(embeddingDim) * (try root.double("ffn_proj_factor", default: 2.6667)),
-                                       try root.int("ffn_round_up_to_multiple_of", default: 64, min: 1))
+        let ffnDim = roundUpToMultiple(Double(embeddingDim) * (try root.factor("ffn_proj_factor", default: 2.6667)),
+                                       try root.int("ffn_round_up_to_multiple_of", default: 64, min: 1,
+                                                    max: Limits.maxMultiple))
         guard ffnDim > 0 else { throw root.fail("ffn_proj_factor", "gives an empty feed-forward") }
+        try root.checkDimension(ffnDim, "ffn_proj_factor", "a feed-forward dimension")
         let weightMode = try root.string("weight_mode", default: "single")
         guard weightMode == "single" || weightMode == "fused" else {
             throw root.fail("weight_mode", "must be \"single\" or \"fused\"")
         }
         return LargeConfig(
-            vocabSize: try root.int("vocab_size", min: 1), embeddingDim: embeddingDim, numBlocks: numBlocks,
+            vocabSize: try root.int("vocab_size", min: 1, max: Limits.maxVocabSize), embeddingDim: embeddingDim, numBlocks: numBlocks,
             numHeads: numHeads, useBias: try root.bool("use_bias", default: false),
             normEps: Float(try root.double("norm_eps", default: 1e-6)),
             cellEps: Float(try root.double("eps", default: 1e-6)),

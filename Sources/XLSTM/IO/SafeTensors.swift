@@ -35,8 +35,8 @@ public struct SafeTensorsFile: Sendable {
     public let file: MappedFile
     public let entries: [TensorEntry]
 
-    public init(path: String) throws(XLSTMError) {
-        let file = try MappedFile(path: path)
+    public init(path: String, mode: LoadMode = .map) throws(XLSTMError) {
+        let file = try MappedFile(path: path, mode: mode)
         self.file = file
         let bytes = file.bytes
         guard bytes.count >= 8 else {
@@ -55,6 +55,9 @@ public struct SafeTensorsFile: Sendable {
         guard let members = header.members else {
             throw XLSTMError(.invalidModel, "\(path): safetensors header is not a JSON object")
         }
+        guard members.count <= Limits.maxTensorsPerFile + 1 else {
+            throw XLSTMError(.invalidModel, "\(path): safetensors header lists \(members.count) tensors (limit \(Limits.maxTensorsPerFile))")
+        }
         var entries: [TensorEntry] = []
         entries.reserveCapacity(members.count)
         for (name, value) in members where name != "__metadata__" {
@@ -66,6 +69,7 @@ public struct SafeTensorsFile: Sendable {
                 throw XLSTMError(.unsupported, "\(path): tensor '\(name)': dtype \(dtypeName) is not supported (F32, F16, BF16)")
             }
             guard let shapeItems = value["shape"]?.arrayValue else { throw bad("missing shape") }
+            guard shapeItems.count <= Limits.maxTensorRank else { throw bad("shape has \(shapeItems.count) dimensions (limit \(Limits.maxTensorRank))") }
             var shape: [Int] = []
             var count = 1
             for item in shapeItems {

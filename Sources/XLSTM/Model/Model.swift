@@ -72,8 +72,10 @@ public final class Model: @unchecked Sendable {
     /// Loads a model directory (see README "Model formats"). Nothing is half-loaded: on error
     /// every mapping made so far is released.
     ///
-    /// `cpuPath` forces the kernels of one ISA path (default: `XLSTM_CPU`, else the fastest this CPU runs).
-    public init(directory: String, policy: WeightPolicy = .native, cpuPath: CPUPath? = nil) throws(XLSTMError) {
+    /// `cpuPath` forces the kernels of one ISA path (default: `XLSTM_CPU`, else the fastest this CPU
+    /// runs); `loadMode` says how the files are brought into memory.
+    public init(directory: String, policy: WeightPolicy = .native, cpuPath: CPUPath? = nil,
+                loadMode: LoadMode = .map) throws(XLSTMError) {
         kernels = try KernelSet.select(cpuPath)
         guard isDirectory(directory) else {
             throw XLSTMError(.io, fileExists(directory) ? "\(directory): not a directory (a model is a directory)"
@@ -86,17 +88,18 @@ public final class Model: @unchecked Sendable {
         let store: WeightStore
         let officialLayout: Bool
         if fileExists(configPath) {
-            let configBytes = try readSmallFile(configPath)
+            let configBytes = try readSmallFile(configPath, limit: Limits.maxConfigBytes)
             let json = try JSON.parse(configBytes, context: configPath)
             config = try ModelConfig.parse(json, file: configPath)
-            store = try WeightStore(files: try Model.openSafeTensors(directory), policy: policy, kernels: kernels)
+            store = try WeightStore(files: try Model.openSafeTensors(directory, mode: loadMode), policy: policy,
+                                    kernels: kernels)
             officialLayout = false
         } else if fileExists(yamlPath) {
             // An official xlstm_large checkpoint (xlstm.xlstm_large.from_pretrained): config.yaml +
             // model.safetensors or model_0.safetensors, model_1.safetensors, … (a later file wins a key).
             let entries = try FlatYAML.parse(try readSmallFile(yamlPath, limit: 1 << 20), file: yamlPath)
             var large = try ModelConfig.parseOfficialLarge(entries, file: yamlPath)
-            store = try WeightStore(files: try Model.openOfficialSafeTensors(directory), policy: policy,
+            store = try WeightStore(files: try Model.openOfficialSafeTensors(directory, mode: loadMode), policy: policy,
                                     duplicates: .laterFileWins, kernels: kernels)
             // The official loader ignores weight_mode (it builds "single" modules); fused checkpoints
             // (utils.convert_single_weights_to_fused_weights) are recognised by their keys.
@@ -110,6 +113,7 @@ public final class Model: @unchecked Sendable {
         self.config = config
         self.weights = store
         layout = officialLayout ? .xlstmLarge : config.family == .paper ? .paper : .transformers
+        try Model.checkBlocksPresent(config, store, configPath: officialLayout ? yamlPath : configPath)
 
         var blocks: [any RecurrentBlock] = []
         let E = config.embeddingDim, V = config.vocabSize
@@ -173,57 +177,96 @@ public final class Model: @unchecked Sendable {
         }
         stateOffsets = offsets
         stateCount = total
+        let scratch = blocks.map(\.scratchCount).max() ?? 0
+        let prefillScratch = blocks.map { $0.prefillScratchCount(tokens: 256, chunkSize: 64) }.max() ?? 0
+        for (floats, what) in [(total, "recurrent state"), (scratch, "step scratch"), (prefillScratch, "prefill scratch")]
+        where floats > Limits.maxSessionFloats {
+            throw XLSTMError(.invalidModel,
+                             "\(configPath): each session would need \(floats) floats of \(what) (limit \(Limits.maxSessionFloats))")
+        }
         var text = config.canonicalDescription + ";state=\(total)"
         for name in store.tensorNames.sorted() {
             text += ";\(name):\(store.dtype(of: name)!.rawValue):\(store.shape(of: name)!)"
         }
         fingerprint = fnv1a64(Array(text.utf8))
-        scratchCount = blocks.map(\.scratchCount).max() ?? 0
+        scratchCount = scratch
+    }
+
+    /// The block count of config.json against what the files hold: tensors of the last block must be
+    /// present (checked before any per-block work or allocation; each block's own tensors are
+    /// checked when it is built).
+    static func checkBlocksPresent(_ config: ModelConfig, _ store: WeightStore, configPath: String) throws(XLSTMError) {
+        let prefix: String
+        switch config {
+        case .paper: prefix = "xlstm_block_stack.blocks."
+        case .large: prefix = "backbone.blocks."
+        }
+        var highest = -1
+        for name in store.tensorNames where name.hasPrefix(prefix) {
+            let rest = name.dropFirst(prefix.count)
+            guard let dot = rest.firstIndex(of: "."), let index = Int(rest[..<dot]) else { continue }
+            highest = max(highest, index)
+        }
+        let count = config.numBlocks
+        guard highest >= count - 1 else {
+            let held = highest < 0 ? "no block tensors (\(prefix)N.…)" : "blocks 0…\(highest)"
+            throw XLSTMError(.invalidModel, "\(configPath): num_blocks is \(count) but the safetensors files hold \(held)")
+        }
     }
 
     /// model.safetensors, or the shards listed by model.safetensors.index.json.
-    static func openSafeTensors(_ directory: String) throws(XLSTMError) -> [SafeTensorsFile] {
+    static func openSafeTensors(_ directory: String, mode: LoadMode = .map) throws(XLSTMError) -> [SafeTensorsFile] {
         let single = joinPath(directory, "model.safetensors")
         let indexPath = joinPath(directory, "model.safetensors.index.json")
         if fileExists(indexPath) {
-            let bytes = try readSmallFile(indexPath)
+            let bytes = try readSmallFile(indexPath, limit: Limits.maxIndexBytes)
             let index = try JSON.parse(bytes, context: indexPath)
             guard let map = index["weight_map"]?.members else {
                 throw XLSTMError(.invalidModel, "\(indexPath): no weight_map object")
             }
-            var names: [String] = []
+            var names = Set<String>()
             for (tensor, file) in map {
                 guard let name = file.stringValue, !name.isEmpty, !name.contains("/"), name != ".." else {
                     throw XLSTMError(.invalidModel, "\(indexPath): tensor '\(tensor)' maps to an invalid file name")
                 }
-                if !names.contains(name) { names.append(name) }
+                names.insert(name)
+                guard names.count <= Limits.maxShards else {
+                    throw XLSTMError(.invalidModel, "\(indexPath): names more than \(Limits.maxShards) shard files")
+                }
             }
             guard !names.isEmpty else { throw XLSTMError(.invalidModel, "\(indexPath): weight_map is empty") }
             var files: [SafeTensorsFile] = []
-            for name in names.sorted() { files.append(try SafeTensorsFile(path: joinPath(directory, name))) }
+            var held: [String: Set<String>] = [:]   // shard file name → tensor names in it
+            for name in names.sorted() {
+                let shard = try SafeTensorsFile(path: joinPath(directory, name), mode: mode)
+                files.append(shard)
+                held[name] = Set(shard.entries.map(\.name))
+            }
             // Every tensor the index names must be in the file it names.
             for (tensor, file) in map {
                 let name = file.stringValue!
-                guard let shard = files.first(where: { $0.file.path == joinPath(directory, name) }),
-                      shard.entries.contains(where: { $0.name == tensor }) else {
+                guard held[name]?.contains(tensor) == true else {
                     throw XLSTMError(.invalidModel, "\(joinPath(directory, name)): missing tensor '\(tensor)' listed in \(indexPath)")
                 }
             }
             return files
         }
-        if fileExists(single) { return [try SafeTensorsFile(path: single)] }
+        if fileExists(single) { return [try SafeTensorsFile(path: single, mode: mode)] }
         throw XLSTMError(.invalidModel, "\(directory): no model.safetensors or model.safetensors.index.json")
     }
 
     /// An official xlstm_large checkpoint's weights, found as `load_from_pretrained` finds them:
     /// model.safetensors if it exists, otherwise model_0.safetensors, model_1.safetensors, … up to the
     /// first missing number (files after a gap are not read).
-    static func openOfficialSafeTensors(_ directory: String) throws(XLSTMError) -> [SafeTensorsFile] {
+    static func openOfficialSafeTensors(_ directory: String, mode: LoadMode = .map) throws(XLSTMError) -> [SafeTensorsFile] {
         let single = joinPath(directory, "model.safetensors")
-        if fileExists(single) { return [try SafeTensorsFile(path: single)] }
+        if fileExists(single) { return [try SafeTensorsFile(path: single, mode: mode)] }
         var files: [SafeTensorsFile] = []
         while fileExists(joinPath(directory, "model_\(files.count).safetensors")) {
-            files.append(try SafeTensorsFile(path: joinPath(directory, "model_\(files.count).safetensors")))
+            guard files.count < Limits.maxShards else {
+                throw XLSTMError(.invalidModel, "\(directory): more than \(Limits.maxShards) model_N.safetensors files")
+            }
+            files.append(try SafeTensorsFile(path: joinPath(directory, "model_\(files.count).safetensors"), mode: mode))
         }
         guard !files.isEmpty else {
             throw XLSTMError(.invalidModel, "\(directory): config.yaml but no model.safetensors or model_0.safetensors")

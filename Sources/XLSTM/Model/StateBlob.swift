@@ -1,6 +1,8 @@
 // The portable, versioned serialisation of a session: everything needed to continue a sequence
 // bit for bit in another process or on another machine.
 //
+import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -138,7 +140,28 @@ extension StateBlob {
 
     /// Restores `session` from a file holding a blob; errors name the file; the session is unchanged on error.
     public static func load(fromFile path: String, into session: Session) throws(XLSTMError) {
-        let file = try MappedFile(path: path)
+        // Read (not mapped: a file truncated by someone else meanwhile cannot raise SIGBUS), and only
+        // when its size is the one a blob of this model has.
+        let expected = size(for: session.model)
+        let model = session.model
+        let file = try MappedFile(path: path, mode: .copy, maxSize: expected, tooLarge: { size in
+            // Too large for this model: another model's blob (say which) or damage, from the header alone.
+            var header = [UInt8](repeating: 0, count: headerSize)
+            let fd = open(path, O_RDONLY | O_CLOEXEC)
+            let n = fd < 0 ? -1 : header.withUnsafeMutableBytes { pread(fd, $0.baseAddress!, headerSize, 0) }
+            if fd >= 0 { close(fd) }
+            if n == headerSize, Array(header[0..<8]) == magic {
+                let version = header.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: 8, as: UInt32.self)) }
+                if version != formatVersion {
+                    return XLSTMError(.stateVersion, "\(path): state blob format version \(version) is not supported (this runtime reads \(formatVersion))")
+                }
+                let fingerprint = header.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: 16, as: UInt64.self)) }
+                if fingerprint != model.fingerprint {
+                    return XLSTMError(.stateMismatch, "\(path): state blob was saved from a different model (fingerprint \(hex(fingerprint)), this model \(hex(model.fingerprint)))")
+                }
+            }
+            return XLSTMError(.stateCorrupt, "\(path): state file is \(size) bytes; \(expected) expected for this model")
+        })
         do throws(XLSTMError) {
             try load(file.bytes, into: session)
         } catch {
@@ -147,32 +170,60 @@ extension StateBlob {
     }
 }
 
-/// Writes `bytes` to `path` via a temporary file in the same directory and rename(2).
+/// Distinguishes the temporary files of concurrent writers in one process.
+private let temporaryFileCounter = Atomic<Int>(0)
+
+/// Writes `bytes` to `path` atomically: a reader (or a crash) sees the old file or the new one,
+/// never a mix. The bytes go to a new temporary file in the same directory (a unique name per call,
+/// so threads saving to the same path at once do not collide), which is fsync'ed, renamed over
+/// `path`, and the directory fsync'ed so the rename itself survives a power loss.
 public func writeFileAtomically(_ path: String, _ bytes: UnsafeRawBufferPointer) throws(XLSTMError) {
-    let temporary = path + ".tmp-\(getpid())"
-    let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-    guard fd >= 0 else { throw XLSTMError(.io, "\(path): cannot create \(temporary) (\(String(cString: strerror(errno))))") }
+    guard !path.isEmpty else { throw XLSTMError(.io, "state file path is empty") }
+    func reason() -> String { String(cString: strerror(errno)) }
+    var temporary = ""
+    var fd: Int32 = -1
+    for _ in 0..<100 {
+        let serial = temporaryFileCounter.add(1, ordering: .relaxed).newValue
+        temporary = path + ".tmp-\(getpid())-\(serial)"
+        fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        if fd >= 0 || errno != EEXIST { break }
+    }
+    guard fd >= 0 else { throw XLSTMError(.io, "\(path): cannot create \(temporary) (\(reason()))") }
     var offset = 0
     while offset < bytes.count {
         let n = write(fd, bytes.baseAddress! + offset, bytes.count - offset)
         if n < 0 {
             if errno == EINTR { continue }
-            let reason = String(cString: strerror(errno))
+            let why = reason()
             close(fd)
             unlink(temporary)
-            throw XLSTMError(.io, "\(path): write failed (\(reason))")
+            throw XLSTMError(.io, "\(path): write failed (\(why))")
         }
         offset += n
     }
-    if fsync(fd) != 0 || close(fd) != 0 {
-        let reason = String(cString: strerror(errno))
+    if fsync(fd) != 0 {
+        let why = reason()
+        close(fd)
         unlink(temporary)
-        throw XLSTMError(.io, "\(path): write failed (\(reason))")
+        throw XLSTMError(.io, "\(path): fsync failed (\(why))")
+    }
+    if close(fd) != 0 {
+        let why = reason()
+        unlink(temporary)
+        throw XLSTMError(.io, "\(path): write failed (\(why))")
     }
     guard rename(temporary, path) == 0 else {
-        let reason = String(cString: strerror(errno))
+        let why = reason()
         unlink(temporary)
-        throw XLSTMError(.io, "\(path): cannot rename \(temporary) into place (\(reason))")
+        throw XLSTMError(.io, "\(path): cannot rename \(temporary) into place (\(why))")
+    }
+    // The directory entry: best effort (some file systems refuse fsync on directories).
+    let slash = path.lastIndex(of: "/")
+    let directory = slash.map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? "."
+    let directoryFD = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+    if directoryFD >= 0 {
+        _ = fsync(directoryFD)
+        close(directoryFD)
     }
 }
 

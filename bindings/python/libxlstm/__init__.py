@@ -19,7 +19,7 @@ Failures raise :class:`XlstmError` subclasses (see :mod:`libxlstm.errors`).
 """
 
 from . import capi
-from .enums import BlockKind, CpuPath, Family, LogitsMode, Status, WeightPolicy
+from .enums import BlockKind, CpuPath, Family, LoadMode, LogitsMode, Status, WeightPolicy
 from .errors import (
     BufferTooSmallError,
     ClosedError,
@@ -81,6 +81,7 @@ __all__ = [
     "Status",
     "TokenOutOfRangeError",
     "WeightPolicy",
+    "LoadMode",
     "XlstmError",
     "capi",
     "library_path",

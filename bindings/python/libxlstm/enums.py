@@ -10,7 +10,7 @@ import enum
 
 from . import capi
 
-__all__ = ["Status", "Family", "BlockKind", "WeightPolicy", "LogitsMode", "CpuPath"]
+__all__ = ["Status", "Family", "BlockKind", "WeightPolicy", "LogitsMode", "CpuPath", "LoadMode"]
 
 
 def _pythonic(c_name: str, python_name: str, prefixes: tuple) -> type:
@@ -33,3 +33,4 @@ BlockKind = _pythonic("xlstm_block_kind", "BlockKind", ("XLSTM_BLOCK_",))
 WeightPolicy = _pythonic("xlstm_weight_policy", "WeightPolicy", ("XLSTM_WEIGHTS_",))
 LogitsMode = _pythonic("xlstm_logits_mode", "LogitsMode", ("XLSTM_LOGITS_",))
 CpuPath = _pythonic("xlstm_cpu_path", "CpuPath", ("XLSTM_CPU_",))
+LoadMode = _pythonic("xlstm_load_mode", "LoadMode", ("XLSTM_LOAD_",))

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Optional, Tuple, Union
 
 from . import capi
 from ._native import Owner, check, integer, lib
-from .enums import BlockKind, CpuPath, Family, WeightPolicy
+from .enums import BlockKind, CpuPath, Family, LoadMode, WeightPolicy
 
 if TYPE_CHECKING:
     from .session import Session
@@ -37,11 +37,13 @@ class ModelInfo:
 class Model(Owner):
     """A model directory loaded by ``xlstm_model_load``.
 
-    ``Model(path, n_threads=None, weight_policy=None)``: ``n_threads`` is the number of threads each
-    session of this model uses for its matrix kernels (default: the library's, 1);
-    ``weight_policy`` a :class:`WeightPolicy` (default NATIVE: bf16 weights are read in place);
+    ``Model(path, n_threads=None, weight_policy=None, cpu_path=None, load_mode=None)``: ``n_threads``
+    is the number of threads each session of this model uses for its matrix kernels (default: the
+    library's, 1); ``weight_policy`` a :class:`WeightPolicy` (default NATIVE: bf16 weights stay bf16);
     ``cpu_path`` a :class:`CpuPath` to force the kernels of one instruction set (default AUTO: the
-    fastest this CPU runs; a path it cannot run raises :class:`ModelLoadError` with UNSUPPORTED).
+    fastest this CPU runs; a path it cannot run raises :class:`ModelLoadError` with UNSUPPORTED);
+    ``load_mode`` a :class:`LoadMode` (default MMAP; COPY makes the model immune to later changes of
+    its files, MLOCK locks the mapping in RAM).
     Raises :class:`ModelLoadError` (``status`` IO, INVALID_MODEL or UNSUPPORTED) with the library's
     message naming the file and tensor at fault.
 
@@ -52,7 +54,8 @@ class Model(Owner):
     _kind = "model"
 
     def __init__(self, path: PathLike, *, n_threads: Optional[int] = None,
-                 weight_policy: Optional[WeightPolicy] = None, cpu_path: Optional[CpuPath] = None):
+                 weight_policy: Optional[WeightPolicy] = None, cpu_path: Optional[CpuPath] = None,
+                 load_mode: Optional[LoadMode] = None):
         super().__init__()
         if not isinstance(path, (str, bytes, os.PathLike)):
             raise TypeError(f"path must be a str, bytes or os.PathLike, not {type(path).__name__}")
@@ -66,12 +69,15 @@ class Model(Owner):
             params.weight_policy = int(WeightPolicy(weight_policy))
         if cpu_path is not None:
             params.cpu_path = int(CpuPath(cpu_path))
+        if load_mode is not None:
+            params.load_mode = int(LoadMode(load_mode))
         pointer = ctypes.POINTER(capi.HANDLES["xlstm_model"])()
         check(library.xlstm_model_load(os.fsencode(path), ctypes.byref(params), ctypes.byref(pointer)),
               loading_model=True)
         self._adopt(pointer, library.xlstm_model_free)
         self.n_threads = params.n_threads
         self.weight_policy = WeightPolicy(params.weight_policy)
+        self.load_mode = LoadMode(params.load_mode)
         self._info = self._read_info(pointer)
         used = ctypes.c_int32()
         check(library.xlstm_model_get_cpu_path(pointer, ctypes.byref(used)))

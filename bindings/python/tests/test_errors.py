@@ -211,6 +211,8 @@ def test_model_argument_types(tmp_path):
         libxlstm.Model(fixture_model("paper_mixed"), n_threads=2**40)
     with pytest.raises(ValueError):
         libxlstm.Model(fixture_model("paper_mixed"), weight_policy=7)
+    with pytest.raises(ValueError):
+        libxlstm.Model(fixture_model("paper_mixed"), load_mode=7)
     with pytest.raises(TypeError):
         libxlstm.Session("not a model")
 

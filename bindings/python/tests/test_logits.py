@@ -85,3 +85,16 @@ def test_every_kernel_path_of_this_cpu_matches_reference(cpu_path):
 def test_an_unknown_cpu_path_is_refused():
     with pytest.raises(ValueError):
         libxlstm.Model(fixture_model("paper_mixed"), cpu_path=99)
+
+
+def test_every_load_mode_matches_reference():
+    tokens, expected, _ = read_fixture("paper_mixed")
+    for mode in libxlstm.LoadMode:
+        with libxlstm.Model(fixture_model("paper_mixed"), load_mode=mode) as model:
+            assert model.load_mode is mode
+            with model.session() as session:
+                rows = []
+                for token in tokens:
+                    session.feed(token)
+                    rows.append(as_list(session.logits_copy()))
+        assert relative_error(rows, expected) <= RELATIVE_TOLERANCE
