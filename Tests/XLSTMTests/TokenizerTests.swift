@@ -1,0 +1,180 @@
+// The tokenizer against the `tokenizers` package: ids, decoding and normalization recorded by
+// tools/make_tokenizer_fixtures.py (Tests/Fixtures/tokenizers), plus streaming and error cases.
+
+import Testing
+import XLSTM
+
+enum TokenizerFixtures {
+    static let root = Fixtures.root + "/tokenizers"
+    static let names = ["neox_style", "gpt2_style", "split_template"]
+
+    static func text(_ path: String) -> String { String(decoding: readBytes(path), as: UTF8.self) }
+
+    static func lines(_ path: String) -> [String] {
+        var lines = text(path).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        if lines.last == "" { lines.removeLast() }
+        return lines
+    }
+
+    static func ids(_ line: String) -> [Int32] { line.split(separator: " ").map { Int32($0)! } }
+
+    /// A JSON string literal (one line of expected_decoded.txt) as its value.
+    static func jsonString(_ line: String) throws -> String {
+        try JSON.parse(line, context: "fixture").stringValue!
+    }
+}
+
+@Suite struct TokenizerTests {
+    @Test(arguments: TokenizerFixtures.names)
+    func idsEqualTheReferenceOnEveryLine(_ name: String) throws {
+        let dir = TokenizerFixtures.root + "/" + name
+        let tokenizer = try Tokenizer(path: dir)
+        let corpus = TokenizerFixtures.text(dir + "/corpus.txt")
+        let lines = corpus.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        let expected = TokenizerFixtures.lines(dir + "/expected_lines.txt")
+        let expectedPlain = TokenizerFixtures.lines(dir + "/expected_lines_plain.txt")
+        #expect(lines.count == expected.count && lines.count == expectedPlain.count)
+        for (i, line) in lines.enumerated() {
+            #expect(tokenizer.encode(line) == TokenizerFixtures.ids(expected[i]), "\(name) line \(i + 1): \(line)")
+            #expect(tokenizer.encode(line, addSpecialTokens: false) == TokenizerFixtures.ids(expectedPlain[i]),
+                    "\(name) line \(i + 1) (no special): \(line)")
+        }
+        let whole = TokenizerFixtures.lines(dir + "/expected_whole.txt")[0]
+        #expect(tokenizer.encode(corpus) == TokenizerFixtures.ids(whole), "\(name): whole file")
+    }
+
+    @Test(arguments: TokenizerFixtures.names)
+    func decodeEqualsTheReferenceAndTheNormalizedText(_ name: String) throws {
+        let dir = TokenizerFixtures.root + "/" + name
+        let tokenizer = try Tokenizer(path: dir)
+        let plain = TokenizerFixtures.lines(dir + "/expected_lines_plain.txt")
+        let decoded = TokenizerFixtures.lines(dir + "/expected_decoded.txt")
+        let normalized = TokenizerFixtures.lines(dir + "/expected_normalized.txt")
+        let lines = TokenizerFixtures.text(dir + "/corpus.txt").split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        for i in 0..<plain.count {
+            let ids = TokenizerFixtures.ids(plain[i])
+            let ours = String(decoding: try tokenizer.decode(ids), as: UTF8.self)
+            #expect(ours == (try TokenizerFixtures.jsonString(decoded[i])), "\(name) line \(i + 1)")
+            // decode(encode(x)) == normalize(x), with the package's normalizer as the reference.
+            let reference = try TokenizerFixtures.jsonString(normalized[i])
+            #expect(tokenizer.normalize(lines[i]) == reference, "\(name) line \(i + 1): normalizer")
+            // Except where an added token with lstrip/rstrip swallows the white space beside it.
+            let roundTrip = String(decoding: try tokenizer.decode(tokenizer.encode(lines[i], addSpecialTokens: false)), as: UTF8.self)
+            if name == "split_template" && lines[i].contains("<mask>") {
+                #expect(roundTrip != reference && roundTrip.contains("<mask>masked<mask>x"))
+            } else {
+                #expect(roundTrip == reference, "\(name) line \(i + 1): round trip")
+            }
+        }
+    }
+
+    @Test func normalizationFormsEqualThePackage() throws {
+        let rows = TokenizerFixtures.lines(TokenizerFixtures.root + "/normalization.jsonl")
+        #expect(rows.count > 20)
+        for row in rows {
+            let json = try JSON.parse(row, context: "normalization.jsonl")
+            let input = json["input"]!.stringValue!
+            for form in ["NFC", "NFD", "NFKC", "NFKD"] {
+                let spec = #"{"version":"1.0","normalizer":{"type":"\#(form)"},"model":{"type":"BPE","vocab":{},"merges":[]}}"#
+                let tokenizer = try loadTokenizer(json: spec)
+                #expect(tokenizer.normalize(input) == json[form]!.stringValue!, "\(form): \(input)")
+            }
+        }
+    }
+
+    @Test(arguments: TokenizerFixtures.names)
+    func streamingDecodeNeverSplitsAScalarAndEqualsDecode(_ name: String) throws {
+        let dir = TokenizerFixtures.root + "/" + name
+        let tokenizer = try Tokenizer(path: dir)
+        let ids = TokenizerFixtures.ids(TokenizerFixtures.lines(dir + "/expected_whole.txt")[0])
+        let stream = StreamingDecoder(tokenizer: tokenizer)
+        var all: [UInt8] = []
+        var sawHeldBytes = false
+        for id in ids {
+            let chunk = try stream.push(id)
+            // Every chunk is valid UTF-8 on its own.
+            #expect(String(validating: chunk, as: UTF8.self) != nil)
+            if stream.pendingCount > 0 { sawHeldBytes = true }
+            all += chunk
+        }
+        all += stream.finish()
+        #expect(all == (try tokenizer.decode(ids)))
+        #expect(sawHeldBytes, "the corpus has multi-byte chars split across tokens")
+    }
+
+    @Test func streamingFlushesAnIncompleteTailAsReplacement() throws {
+        let tokenizer = try Tokenizer(path: TokenizerFixtures.root + "/gpt2_style")
+        // The first byte of "我" (E6) alone: a byte-level token holding only that byte.
+        let ids = tokenizer.encode("我", addSpecialTokens: false)
+        let first = try #require(ids.first)
+        let stream = StreamingDecoder(tokenizer: tokenizer)
+        if try tokenizer.piece(first).count < 3 {
+            #expect(try stream.push(first).isEmpty)
+            #expect(stream.finish() == [0xEF, 0xBF, 0xBD])
+        }
+        #expect(try tokenizer.piece(first).count >= 1)
+    }
+
+    @Test func invalidUtf8AndBadIdsAreErrors() throws {
+        let tokenizer = try Tokenizer(path: TokenizerFixtures.root + "/neox_style")
+        let bad: [UInt8] = [0x61, 0xC3, 0x28, 0x62]
+        let error = #expect(throws: XLSTMError.self) {
+            _ = try bad.withUnsafeBufferPointer { try tokenizer.encode($0) }
+        }
+        #expect(error?.kind == .invalidArgument)
+        #expect(error?.message.contains("byte 1") == true)
+        let idError = #expect(throws: XLSTMError.self) { _ = try tokenizer.decode([1, Int32(tokenizer.vocabSize)]) }
+        #expect(idError?.kind == .tokenOutOfRange)
+        #expect(throws: XLSTMError.self) { _ = try tokenizer.decode([-1]) }
+    }
+
+    @Test func specialIdsComeFromTheConfigFiles() throws {
+        let neox = try Tokenizer(path: TokenizerFixtures.root + "/neox_style")
+        #expect(neox.bosId == 0 && neox.eosId == 0 && neox.padId == 1)
+        #expect(neox.tokenString(0) == "<|endoftext|>" && neox.isSpecial(0))
+        let gpt2 = try Tokenizer(path: TokenizerFixtures.root + "/gpt2_style")
+        #expect(gpt2.bosId == 0 && gpt2.eosId == 0 && gpt2.padId == -1)
+        let split = try Tokenizer(path: TokenizerFixtures.root + "/split_template")
+        #expect(split.bosId == 0 && split.eosId == 1)
+        // A path to the tokenizer.json file works as well as its directory.
+        let file = try Tokenizer(path: TokenizerFixtures.root + "/neox_style/tokenizer.json")
+        #expect(file.encode("Hello world") == neox.encode("Hello world"))
+    }
+
+    @Test(arguments: [
+        (#"{"model":{"type":"WordPiece","vocab":{}}}"#, "WordPiece"),
+        (#"{"model":{"type":"BPE","vocab":{},"merges":[]},"normalizer":{"type":"BertNormalizer"}}"#, "BertNormalizer"),
+        (#"{"model":{"type":"BPE","vocab":{},"merges":[]},"pre_tokenizer":{"type":"Metaspace"}}"#, "Metaspace"),
+        (#"{"model":{"type":"BPE","vocab":{},"merges":[]},"decoder":{"type":"WordPiece"}}"#, "WordPiece"),
+        (#"{"model":{"type":"BPE","vocab":{},"merges":[]},"post_processor":{"type":"BertProcessing"}}"#, "BertProcessing"),
+        (#"{"model":{"type":"BPE","vocab":{},"merges":[],"dropout":0.1}}"#, "dropout"),
+    ])
+    func unsupportedComponentsAreNamed(_ spec: String, _ component: String) throws {
+        let error = #expect(throws: XLSTMError.self) { _ = try loadTokenizer(json: spec) }
+        #expect(error?.kind == .unsupported)
+        #expect(error?.message.contains(component) == true, "\(error?.message ?? "")")
+    }
+
+    @Test(arguments: [
+        #"{"model":{"type":"BPE","vocab":{"a":0},"merges":["a b"]}}"#,
+        #"{"model":{"type":"BPE","vocab":{"a":0,"b":1},"merges":["a b"]}}"#,
+        #"{"model":{"type":"BPE","vocab":{"a":-4},"merges":[]}}"#,
+        #"{"model":{"type":"BPE","vocab":{"a":99999999},"merges":[]}}"#,
+        #"{"model":{"type":"BPE","vocab":{"a":0},"merges":[["a"]]}}"#,
+        #"{"model":{"type":"BPE","vocab":{"a":0},"merges":[]},"added_tokens":[{"id":-1,"content":"x"}]}"#,
+        #"{"model":{"type":"BPE","vocab":{"a":0},"merges":[]},"added_tokens":[{"id":3,"content":""}]}"#,
+        #"[1,2]"#,
+    ])
+    func malformedFilesAreRejected(_ spec: String) {
+        let error = #expect(throws: XLSTMError.self) { _ = try loadTokenizer(json: spec) }
+        #expect(error?.kind == .invalidModel)
+    }
+}
+
+/// Writes `json` as tokenizer.json into a temporary directory and loads it.
+func loadTokenizer(json: String) throws -> Tokenizer {
+    let dir = makeTemporaryDirectory()
+    defer { removeTree(dir) }
+    writeBytes(dir + "/tokenizer.json", Array(json.utf8))
+    return try Tokenizer(path: dir)
+}
