@@ -43,7 +43,7 @@ public let XLSTM_VERSION_MINOR: Int32 = 1
 public let XLSTM_VERSION_PATCH: Int32 = 0
 /// Version of the C API this header describes; `xlstm_api_version()` returns the library's.
 /// A program should check that they are equal at start-up.
-public let XLSTM_API_VERSION: Int32 = 1
+public let XLSTM_API_VERSION: Int32 = 2
 /// Version of the state blob format written by `xlstm_session_save_state`.
 public let XLSTM_STATE_FORMAT_VERSION: Int32 = 1
 

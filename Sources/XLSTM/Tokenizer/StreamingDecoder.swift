@@ -18,19 +18,32 @@ public final class StreamingDecoder {
 
     /// Adds one token; returns the UTF-8 text that is now complete (possibly empty).
     public func push(_ id: Int32) throws(XLSTMError) -> [UInt8] {
-        guard let raw = try tokenizer.rawBytes(of: id, skipSpecial: skipSpecial, isFirst: isFirst) else { return [] }
-        isFirst = false
-        pending.append(contentsOf: raw)
+        try push(id, capacity: Int.max).bytes
+    }
+
+    /// As `push(_:)`, but when the text would exceed `capacity` bytes nothing changes: the token is
+    /// not consumed and `committed` is false (`bytes` is then the text that needs the room).
+    public func push(_ id: Int32, capacity: Int) throws(XLSTMError) -> (bytes: [UInt8], committed: Bool) {
+        guard let raw = try tokenizer.rawBytes(of: id, skipSpecial: skipSpecial, isFirst: isFirst) else { return ([], true) }
+        let joined = pending + raw
         var out: [UInt8] = []
-        let held = pending.withUnsafeBufferPointer { Utf8Repair.repair($0, holdIncomplete: true, into: &out) }
-        pending.removeFirst(pending.count - held)
+        let held = joined.withUnsafeBufferPointer { Utf8Repair.repair($0, holdIncomplete: true, into: &out) }
+        guard out.count <= capacity else { return (out, false) }
+        isFirst = false
+        pending = Array(joined[(joined.count - held)...])
+        return (out, true)
+    }
+
+    /// The text `finish()` would emit now, without emitting it.
+    public func peekFinish() -> [UInt8] {
+        var out: [UInt8] = []
+        _ = pending.withUnsafeBufferPointer { Utf8Repair.repair($0, holdIncomplete: false, into: &out) }
         return out
     }
 
     /// Emits what is held back (an incomplete sequence becomes U+FFFD) and resets the stream.
     public func finish() -> [UInt8] {
-        var out: [UInt8] = []
-        _ = pending.withUnsafeBufferPointer { Utf8Repair.repair($0, holdIncomplete: false, into: &out) }
+        let out = peekFinish()
         pending.removeAll()
         isFirst = true
         return out
