@@ -7,7 +7,7 @@
 # Prints "ok …" / "FAIL …" per case and ends with exactly "c: N passed, M failed"; exits 1 on any failure.
 #
 # Usage: Tests/c/run.sh BUILD_DIR FIXTURES_DIR LIBXLSTM_DIR MANIFEST
-#   BUILD_DIR holds simple, state (plain) and asan/{test_api,test_logits,test_state,abi_conformance,simple,state}.
+#   BUILD_DIR holds simple, state (plain) and asan/{test_api,test_logits,test_state,test_tokenizer,abi_conformance,simple,state}.
 set -uo pipefail
 build=${1:?usage: run.sh BUILD_DIR FIXTURES_DIR LIBXLSTM_DIR MANIFEST}
 fixtures=${2:?fixtures directory}
@@ -67,6 +67,7 @@ python3 "$here/make_byte_model.py" "$fixtures/large_basic/model" "$work/large_vo
   || bad "make_byte_model.py could not write a vocab-2048 model"
 run_program test_logits "$build/asan/test_logits" "$fixtures" "$work/large_vocab_model"
 run_program test_state "$build/asan/test_state" "$fixtures"
+run_program test_tokenizer "$build/asan/test_tokenizer" "$fixtures"
 run_program abi_conformance "$build/asan/abi_conformance" "$manifest" "$libdir/libxlstm.so" "$fixtures"
 
 # --- examples -----------------------------------------------------------------------------------
