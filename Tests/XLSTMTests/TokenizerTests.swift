@@ -115,6 +115,17 @@ enum TokenizerFixtures {
         #expect(try tokenizer.piece(first).count >= 1)
     }
 
+    @Test func canonicallyEquivalentTokensStayDistinct() throws {
+        // Swift Strings compare "é" and "e\u{301}" equal; the vocabulary must not.
+        let spec = #"{"model":{"type":"BPE","vocab":{"e":0,"\u0301":1,"\u00e9":2,"e\u0301":3},"merges":["e \u0301"]}}"#
+        let tokenizer = try loadTokenizer(json: spec)
+        #expect(tokenizer.encode("e\u{301}") == [3])
+        #expect(tokenizer.encode("\u{e9}") == [2])
+        #expect(tokenizer.encode("\u{e9}e\u{301}e") == [2, 3, 0])
+        // Without a decoder, tokens are joined with spaces (as the package does).
+        #expect(try tokenizer.decode([2, 3]) == Array("\u{e9} e\u{301}".utf8))
+    }
+
     @Test func invalidUtf8AndBadIdsAreErrors() throws {
         let tokenizer = try Tokenizer(path: TokenizerFixtures.root + "/neox_style")
         let bad: [UInt8] = [0x61, 0xC3, 0x28, 0x62]

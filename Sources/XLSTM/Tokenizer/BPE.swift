@@ -6,8 +6,10 @@
 // `dropout`, `continuing_subword_prefix` and `end_of_word_suffix` are refused at load.
 
 final class BPEModel: Sendable {
-    /// Token string → id (strings in the model's alphabet: byte-level chars for byte-level models).
-    let vocab: [String: Int32]
+    /// Token (as scalar values) → id, in the model's alphabet (byte-level chars for byte-level
+    /// models). Keyed by scalars, not String: Swift Strings compare by canonical equivalence, and
+    /// "é" and "e\u{301}" are two different tokens.
+    let vocab: [[UInt32]: Int32]
     /// id → token string; nil for ids the vocabulary does not define.
     let tokens: [String?]
     /// (left id << 32 | right id) → (rank, merged id).
@@ -35,14 +37,14 @@ final class BPEModel: Sendable {
         guard vocabMembers.count <= maxTokens else {
             throw XLSTMError(.invalidModel, "\(path).vocab: \(vocabMembers.count) entries (at most \(maxTokens))")
         }
-        var vocab: [String: Int32] = [:]
+        var vocab: [[UInt32]: Int32] = [:]
         vocab.reserveCapacity(vocabMembers.count)
         var maxId = -1
         for (token, value) in vocabMembers {
             guard let id = value.intValue, id >= 0, id < maxTokens else {
                 throw XLSTMError(.invalidModel, "\(path).vocab[\"\(token)\"]: id must be an integer in [0, \(maxTokens))")
             }
-            vocab[token] = Int32(id)
+            vocab[token.unicodeScalars.map(\.value)] = Int32(id)
             maxId = max(maxId, id)
         }
         // A sparse vocabulary with a huge id would allocate a huge table: bound it by the entry count.
@@ -50,11 +52,12 @@ final class BPEModel: Sendable {
             throw XLSTMError(.invalidModel, "\(path).vocab: largest id \(maxId) is far beyond the \(vocabMembers.count) entries")
         }
         var tokens = [String?](repeating: nil, count: maxId + 1)
-        for (token, id) in vocab { tokens[Int(id)] = token }
         var small = [Int32](repeating: -1, count: 0x400)
-        for (token, id) in vocab {
-            let scalars = token.unicodeScalars
-            if let first = scalars.first, scalars.count == 1, first.value < 0x400 { small[Int(first.value)] = id }
+        for (token, value) in vocabMembers {
+            let scalars = token.unicodeScalars.map(\.value)
+            guard let id = vocab[scalars], Int(id) == value.intValue else { continue }   // the last duplicate wins
+            tokens[Int(id)] = token
+            if scalars.count == 1, scalars[0] < 0x400 { small[Int(scalars[0])] = id }
         }
 
         var merges: [UInt64: (rank: Int32, id: Int32)] = [:]
@@ -67,21 +70,24 @@ final class BPEModel: Sendable {
             let left: String, right: String
             if let text = item.stringValue {
                 // "a b": split at the first space (tokens never contain a raw space in this form).
-                guard let space = text.firstIndex(of: " ") else {
+                // (Searched by scalar: " " followed by a combining mark is one Character.)
+                let scalars = text.unicodeScalars
+                guard let space = scalars.firstIndex(of: " ") else {
                     throw XLSTMError(.invalidModel, "\(path).merges[\(rank)]: \"\(text)\" is not \"left right\"")
                 }
-                left = String(text[..<space])
-                right = String(text[text.index(after: space)...])
+                left = String(scalars[..<space])
+                right = String(scalars[scalars.index(after: space)...])
             } else if let pair = item.arrayValue, pair.count == 2, let a = pair[0].stringValue, let b = pair[1].stringValue {
                 left = a
                 right = b
             } else {
                 throw XLSTMError(.invalidModel, "\(path).merges[\(rank)]: neither \"a b\" nor [\"a\", \"b\"]")
             }
-            guard let a = vocab[left], let b = vocab[right] else {
+            let leftScalars = left.unicodeScalars.map(\.value), rightScalars = right.unicodeScalars.map(\.value)
+            guard let a = vocab[leftScalars], let b = vocab[rightScalars] else {
                 throw XLSTMError(.invalidModel, "\(path).merges[\(rank)]: \"\(left)\" or \"\(right)\" is not in the vocabulary")
             }
-            guard let merged = vocab[left + right] else {
+            guard let merged = vocab[leftScalars + rightScalars] else {
                 throw XLSTMError(.invalidModel, "\(path).merges[\(rank)]: the merge \"\(left + right)\" is not in the vocabulary")
             }
             let key = UInt64(UInt32(a)) << 32 | UInt64(UInt32(b))
@@ -90,7 +96,7 @@ final class BPEModel: Sendable {
 
         var unkId: Int32?
         if let unk = json["unk_token"]?.stringValue {
-            guard let id = vocab[unk] else {
+            guard let id = vocab[unk.unicodeScalars.map(\.value)] else {
                 throw XLSTMError(.invalidModel, "\(path).unk_token \"\(unk)\" is not in the vocabulary")
             }
             unkId = id
@@ -98,7 +104,8 @@ final class BPEModel: Sendable {
         var byteIds = [Int32](repeating: -1, count: 256)
         for b in 0..<256 {
             let hex = String(b, radix: 16, uppercase: true)
-            if let id = vocab["<0x" + (hex.count == 1 ? "0" + hex : hex) + ">"] { byteIds[b] = id }
+            let name = "<0x" + (hex.count == 1 ? "0" + hex : hex) + ">"
+            if let id = vocab[name.unicodeScalars.map(\.value)] { byteIds[b] = id }
         }
         self.vocab = vocab
         self.tokens = tokens
@@ -117,17 +124,15 @@ final class BPEModel: Sendable {
             let id = smallCharIds[Int(cp)]
             return id >= 0 ? id : nil
         }
-        guard let scalar = Unicode.Scalar(cp) else { return nil }
-        return vocab[String(Character(scalar))]
+        return vocab[[cp]]
     }
 
     /// Appends the ids of one pre-tokenized word (scalar values) to `out`.
     func tokenize(_ word: [UInt32], into out: inout [Int32]) {
         if word.isEmpty { return }
-        if ignoreMerges, word.count > 1 {
-            var text = String.UnicodeScalarView()
-            for cp in word { if let s = Unicode.Scalar(cp) { text.append(s) } }
-            if let id = vocab[String(text)] { out.append(id); return }
+        if ignoreMerges, word.count > 1, let id = vocab[word] {
+            out.append(id)
+            return
         }
         // Initial symbols: one per char, or its <0xXX> bytes, or unk.
         var symbols: [Int32] = []

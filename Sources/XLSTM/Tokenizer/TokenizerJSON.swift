@@ -98,8 +98,8 @@ extension Tokenizer {
             return value.stringValue ?? value["content"]?.stringValue
         }
         func resolve(_ name: String) -> Int32? {
-            if let token = added.first(where: { $0.content == name }) { return token.id }
-            return model.vocab[name]
+            if let token = added.first(where: { $0.content.unicodeScalars.elementsEqual(name.unicodeScalars) }) { return token.id }
+            return model.vocab[name.unicodeScalars.map(\.value)]
         }
         let tokenizerConfig = try load("tokenizer_config.json")
         let specialMap = try load("special_tokens_map.json")
