@@ -13,6 +13,10 @@ Writes Tests/Fixtures/tokenizers/<name>/ for three pipelines:
                  Sequence[Split(regex, Isolated), Digits(individual), ByteLevel(use_regex=false)],
                  `ignore_merges`, TemplateProcessing adding <s> ... </s>, added tokens with
                  lstrip / rstrip / single_word.
+  fallback_unk   not byte-level: NFD normalizer, Sequence[Split(String " ", MergedWithNext),
+                 Digits(contiguous)], a BPE over a limited alphabet with `byte_fallback` (<0xXX>
+                 tokens for the bytes of some chars), `unk_token` with `fuse_unk` for the rest, no
+                 decoder (tokens joined with spaces).
 
 Each directory holds tokenizer.json, tokenizer_config.json, corpus.txt and what the package
 computes for it:
@@ -187,6 +191,32 @@ def split_template():
     return tok, config
 
 
+def fallback_unk():
+    tok = Tokenizer(models.BPE(unk_token="<unk>", fuse_unk=True, byte_fallback=True))
+    tok.normalizer = normalizers.NFD()
+    tok.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.Split(" ", behavior="merged_with_next"),
+        pre_tokenizers.Digits(individual_digits=False),
+    ])
+    trainer = trainers.BpeTrainer(vocab_size=600, min_frequency=1,
+                                  special_tokens=[AddedToken("<unk>", special=True, normalized=False)],
+                                  show_progress=False)
+    # Latin text only: every other script is left to byte fallback or <unk>.
+    latin = ["".join(c for c in text if ord(c) < 0x250) for text in TRAIN * 3 + CORPUS[:10]]
+    tok.train_from_iterator(latin, trainer=trainer)
+    spec = json.loads(tok.to_str())
+    vocab = spec["model"]["vocab"]
+    # <0xXX> tokens for the bytes of a few scripts' chars (not all: the rest falls back to <unk>).
+    wanted = set()
+    for ch in "我能吞下玻璃é😀ñ":
+        wanted.update(ch.encode("utf-8"))
+    for byte in sorted(wanted):
+        vocab["<0x%02X>" % byte] = len(vocab)
+    tok = Tokenizer.from_str(json.dumps(spec))
+    config = {"unk_token": "<unk>"}
+    return tok, config
+
+
 def write_ids(path, rows):
     with open(path, "w", encoding="utf-8") as f:
         for ids in rows:
@@ -194,12 +224,16 @@ def write_ids(path, rows):
 
 
 def main():
+    global OUT
+    if len(sys.argv) > 2 and sys.argv[1] == "--out":
+        OUT = sys.argv[2]
     if os.path.isdir(OUT):
         shutil.rmtree(OUT)
     os.makedirs(OUT)
     corpus_text = "\n".join(CORPUS)
     summary = []
-    for name, build in [("neox_style", neox_style), ("gpt2_style", gpt2_style), ("split_template", split_template)]:
+    for name, build in [("neox_style", neox_style), ("gpt2_style", gpt2_style), ("split_template", split_template),
+                        ("fallback_unk", fallback_unk)]:
         tok, config = build()
         d = os.path.join(OUT, name)
         os.makedirs(d)

@@ -6,7 +6,9 @@ import XLSTM
 
 enum TokenizerFixtures {
     static let root = Fixtures.root + "/tokenizers"
-    static let names = ["neox_style", "gpt2_style", "split_template"]
+    static let names = ["neox_style", "gpt2_style", "split_template", "fallback_unk"]
+    /// The fixtures with a ByteLevel decoder (fallback_unk has none: its tokens are joined with spaces).
+    static let byteLevel = ["neox_style", "gpt2_style", "split_template"]
 
     static func text(_ path: String) -> String { String(decoding: readBytes(path), as: UTF8.self) }
 
@@ -60,7 +62,9 @@ enum TokenizerFixtures {
             #expect(tokenizer.normalize(lines[i]) == reference, "\(name) line \(i + 1): normalizer")
             // Except where an added token with lstrip/rstrip swallows the white space beside it.
             let roundTrip = String(decoding: try tokenizer.decode(tokenizer.encode(lines[i], addSpecialTokens: false)), as: UTF8.self)
-            if name == "split_template" && lines[i].contains("<mask>") {
+            if !TokenizerFixtures.byteLevel.contains(name) {
+                continue
+            } else if name == "split_template" && lines[i].contains("<mask>") {
                 #expect(roundTrip != reference && roundTrip.contains("<mask>masked<mask>x"))
             } else {
                 #expect(roundTrip == reference, "\(name) line \(i + 1): round trip")
@@ -82,7 +86,7 @@ enum TokenizerFixtures {
         }
     }
 
-    @Test(arguments: TokenizerFixtures.names)
+    @Test(arguments: TokenizerFixtures.byteLevel)
     func streamingDecodeNeverSplitsAScalarAndEqualsDecode(_ name: String) throws {
         let dir = TokenizerFixtures.root + "/" + name
         let tokenizer = try Tokenizer(path: dir)

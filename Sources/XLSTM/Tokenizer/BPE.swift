@@ -134,35 +134,33 @@ final class BPEModel: Sendable {
             out.append(id)
             return
         }
-        // Initial symbols: one per char, or its <0xXX> bytes, or unk.
+        // Initial symbols: one per char, or its <0xXX> bytes, or unk. As in `BPE::merge_word`, an
+        // unk is held pending (fused with the next unknown char under fuse_unk) and written only
+        // when a char of the vocabulary follows or the word ends — so byte-fallback tokens that
+        // come in between are written BEFORE it.
         var symbols: [Int32] = []
         symbols.reserveCapacity(word.count)
-        var lastWasUnk = false
+        var pendingUnk = false
         for cp in word {
             if let id = charId(cp) {
+                if pendingUnk, let unk = unkId { symbols.append(unk) }
+                pendingUnk = false
                 symbols.append(id)
-                lastWasUnk = false
                 continue
             }
             if byteFallback {
-                var ids: [Int32] = []
-                var ok = true
-                for byte in utf8Bytes(cp) {
-                    let id = byteTokenIds[Int(byte)]
-                    if id < 0 { ok = false; break }
-                    ids.append(id)
-                }
-                if ok {
-                    symbols.append(contentsOf: ids)
-                    lastWasUnk = false
+                let bytes = utf8Bytes(cp)
+                if bytes.allSatisfy({ byteTokenIds[Int($0)] >= 0 }) {
+                    for byte in bytes { symbols.append(byteTokenIds[Int(byte)]) }
                     continue
                 }
             }
             if let unk = unkId {
-                if !(fuseUnk && lastWasUnk) { symbols.append(unk) }
-                lastWasUnk = true
+                if pendingUnk && !fuseUnk { symbols.append(unk) }
+                pendingUnk = true
             }
         }
+        if pendingUnk, let unk = unkId { symbols.append(unk) }
         if symbols.count < 2 {
             out.append(contentsOf: symbols)
             return

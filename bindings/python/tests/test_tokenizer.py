@@ -12,7 +12,8 @@ import libxlstm
 from conftest import FIXTURES, fixture_model
 
 TOKENIZERS = FIXTURES / "tokenizers"
-NAMES = ["neox_style", "gpt2_style", "split_template"]
+NAMES = ["neox_style", "gpt2_style", "split_template", "fallback_unk"]
+BYTE_LEVEL = NAMES[:3]  # fallback_unk has no decoder: tokens are joined with spaces
 
 
 def expected_rows(name: str, file: str):
@@ -37,7 +38,7 @@ def test_ids_equal_the_reference(name):
             assert tokenizer.decode(ids) == text
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", BYTE_LEVEL)
 def test_stream_equals_decode(name):
     tokenizer = libxlstm.Tokenizer(TOKENIZERS / name / "tokenizer.json")
     ids = expected_rows(name, "expected_whole.txt")[0]
