@@ -13,6 +13,9 @@ Writes Tests/Fixtures/tokenizers/<name>/ for three pipelines:
                  Sequence[Split(regex, Isolated), Digits(individual), ByteLevel(use_regex=false)],
                  `ignore_merges`, TemplateProcessing adding <s> ... </s>, added tokens with
                  lstrip / rstrip / single_word.
+  prefix_space   gpt2_style's vocabulary with ByteLevel(add_prefix_space=True) and a special
+                 `<mask>` (lstrip) added after the vocabulary: the prefix space of every split
+                 between added tokens, and the ids the package assigns to added tokens.
   fallback_unk   not byte-level: NFD normalizer, Sequence[Split(String " ", MergedWithNext),
                  Digits(contiguous)], a BPE over a limited alphabet with `byte_fallback` (<0xXX>
                  tokens for the bytes of some chars), `unk_token` with `fuse_unk` for the rest, no
@@ -161,6 +164,15 @@ def gpt2_style():
     return tok, config
 
 
+def prefix_space():
+    tok, config = gpt2_style()
+    spec = json.loads(tok.to_str())
+    spec["pre_tokenizer"]["add_prefix_space"] = True
+    tok = Tokenizer.from_str(json.dumps(spec))
+    tok.add_special_tokens([AddedToken("<mask>", lstrip=True, special=True, normalized=False)])
+    return tok, config
+
+
 LLAMA3_SPLIT = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}"
                 r"| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+")
 
@@ -233,7 +245,7 @@ def main():
     corpus_text = "\n".join(CORPUS)
     summary = []
     for name, build in [("neox_style", neox_style), ("gpt2_style", gpt2_style), ("split_template", split_template),
-                        ("fallback_unk", fallback_unk)]:
+                        ("prefix_space", prefix_space), ("fallback_unk", fallback_unk)]:
         tok, config = build()
         d = os.path.join(OUT, name)
         os.makedirs(d)

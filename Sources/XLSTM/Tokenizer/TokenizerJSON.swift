@@ -60,14 +60,32 @@ extension Tokenizer {
         guard addedJSON.count <= Self.maxAddedTokens else {
             throw XLSTMError(.invalidModel, "\(file): added_tokens has \(addedJSON.count) entries (at most \(Self.maxAddedTokens))")
         }
-        let idLimit = max(model.tokens.count, addedJSON.count) + (1 << 20)
+        // Ids as `AddedVocabulary::add_tokens` assigns them (the file's "id" is only checked): a
+        // token of the model's vocabulary keeps its id; any other gets the next id after the
+        // vocabulary (or after the largest added id beyond it), in file order.
         var added: [AddedToken] = []
+        var idOfContent: [[UInt32]: Int32] = [:]
+        var largestAdded = -1
+        let vocabCount = model.vocab.count
         for (i, item) in addedJSON.enumerated() {
-            guard let id = item["id"]?.intValue, id >= 0, id < idLimit, let content = item["content"]?.stringValue else {
-                throw XLSTMError(.invalidModel, "\(file): added_tokens[\(i)] needs an \"id\" in [0, \(idLimit)) and a \"content\" string")
+            guard let fileId = item["id"]?.intValue, fileId >= 0, let content = item["content"]?.stringValue else {
+                throw XLSTMError(.invalidModel, "\(file): added_tokens[\(i)] needs a non-negative \"id\" and a \"content\" string")
             }
-            guard !content.isEmpty else { throw XLSTMError(.invalidModel, "\(file): added_tokens[\(i)] has an empty content") }
+            _ = fileId
+            if content.isEmpty { continue }     // skipped, as there
             let special = item["special"]?.boolValue ?? false
+            let scalars = content.unicodeScalars.map(\.value)
+            let id: Int
+            if let existing = idOfContent[scalars] {
+                id = Int(existing)
+            } else if let inVocab = model.vocab[scalars] {
+                id = Int(inVocab)
+            } else {
+                id = largestAdded >= vocabCount || vocabCount == 0 ? largestAdded + 1 : vocabCount
+            }
+            guard id < Int(Int32.max) else { throw XLSTMError(.invalidModel, "\(file): added_tokens[\(i)]: too many tokens") }
+            idOfContent[scalars] = Int32(id)
+            largestAdded = max(largestAdded, id)
             added.append(AddedToken(id: Int32(id), content: content,
                                     singleWord: item["single_word"]?.boolValue ?? false,
                                     lstrip: item["lstrip"]?.boolValue ?? false,

@@ -12,8 +12,8 @@ import libxlstm
 from conftest import FIXTURES, fixture_model
 
 TOKENIZERS = FIXTURES / "tokenizers"
-NAMES = ["neox_style", "gpt2_style", "split_template", "fallback_unk"]
-BYTE_LEVEL = NAMES[:3]  # fallback_unk has no decoder: tokens are joined with spaces
+NAMES = ["neox_style", "gpt2_style", "split_template", "prefix_space", "fallback_unk"]
+BYTE_LEVEL = NAMES[:4]  # fallback_unk has no decoder: tokens are joined with spaces
 
 
 def expected_rows(name: str, file: str):
