@@ -9,7 +9,7 @@ final class BPEModel: Sendable {
     /// Token (as scalar values) → id, in the model's alphabet (byte-level chars for byte-level
     /// models). Keyed by scalars, not String: Swift Strings compare by canonical equivalence, and
     /// "é" and "e\u{301}" are two different tokens.
-    let vocab: [[UInt32]: Int32]
+    let vocab: [ScalarKey: Int32]
     /// id → token string; nil for ids the vocabulary does not define.
     let tokens: [String?]
     /// (left id << 32 | right id) → (rank, merged id).
@@ -37,14 +37,14 @@ final class BPEModel: Sendable {
         guard vocabMembers.count <= maxTokens else {
             throw XLSTMError(.invalidModel, "\(path).vocab: \(vocabMembers.count) entries (at most \(maxTokens))")
         }
-        var vocab: [[UInt32]: Int32] = [:]
+        var vocab: [ScalarKey: Int32] = [:]
         vocab.reserveCapacity(vocabMembers.count)
         var maxId = -1
         for (token, value) in vocabMembers {
             guard let id = value.intValue, id >= 0, id < maxTokens else {
                 throw XLSTMError(.invalidModel, "\(path).vocab[\"\(token)\"]: id must be an integer in [0, \(maxTokens))")
             }
-            vocab[token.unicodeScalars.map(\.value)] = Int32(id)
+            vocab[ScalarKey(token.unicodeScalars.map(\.value))] = Int32(id)
             maxId = max(maxId, id)
         }
         // A sparse vocabulary with a huge id would allocate a huge table: bound it by the entry count.
@@ -55,7 +55,7 @@ final class BPEModel: Sendable {
         var small = [Int32](repeating: -1, count: 0x400)
         for (token, value) in vocabMembers {
             let scalars = token.unicodeScalars.map(\.value)
-            guard let id = vocab[scalars], Int(id) == value.intValue else { continue }   // the last duplicate wins
+            guard let id = vocab[ScalarKey(scalars)], Int(id) == value.intValue else { continue }   // the last duplicate wins
             tokens[Int(id)] = token
             if scalars.count == 1, scalars[0] < 0x400 { small[Int(scalars[0])] = id }
         }
@@ -84,10 +84,10 @@ final class BPEModel: Sendable {
                 throw XLSTMError(.invalidModel, "\(path).merges[\(rank)]: neither \"a b\" nor [\"a\", \"b\"]")
             }
             let leftScalars = left.unicodeScalars.map(\.value), rightScalars = right.unicodeScalars.map(\.value)
-            guard let a = vocab[leftScalars], let b = vocab[rightScalars] else {
+            guard let a = vocab[ScalarKey(leftScalars)], let b = vocab[ScalarKey(rightScalars)] else {
                 throw XLSTMError(.invalidModel, "\(path).merges[\(rank)]: \"\(left)\" or \"\(right)\" is not in the vocabulary")
             }
-            guard let merged = vocab[leftScalars + rightScalars] else {
+            guard let merged = vocab[ScalarKey(leftScalars + rightScalars)] else {
                 throw XLSTMError(.invalidModel, "\(path).merges[\(rank)]: the merge \"\(left + right)\" is not in the vocabulary")
             }
             let key = UInt64(UInt32(a)) << 32 | UInt64(UInt32(b))
@@ -96,7 +96,7 @@ final class BPEModel: Sendable {
 
         var unkId: Int32?
         if let unk = json["unk_token"]?.stringValue {
-            guard let id = vocab[unk.unicodeScalars.map(\.value)] else {
+            guard let id = vocab[ScalarKey(unk.unicodeScalars.map(\.value))] else {
                 throw XLSTMError(.invalidModel, "\(path).unk_token \"\(unk)\" is not in the vocabulary")
             }
             unkId = id
@@ -105,7 +105,7 @@ final class BPEModel: Sendable {
         for b in 0..<256 {
             let hex = String(b, radix: 16, uppercase: true)
             let name = "<0x" + (hex.count == 1 ? "0" + hex : hex) + ">"
-            if let id = vocab[name.unicodeScalars.map(\.value)] { byteIds[b] = id }
+            if let id = vocab[ScalarKey(name.unicodeScalars.map(\.value))] { byteIds[b] = id }
         }
         self.vocab = vocab
         self.tokens = tokens
@@ -124,13 +124,13 @@ final class BPEModel: Sendable {
             let id = smallCharIds[Int(cp)]
             return id >= 0 ? id : nil
         }
-        return vocab[[cp]]
+        return vocab[ScalarKey([cp])]
     }
 
     /// Appends the ids of one pre-tokenized word (scalar values) to `out`.
     func tokenize(_ word: [UInt32], into out: inout [Int32]) {
         if word.isEmpty { return }
-        if ignoreMerges, word.count > 1, let id = vocab[word] {
+        if ignoreMerges, word.count > 1, let id = vocab[ScalarKey(word)] {
             out.append(id)
             return
         }
@@ -214,6 +214,19 @@ final class BPEModel: Sendable {
         }
         symbols = result
     }
+}
+
+/// A token or word as scalar values, hashed as one block of bytes (Hasher's per-element combine is
+/// the slow part of an [UInt32] key).
+struct ScalarKey: Hashable, Sendable {
+    let scalars: [UInt32]
+    init(_ scalars: [UInt32]) { self.scalars = scalars }
+
+    func hash(into hasher: inout Hasher) {
+        scalars.withUnsafeBytes { hasher.combine(bytes: $0) }
+    }
+
+    static func == (a: ScalarKey, b: ScalarKey) -> Bool { a.scalars == b.scalars }
 }
 
 @inline(__always)

@@ -29,7 +29,7 @@ public final class Tokenizer: Sendable {
     public let padId: Int32
     public let unkId: Int32
 
-    private let cache = Mutex<[[UInt32]: [Int32]]>([:])
+    private let cache = Mutex<[ScalarKey: [Int32]]>([:])
     private static let cacheLimit = 1 << 16
 
     init(directory: String, model: BPEModel, normalizer: Normalizer?, preTokenizer: PreTokenizer?,
@@ -111,7 +111,8 @@ public final class Tokenizer: Sendable {
     private func tokenizeWords(_ words: [[UInt32]], into ids: inout [Int32]) {
         let done: Bool = cache.withLockIfAvailable { cache -> Bool in
             for word in words {
-                if let hit = cache[word] {
+                let key = ScalarKey(word)
+                if let hit = cache[key] {
                     ids.append(contentsOf: hit)
                     continue
                 }
@@ -119,7 +120,7 @@ public final class Tokenizer: Sendable {
                 model.tokenize(word, into: &ids)
                 if word.count < 256 {
                     if cache.count >= Self.cacheLimit { cache.removeAll(keepingCapacity: true) }
-                    cache[word] = Array(ids[start...])
+                    cache[key] = Array(ids[start...])
                 }
             }
             return true

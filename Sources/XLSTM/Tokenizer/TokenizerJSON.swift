@@ -78,7 +78,7 @@ extension Tokenizer {
             let id: Int
             if let existing = idOfContent[scalars] {
                 id = Int(existing)
-            } else if let inVocab = model.vocab[scalars] {
+            } else if let inVocab = model.vocab[ScalarKey(scalars)] {
                 id = Int(inVocab)
             } else {
                 id = largestAdded >= vocabCount || vocabCount == 0 ? largestAdded + 1 : vocabCount
@@ -117,7 +117,7 @@ extension Tokenizer {
         }
         func resolve(_ name: String) -> Int32? {
             if let token = added.first(where: { $0.content.unicodeScalars.elementsEqual(name.unicodeScalars) }) { return token.id }
-            return model.vocab[name.unicodeScalars.map(\.value)]
+            return model.vocab[ScalarKey(name.unicodeScalars.map(\.value))]
         }
         let tokenizerConfig = try load("tokenizer_config.json")
         let specialMap = try load("special_tokens_map.json")

@@ -148,17 +148,38 @@ enum NormalizationForm: Sendable {
 
 enum UnicodeNormalizer {
     /// Normalizes scalar values `input` into `form`.
+    ///
+    /// Scalars below `threshold` are left as they are and never interact with what follows them
+    /// except as the starter a following mark composes with (every canonical pair's second scalar is
+    /// ≥ U+0300), so only the runs of scalars ≥ threshold — with the one scalar before each run for
+    /// the composing forms — go through the full algorithm.
     static func normalize(_ input: [UInt32], form: NormalizationForm) -> [UInt32] {
         let tables = NormalizationTables.shared
-        // Fast path: nothing at or above the first decomposable scalar or combining mark changes.
         let limit = min(tables.firstDecomposable, tables.firstNonStarter)
-        if form.composes {
-            // Below U+0300 every scalar is NFC already (precomposed Latin-1 letters stay as they are).
-            let nfcLimit: UInt32 = form.compatibility ? limit : 0x300
-            if !input.contains(where: { $0 >= nfcLimit }) { return input }
-        } else if !input.contains(where: { $0 >= limit }) {
-            return input
+        // Below U+0300 every scalar is NFC already (precomposed Latin-1 letters stay as they are).
+        let threshold: UInt32 = form.composes && !form.compatibility ? max(limit, 0x300) : limit
+        guard var j = input.firstIndex(where: { $0 >= threshold }) else { return input }
+        var out: [UInt32] = []
+        out.reserveCapacity(input.count + 8)
+        var i = 0
+        while true {
+            let start = form.composes && j > i ? j - 1 : j
+            out.append(contentsOf: input[i..<start])
+            var end = j
+            while end < input.count && input[end] >= threshold { end += 1 }
+            out.append(contentsOf: normalizeSegment(input[start..<end], form: form, tables: tables))
+            i = end
+            guard let next = input[i...].firstIndex(where: { $0 >= threshold }) else {
+                out.append(contentsOf: input[i...])
+                return out
+            }
+            j = next
         }
+    }
+
+    /// The full algorithm (decompose, reorder, compose) on one segment.
+    private static func normalizeSegment(_ input: ArraySlice<UInt32>, form: NormalizationForm,
+                                         tables: NormalizationTables) -> [UInt32] {
         var decomposed: [UInt32] = []
         decomposed.reserveCapacity(input.count + 8)
         for cp in input { tables.appendDecomposition(cp, compat: form.compatibility, to: &decomposed) }
