@@ -457,15 +457,17 @@ XLSTM_API xlstm_status xlstm_tokenize(const xlstm_tokenizer *tokenizer, const ch
 // as `tokenizers`' decode does, so the text is always valid UTF-8. `*text_len` receives its length
 // in bytes (no terminator counted); a NUL is appended when `capacity` > `*text_len`. When the text
 // does not fit: XLSTM_ERROR_BUFFER_TOO_SMALL, `*text_len` = the size needed, nothing written. An id
-// outside [0, vocab_size) gives XLSTM_ERROR_TOKEN_OUT_OF_RANGE. Thread-safe.
+// the tokenizer has no token for (>= vocab_size, e.g. a model's padded vocabulary rows, or a hole
+// in the vocabulary) has no text, as in `tokenizers`' decode; a negative id gives
+// XLSTM_ERROR_TOKEN_OUT_OF_RANGE. Thread-safe.
 XLSTM_API xlstm_status xlstm_detokenize(const xlstm_tokenizer *tokenizer, const int32_t *tokens,
                                         size_t n_tokens, uint32_t flags, char *text,
                                         size_t capacity, size_t *text_len);
 
 // Writes the raw bytes token `token` stands for into `piece` (the decoder applied to it alone; for
 // byte-level tokenizers this may be part of a UTF-8 sequence, so it is NOT always valid UTF-8).
-// Same size protocol as `xlstm_detokenize`; an id the vocabulary leaves unused gives 0 bytes.
-// XLSTM_ERROR_TOKEN_OUT_OF_RANGE outside [0, vocab_size). Thread-safe.
+// Same size protocol as `xlstm_detokenize`; an id without a token gives 0 bytes, a negative one
+// XLSTM_ERROR_TOKEN_OUT_OF_RANGE. Thread-safe.
 XLSTM_API xlstm_status xlstm_tokenizer_token_to_piece(const xlstm_tokenizer *tokenizer,
                                                       int32_t token, char *piece, size_t capacity,
                                                       size_t *piece_len);

@@ -116,7 +116,9 @@ private func deliver(_ bytes: [UInt8], _ function: String, _ buffer: UnsafeMutab
 /// as `tokenizers`' decode does, so the text is always valid UTF-8. `*text_len` receives its length
 /// in bytes (no terminator counted); a NUL is appended when `capacity` > `*text_len`. When the text
 /// does not fit: XLSTM_ERROR_BUFFER_TOO_SMALL, `*text_len` = the size needed, nothing written.
-/// An id outside [0, vocab_size) gives XLSTM_ERROR_TOKEN_OUT_OF_RANGE. Thread-safe.
+/// An id the tokenizer has no token for (≥ vocab_size, e.g. a model's padded vocabulary rows, or a
+/// hole in the vocabulary) has no text, as in `tokenizers`' decode; a negative id gives
+/// XLSTM_ERROR_TOKEN_OUT_OF_RANGE. Thread-safe.
 @c public func xlstm_detokenize(_ tokenizer: ConstHandle<xlstm_tokenizer>?, _ tokens: UnsafePointer<Int32>?, _ n_tokens: UInt,
                                 _ flags: UInt32, _ text: UnsafeMutablePointer<CChar>?, _ capacity: UInt,
                                 _ text_len: UnsafeMutablePointer<UInt>?) -> CEnumValue<xlstm_status> {
@@ -136,8 +138,8 @@ private func deliver(_ bytes: [UInt8], _ function: String, _ buffer: UnsafeMutab
 
 /// Writes the raw bytes token `token` stands for into `piece` (the decoder applied to it alone; for
 /// byte-level tokenizers this may be part of a UTF-8 sequence, so it is NOT always valid UTF-8).
-/// Same size protocol as `xlstm_detokenize`; an id the vocabulary leaves unused gives 0 bytes.
-/// XLSTM_ERROR_TOKEN_OUT_OF_RANGE outside [0, vocab_size). Thread-safe.
+/// Same size protocol as `xlstm_detokenize`; an id without a token gives 0 bytes, a negative one
+/// XLSTM_ERROR_TOKEN_OUT_OF_RANGE. Thread-safe.
 @c public func xlstm_tokenizer_token_to_piece(_ tokenizer: ConstHandle<xlstm_tokenizer>?, _ token: Int32,
                                               _ piece: UnsafeMutablePointer<CChar>?, _ capacity: UInt,
                                               _ piece_len: UnsafeMutablePointer<UInt>?) -> CEnumValue<xlstm_status> {

@@ -124,9 +124,7 @@ struct Generate: ParsableCommand {
             if let stream, let tokenizer {
                 if next == tokenizer.eosId { break }
                 // Ids past the tokenizer's vocabulary (a model's padded embedding rows) have no text.
-                if next >= 0 && Int(next) < tokenizer.vocabSize {
-                    do { writeOut(try stream.push(next)) } catch { fail(error.message) }
-                }
+                do { writeOut(try stream.push(next)) } catch { fail(error.message) }
                 continue
             }
             writeOut(byteLevel && next < 256 ? [UInt8(next)] : Array((byteLevel ? "<\(next)>" : "\(next)\n").utf8))

@@ -145,9 +145,12 @@ public final class Tokenizer: Sendable {
     }
 
     /// The decoder's bytes for `id` alone (may be part of a UTF-8 sequence); nil when skipped.
+    /// An id the tokenizer has no token for — a hole in the vocabulary, or one ≥ vocabSize such as
+    /// a model's padded embedding rows — has no text, as in the package's decode; a negative id is
+    /// an error.
     func rawBytes(of id: Int32, skipSpecial: Bool, isFirst: Bool) throws(XLSTMError) -> [UInt8]? {
-        guard id >= 0, Int(id) < vocabSize else {
-            throw XLSTMError(.tokenOutOfRange, "token id \(id) is outside [0, \(vocabSize))")
+        guard id >= 0 else {
+            throw XLSTMError(.tokenOutOfRange, "token id \(id) is negative")
         }
         if skipSpecial && isSpecial(id) { return nil }
         guard let token = tokenString(id) else { return nil }
@@ -157,7 +160,7 @@ public final class Tokenizer: Sendable {
     }
 
     /// The raw bytes token `id` stands for (the decoder applied to it alone): a piece of UTF-8 that
-    /// may be incomplete on its own. Empty for an id the vocabulary leaves unused.
+    /// may be incomplete on its own. Empty for an id the tokenizer has no token for.
     public func piece(_ id: Int32) throws(XLSTMError) -> [UInt8] {
         try rawBytes(of: id, skipSpecial: false, isFirst: true) ?? []
     }

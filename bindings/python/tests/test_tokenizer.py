@@ -64,8 +64,9 @@ def test_errors():
     tokenizer = libxlstm.Tokenizer(TOKENIZERS / "neox_style")
     with pytest.raises(libxlstm.InvalidArgumentError, match="UTF-8"):
         tokenizer.encode(b"a\xc3(")
+    assert tokenizer.decode([1, tokenizer.vocab_size]) == tokenizer.decode([1])  # no token, no text
     with pytest.raises(libxlstm.TokenOutOfRangeError):
-        tokenizer.decode([1, tokenizer.vocab_size])
+        tokenizer.decode([1, -1])
     with pytest.raises(libxlstm.TokenOutOfRangeError):
         tokenizer.token_to_piece(-1)
     with pytest.raises(libxlstm.ModelLoadError):
