@@ -214,3 +214,54 @@ func loadTokenizer(json: String) throws -> Tokenizer {
     writeBytes(dir + "/tokenizer.json", Array(json.utf8))
     return try Tokenizer(path: dir)
 }
+
+/// Damaged tokenizer.json files never crash: deterministic mutations (a byte, a truncation, a number
+/// made negative or huge, a component type renamed, an array emptied) of every fixture. Each attempt
+/// must load and then tokenize and detokenize the corpus, or throw an XLSTMError.
+@Suite struct TokenizerMutationTests {
+    @Test(arguments: TokenizerFixtures.names)
+    func mutatedFilesLoadOrFailCleanly(_ name: String) throws {
+        let source = readBytes(TokenizerFixtures.root + "/" + name + "/tokenizer.json")
+        let corpus = Array(TokenizerFixtures.text(TokenizerFixtures.root + "/" + name + "/corpus.txt").utf8)
+        var random = MutationTests.Random(state: 0x9E37_79B9_7F4A_7C15 ^ UInt64(name.utf8.count))
+        let replacements: [(String, String)] = [
+            ("\"id\":", "\"id\":-"), ("\"id\":", "\"id\":9999999999"), ("\"type\":\"", "\"type\":\"X"),
+            ("\"merges\":[", "\"merges\":[[\"zz\",\"q\"],"), ("\"vocab\":{", "\"vocab\":{\"\":3,"),
+            ("\"ids\":[", "\"ids\":[99999999,"), ("\"content\":\"", "\"content\":\""), ("true", "false"),
+            ("\"Regex\":\"", "\"Regex\":\"(("), ("\"single\":[", "\"single\":[{\"SpecialToken\":{\"id\":\"nope\"}},"),
+        ]
+        var loaded = 0
+        for attempt in 0..<60 {
+            var bytes = source
+            switch random.next(3) {
+            case 0:
+                bytes[random.next(bytes.count)] = UInt8(random.next(256))
+            case 1:
+                bytes = Array(bytes[..<random.next(bytes.count)])
+            default:
+                let (from, to) = replacements[random.next(replacements.count)]
+                let text = String(decoding: bytes, as: UTF8.self)
+                let parts = text.split(separator: from, omittingEmptySubsequences: false)
+                if parts.count > 1 {
+                    let k = 1 + random.next(parts.count - 1)
+                    bytes = Array((parts[..<k].joined(separator: from) + to + parts[k...].joined(separator: from)).utf8)
+                }
+            }
+            let dir = makeTemporaryDirectory()
+            defer { removeTree(dir) }
+            writeBytes(dir + "/tokenizer.json", bytes)
+            do {
+                let tokenizer = try Tokenizer(path: dir)
+                let ids = try corpus.withUnsafeBufferPointer { try tokenizer.encode($0) }
+                _ = try tokenizer.decode(ids)
+                let stream = StreamingDecoder(tokenizer: tokenizer)
+                for id in ids.prefix(64) { _ = try stream.push(id) }
+                _ = stream.finish()
+                loaded += 1
+            } catch let error as XLSTMError {
+                #expect(!error.message.isEmpty, "attempt \(attempt)")
+            }
+        }
+        #expect(loaded > 0 && loaded < 60, "\(loaded) of 60 mutated files loaded")
+    }
+}
