@@ -31,7 +31,12 @@ computes for it:
   expected_decoded.txt      per line: decode(ids, skip_special_tokens=False) as a JSON string
   expected_normalized.txt   per line: the pipeline's normalizer applied to the line (JSON string)
 
-plus Tests/Fixtures/tokenizers/normalization.jsonl: for each corpus line the package's NFC, NFD,
+  expected_random.txt       per line of ../random.txt: encode(line, add_special_tokens=True)
+
+plus Tests/Fixtures/tokenizers/random.txt: 200 seeded random lines over the characters where
+implementations differ (white space of every kind, controls, apostrophes and contractions, digits
+and numbers of several scripts, letters, marks, emoji parts, ZWJ, BOM, punctuation, special-token
+texts), and Tests/Fixtures/tokenizers/normalization.jsonl: for each corpus line the package's NFC, NFD,
 NFKC and NFKD.
 
 Run: /path/to/venv/bin/python tools/make_tokenizer_fixtures.py   (deterministic; ~5 s)
@@ -229,6 +234,19 @@ def fallback_unk():
     return tok, config
 
 
+def random_lines(count=200, seed=7):
+    import random
+    rng = random.Random(seed)
+    pool = list(" \t\r\x0b\x0c\x1c\x1d\x1e\x1f\x85\xa0\u1680\u2000\u2028\u2029\u202f\u205f\u3000\u200b\u200d\ufeff")
+    pool += list("'sStTreREvVEmMlLdD'\"`´’") + list("0123456789٠١٢३४५①²½Ⅻ")
+    pool += list("abcXYZéÉßİıǅʰ漢字かカ한ㄱאבعربΩωЖж")
+    pool += ["\u0301", "\u0323", "\u0308", "\u093f", "\u05b0", "\u20dd", "\U0001F600", "\U0001F3FD",
+             "\U0001F1EB", "\U0001F1F7", "\u2764", "\ufe0f"]
+    pool += list(".,;:!?()[]{}<>/\\|@#$%^&*-_+=~")
+    pool += ["<|endoftext|>", "<|padding|>", "<s>", "</s>", "<mask>", "[WORD]", "  ", "   "]
+    return ["".join(rng.choice(pool) for _ in range(rng.randint(1, 25))) for _ in range(count)]
+
+
 def stress_strings(count=300, length=6, seed=12):
     """Seeded random strings over the scalars normalization acts on: decomposable and composable
     chars, combining marks of many classes, Hangul jamo and syllables, compatibility chars, ASCII."""
@@ -256,6 +274,9 @@ def main():
         shutil.rmtree(OUT)
     os.makedirs(OUT)
     corpus_text = "\n".join(CORPUS)
+    random_text = random_lines()
+    with open(os.path.join(OUT, "random.txt"), "w", encoding="utf-8", newline="") as f:
+        f.write("\n".join(random_text) + "\n")
     summary = []
     for name, build in [("neox_style", neox_style), ("gpt2_style", gpt2_style), ("split_template", split_template),
                         ("prefix_space", prefix_space), ("fallback_unk", fallback_unk)]:
@@ -277,6 +298,7 @@ def main():
         write_ids(os.path.join(d, "expected_lines.txt"), special)
         write_ids(os.path.join(d, "expected_lines_plain.txt"), plain)
         write_ids(os.path.join(d, "expected_whole.txt"), [whole])
+        write_ids(os.path.join(d, "expected_random.txt"), [tok.encode(line).ids for line in random_text])
         norm = tok.normalizer
         with open(os.path.join(d, "expected_decoded.txt"), "w", encoding="utf-8") as f:
             for ids in plain:

@@ -12,10 +12,16 @@ enum TokenizerFixtures {
 
     static func text(_ path: String) -> String { String(decoding: readBytes(path), as: UTF8.self) }
 
+    /// Lines split at "\n" bytes (not Characters: "\r\n" is one Character in Swift); a final newline
+    /// ends the last line.
     static func lines(_ path: String) -> [String] {
-        var lines = text(path).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        var lines = splitLines(readBytes(path))
         if lines.last == "" { lines.removeLast() }
         return lines
+    }
+
+    static func splitLines(_ bytes: [UInt8]) -> [String] {
+        bytes.split(separator: 0x0A, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
     }
 
     static func ids(_ line: String) -> [Int32] { line.split(separator: " ").map { Int32($0)! } }
@@ -32,7 +38,7 @@ enum TokenizerFixtures {
         let dir = TokenizerFixtures.root + "/" + name
         let tokenizer = try Tokenizer(path: dir)
         let corpus = TokenizerFixtures.text(dir + "/corpus.txt")
-        let lines = corpus.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        let lines = TokenizerFixtures.splitLines(Array(corpus.utf8))
         let expected = TokenizerFixtures.lines(dir + "/expected_lines.txt")
         let expectedPlain = TokenizerFixtures.lines(dir + "/expected_lines_plain.txt")
         #expect(lines.count == expected.count && lines.count == expectedPlain.count)
@@ -46,13 +52,24 @@ enum TokenizerFixtures {
     }
 
     @Test(arguments: TokenizerFixtures.names)
+    func idsEqualTheReferenceOnRandomLines(_ name: String) throws {
+        let tokenizer = try Tokenizer(path: TokenizerFixtures.root + "/" + name)
+        let lines = TokenizerFixtures.lines(TokenizerFixtures.root + "/random.txt")
+        let expected = TokenizerFixtures.lines(TokenizerFixtures.root + "/" + name + "/expected_random.txt")
+        #expect(lines.count == 200 && expected.count == 200)
+        for (i, line) in lines.enumerated() where i < expected.count {
+            #expect(tokenizer.encode(line) == TokenizerFixtures.ids(expected[i]), "\(name) random line \(i + 1): \(line.debugDescription)")
+        }
+    }
+
+    @Test(arguments: TokenizerFixtures.names)
     func decodeEqualsTheReferenceAndTheNormalizedText(_ name: String) throws {
         let dir = TokenizerFixtures.root + "/" + name
         let tokenizer = try Tokenizer(path: dir)
         let plain = TokenizerFixtures.lines(dir + "/expected_lines_plain.txt")
         let decoded = TokenizerFixtures.lines(dir + "/expected_decoded.txt")
         let normalized = TokenizerFixtures.lines(dir + "/expected_normalized.txt")
-        let lines = TokenizerFixtures.text(dir + "/corpus.txt").split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        let lines = TokenizerFixtures.splitLines(readBytes(dir + "/corpus.txt"))
         for i in 0..<plain.count {
             let ids = TokenizerFixtures.ids(plain[i])
             // Byte comparisons throughout: Swift's String == is canonical equivalence (NFC == NFD).

@@ -125,6 +125,12 @@ for tok in "$fixtures"/tokenizers/*/; do
   else
     bad "tokenize --lines $name: $(diff "$work/lines" "$tok/expected_lines.txt" | head -4) $(cat "$work/err")"
   fi
+  if "$cli" tokenize "$tok" "$fixtures/tokenizers/random.txt" --lines >"$work/random" 2>"$work/err" \
+     && cmp -s "$work/random" "$tok/expected_random.txt"; then
+    ok "tokenize --lines $name ≡ tokenizers on 200 random lines"
+  else
+    bad "tokenize random $name: $(diff "$work/random" "$tok/expected_random.txt" | head -4) $(cat "$work/err")"
+  fi
   if "$cli" tokenize "$tok" <"$tok/corpus.txt" >"$work/whole" 2>"$work/err" && cmp -s "$work/whole" "$tok/expected_whole.txt"; then
     ok "tokenize (stdin, whole file) $name ≡ tokenizers"
   else

@@ -26,7 +26,13 @@ extension Tokenizer {
             }
         } else if fileExists(path) {
             file = path
-            if let slash = path.lastIndex(of: "/") { directory = String(path[..<slash]).isEmpty ? "/" : String(path[..<slash]) } else { directory = "." }
+            // (By byte: "/" followed by a combining mark is one Character.)
+            let bytes = Array(path.utf8)
+            if let slash = bytes.lastIndex(of: 0x2F) {
+                directory = slash == 0 ? "/" : String(decoding: bytes[..<slash], as: UTF8.self)
+            } else {
+                directory = "."
+            }
         } else {
             throw XLSTMError(.io, "\(path): no such tokenizer directory or file")
         }
