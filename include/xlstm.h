@@ -63,7 +63,7 @@
 extern "C" {
 #endif
 
-// ---- Versions -----------------------------------------------------------------------------------
+// ---- Constants ----------------------------------------------------------------------------------
 
 // Major version of the library: incremented for incompatible API changes.
 #define XLSTM_VERSION_MAJOR 0
@@ -81,6 +81,17 @@ extern "C" {
 // Version of the state blob format written by `xlstm_session_save_state`.
 #define XLSTM_STATE_FORMAT_VERSION 1
 
+// `xlstm_tokenize` flag: apply the tokenizer's post-processor (e.g. add BOS/EOS), as `tokenizers`'
+// `encode(text, add_special_tokens=True)` does.
+#define XLSTM_TOKENIZE_ADD_SPECIAL 1
+
+// `xlstm_tokenize` flag: special tokens written in the text (e.g. "<|endoftext|>") are tokenized as
+// plain text instead of becoming their ids (`tokenizers`' `encode_special_tokens`).
+#define XLSTM_TOKENIZE_SPLIT_SPECIAL 2
+
+// `xlstm_detokenize` / `xlstm_detokenizer_create` flag: special tokens produce no text.
+#define XLSTM_DETOKENIZE_SKIP_SPECIAL 1
+
 // ---- Handles (opaque types) ---------------------------------------------------------------------
 
 // A loaded model: immutable weights and configuration. Thread-safe: any number of threads may
@@ -93,6 +104,15 @@ typedef struct xlstm_session xlstm_session;
 
 // A token sampler with its own seeded random generator and penalty history. Not thread-safe.
 typedef struct xlstm_sampler xlstm_sampler;
+
+// A tokenizer loaded from a Hugging Face `tokenizer.json` (byte-level BPE: GPT-NeoX / xLSTM 7B,
+// GPT-2, Llama-3-style pipelines). Immutable and thread-safe: any number of threads may tokenize
+// and detokenize with one tokenizer at once.
+typedef struct xlstm_tokenizer xlstm_tokenizer;
+
+// A streaming detokenizer: token ids in, UTF-8 text out, never a split UTF-8 sequence. Not
+// thread-safe: use it from one thread at a time.
+typedef struct xlstm_detokenizer xlstm_detokenizer;
 
 // ---- Enumerations -------------------------------------------------------------------------------
 
@@ -256,6 +276,21 @@ typedef struct xlstm_sampler_params {
     // Reserved; set to 0.
     int32_t reserved;
 } xlstm_sampler_params;
+
+// What `xlstm_tokenizer_get_info` reports. Ids are -1 when the tokenizer files name none.
+typedef struct xlstm_tokenizer_info {
+    // Token ids are in [0, vocab_size): the model's vocabulary and the added tokens.
+    int32_t vocab_size;
+    // Beginning-of-sequence id (tokenizer_config.json / special_tokens_map.json `bos_token`, else
+    // config.json `bos_token_id`).
+    int32_t bos_id;
+    // End-of-sequence id (`eos_token`, else `eos_token_id`).
+    int32_t eos_id;
+    // Padding id (`pad_token`, else `pad_token_id`).
+    int32_t pad_id;
+    // The BPE model's unknown-token id.
+    int32_t unk_id;
+} xlstm_tokenizer_info;
 
 // ---- Versions, status strings and the last error ------------------------------------------------
 
@@ -438,6 +473,88 @@ XLSTM_API xlstm_status xlstm_sampler_sample(xlstm_sampler *sampler, const xlstm_
 // XLSTM_ERROR_INVALID_ARGUMENT.
 XLSTM_API xlstm_status xlstm_sampler_sample_logits(xlstm_sampler *sampler, const float *logits,
                                                    size_t n_vocab, int32_t *token);
+
+// -------------------------------------------------------------------------------------------------
+// Tokenizers: text <-> token ids with a model's Hugging Face tokenizer.json, and streaming
+// detokenization for generation
+
+// Loads a tokenizer: `path` is a directory holding `tokenizer.json` (a model directory, or one with
+// only the tokenizer files, as `AutoTokenizer.from_pretrained` accepts) or the `tokenizer.json`
+// file itself. `tokenizer_config.json`, `special_tokens_map.json` and `config.json` beside it give
+// the bos/eos/pad ids. A component the library does not implement gives XLSTM_ERROR_UNSUPPORTED
+// naming it (never silently different ids); a malformed file XLSTM_ERROR_INVALID_MODEL; a missing
+// one XLSTM_ERROR_IO. On success `*tokenizer` receives a new tokenizer (free with
+// `xlstm_tokenizer_free`); on failure it is set to NULL. Thread-safe.
+XLSTM_API xlstm_status xlstm_tokenizer_load(const char *path, xlstm_tokenizer **tokenizer);
+
+// Loads the tokenizer of `model` from the model's directory (as `xlstm_tokenizer_load` on it).
+// XLSTM_ERROR_IO when the directory has no tokenizer.json (byte-level models need none: their ids
+// are the bytes). The tokenizer is independent of the model afterwards. Thread-safe.
+XLSTM_API xlstm_status xlstm_tokenizer_from_model(const xlstm_model *model,
+                                                  xlstm_tokenizer **tokenizer);
+
+// Releases a tokenizer. Detokenizers created from it keep it alive until they are freed. NULL is
+// ignored. Not to be called twice on the same pointer.
+XLSTM_API void xlstm_tokenizer_free(xlstm_tokenizer *tokenizer);
+
+// Describes the tokenizer in `*info`. XLSTM_ERROR_INVALID_ARGUMENT for a NULL argument.
+// Thread-safe.
+XLSTM_API xlstm_status xlstm_tokenizer_get_info(const xlstm_tokenizer *tokenizer,
+                                                xlstm_tokenizer_info *info);
+
+// Tokenizes `text_len` bytes of UTF-8 at `text` (no terminator needed; NULL allowed when `text_len`
+// is 0) into `tokens`, room for `capacity` ids. `flags`: XLSTM_TOKENIZE_ADD_SPECIAL,
+// XLSTM_TOKENIZE_SPLIT_SPECIAL, or 0. `*n_tokens` receives the number of ids; when it exceeds
+// `capacity` the call returns XLSTM_ERROR_BUFFER_TOO_SMALL and writes no id (call with capacity 0
+// and tokens NULL to ask for the size). Text that is not valid UTF-8 is refused with
+// XLSTM_ERROR_INVALID_ARGUMENT naming the byte offset. Thread-safe.
+XLSTM_API xlstm_status xlstm_tokenize(const xlstm_tokenizer *tokenizer, const char *text,
+                                      size_t text_len, uint32_t flags, int32_t *tokens,
+                                      size_t capacity, size_t *n_tokens);
+
+// Writes the UTF-8 text of `n_tokens` ids at `tokens` into `text` (room for `capacity` bytes).
+// `flags`: XLSTM_DETOKENIZE_SKIP_SPECIAL or 0. Byte sequences the ids leave invalid become U+FFFD,
+// as `tokenizers`' decode does, so the text is always valid UTF-8. `*text_len` receives its length
+// in bytes (no terminator counted); a NUL is appended when `capacity` > `*text_len`. When the text
+// does not fit: XLSTM_ERROR_BUFFER_TOO_SMALL, `*text_len` = the size needed, nothing written. An id
+// the tokenizer has no token for (>= vocab_size, e.g. a model's padded vocabulary rows, or a hole
+// in the vocabulary) has no text, as in `tokenizers`' decode; a negative id gives
+// XLSTM_ERROR_TOKEN_OUT_OF_RANGE. Thread-safe.
+XLSTM_API xlstm_status xlstm_detokenize(const xlstm_tokenizer *tokenizer, const int32_t *tokens,
+                                        size_t n_tokens, uint32_t flags, char *text,
+                                        size_t capacity, size_t *text_len);
+
+// Writes the raw bytes token `token` stands for into `piece` (the decoder applied to it alone; for
+// byte-level tokenizers this may be part of a UTF-8 sequence, so it is NOT always valid UTF-8).
+// Same size protocol as `xlstm_detokenize`; an id without a token gives 0 bytes, a negative one
+// XLSTM_ERROR_TOKEN_OUT_OF_RANGE. Thread-safe.
+XLSTM_API xlstm_status xlstm_tokenizer_token_to_piece(const xlstm_tokenizer *tokenizer,
+                                                      int32_t token, char *piece, size_t capacity,
+                                                      size_t *piece_len);
+
+// Creates a streaming detokenizer over `tokenizer` (which it keeps alive). `flags`:
+// XLSTM_DETOKENIZE_SKIP_SPECIAL or 0. Free with `xlstm_detokenizer_free`. Thread-safe.
+XLSTM_API xlstm_status xlstm_detokenizer_create(const xlstm_tokenizer *tokenizer, uint32_t flags,
+                                                xlstm_detokenizer **detokenizer);
+
+// Releases a detokenizer (what it holds back is dropped). NULL is ignored.
+XLSTM_API void xlstm_detokenizer_free(xlstm_detokenizer *detokenizer);
+
+// Feeds one token and writes the text that is now complete into `text` (often all of the token's
+// text; nothing while a UTF-8 sequence split across tokens is incomplete -- those bytes are held
+// back, at most 3). The text written is always valid UTF-8 and, concatenated over a stream with
+// `xlstm_detokenizer_flush` at the end, equals `xlstm_detokenize` of all the ids. Size protocol as
+// `xlstm_detokenize` (16 bytes more than the longest piece always suffice); on
+// XLSTM_ERROR_BUFFER_TOO_SMALL or XLSTM_ERROR_TOKEN_OUT_OF_RANGE the token is not consumed and the
+// detokenizer is unchanged.
+XLSTM_API xlstm_status xlstm_detokenizer_push(xlstm_detokenizer *detokenizer, int32_t token,
+                                              char *text, size_t capacity, size_t *text_len);
+
+// Ends the stream: writes what is held back (an incomplete UTF-8 sequence becomes U+FFFD) and
+// resets the detokenizer for a new stream. Size protocol as `xlstm_detokenize`; on
+// XLSTM_ERROR_BUFFER_TOO_SMALL nothing changes.
+XLSTM_API xlstm_status xlstm_detokenizer_flush(xlstm_detokenizer *detokenizer, char *text,
+                                               size_t capacity, size_t *text_len);
 
 #ifdef __cplusplus
 }

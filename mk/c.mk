@@ -1,7 +1,7 @@
 # The C side of the suite: examples, C tests, ABI conformance, install check.
 # Included by the top-level Makefile (which defines BUILD_DIR, PREFIX, `build` and `install`).
 #
-#   make c-examples       build examples/c/{simple,state,npc} into .build/c/
+#   make c-examples       build examples/c/{simple,state,npc,text} into .build/c/
 #   make c-test           build and run the C tests (AddressSanitizer + UBSan + LeakSanitizer), the
 #                         libffi ABI conformance test and the examples; ends "c: N passed, M failed"
 #   make c-install-check  `make install` into a temporary prefix, then build examples/c/simple there
@@ -26,10 +26,10 @@ C_LINK_XLSTM := -L $(BUILD_DIR) -lxlstm -Wl,-rpath,$(abspath $(BUILD_DIR))
 XLSTM_VERSION = $(shell awk '/define XLSTM_VERSION_(MAJOR|MINOR|PATCH) / { v[$$2] = $$3 } \
                   END { print v["XLSTM_VERSION_MAJOR"] "." v["XLSTM_VERSION_MINOR"] "." v["XLSTM_VERSION_PATCH"] }' $(C_INCLUDE)/xlstm.h)
 
-C_EXAMPLES   := $(C_BUILD)/simple $(C_BUILD)/state $(C_BUILD)/npc
-C_ASAN_BINS  := $(addprefix $(C_BUILD)/asan/,test_api test_logits test_state test_bad_input test_threads test_memory abi_conformance simple state npc)
+C_EXAMPLES   := $(C_BUILD)/simple $(C_BUILD)/state $(C_BUILD)/npc $(C_BUILD)/text
+C_ASAN_BINS  := $(addprefix $(C_BUILD)/asan/,test_api test_logits test_state test_bad_input test_threads test_memory test_tokenizer abi_conformance simple state npc text)
 
-C_PLAIN_TESTS := $(addprefix $(C_BUILD)/plain/,test_api test_logits test_state test_bad_input test_threads)
+C_PLAIN_TESTS := $(addprefix $(C_BUILD)/plain/,test_api test_logits test_state test_bad_input test_threads test_tokenizer)
 
 .PHONY: c-deps c-examples c-test c-install-check c-valgrind soak
 
@@ -53,6 +53,10 @@ $(C_BUILD)/state: examples/c/state/state.c $(C_INCLUDE)/xlstm.h | build $(C_BUIL
 	$(CC) $(C_WARNINGS) $(C_OPT) -I $(C_INCLUDE) $< -o $@ $(C_LINK_XLSTM)
 $(C_BUILD)/npc: examples/c/npc/npc.c $(C_INCLUDE)/xlstm.h | build $(C_BUILD)
 	$(CC) $(C_WARNINGS) $(C_OPT) -I $(C_INCLUDE) $< -o $@ $(C_LINK_XLSTM)
+$(C_BUILD)/text: examples/c/text/text.c $(C_INCLUDE)/xlstm.h | build $(C_BUILD)
+	$(CC) $(C_WARNINGS) $(C_OPT) -I $(C_INCLUDE) $< -o $@ $(C_LINK_XLSTM)
+$(C_BUILD)/asan/text: examples/c/text/text.c $(C_INCLUDE)/xlstm.h | build $(C_BUILD)/asan
+	$(CC) $(C_WARNINGS) $(C_OPT) $(C_SANITIZE) -I $(C_INCLUDE) $< -o $@ $(C_LINK_XLSTM)
 $(C_BUILD)/asan/npc: examples/c/npc/npc.c $(C_INCLUDE)/xlstm.h | build $(C_BUILD)/asan
 	$(CC) $(C_WARNINGS) $(C_OPT) $(C_SANITIZE) -I $(C_INCLUDE) $< -o $@ $(C_LINK_XLSTM)
 $(C_BUILD)/asan/simple: examples/c/simple/simple.c $(C_INCLUDE)/xlstm.h | build $(C_BUILD)/asan

@@ -13,14 +13,16 @@ struct Generate: ParsableCommand {
         they are produced. With --state-out the session (recurrent state, token count, last logits) is
         saved at the end; --state-in resumes from such a file, so a conversation survives restarts:
         `generate M "Hello" --state-out s.bin` then `generate M " more" --state-in s.bin`.
-        Byte-level models (vocabulary 256–260) read PROMPT as UTF-8 bytes and print bytes; other models
-        take --tokens and print ids, one per line.
+        A model directory with a tokenizer.json tokenizes PROMPT with it (special tokens of its
+        post-processor added) and streams text, stopping at its end-of-sequence token; byte-level
+        models (vocabulary 256–260) read PROMPT as UTF-8 bytes and print bytes; other models take
+        --tokens and print ids, one per line.
         """)
 
     @Argument(help: "Model directory.")
     var modelDirectory: String
 
-    @Argument(help: "Prompt text (byte-level models).")
+    @Argument(help: "Prompt text (models with a tokenizer.json, and byte-level models).")
     var prompt: String?
 
     @Option(help: "Prompt as comma-separated token ids (any model).")
@@ -64,14 +66,22 @@ struct Generate: ParsableCommand {
 
     func run() throws {
         let model = loadModel(modelDirectory)
-        let byteLevel = isByteLevel(model)
+        let tokenizer: Tokenizer? = Tokenizer.exists(in: modelDirectory) ? loadTokenizer(modelDirectory) : nil
+        let byteLevel = tokenizer == nil && isByteLevel(model)
         var promptTokens: [Int32] = []
         if let tokens {
             promptTokens = parseTokenList(tokens)
         } else if let prompt {
-            guard byteLevel else { fail("this model's vocabulary (\(model.vocabSize)) is not byte-level: give --tokens") }
-            promptTokens = prompt.utf8.map { Int32($0) }
+            if let tokenizer {
+                promptTokens = tokenizer.encode(prompt)
+            } else {
+                guard byteLevel else {
+                    fail("this model has no tokenizer.json and its vocabulary (\(model.vocabSize)) is not byte-level: give --tokens")
+                }
+                promptTokens = prompt.utf8.map { Int32($0) }
+            }
         }
+        let stream = tokenizer.map { StreamingDecoder(tokenizer: $0) }
 
         var parameters = SamplerParameters()
         parameters.temperature = temperature
@@ -101,6 +111,7 @@ struct Generate: ParsableCommand {
         for token in promptTokens { sampler.accept(token) }
         let prefilled = monotonicSeconds()
 
+        var generated = 0
         for _ in 0..<maxTokens {
             let next: Int32
             do {
@@ -109,16 +120,24 @@ struct Generate: ParsableCommand {
             } catch {
                 fail(error.message)
             }
+            generated += 1
+            if let stream, let tokenizer {
+                if next == tokenizer.eosId { break }
+                // Ids past the tokenizer's vocabulary (a model's padded embedding rows) have no text.
+                do { writeOut(try stream.push(next)) } catch { fail(error.message) }
+                continue
+            }
             writeOut(byteLevel && next < 256 ? [UInt8(next)] : Array((byteLevel ? "<\(next)>" : "\(next)\n").utf8))
         }
         let finished = monotonicSeconds()
-        if byteLevel { writeOut([0x0A]) }
+        if let stream { writeOut(stream.finish()) }
+        if byteLevel || stream != nil { writeOut([0x0A]) }
         if let stateOut {
             do { try StateBlob.save(session, toFile: stateOut) } catch { fail(error.message) }
         }
         let prefillRate = promptTokens.isEmpty ? 0 : Double(promptTokens.count) / max(prefilled - started, 1e-9)
-        let stepRate = Double(maxTokens) / max(finished - prefilled, 1e-9)
-        let summary = "[\(promptTokens.count) prompt tokens at \(Int(prefillRate)) tokens/s, \(maxTokens) generated at "
+        let stepRate = Double(generated) / max(finished - prefilled, 1e-9)
+        let summary = "[\(promptTokens.count) prompt tokens at \(Int(prefillRate)) tokens/s, \(generated) generated at "
             + "\(Int(stepRate)) tokens/s, state \(model.stateBytes) bytes]\n"
         _ = Array(summary.utf8).withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
     }

@@ -179,6 +179,7 @@ typedef struct {
 static value I32(int32_t x) { value r = {K_SINT32, {.i32 = x}}; return r; }
 static value PTR(const void *x) { value r = {K_POINTER, {.p = (void *)(uintptr_t)x}}; return r; }
 static value SIZE(size_t x) { value r = {K_SIZE_T, {.z = x}}; return r; }
+static value U32(uint32_t x) { value r = {K_UINT32, {.u32 = x}}; return r; }
 
 typedef struct {
     char name[96];
@@ -553,6 +554,52 @@ static void full_scenario(void) {
     free(info);
     free(model_params);
 
+    // A tokenizer (Tests/Fixtures/tokenizers/neox_style): text → ids → text, pieces, info, a stream.
+    snprintf(path, sizeof path, "%s/tokenizers/neox_style", fixtures_dir);
+    void *tokenizer = (void *)1;
+    CHECK(STATUS("xlstm_tokenizer_load", 2, PTR(path), PTR(&tokenizer)) == OK, "tokenizer_load: %s", last_error());
+    if (tokenizer && tokenizer != (void *)1) {
+        const char *text = "Hello, wörld";
+        int32_t ids[64];
+        size_t n = 0, length = 0;
+        uint32_t add_special = (uint32_t)macro_value("XLSTM_TOKENIZE_ADD_SPECIAL");
+        CHECK(STATUS("xlstm_tokenize", 7, PTR(tokenizer), PTR(text), SIZE(strlen(text)), U32(add_special), PTR(ids),
+                     SIZE(64), PTR(&n)) == OK && n > 0,
+              "tokenize: %s", last_error());
+        char out[64];
+        CHECK(STATUS("xlstm_detokenize", 7, PTR(tokenizer), PTR(ids), SIZE(n), U32(0), PTR(out), SIZE(sizeof out),
+                     PTR(&length)) == OK && length == strlen(text) && memcmp(out, text, length) == 0,
+              "detokenize: %s", last_error());
+        CHECK(STATUS("xlstm_tokenizer_token_to_piece", 5, PTR(tokenizer), I32(ids[0]), PTR(out), SIZE(sizeof out),
+                     PTR(&length)) == OK && length > 0,
+              "token_to_piece: %s", last_error());
+        size_t tokenizer_info_size = struct_size("xlstm_tokenizer_info");
+        unsigned char *tokenizer_info = calloc(1, tokenizer_info_size);
+        CHECK(STATUS("xlstm_tokenizer_get_info", 2, PTR(tokenizer), PTR(tokenizer_info)) == OK, "tokenizer_get_info");
+        int32_t pad_id = -2;
+        memcpy(&pad_id, tokenizer_info + field_offset("xlstm_tokenizer_info", "pad_id"), 4);
+        CHECK(pad_id == 1, "pad_id %d", (int)pad_id);
+        free(tokenizer_info);
+        void *stream = NULL;
+        CHECK(STATUS("xlstm_detokenizer_create", 3, PTR(tokenizer), U32(0), PTR(&stream)) == OK, "detokenizer_create");
+        size_t streamed = 0;
+        char all[64];
+        for (size_t i = 0; i < n && stream; i++) {
+            CHECK(STATUS("xlstm_detokenizer_push", 5, PTR(stream), I32(ids[i]), PTR(all + streamed),
+                         SIZE(sizeof all - streamed), PTR(&length)) == OK, "detokenizer_push: %s", last_error());
+            streamed += length;
+        }
+        CHECK(STATUS("xlstm_detokenizer_flush", 4, PTR(stream), PTR(all + streamed), SIZE(sizeof all - streamed),
+                     PTR(&length)) == OK, "detokenizer_flush");
+        streamed += length;
+        CHECK(streamed == strlen(text) && memcmp(all, text, streamed) == 0, "the stream's text differs");
+        call("xlstm_detokenizer_free", 1, PTR(stream));
+        call("xlstm_tokenizer_free", 1, PTR(tokenizer));
+    }
+    void *no_tokenizer = (void *)1;
+    CHECK(STATUS("xlstm_tokenizer_from_model", 2, PTR(NULL), PTR(&no_tokenizer)) == INVALID_ARGUMENT && no_tokenizer == NULL,
+          "tokenizer_from_model(NULL model)");
+
     char not_called[2048] = "";
     for (size_t i = 0; i < n_functions; i++) {
         if (!functions[i].called && strlen(not_called) + strlen(functions[i].name) + 2 < sizeof not_called) {
@@ -561,7 +608,7 @@ static void full_scenario(void) {
         }
     }
     if (not_called[0]) printf("  note: not exercised by the scenario:%s\n", not_called);
-    report("full scenario through libffi (versions, load, info, feed, logits, state, sampler, clone, errors, free)",
+    report("full scenario through libffi (versions, load, info, feed, logits, state, sampler, clone, errors, tokenizer, free)",
            before);
 }
 

@@ -7,7 +7,7 @@
 # Prints "ok …" / "FAIL …" per case and ends with exactly "c: N passed, M failed"; exits 1 on any failure.
 #
 # Usage: Tests/c/run.sh BUILD_DIR FIXTURES_DIR LIBXLSTM_DIR MANIFEST
-#   BUILD_DIR holds simple, state (plain) and asan/{test_api,test_logits,test_state,abi_conformance,simple,state}.
+#   BUILD_DIR holds simple, state (plain) and asan/{test_api,test_logits,test_state,test_tokenizer,abi_conformance,simple,state}.
 set -uo pipefail
 build=${1:?usage: run.sh BUILD_DIR FIXTURES_DIR LIBXLSTM_DIR MANIFEST}
 fixtures=${2:?fixtures directory}
@@ -75,12 +75,17 @@ run_program test_memory "$build/plain/test_memory" "$fixtures"
 run_program test_memory "$build/asan/test_memory" "$fixtures" 500 50
 # The long run, short: 20 000 tokens per family (`make soak` runs 1 000 000).
 run_program test_soak "$build/plain/test_soak" "$fixtures" 20000
+run_program test_tokenizer "$build/asan/test_tokenizer" "$fixtures"
 run_program abi_conformance "$build/asan/abi_conformance" "$manifest" "$libdir/libxlstm.so" "$fixtures"
 
 # --- examples -----------------------------------------------------------------------------------
 model=$fixtures/paper_mixed/model
 python3 "$here/make_byte_model.py" "$fixtures/large_basic/model" "$work/byte_model" \
   || bad "make_byte_model.py could not write a byte-level model"
+# A model whose vocabulary covers the neox_style test tokenizer's, with that tokenizer beside it.
+python3 "$here/make_byte_model.py" "$fixtures/large_basic/model" "$work/text_model" 1100 \
+  && cp "$fixtures/tokenizers/neox_style/tokenizer.json" "$fixtures/tokenizers/neox_style/tokenizer_config.json" "$work/text_model/" \
+  || bad "could not write a model with a tokenizer"
 
 # Runs an example: its stderr lands in $work/last.err and is appended to $work/examples.err,
 # which sanitizer_clean checks for sanitizer reports.
@@ -205,6 +210,23 @@ check_examples() {  # directory of the binaries, label
     fi
   else
     bad "npc ($variant): the bundled model $demo is missing"
+  fi
+  # text: tokenizer.json in, streamed UTF-8 text out; deterministic per seed; a model without a
+  # tokenizer.json is a one-line error.
+  local t="$work/text-$variant"
+  if ex "$bin/text" "$work/text_model" "Hello, 世界" --n 40 --seed 5 >"$t.1" \
+     && ex "$bin/text" "$work/text_model" "Hello, 世界" --n 40 --seed 5 >"$t.2" && cmp -s "$t.1" "$t.2" \
+     && [ "$(head -c 13 "$t.1")" = "Hello, 世界" ] && [ "$(wc -c <"$t.1")" -gt 14 ] \
+     && python3 -c "import sys; open(sys.argv[1], 'rb').read().decode('utf-8')" "$t.1"; then
+    ok "text ($variant): tokenized prompt, streamed valid UTF-8, deterministic per seed"
+  else
+    bad "text ($variant): $(head -c 200 "$t.1") $(cat "$work/last.err")"
+  fi
+  if ! ex "$bin/text" "$model" "Hello" >/dev/null && [ "$(wc -l <"$work/last.err")" -eq 1 ] \
+     && grep -q "no tokenizer.json" "$work/last.err"; then
+    ok "text ($variant): a model without tokenizer.json is a one-line error"
+  else
+    bad "text ($variant): no tokenizer: $(cat "$work/last.err")"
   fi
   if [ "$variant" = asan ]; then sanitizer_clean "examples ($variant)"; fi
 }

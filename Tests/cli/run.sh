@@ -136,5 +136,62 @@ for path in $("$cli" info "$fixtures/paper_mixed/model" | sed -n 's/^kernels: .*
   fi
 done
 
+# Tokenizers: ids equal the `tokenizers` package's (tools/make_tokenizer_fixtures.py) per line and for
+# the whole file; detokenize inverts; generate streams text for a model with a tokenizer.json.
+for tok in "$fixtures"/tokenizers/*/; do
+  name=$(basename "$tok")
+  if "$cli" tokenize "$tok" "$tok/corpus.txt" --lines >"$work/lines" 2>"$work/err" && cmp -s "$work/lines" "$tok/expected_lines.txt"; then
+    ok "tokenize --lines $name ≡ tokenizers ($(wc -l <"$work/lines") lines)"
+  else
+    bad "tokenize --lines $name: $(diff "$work/lines" "$tok/expected_lines.txt" | head -4) $(cat "$work/err")"
+  fi
+  if "$cli" tokenize "$tok" "$fixtures/tokenizers/random.txt" --lines >"$work/random" 2>"$work/err" \
+     && cmp -s "$work/random" "$tok/expected_random.txt"; then
+    ok "tokenize --lines $name ≡ tokenizers on 200 random lines"
+  else
+    bad "tokenize random $name: $(diff "$work/random" "$tok/expected_random.txt" | head -4) $(cat "$work/err")"
+  fi
+  if "$cli" tokenize "$tok" <"$tok/corpus.txt" >"$work/whole" 2>"$work/err" && cmp -s "$work/whole" "$tok/expected_whole.txt"; then
+    ok "tokenize (stdin, whole file) $name ≡ tokenizers"
+  else
+    bad "tokenize whole $name: $(cat "$work/err")"
+  fi
+  if "$cli" tokenize "$tok" "$tok/corpus.txt" --lines --no-add-special >"$work/plain" 2>/dev/null && cmp -s "$work/plain" "$tok/expected_lines_plain.txt"; then
+    ok "tokenize --lines --no-add-special $name ≡ tokenizers"
+  else
+    bad "tokenize --no-add-special $name"
+  fi
+done
+tok="$fixtures/tokenizers/neox_style"
+if "$cli" tokenize "$tok" "$tok/corpus.txt" --no-add-special | "$cli" detokenize "$tok" >"$work/round" 2>"$work/err" \
+   && python3 -c "import sys, unicodedata as u; a, b = (open(f, encoding='utf-8').read() for f in sys.argv[1:]); sys.exit(a != u.normalize('NFC', b))" \
+        "$work/round" "$tok/corpus.txt"; then
+  ok "tokenize | detokenize gives the (NFC) corpus back"
+else
+  bad "tokenize | detokenize: $(cat "$work/err")"
+fi
+if [ "$("$cli" detokenize "$tok" --tokens "$("$cli" tokenize "$tok" <<<'Hello, wörld 🌍' | tr ' ' ,)")" = "Hello, wörld 🌍" ]; then
+  ok "detokenize --tokens"
+else
+  bad "detokenize --tokens"
+fi
+printf 'ab\xffcd' >"$work/bad.txt"
+expect_error "tokenize invalid UTF-8" "not valid UTF-8 (at byte 2)" "$cli" tokenize "$tok" "$work/bad.txt"
+expect_error "tokenize without tokenizer.json" "no tokenizer.json" "$cli" tokenize "$fixtures/paper_mixed/model" "$tok/corpus.txt"
+expect_error "detokenize negative id" "negative" "$cli" detokenize "$tok" --tokens 1,-5
+# A model whose vocabulary covers the tokenizer's (Tests/c/make_byte_model.py tiles a fixture's rows).
+if python3 "$here/../c/make_byte_model.py" "$fixtures/large_basic/model" "$work/tok_model" 1100 >/dev/null 2>&1 \
+   && cp "$tok"/tokenizer.json "$tok"/tokenizer_config.json "$work/tok_model/"; then
+  gen() { "$cli" generate "$work/tok_model" "Hello world, 我能" --max-tokens 40 --seed "$1" 2>/dev/null; }
+  a=$(gen 3); b=$(gen 3)
+  if [ -n "$a" ] && [ "$a" = "$b" ] && python3 -c "import sys; sys.stdin.buffer.read().decode('utf-8')" <<<"$a"; then
+    ok "generate with a tokenizer.json streams valid UTF-8 text, deterministic per seed"
+  else
+    bad "generate with a tokenizer.json: '$a' / '$b'"
+  fi
+else
+  bad "could not build a model with a tokenizer"
+fi
+
 echo "cli: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

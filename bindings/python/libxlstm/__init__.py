@@ -39,6 +39,7 @@ from .errors import (
 from .model import Model, ModelInfo
 from .sampler import Sampler
 from .session import Session
+from .tokenizer import Detokenizer, Tokenizer, TokenizerInfo
 
 #: The package version: the version of the C API it was built for (from the manifest).
 __version__ = capi.VERSION
@@ -79,6 +80,9 @@ __all__ = [
     "StateMismatchError",
     "StateVersionError",
     "Status",
+    "Tokenizer",
+    "TokenizerInfo",
+    "Detokenizer",
     "TokenOutOfRangeError",
     "WeightPolicy",
     "LoadMode",

@@ -13,6 +13,7 @@ from .enums import BlockKind, CpuPath, Family, LoadMode, WeightPolicy
 
 if TYPE_CHECKING:
     from .session import Session
+    from .tokenizer import Tokenizer
 
 __all__ = ["Model", "ModelInfo"]
 
@@ -110,6 +111,21 @@ class Model(Owner):
     @property
     def vocab_size(self) -> int:
         return self.info.vocab_size
+
+    @property
+    def tokenizer(self) -> "Optional[Tokenizer]":
+        """The :class:`Tokenizer` of the model directory's ``tokenizer.json`` (loaded on first use,
+        then kept), or None when the directory has none (byte-level models need none)."""
+        from .tokenizer import Tokenizer
+
+        if getattr(self, "_tokenizer", None) is None:
+            if not os.path.exists(os.path.join(self.path, "tokenizer.json")):
+                return None
+            pointer = ctypes.POINTER(capi.HANDLES["xlstm_tokenizer"])()
+            with self._lock:
+                check(lib().xlstm_tokenizer_from_model(self._pointer(), ctypes.byref(pointer)), loading_model=True)
+            self._tokenizer = Tokenizer(self.path, _pointer=pointer)
+        return self._tokenizer
 
     def session(self) -> "Session":
         """A new :class:`Session` of this model in the initial state."""
