@@ -45,17 +45,20 @@ func measureBandwidth(pool: ThreadPool) -> Double {
     return best
 }
 
+/// Sum of `count` floats read as four interleaved sequential streams (one per quarter), so the
+/// prefetchers of several pages work at once, as in a matvec over consecutive weight panels.
 @inline(never)
 func streamSum(_ p: UnsafePointer<Float>, count: Int) -> Float {
-    let raw = UnsafeRawPointer(p)
+    let quarter = count / 4 & ~63
+    let q0 = UnsafeRawPointer(p), q1 = q0 + quarter * 4, q2 = q1 + quarter * 4, q3 = q2 + quarter * 4
     var a0 = SIMD16<Float>(), a1 = SIMD16<Float>(), a2 = SIMD16<Float>(), a3 = SIMD16<Float>()
     var i = 0
-    while i + 64 <= count {
-        a0 += raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
-        a1 += raw.loadUnaligned(fromByteOffset: i * 4 + 64, as: SIMD16<Float>.self)
-        a2 += raw.loadUnaligned(fromByteOffset: i * 4 + 128, as: SIMD16<Float>.self)
-        a3 += raw.loadUnaligned(fromByteOffset: i * 4 + 192, as: SIMD16<Float>.self)
-        i += 64
+    while i + 16 <= quarter {
+        a0 += q0.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
+        a1 += q1.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
+        a2 += q2.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
+        a3 += q3.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
+        i += 16
     }
     return (a0 + a1 + a2 + a3).sum()
 }
