@@ -79,8 +79,13 @@ func rmsNorm(_ x: UnsafePointer<Float>, count n: Int, weight: UnsafePointer<Floa
 /// caller divides by 1 + e^x, where the difference is below float resolution.
 @inline(__always)
 func exp8(_ input: SIMD8<Float>) -> SIMD8<Float> {
-    let x = input.clamped(lowerBound: SIMD8(repeating: -87.3), upperBound: SIMD8(repeating: 88.7))
-    let n = (x * 1.44269504088896341).rounded(.toNearestOrEven)
+    let low = SIMD8<Float>(repeating: -87.3), high = SIMD8<Float>(repeating: 88.7)
+    let x = input.replacing(with: low, where: input .< low).replacing(with: high, where: input .> high)
+    // n = round(x·log₂e) by the 1.5·2²³ trick: the sum's low mantissa bits are n itself (no
+    // float→int conversion, which the stdlib does element by element for SIMD types).
+    let magic = SIMD8<Float>(repeating: 12_582_912)
+    let shifted = x * 1.44269504088896341 + magic
+    let n = shifted - magic
     var r = x - n * 0.693359375
     r = r - n * -2.12194440e-4
     var p = SIMD8<Float>(repeating: 1.9875691500e-4)
@@ -90,8 +95,8 @@ func exp8(_ input: SIMD8<Float>) -> SIMD8<Float> {
     p = p * r + 1.6666665459e-1
     p = p * r + 5.0000001201e-1
     let y = p * (r * r) + r + 1
-    let exponent = (SIMD8<Int32>(truncatingIfNeeded: SIMD8<Int32>(n)) &+ 127) &<< 23
-    return y * unsafeBitCast(exponent, to: SIMD8<Float>.self)
+    let integer = unsafeBitCast(shifted, to: SIMD8<Int32>.self) &- 0x4B40_0000
+    return y * unsafeBitCast((integer &+ 127) &<< 23, to: SIMD8<Float>.self)
 }
 
 /// x [n] ← silu(x) = x / (1 + e^−x).
