@@ -17,8 +17,8 @@
 # libclang_rt.fuzzer ships with the Swift toolchain (/opt/swift/usr/lib/clang/*/lib/linux/).
 
 # Harnesses: each is Tests/Fuzz/<Name>Harness.swift + an entry in Tests/Fuzz/FuzzMain.swift + a seed
-# folder Tests/Fuzz/corpus/<name>. Hook for the tokenizer: add `tokenizer` (tokenizer.json) here.
-FUZZ_HARNESSES  ?= config safetensors index loader state
+# folder Tests/Fuzz/corpus/<name>.
+FUZZ_HARNESSES  ?= config safetensors index loader state tokenizer text
 FUZZ_DIR        := .build-fuzz
 FUZZ_BIN        := $(FUZZ_DIR)/xlstm-fuzz
 FUZZ_TIME       ?= 300

@@ -23,6 +23,8 @@ nonisolated(unsafe) let harnesses: [String: Harness] = [
     "index": fuzzShardIndex,
     "loader": fuzzLoader,
     "state": fuzzStateBlob,
+    "tokenizer": fuzzTokenizerJSON,
+    "text": fuzzTokenizerText,
 ]
 
 nonisolated(unsafe) var selectedHarness: Harness?
