@@ -126,10 +126,10 @@ struct LargeMLSTMBlock: RecurrentBlock, @unchecked Sendable {
 
 extension LargeMLSTMBlock {
     // Prefill scratch for T tokens: normed [T,E] | projections [T,R] (R = 2QK+2V+2NH: q k v o gates per
-    //                               row) | h [T,V] | out [T,E] | ffn [T,2P] | chunk scratch
+    //                               row) | h [T,V] | out [T,E] | ffn [T,2P]; the cell's scratch is per thread
     func prefillScratchCount(tokens T: Int, chunkSize: Int) -> Int {
         let R = 2 * config.qkDim + 2 * config.vDim + 2 * config.numHeads
-        return T * (2 * config.embeddingDim + R + config.vDim + 2 * config.ffnDim) + mLSTMChunkScratchCount(chunkSize: chunkSize, qkDim: config.qkDim)
+        return T * (2 * config.embeddingDim + R + config.vDim + 2 * config.ffnDim)
     }
 
     func prefill(_ x: UnsafeMutablePointer<Float>, count T: Int, state: UnsafeMutablePointer<Float>,
@@ -143,7 +143,6 @@ extension LargeMLSTMBlock {
         let h = carve.take(T * V)
         let out = carve.take(T * E)
         let ffn = carve.take(T * 2 * P)
-        let chunkScratch = carve.take(mLSTMChunkScratchCount(chunkSize: chunkSize, qkDim: config.qkDim))
         let q = projected, k = projected + QK, v = projected + 2 * QK, o = projected + 2 * QK + V
         let gates = projected + 2 * QK + 2 * V
 
@@ -159,14 +158,15 @@ extension LargeMLSTMBlock {
         let nState = cState + NH * DQK * DV
         let mState = nState + NH * DQK
         let queryScale = Float(1 / Double(DQK).squareRoot())
-        for head in 0..<NH {
+        let cellScratch = mLSTMChunkScratchCount(chunkSize: chunkSize, qkDim: DQK)
+        forEachHead(NH, pool: pool) { head in   // heads touch disjoint columns and state
             let span = MLSTMSpan(q: q + head * DQK, qStride: R, k: k + head * DQK, kStride: R,
                                  v: v + head * DV, vStride: R, inputGate: gates + head, gateStride: R,
                                  forgetGate: gates + NH + head, h: h + head * DV, hStride: V)
             mLSTMChunkwise(span, count: T, qkDim: DQK, vDim: DV, keyScale: 1, queryScale: queryScale,
                            eps: config.cellEps, c: cState + head * DQK * DV, n: nState + head * DQK,
-                           m: mState + head, chunkSize: chunkSize, scratch: chunkScratch,
-                           kernels: projections.weight.kernels)
+                           m: mState + head, chunkSize: chunkSize,
+                           scratch: ThreadScratch.buffer(.cell, floats: cellScratch), kernels: projections.weight.kernels)
         }
         for t in 0..<T {
             let row = h + t * V, gate = o + t * R

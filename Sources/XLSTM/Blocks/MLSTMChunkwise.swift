@@ -31,6 +31,21 @@ struct MLSTMSpan {
 /// Floats of scratch `mLSTMChunkwise` needs for chunks of `chunkSize` tokens and heads of (at most) `qkDim`.
 func mLSTMChunkScratchCount(chunkSize: Int, qkDim: Int) -> Int { chunkSize * chunkSize + 4 * chunkSize + qkDim }
 
+/// Runs `body(head)` for every head in 0..<heads, the heads dealt round-robin to the pool's parts
+/// (each head's cell is independent: its own columns of q/k/v/h and its own state).
+@inline(__always)
+func forEachHead(_ heads: Int, pool: ThreadPool?, _ body: (Int) -> Void) {
+    if let pool, pool.parts > 1, heads > 1 {
+        let parts = pool.parts
+        pool.run { part in
+            var head = part
+            while head < heads { body(head); head += parts }
+        }
+    } else {
+        for head in 0..<heads { body(head) }
+    }
+}
+
 /// Runs the cell over `count` tokens in chunks of `chunkSize`, updating c [qkDim, vDim], n [qkDim], m.
 func mLSTMChunkwise(_ span: MLSTMSpan, count: Int, qkDim: Int, vDim: Int, keyScale: Float, queryScale: Float,
                     eps: Float, c: UnsafeMutablePointer<Float>, n: UnsafeMutablePointer<Float>,

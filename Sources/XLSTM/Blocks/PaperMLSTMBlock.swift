@@ -133,7 +133,7 @@ extension PaperMLSTMBlock {
     // Prefill scratch for T tokens: normed [T,E] | up [T,2I] | convOut [T,I] | qkv [T,3I] | gates [T,2NH]
     //                               | h [T,I] | out [T,E] | chunk scratch
     func prefillScratchCount(tokens T: Int, chunkSize: Int) -> Int {
-        T * (2 * embeddingDim + 7 * innerDim + 2 * numHeads) + mLSTMChunkScratchCount(chunkSize: chunkSize, qkDim: innerDim)
+        T * (2 * embeddingDim + 7 * innerDim + 2 * numHeads)
     }
 
     func prefill(_ x: UnsafeMutablePointer<Float>, count T: Int, state: UnsafeMutablePointer<Float>,
@@ -147,7 +147,6 @@ extension PaperMLSTMBlock {
         let gates = carve.take(T * 2 * NH)
         let h = carve.take(T * I)
         let out = carve.take(T * E)
-        let chunkScratch = carve.take(mLSTMChunkScratchCount(chunkSize: chunkSize, qkDim: innerDim))
 
         for t in 0..<T { layerNorm(x + t * E, count: E, weight: norm, bias: nil, eps: 1e-5, into: normed + t * E) }
         projUp.applyBatch(normed, xStride: E, count: T, into: up, yStride: 2 * I, pool: pool)
@@ -167,14 +166,15 @@ extension PaperMLSTMBlock {
         let nState = cState + NH * DH * DH
         let mState = nState + NH * DH
         let keyScale = 1 / sqrtf(Float(DH))
-        for head in 0..<NH {
+        let cellScratch = mLSTMChunkScratchCount(chunkSize: chunkSize, qkDim: DH)
+        forEachHead(NH, pool: pool) { head in   // heads touch disjoint columns and state
             let span = MLSTMSpan(q: qkv + head * DH, qStride: 3 * I, k: qkv + I + head * DH, kStride: 3 * I,
                                  v: qkv + 2 * I + head * DH, vStride: 3 * I,
                                  inputGate: gates + head, gateStride: 2 * NH, forgetGate: gates + NH + head,
                                  h: h + head * DH, hStride: I)
             mLSTMChunkwise(span, count: T, qkDim: DH, vDim: DH, keyScale: keyScale, queryScale: 1, eps: 1e-6,
                            c: cState + head * DH * DH, n: nState + head * DH, m: mState + head,
-                           chunkSize: chunkSize, scratch: chunkScratch,
+                           chunkSize: chunkSize, scratch: ThreadScratch.buffer(.cell, floats: cellScratch),
                            kernels: projUp.weight.kernels)
         }
         for t in 0..<T {

@@ -1,4 +1,5 @@
-// Per-thread scratch for the kernels: the GEMM's packed token inputs and its edge tile. Each thread (a caller's or a pool worker's) owns its buffers; they grow
+// Per-thread scratch for the kernels: the GEMM's packed token inputs and its edge tile, and the
+// chunkwise mLSTM cell's (heads run on the pool's threads). Each thread (a caller's or a pool worker's) owns its buffers; they grow
 // to the largest size asked for and are then reused, so steady-state feeds allocate nothing.
 // Freed when the thread exits.
 
@@ -13,12 +14,13 @@ enum ThreadScratch {
     enum Slot: Int, CaseIterable {
         case packedB = 0     // [KC · roundUp(N, NR)]: the tokens' inputs, packed in NR-token slivers
         case edgeTile = 1    // [NR · MR]: a partial micro-tile
+        case cell = 2        // the chunkwise mLSTM cell of one head (mLSTMChunkScratchCount)
     }
 
     /// The thread's table: per slot, a 64-byte aligned buffer and its capacity in floats.
     private struct Table {
-        var buffers: (UnsafeMutableRawPointer?, UnsafeMutableRawPointer?) = (nil, nil)
-        var capacities: (Int, Int) = (0, 0)
+        var buffers: (UnsafeMutableRawPointer?, UnsafeMutableRawPointer?, UnsafeMutableRawPointer?) = (nil, nil, nil)
+        var capacities: (Int, Int, Int) = (0, 0, 0)
     }
 
     private static let key: pthread_key_t = {
@@ -28,6 +30,7 @@ enum ThreadScratch {
             let table = raw.assumingMemoryBound(to: Table.self)
             free(table.pointee.buffers.0)
             free(table.pointee.buffers.1)
+            free(table.pointee.buffers.2)
             table.deinitialize(count: 1)
             free(raw)
         }
@@ -51,6 +54,7 @@ enum ThreadScratch {
         switch slot {
         case .packedB: (capacity, current) = (table.pointee.capacities.0, table.pointee.buffers.0)
         case .edgeTile: (capacity, current) = (table.pointee.capacities.1, table.pointee.buffers.1)
+        case .cell: (capacity, current) = (table.pointee.capacities.2, table.pointee.buffers.2)
         }
         if let current, capacity >= floats { return current.assumingMemoryBound(to: Float.self) }
         free(current)
@@ -60,6 +64,7 @@ enum ThreadScratch {
         switch slot {
         case .packedB: (table.pointee.capacities.0, table.pointee.buffers.0) = (size, fresh)
         case .edgeTile: (table.pointee.capacities.1, table.pointee.buffers.1) = (size, fresh)
+        case .cell: (table.pointee.capacities.2, table.pointee.buffers.2) = (size, fresh)
         }
         return fresh!.assumingMemoryBound(to: Float.self)
     }
