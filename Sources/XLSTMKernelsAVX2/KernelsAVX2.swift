@@ -88,106 +88,254 @@ public func matVecRowMajorF32AVX2(_ w: UnsafePointer<Float>, _ rows: Int, _ cols
     }
 }
 
-/// W (panels of 16 rows, f32) · x [cols] -> y [rows]: one sequential stream per panel,
-/// x[k] broadcast against a panel row, two k per pass (independent chains); no horizontal sums.
+/// W (panels of 16 rows, f32) · x [cols] -> y [rows]: x[k] broadcast against a panel
+/// row, two k per pass (independent chains), no horizontal sums; two panels at a time, so two
+/// sequential streams are in flight (more memory-level parallelism). Partial sums over blocks of
+/// 64 k keep the rounding of a blocked sum.
 @inline(never)
 public func matVecPackedF32AVX2(_ a: UnsafePointer<Float>, _ rows: Int, _ cols: Int,
                             _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
     let panels = (rows + 15) / 16
-    var pa = UnsafeRawPointer(a)
-    for panel in 0..<panels {
-        var t0 = SIMD8<Float>(); var t1 = SIMD8<Float>()
+    let panelBytes = cols * 64
+    var panel = 0
+    while panel + 2 <= panels {
+        var pa = UnsafeRawPointer(a) + panel * panelBytes, pb = pa + panelBytes
+        var t00 = SIMD8<Float>(); var t01 = SIMD8<Float>(); var t10 = SIMD8<Float>(); var t11 = SIMD8<Float>()
         var k = 0
         while k < cols {
-            // Blocks of 64 k: each partial sum stays short (rounding like a blocked sum, not
-            // a sequential one over all of cols) at the cost of one add per block.
             let kEnd = min(k + 64, cols)
-            var e0 = SIMD8<Float>(), o0 = SIMD8<Float>(); var e1 = SIMD8<Float>(), o1 = SIMD8<Float>()
+            var e00 = SIMD8<Float>(), o00 = SIMD8<Float>(); var e01 = SIMD8<Float>(), o01 = SIMD8<Float>(); var e10 = SIMD8<Float>(), o10 = SIMD8<Float>(); var e11 = SIMD8<Float>(), o11 = SIMD8<Float>()
             while k + 2 <= kEnd {
                 let x0 = SIMD8<Float>(repeating: x[k]), x1 = SIMD8<Float>(repeating: x[k + 1])
-                e0.addProduct(pa.loadUnaligned(fromByteOffset: 0, as: SIMD8<Float>.self), x0)
-                e1.addProduct(pa.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self), x0)
-                o0.addProduct(pa.loadUnaligned(fromByteOffset: 64, as: SIMD8<Float>.self), x1)
-                o1.addProduct(pa.loadUnaligned(fromByteOffset: 96, as: SIMD8<Float>.self), x1)
+                e00.addProduct(pa.loadUnaligned(fromByteOffset: 0, as: SIMD8<Float>.self), x0)
+                e01.addProduct(pa.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self), x0)
+                o00.addProduct(pa.loadUnaligned(fromByteOffset: 64, as: SIMD8<Float>.self), x1)
+                o01.addProduct(pa.loadUnaligned(fromByteOffset: 96, as: SIMD8<Float>.self), x1)
+                e10.addProduct(pb.loadUnaligned(fromByteOffset: 0, as: SIMD8<Float>.self), x0)
+                e11.addProduct(pb.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self), x0)
+                o10.addProduct(pb.loadUnaligned(fromByteOffset: 64, as: SIMD8<Float>.self), x1)
+                o11.addProduct(pb.loadUnaligned(fromByteOffset: 96, as: SIMD8<Float>.self), x1)
+                pa += 128; pb += 128; k += 2
+            }
+            if k < kEnd {
+                let x0 = SIMD8<Float>(repeating: x[k])
+                e00.addProduct(pa.loadUnaligned(fromByteOffset: 0, as: SIMD8<Float>.self), x0)
+                e01.addProduct(pa.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self), x0)
+                e10.addProduct(pb.loadUnaligned(fromByteOffset: 0, as: SIMD8<Float>.self), x0)
+                e11.addProduct(pb.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self), x0)
+                pa += 64; pb += 64; k += 1
+            }
+            t00 += e00 + o00
+            t01 += e01 + o01
+            t10 += e10 + o10
+            t11 += e11 + o11
+        }
+        do {
+            let first = panel * 16
+            if first + 16 <= rows {
+                UnsafeMutableRawPointer(y + first).storeBytes(of: t00, toByteOffset: 0, as: SIMD8<Float>.self)
+                UnsafeMutableRawPointer(y + first).storeBytes(of: t01, toByteOffset: 32, as: SIMD8<Float>.self)
+            } else {
+                for i in 0..<(rows - first) {
+                    y[first + i] = i < 8 ? t00[i] : t01[i - 8]
+                }
+            }
+        }
+        do {
+            let first = panel * 16 + 16
+            if first + 16 <= rows {
+                UnsafeMutableRawPointer(y + first).storeBytes(of: t10, toByteOffset: 0, as: SIMD8<Float>.self)
+                UnsafeMutableRawPointer(y + first).storeBytes(of: t11, toByteOffset: 32, as: SIMD8<Float>.self)
+            } else {
+                for i in 0..<(rows - first) {
+                    y[first + i] = i < 8 ? t10[i] : t11[i - 8]
+                }
+            }
+        }
+        panel += 2
+    }
+    if panel < panels {
+        var pa = UnsafeRawPointer(a) + panel * panelBytes
+        var t00 = SIMD8<Float>(); var t01 = SIMD8<Float>()
+        var k = 0
+        while k < cols {
+            let kEnd = min(k + 64, cols)
+            var e00 = SIMD8<Float>(), o00 = SIMD8<Float>(); var e01 = SIMD8<Float>(), o01 = SIMD8<Float>()
+            while k + 2 <= kEnd {
+                let x0 = SIMD8<Float>(repeating: x[k]), x1 = SIMD8<Float>(repeating: x[k + 1])
+                e00.addProduct(pa.loadUnaligned(fromByteOffset: 0, as: SIMD8<Float>.self), x0)
+                e01.addProduct(pa.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self), x0)
+                o00.addProduct(pa.loadUnaligned(fromByteOffset: 64, as: SIMD8<Float>.self), x1)
+                o01.addProduct(pa.loadUnaligned(fromByteOffset: 96, as: SIMD8<Float>.self), x1)
                 pa += 128; k += 2
             }
             if k < kEnd {
                 let x0 = SIMD8<Float>(repeating: x[k])
-                e0.addProduct(pa.loadUnaligned(fromByteOffset: 0, as: SIMD8<Float>.self), x0)
-                e1.addProduct(pa.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self), x0)
+                e00.addProduct(pa.loadUnaligned(fromByteOffset: 0, as: SIMD8<Float>.self), x0)
+                e01.addProduct(pa.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self), x0)
                 pa += 64; k += 1
             }
-            t0 += e0 + o0
-            t1 += e1 + o1
+            t00 += e00 + o00
+            t01 += e01 + o01
         }
-        let s0 = t0
-        let s1 = t1
-        let first = panel * 16
-        if first + 16 <= rows {
-            UnsafeMutableRawPointer(y + first).storeBytes(of: s0, toByteOffset: 0, as: SIMD8<Float>.self)
-            UnsafeMutableRawPointer(y + first).storeBytes(of: s1, toByteOffset: 32, as: SIMD8<Float>.self)
-        } else {
-            for i in 0..<(rows - first) {
-                y[first + i] = i < 8 ? s0[i] : s1[i - 8]
+        do {
+            let first = panel * 16
+            if first + 16 <= rows {
+                UnsafeMutableRawPointer(y + first).storeBytes(of: t00, toByteOffset: 0, as: SIMD8<Float>.self)
+                UnsafeMutableRawPointer(y + first).storeBytes(of: t01, toByteOffset: 32, as: SIMD8<Float>.self)
+            } else {
+                for i in 0..<(rows - first) {
+                    y[first + i] = i < 8 ? t00[i] : t01[i - 8]
+                }
             }
         }
     }
 }
 
-/// W (panels of 16 rows, bf16) · x [cols] -> y [rows]: one sequential stream per panel,
-/// x[k] broadcast against a panel row, two k per pass (independent chains); no horizontal sums.
+/// W (panels of 16 rows, bf16) · x [cols] -> y [rows]: x[k] broadcast against a panel
+/// row, two k per pass (independent chains), no horizontal sums; two panels at a time, so two
+/// sequential streams are in flight (more memory-level parallelism). Partial sums over blocks of
+/// 64 k keep the rounding of a blocked sum.
 @inline(never)
 public func matVecPackedBF16AVX2(_ a: UnsafePointer<UInt16>, _ rows: Int, _ cols: Int,
                             _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
     let panels = (rows + 15) / 16
-    var pa = UnsafeRawPointer(a)
-    for panel in 0..<panels {
-        var t0 = SIMD8<Float>(); var t1 = SIMD8<Float>()
+    let panelBytes = cols * 32
+    var panel = 0
+    while panel + 2 <= panels {
+        var pa = UnsafeRawPointer(a) + panel * panelBytes, pb = pa + panelBytes
+        var t00 = SIMD8<Float>(); var t01 = SIMD8<Float>(); var t10 = SIMD8<Float>(); var t11 = SIMD8<Float>()
         var k = 0
         while k < cols {
-            // Blocks of 64 k: each partial sum stays short (rounding like a blocked sum, not
-            // a sequential one over all of cols) at the cost of one add per block.
             let kEnd = min(k + 64, cols)
-            var e0 = SIMD8<Float>(), o0 = SIMD8<Float>(); var e1 = SIMD8<Float>(), o1 = SIMD8<Float>()
+            var e00 = SIMD8<Float>(), o00 = SIMD8<Float>(); var e01 = SIMD8<Float>(), o01 = SIMD8<Float>(); var e10 = SIMD8<Float>(), o10 = SIMD8<Float>(); var e11 = SIMD8<Float>(), o11 = SIMD8<Float>()
             while k + 2 <= kEnd {
                 let x0 = SIMD8<Float>(repeating: x[k]), x1 = SIMD8<Float>(repeating: x[k + 1])
                 do {
                     let words = pa.loadUnaligned(fromByteOffset: 0, as: SIMD8<UInt32>.self)
-                    let r0_0 = unsafeBitCast(words &<< 16, to: SIMD8<Float>.self)
-                    let r0_1 = unsafeBitCast(words & SIMD8<UInt32>(repeating: 0xFFFF_0000), to: SIMD8<Float>.self)
-                    e0.addProduct(r0_0, x0)
-                    e1.addProduct(r0_1, x0)
+                    let r00_0 = unsafeBitCast(words &<< 16, to: SIMD8<Float>.self)
+                    let r00_1 = unsafeBitCast(words & SIMD8<UInt32>(repeating: 0xFFFF_0000), to: SIMD8<Float>.self)
+                    e00.addProduct(r00_0, x0)
+                    e01.addProduct(r00_1, x0)
                 }
                 do {
                     let words = pa.loadUnaligned(fromByteOffset: 32, as: SIMD8<UInt32>.self)
+                    let r01_0 = unsafeBitCast(words &<< 16, to: SIMD8<Float>.self)
+                    let r01_1 = unsafeBitCast(words & SIMD8<UInt32>(repeating: 0xFFFF_0000), to: SIMD8<Float>.self)
+                    o00.addProduct(r01_0, x1)
+                    o01.addProduct(r01_1, x1)
+                }
+                do {
+                    let words = pb.loadUnaligned(fromByteOffset: 0, as: SIMD8<UInt32>.self)
+                    let r10_0 = unsafeBitCast(words &<< 16, to: SIMD8<Float>.self)
+                    let r10_1 = unsafeBitCast(words & SIMD8<UInt32>(repeating: 0xFFFF_0000), to: SIMD8<Float>.self)
+                    e10.addProduct(r10_0, x0)
+                    e11.addProduct(r10_1, x0)
+                }
+                do {
+                    let words = pb.loadUnaligned(fromByteOffset: 32, as: SIMD8<UInt32>.self)
+                    let r11_0 = unsafeBitCast(words &<< 16, to: SIMD8<Float>.self)
+                    let r11_1 = unsafeBitCast(words & SIMD8<UInt32>(repeating: 0xFFFF_0000), to: SIMD8<Float>.self)
+                    o10.addProduct(r11_0, x1)
+                    o11.addProduct(r11_1, x1)
+                }
+                pa += 64; pb += 64; k += 2
+            }
+            if k < kEnd {
+                let x0 = SIMD8<Float>(repeating: x[k])
+                do {
+                    let words = pa.loadUnaligned(fromByteOffset: 0, as: SIMD8<UInt32>.self)
+                    let r0_0 = unsafeBitCast(words &<< 16, to: SIMD8<Float>.self)
+                    let r0_1 = unsafeBitCast(words & SIMD8<UInt32>(repeating: 0xFFFF_0000), to: SIMD8<Float>.self)
+                    e00.addProduct(r0_0, x0)
+                    e01.addProduct(r0_1, x0)
+                }
+                do {
+                    let words = pb.loadUnaligned(fromByteOffset: 0, as: SIMD8<UInt32>.self)
                     let r1_0 = unsafeBitCast(words &<< 16, to: SIMD8<Float>.self)
                     let r1_1 = unsafeBitCast(words & SIMD8<UInt32>(repeating: 0xFFFF_0000), to: SIMD8<Float>.self)
-                    o0.addProduct(r1_0, x1)
-                    o1.addProduct(r1_1, x1)
+                    e10.addProduct(r1_0, x0)
+                    e11.addProduct(r1_1, x0)
+                }
+                pa += 32; pb += 32; k += 1
+            }
+            t00 += e00 + o00
+            t01 += e01 + o01
+            t10 += e10 + o10
+            t11 += e11 + o11
+        }
+        do {
+            let first = panel * 16
+            if first + 16 <= rows {
+                UnsafeMutableRawPointer(y + first).storeBytes(of: t00, toByteOffset: 0, as: SIMD8<Float>.self)
+                UnsafeMutableRawPointer(y + first).storeBytes(of: t01, toByteOffset: 32, as: SIMD8<Float>.self)
+            } else {
+                for i in 0..<(rows - first) {
+                    y[first + i] = i < 8 ? t00[i] : t01[i - 8]
+                }
+            }
+        }
+        do {
+            let first = panel * 16 + 16
+            if first + 16 <= rows {
+                UnsafeMutableRawPointer(y + first).storeBytes(of: t10, toByteOffset: 0, as: SIMD8<Float>.self)
+                UnsafeMutableRawPointer(y + first).storeBytes(of: t11, toByteOffset: 32, as: SIMD8<Float>.self)
+            } else {
+                for i in 0..<(rows - first) {
+                    y[first + i] = i < 8 ? t10[i] : t11[i - 8]
+                }
+            }
+        }
+        panel += 2
+    }
+    if panel < panels {
+        var pa = UnsafeRawPointer(a) + panel * panelBytes
+        var t00 = SIMD8<Float>(); var t01 = SIMD8<Float>()
+        var k = 0
+        while k < cols {
+            let kEnd = min(k + 64, cols)
+            var e00 = SIMD8<Float>(), o00 = SIMD8<Float>(); var e01 = SIMD8<Float>(), o01 = SIMD8<Float>()
+            while k + 2 <= kEnd {
+                let x0 = SIMD8<Float>(repeating: x[k]), x1 = SIMD8<Float>(repeating: x[k + 1])
+                do {
+                    let words = pa.loadUnaligned(fromByteOffset: 0, as: SIMD8<UInt32>.self)
+                    let r00_0 = unsafeBitCast(words &<< 16, to: SIMD8<Float>.self)
+                    let r00_1 = unsafeBitCast(words & SIMD8<UInt32>(repeating: 0xFFFF_0000), to: SIMD8<Float>.self)
+                    e00.addProduct(r00_0, x0)
+                    e01.addProduct(r00_1, x0)
+                }
+                do {
+                    let words = pa.loadUnaligned(fromByteOffset: 32, as: SIMD8<UInt32>.self)
+                    let r01_0 = unsafeBitCast(words &<< 16, to: SIMD8<Float>.self)
+                    let r01_1 = unsafeBitCast(words & SIMD8<UInt32>(repeating: 0xFFFF_0000), to: SIMD8<Float>.self)
+                    o00.addProduct(r01_0, x1)
+                    o01.addProduct(r01_1, x1)
                 }
                 pa += 64; k += 2
             }
             if k < kEnd {
                 let x0 = SIMD8<Float>(repeating: x[k])
-                let words = pa.loadUnaligned(fromByteOffset: 0, as: SIMD8<UInt32>.self)
-                let r0_0 = unsafeBitCast(words &<< 16, to: SIMD8<Float>.self)
-                let r0_1 = unsafeBitCast(words & SIMD8<UInt32>(repeating: 0xFFFF_0000), to: SIMD8<Float>.self)
-                e0.addProduct(r0_0, x0)
-                e1.addProduct(r0_1, x0)
+                do {
+                    let words = pa.loadUnaligned(fromByteOffset: 0, as: SIMD8<UInt32>.self)
+                    let r0_0 = unsafeBitCast(words &<< 16, to: SIMD8<Float>.self)
+                    let r0_1 = unsafeBitCast(words & SIMD8<UInt32>(repeating: 0xFFFF_0000), to: SIMD8<Float>.self)
+                    e00.addProduct(r0_0, x0)
+                    e01.addProduct(r0_1, x0)
+                }
                 pa += 32; k += 1
             }
-            t0 += e0 + o0
-            t1 += e1 + o1
+            t00 += e00 + o00
+            t01 += e01 + o01
         }
-        let s0 = t0
-        let s1 = t1
-        let first = panel * 16
-        if first + 16 <= rows {
-            UnsafeMutableRawPointer(y + first).storeBytes(of: s0, toByteOffset: 0, as: SIMD8<Float>.self)
-            UnsafeMutableRawPointer(y + first).storeBytes(of: s1, toByteOffset: 32, as: SIMD8<Float>.self)
-        } else {
-            for i in 0..<(rows - first) {
-                y[first + i] = i < 8 ? s0[i] : s1[i - 8]
+        do {
+            let first = panel * 16
+            if first + 16 <= rows {
+                UnsafeMutableRawPointer(y + first).storeBytes(of: t00, toByteOffset: 0, as: SIMD8<Float>.self)
+                UnsafeMutableRawPointer(y + first).storeBytes(of: t01, toByteOffset: 32, as: SIMD8<Float>.self)
+            } else {
+                for i in 0..<(rows - first) {
+                    y[first + i] = i < 8 ? t00[i] : t01[i - 8]
+                }
             }
         }
     }

@@ -153,78 +153,106 @@ def generate(isa):
     w("")
 
     # --- packed matvec ---
-    def store_panel(acc_names):
+    def panel_kloop(dtype, row_bytes, ptrs, indent):
+        """The k loop over one k-block for the panels at `ptrs` (accumulators e/o + panel index)."""
+        I = " " * indent
+        out_lines = []
+        def emit(line): out_lines.append(I + line)
+        emit("while k + 2 <= kEnd {")
+        emit(f"    let x0 = {V}(repeating: x[k]), x1 = {V}(repeating: x[k + 1])")
+        for p_i, ptr in enumerate(ptrs):
+            if dtype == "F32":
+                for v in range(NV):
+                    emit(f"    {madd(f'e{p_i}{v}', f'{ptr}.loadUnaligned(fromByteOffset: {v * L * 4}, as: {V}.self)', 'x0')}")
+                for v in range(NV):
+                    emit(f"    {madd(f'o{p_i}{v}', f'{ptr}.loadUnaligned(fromByteOffset: {row_bytes + v * L * 4}, as: {V}.self)', 'x1')}")
+            else:
+                for half, (off, xv, acc) in enumerate(((0, "x0", "e"), (row_bytes, "x1", "o"))):
+                    names = [f"r{p_i}{half}_{v}" for v in range(max(NV, 2))]
+                    emit("    do {")
+                    for line in widen_row(ptr, off, names):
+                        emit("        " + line)
+                    for v in range(NV):
+                        emit(f"        {madd(f'{acc}{p_i}{v}', names[v], xv)}")
+                    emit("    }")
+        emit("    " + "; ".join(f"{ptr} += {2 * row_bytes}" for ptr in ptrs) + "; k += 2")
+        emit("}")
+        emit("if k < kEnd {")
+        emit(f"    let x0 = {V}(repeating: x[k])")
+        for p_i, ptr in enumerate(ptrs):
+            if dtype == "F32":
+                for v in range(NV):
+                    emit(f"    {madd(f'e{p_i}{v}', f'{ptr}.loadUnaligned(fromByteOffset: {v * L * 4}, as: {V}.self)', 'x0')}")
+            else:
+                emit("    do {")
+                names = [f"r{p_i}_{v}" for v in range(max(NV, 2))]
+                for line in widen_row(ptr, 0, names):
+                    emit("        " + line)
+                for v in range(NV):
+                    emit(f"        {madd(f'e{p_i}{v}', names[v], 'x0')}")
+                emit("    }")
+        emit("    " + "; ".join(f"{ptr} += {row_bytes}" for ptr in ptrs) + "; k += 1")
+        emit("}")
+        return out_lines
+
+    def panel_body(dtype, row_bytes, ptrs, indent):
+        I = " " * indent
         lines = []
-        lines.append(f"        let first = panel * {MR}")
-        lines.append(f"        if first + {MR} <= rows {{")
+        lines.append(I + "; ".join(f"var t{p_i}{v} = {V}()" for p_i in range(len(ptrs)) for v in range(NV)))
+        lines.append(I + "var k = 0")
+        lines.append(I + "while k < cols {")
+        lines.append(I + f"    let kEnd = min(k + {MATVEC_KBLOCK}, cols)")
+        lines.append(I + "    " + "; ".join(f"var e{p_i}{v} = {V}(), o{p_i}{v} = {V}()" for p_i in range(len(ptrs)) for v in range(NV)))
+        lines += panel_kloop(dtype, row_bytes, ptrs, indent + 4)
+        for p_i in range(len(ptrs)):
+            for v in range(NV):
+                lines.append(I + f"    t{p_i}{v} += e{p_i}{v} + o{p_i}{v}")
+        lines.append(I + "}")
+        return lines
+
+    def store(p_i, first_expr, indent):
+        I = " " * indent
+        lines = [I + f"do {{", I + f"    let first = {first_expr}"]
+        lines.append(I + f"    if first + {MR} <= rows {{")
         for v in range(NV):
-            lines.append(f"            UnsafeMutableRawPointer(y + first).storeBytes(of: {acc_names[v]}, toByteOffset: {v * L * 4}, as: {V}.self)")
-        lines.append("        } else {")
-        lines.append("            for i in 0..<(rows - first) {")
+            lines.append(I + f"        UnsafeMutableRawPointer(y + first).storeBytes(of: t{p_i}{v}, toByteOffset: {v * L * 4}, as: {V}.self)")
+        lines.append(I + "    } else {")
+        lines.append(I + "        for i in 0..<(rows - first) {")
         if NV == 1:
-            lines.append(f"                y[first + i] = {acc_names[0]}[i]")
+            lines.append(I + f"            y[first + i] = t{p_i}0[i]")
         else:
-            lines.append(f"                y[first + i] = i < {L} ? {acc_names[0]}[i] : {acc_names[1]}[i - {L}]")
-        lines.append("            }")
-        lines.append("        }")
+            lines.append(I + f"            y[first + i] = i < {L} ? t{p_i}0[i] : t{p_i}1[i - {L}]")
+        lines.append(I + "        }")
+        lines.append(I + "    }")
+        lines.append(I + "}")
         return lines
 
     for dtype in ("F32", "BF16"):
         elem = "Float" if dtype == "F32" else "UInt16"
         row_bytes = MR * (4 if dtype == "F32" else 2)
-        w(f"/// W (panels of {MR} rows, {'f32' if dtype == 'F32' else 'bf16'}) · x [cols] -> y [rows]: one sequential stream per panel,")
-        w("/// x[k] broadcast against a panel row, two k per pass (independent chains); no horizontal sums.")
+        w(f"/// W (panels of {MR} rows, {'f32' if dtype == 'F32' else 'bf16'}) · x [cols] -> y [rows]: x[k] broadcast against a panel")
+        w("/// row, two k per pass (independent chains), no horizontal sums; two panels at a time, so two")
+        w(f"/// sequential streams are in flight (more memory-level parallelism). Partial sums over blocks of")
+        w(f"/// {MATVEC_KBLOCK} k keep the rounding of a blocked sum.")
         w("@inline(never)")
         w(f"{pub}func matVecPacked{dtype}{S}(_ a: UnsafePointer<{elem}>, _ rows: Int, _ cols: Int,")
         w(f"                            _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {{")
         w(f"    let panels = (rows + {MR - 1}) / {MR}")
-        w("    var pa = UnsafeRawPointer(a)")
-        w("    for panel in 0..<panels {")
-        w("        " + "; ".join(f"var t{v} = {V}()" for v in range(NV)))
-        w("        var k = 0")
-        w("        while k < cols {")
-        w(f"            // Blocks of {MATVEC_KBLOCK} k: each partial sum stays short (rounding like a blocked sum, not")
-        w(f"            // a sequential one over all of cols) at the cost of one add per block.")
-        w(f"            let kEnd = min(k + {MATVEC_KBLOCK}, cols)")
-        w("            " + ", ".join(f"var e{v} = {V}(), o{v} = {V}()" for v in range(NV)).replace(", var", ";var").replace(";var", "; var"))
-        w("            while k + 2 <= kEnd {")
-        w(f"                let x0 = {V}(repeating: x[k]), x1 = {V}(repeating: x[k + 1])")
-        if dtype == "F32":
-            for v in range(NV):
-                w(f"                {madd(f'e{v}', f'pa.loadUnaligned(fromByteOffset: {v * L * 4}, as: {V}.self)', 'x0')}")
-            for v in range(NV):
-                w(f"                {madd(f'o{v}', f'pa.loadUnaligned(fromByteOffset: {row_bytes + v * L * 4}, as: {V}.self)', 'x1')}")
-        else:
-            for half, (off, xv, acc) in enumerate(((0, "x0", "e"), (row_bytes, "x1", "o"))):
-                names = [f"r{half}_{v}" for v in range(max(NV, 2))]
-                lines = widen_row("pa", off, names)
-                w("                do {")
-                for line in lines:
-                    w("                    " + line)
-                for v in range(NV):
-                    w(f"                    {madd(f'{acc}{v}', names[v], xv)}")
-                w("                }")
-        w(f"                pa += {2 * row_bytes}; k += 2")
-        w("            }")
-        w("            if k < kEnd {")
-        w(f"                let x0 = {V}(repeating: x[k])")
-        if dtype == "F32":
-            for v in range(NV):
-                w(f"                {madd(f'e{v}', f'pa.loadUnaligned(fromByteOffset: {v * L * 4}, as: {V}.self)', 'x0')}")
-        else:
-            names = [f"r0_{v}" for v in range(max(NV, 2))]
-            for line in widen_row("pa", 0, names):
-                w("                " + line)
-            for v in range(NV):
-                w(f"                {madd(f'e{v}', names[v], 'x0')}")
-        w(f"                pa += {row_bytes}; k += 1")
-        w("            }")
-        for v in range(NV):
-            w(f"            t{v} += e{v} + o{v}")
-        w("        }")
-        for v in range(NV):
-            w(f"        let s{v} = t{v}")
-        for line in store_panel([f"s{v}" for v in range(NV)]):
+        w(f"    let panelBytes = cols * {row_bytes}")
+        w("    var panel = 0")
+        w("    while panel + 2 <= panels {")
+        w("        var pa = UnsafeRawPointer(a) + panel * panelBytes, pb = pa + panelBytes")
+        for line in panel_body(dtype, row_bytes, ["pa", "pb"], 8):
+            w(line)
+        for line in store(0, f"panel * {MR}", 8) + store(1, f"panel * {MR} + {MR}", 8):
+            w(line)
+        w("        panel += 2")
+        w("    }")
+        w("    if panel < panels {")
+        w("        var pa = UnsafeRawPointer(a) + panel * panelBytes")
+        for line in panel_body(dtype, row_bytes, ["pa"], 8):
+            w(line)
+        for line in store(0, f"panel * {MR}", 8):
             w(line)
         w("    }")
         w("}")

@@ -85,91 +85,215 @@ func matVecRowMajorF32Portable(_ w: UnsafePointer<Float>, _ rows: Int, _ cols: I
     }
 }
 
-/// W (panels of 8 rows, f32) · x [cols] -> y [rows]: one sequential stream per panel,
-/// x[k] broadcast against a panel row, two k per pass (independent chains); no horizontal sums.
+/// W (panels of 8 rows, f32) · x [cols] -> y [rows]: x[k] broadcast against a panel
+/// row, two k per pass (independent chains), no horizontal sums; two panels at a time, so two
+/// sequential streams are in flight (more memory-level parallelism). Partial sums over blocks of
+/// 64 k keep the rounding of a blocked sum.
 @inline(never)
 func matVecPackedF32Portable(_ a: UnsafePointer<Float>, _ rows: Int, _ cols: Int,
                             _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
     let panels = (rows + 7) / 8
-    var pa = UnsafeRawPointer(a)
-    for panel in 0..<panels {
-        var t0 = SIMD8<Float>()
+    let panelBytes = cols * 32
+    var panel = 0
+    while panel + 2 <= panels {
+        var pa = UnsafeRawPointer(a) + panel * panelBytes, pb = pa + panelBytes
+        var t00 = SIMD8<Float>(); var t10 = SIMD8<Float>()
         var k = 0
         while k < cols {
-            // Blocks of 64 k: each partial sum stays short (rounding like a blocked sum, not
-            // a sequential one over all of cols) at the cost of one add per block.
             let kEnd = min(k + 64, cols)
-            var e0 = SIMD8<Float>(), o0 = SIMD8<Float>()
+            var e00 = SIMD8<Float>(), o00 = SIMD8<Float>(); var e10 = SIMD8<Float>(), o10 = SIMD8<Float>()
             while k + 2 <= kEnd {
                 let x0 = SIMD8<Float>(repeating: x[k]), x1 = SIMD8<Float>(repeating: x[k + 1])
-                multiplyAdd(&e0, pa.loadUnaligned(fromByteOffset: 0, as: SIMD8<Float>.self), x0)
-                multiplyAdd(&o0, pa.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self), x1)
+                multiplyAdd(&e00, pa.loadUnaligned(fromByteOffset: 0, as: SIMD8<Float>.self), x0)
+                multiplyAdd(&o00, pa.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self), x1)
+                multiplyAdd(&e10, pb.loadUnaligned(fromByteOffset: 0, as: SIMD8<Float>.self), x0)
+                multiplyAdd(&o10, pb.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self), x1)
+                pa += 64; pb += 64; k += 2
+            }
+            if k < kEnd {
+                let x0 = SIMD8<Float>(repeating: x[k])
+                multiplyAdd(&e00, pa.loadUnaligned(fromByteOffset: 0, as: SIMD8<Float>.self), x0)
+                multiplyAdd(&e10, pb.loadUnaligned(fromByteOffset: 0, as: SIMD8<Float>.self), x0)
+                pa += 32; pb += 32; k += 1
+            }
+            t00 += e00 + o00
+            t10 += e10 + o10
+        }
+        do {
+            let first = panel * 8
+            if first + 8 <= rows {
+                UnsafeMutableRawPointer(y + first).storeBytes(of: t00, toByteOffset: 0, as: SIMD8<Float>.self)
+            } else {
+                for i in 0..<(rows - first) {
+                    y[first + i] = t00[i]
+                }
+            }
+        }
+        do {
+            let first = panel * 8 + 8
+            if first + 8 <= rows {
+                UnsafeMutableRawPointer(y + first).storeBytes(of: t10, toByteOffset: 0, as: SIMD8<Float>.self)
+            } else {
+                for i in 0..<(rows - first) {
+                    y[first + i] = t10[i]
+                }
+            }
+        }
+        panel += 2
+    }
+    if panel < panels {
+        var pa = UnsafeRawPointer(a) + panel * panelBytes
+        var t00 = SIMD8<Float>()
+        var k = 0
+        while k < cols {
+            let kEnd = min(k + 64, cols)
+            var e00 = SIMD8<Float>(), o00 = SIMD8<Float>()
+            while k + 2 <= kEnd {
+                let x0 = SIMD8<Float>(repeating: x[k]), x1 = SIMD8<Float>(repeating: x[k + 1])
+                multiplyAdd(&e00, pa.loadUnaligned(fromByteOffset: 0, as: SIMD8<Float>.self), x0)
+                multiplyAdd(&o00, pa.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self), x1)
                 pa += 64; k += 2
             }
             if k < kEnd {
                 let x0 = SIMD8<Float>(repeating: x[k])
-                multiplyAdd(&e0, pa.loadUnaligned(fromByteOffset: 0, as: SIMD8<Float>.self), x0)
+                multiplyAdd(&e00, pa.loadUnaligned(fromByteOffset: 0, as: SIMD8<Float>.self), x0)
                 pa += 32; k += 1
             }
-            t0 += e0 + o0
+            t00 += e00 + o00
         }
-        let s0 = t0
-        let first = panel * 8
-        if first + 8 <= rows {
-            UnsafeMutableRawPointer(y + first).storeBytes(of: s0, toByteOffset: 0, as: SIMD8<Float>.self)
-        } else {
-            for i in 0..<(rows - first) {
-                y[first + i] = s0[i]
+        do {
+            let first = panel * 8
+            if first + 8 <= rows {
+                UnsafeMutableRawPointer(y + first).storeBytes(of: t00, toByteOffset: 0, as: SIMD8<Float>.self)
+            } else {
+                for i in 0..<(rows - first) {
+                    y[first + i] = t00[i]
+                }
             }
         }
     }
 }
 
-/// W (panels of 8 rows, bf16) · x [cols] -> y [rows]: one sequential stream per panel,
-/// x[k] broadcast against a panel row, two k per pass (independent chains); no horizontal sums.
+/// W (panels of 8 rows, bf16) · x [cols] -> y [rows]: x[k] broadcast against a panel
+/// row, two k per pass (independent chains), no horizontal sums; two panels at a time, so two
+/// sequential streams are in flight (more memory-level parallelism). Partial sums over blocks of
+/// 64 k keep the rounding of a blocked sum.
 @inline(never)
 func matVecPackedBF16Portable(_ a: UnsafePointer<UInt16>, _ rows: Int, _ cols: Int,
                             _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
     let panels = (rows + 7) / 8
-    var pa = UnsafeRawPointer(a)
-    for panel in 0..<panels {
-        var t0 = SIMD8<Float>()
+    let panelBytes = cols * 16
+    var panel = 0
+    while panel + 2 <= panels {
+        var pa = UnsafeRawPointer(a) + panel * panelBytes, pb = pa + panelBytes
+        var t00 = SIMD8<Float>(); var t10 = SIMD8<Float>()
         var k = 0
         while k < cols {
-            // Blocks of 64 k: each partial sum stays short (rounding like a blocked sum, not
-            // a sequential one over all of cols) at the cost of one add per block.
             let kEnd = min(k + 64, cols)
-            var e0 = SIMD8<Float>(), o0 = SIMD8<Float>()
+            var e00 = SIMD8<Float>(), o00 = SIMD8<Float>(); var e10 = SIMD8<Float>(), o10 = SIMD8<Float>()
             while k + 2 <= kEnd {
                 let x0 = SIMD8<Float>(repeating: x[k]), x1 = SIMD8<Float>(repeating: x[k + 1])
                 do {
                     let words = pa.loadUnaligned(fromByteOffset: 0, as: SIMD4<UInt32>.self)
-                    let r0_0 = SIMD8<Float>(lowHalf: unsafeBitCast(words &<< 16, to: SIMD4<Float>.self), highHalf: unsafeBitCast(words & SIMD4(repeating: 0xFFFF_0000), to: SIMD4<Float>.self))
-                    multiplyAdd(&e0, r0_0, x0)
+                    let r00_0 = SIMD8<Float>(lowHalf: unsafeBitCast(words &<< 16, to: SIMD4<Float>.self), highHalf: unsafeBitCast(words & SIMD4(repeating: 0xFFFF_0000), to: SIMD4<Float>.self))
+                    multiplyAdd(&e00, r00_0, x0)
                 }
                 do {
                     let words = pa.loadUnaligned(fromByteOffset: 16, as: SIMD4<UInt32>.self)
+                    let r01_0 = SIMD8<Float>(lowHalf: unsafeBitCast(words &<< 16, to: SIMD4<Float>.self), highHalf: unsafeBitCast(words & SIMD4(repeating: 0xFFFF_0000), to: SIMD4<Float>.self))
+                    multiplyAdd(&o00, r01_0, x1)
+                }
+                do {
+                    let words = pb.loadUnaligned(fromByteOffset: 0, as: SIMD4<UInt32>.self)
+                    let r10_0 = SIMD8<Float>(lowHalf: unsafeBitCast(words &<< 16, to: SIMD4<Float>.self), highHalf: unsafeBitCast(words & SIMD4(repeating: 0xFFFF_0000), to: SIMD4<Float>.self))
+                    multiplyAdd(&e10, r10_0, x0)
+                }
+                do {
+                    let words = pb.loadUnaligned(fromByteOffset: 16, as: SIMD4<UInt32>.self)
+                    let r11_0 = SIMD8<Float>(lowHalf: unsafeBitCast(words &<< 16, to: SIMD4<Float>.self), highHalf: unsafeBitCast(words & SIMD4(repeating: 0xFFFF_0000), to: SIMD4<Float>.self))
+                    multiplyAdd(&o10, r11_0, x1)
+                }
+                pa += 32; pb += 32; k += 2
+            }
+            if k < kEnd {
+                let x0 = SIMD8<Float>(repeating: x[k])
+                do {
+                    let words = pa.loadUnaligned(fromByteOffset: 0, as: SIMD4<UInt32>.self)
+                    let r0_0 = SIMD8<Float>(lowHalf: unsafeBitCast(words &<< 16, to: SIMD4<Float>.self), highHalf: unsafeBitCast(words & SIMD4(repeating: 0xFFFF_0000), to: SIMD4<Float>.self))
+                    multiplyAdd(&e00, r0_0, x0)
+                }
+                do {
+                    let words = pb.loadUnaligned(fromByteOffset: 0, as: SIMD4<UInt32>.self)
                     let r1_0 = SIMD8<Float>(lowHalf: unsafeBitCast(words &<< 16, to: SIMD4<Float>.self), highHalf: unsafeBitCast(words & SIMD4(repeating: 0xFFFF_0000), to: SIMD4<Float>.self))
-                    multiplyAdd(&o0, r1_0, x1)
+                    multiplyAdd(&e10, r1_0, x0)
+                }
+                pa += 16; pb += 16; k += 1
+            }
+            t00 += e00 + o00
+            t10 += e10 + o10
+        }
+        do {
+            let first = panel * 8
+            if first + 8 <= rows {
+                UnsafeMutableRawPointer(y + first).storeBytes(of: t00, toByteOffset: 0, as: SIMD8<Float>.self)
+            } else {
+                for i in 0..<(rows - first) {
+                    y[first + i] = t00[i]
+                }
+            }
+        }
+        do {
+            let first = panel * 8 + 8
+            if first + 8 <= rows {
+                UnsafeMutableRawPointer(y + first).storeBytes(of: t10, toByteOffset: 0, as: SIMD8<Float>.self)
+            } else {
+                for i in 0..<(rows - first) {
+                    y[first + i] = t10[i]
+                }
+            }
+        }
+        panel += 2
+    }
+    if panel < panels {
+        var pa = UnsafeRawPointer(a) + panel * panelBytes
+        var t00 = SIMD8<Float>()
+        var k = 0
+        while k < cols {
+            let kEnd = min(k + 64, cols)
+            var e00 = SIMD8<Float>(), o00 = SIMD8<Float>()
+            while k + 2 <= kEnd {
+                let x0 = SIMD8<Float>(repeating: x[k]), x1 = SIMD8<Float>(repeating: x[k + 1])
+                do {
+                    let words = pa.loadUnaligned(fromByteOffset: 0, as: SIMD4<UInt32>.self)
+                    let r00_0 = SIMD8<Float>(lowHalf: unsafeBitCast(words &<< 16, to: SIMD4<Float>.self), highHalf: unsafeBitCast(words & SIMD4(repeating: 0xFFFF_0000), to: SIMD4<Float>.self))
+                    multiplyAdd(&e00, r00_0, x0)
+                }
+                do {
+                    let words = pa.loadUnaligned(fromByteOffset: 16, as: SIMD4<UInt32>.self)
+                    let r01_0 = SIMD8<Float>(lowHalf: unsafeBitCast(words &<< 16, to: SIMD4<Float>.self), highHalf: unsafeBitCast(words & SIMD4(repeating: 0xFFFF_0000), to: SIMD4<Float>.self))
+                    multiplyAdd(&o00, r01_0, x1)
                 }
                 pa += 32; k += 2
             }
             if k < kEnd {
                 let x0 = SIMD8<Float>(repeating: x[k])
-                let words = pa.loadUnaligned(fromByteOffset: 0, as: SIMD4<UInt32>.self)
-                let r0_0 = SIMD8<Float>(lowHalf: unsafeBitCast(words &<< 16, to: SIMD4<Float>.self), highHalf: unsafeBitCast(words & SIMD4(repeating: 0xFFFF_0000), to: SIMD4<Float>.self))
-                multiplyAdd(&e0, r0_0, x0)
+                do {
+                    let words = pa.loadUnaligned(fromByteOffset: 0, as: SIMD4<UInt32>.self)
+                    let r0_0 = SIMD8<Float>(lowHalf: unsafeBitCast(words &<< 16, to: SIMD4<Float>.self), highHalf: unsafeBitCast(words & SIMD4(repeating: 0xFFFF_0000), to: SIMD4<Float>.self))
+                    multiplyAdd(&e00, r0_0, x0)
+                }
                 pa += 16; k += 1
             }
-            t0 += e0 + o0
+            t00 += e00 + o00
         }
-        let s0 = t0
-        let first = panel * 8
-        if first + 8 <= rows {
-            UnsafeMutableRawPointer(y + first).storeBytes(of: s0, toByteOffset: 0, as: SIMD8<Float>.self)
-        } else {
-            for i in 0..<(rows - first) {
-                y[first + i] = s0[i]
+        do {
+            let first = panel * 8
+            if first + 8 <= rows {
+                UnsafeMutableRawPointer(y + first).storeBytes(of: t00, toByteOffset: 0, as: SIMD8<Float>.self)
+            } else {
+                for i in 0..<(rows - first) {
+                    y[first + i] = t00[i]
+                }
             }
         }
     }
