@@ -148,24 +148,6 @@ extension Linear {
     }
 }
 
-/// a [n] · b [n] -> scalar (the engine's baseline code: cell dot products, not weight matrices)
-@inline(__always)
-public func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
-    var acc0 = SIMD8<Float>(), acc1 = SIMD8<Float>()
-    let ar = UnsafeRawPointer(a), br = UnsafeRawPointer(b)
-    var i = 0
-    while i + 16 <= count {
-        multiplyAdd(&acc0, ar.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self),
-                    br.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self))
-        multiplyAdd(&acc1, ar.loadUnaligned(fromByteOffset: i * 4 + 32, as: SIMD8<Float>.self),
-                    br.loadUnaligned(fromByteOffset: i * 4 + 32, as: SIMD8<Float>.self))
-        i += 16
-    }
-    var sum = horizontalSum(acc0 + acc1)
-    while i < count { sum += a[i] * b[i]; i += 1 }
-    return sum
-}
-
 /// y [n] += x [n]
 @inline(__always)
 public func add(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count: Int) {
