@@ -28,31 +28,42 @@ extension Matrix {
     /// Elements of panel storage for `rows` rows: whole panels of `mr`.
     static func panelElements(rows: Int, cols: Int, mr: Int) -> Int { (rows + mr - 1) / mr * mr * cols }
 
-    /// Repacks `rows` rows into `out` (`panelElements` floats) as f32 panels; `row(r)` is where row r
-    /// starts (f32 as is, bf16 and f16 widened).
-    static func packF32(rows: Int, cols: Int, mr: Int, into out: UnsafeMutablePointer<Float>, row: (Int) -> Source) {
+    /// The walk both repacks share: for each panel (its storage zeroed first when it has fewer
+    /// than `mr` rows), for each tile of 64 columns, for each valid row i of the panel:
+    /// `copy(base, stored row index, i, c0, c1)` writes columns [c0, c1) of that row. A tile of
+    /// 64 columns × mr rows (8 KiB at mr = 32) is written while mr rows are read, so both sides
+    /// stay in L1.
+    @inline(__always)
+    static func forEachPanelTile<Element>(rows: Int, cols: Int, mr: Int, into out: UnsafeMutablePointer<Element>,
+                                          zero: Element,
+                                          _ copy: (_ base: UnsafeMutablePointer<Element>, _ row: Int, _ lane: Int,
+                                                   _ c0: Int, _ c1: Int) -> Void) {
         let panels = (rows + mr - 1) / mr
-        // A tile of 64 columns × mr rows (8 KiB at mr = 32) is written while mr rows are read, so
-        // both sides stay in L1.
         let tile = 64
         for panel in 0..<panels {
             let base = out + panel * cols * mr
             let valid = min(mr, rows - panel * mr)
-            if valid < mr { base.update(repeating: 0, count: cols * mr) }
+            if valid < mr { base.update(repeating: zero, count: cols * mr) }
             var c0 = 0
             while c0 < cols {
                 let c1 = min(c0 + tile, cols)
-                for i in 0..<valid {
-                    switch row(panel * mr + i) {
-                    case let .f32(r):
-                        for c in c0..<c1 { base[c * mr + i] = Float(bitPattern: UInt32(littleEndian: r.loadUnaligned(fromByteOffset: c * 4, as: UInt32.self))) }
-                    case let .bf16(r):
-                        for c in c0..<c1 { base[c * mr + i] = Float(bitPattern: UInt32(UInt16(littleEndian: r.loadUnaligned(fromByteOffset: c * 2, as: UInt16.self))) << 16) }
-                    case let .f16(r):
-                        for c in c0..<c1 { base[c * mr + i] = halfToFloat(UInt16(littleEndian: r.loadUnaligned(fromByteOffset: c * 2, as: UInt16.self))) }
-                    }
-                }
+                for i in 0..<valid { copy(base, panel * mr + i, i, c0, c1) }
                 c0 = c1
+            }
+        }
+    }
+
+    /// Repacks `rows` rows into `out` (`panelElements` floats) as f32 panels; `row(r)` is where row r
+    /// starts (f32 as is, bf16 and f16 widened).
+    static func packF32(rows: Int, cols: Int, mr: Int, into out: UnsafeMutablePointer<Float>, row: (Int) -> Source) {
+        forEachPanelTile(rows: rows, cols: cols, mr: mr, into: out, zero: 0) { base, r, i, c0, c1 in
+            switch row(r) {
+            case let .f32(p):
+                for c in c0..<c1 { base[c * mr + i] = Float(bitPattern: UInt32(littleEndian: p.loadUnaligned(fromByteOffset: c * 4, as: UInt32.self))) }
+            case let .bf16(p):
+                for c in c0..<c1 { base[c * mr + i] = Float(bitPattern: UInt32(UInt16(littleEndian: p.loadUnaligned(fromByteOffset: c * 2, as: UInt16.self))) << 16) }
+            case let .f16(p):
+                for c in c0..<c1 { base[c * mr + i] = halfToFloat(UInt16(littleEndian: p.loadUnaligned(fromByteOffset: c * 2, as: UInt16.self))) }
             }
         }
     }
@@ -61,23 +72,11 @@ extension Matrix {
     /// UInt16 2j is row j and 2j + 1 is row j + mr/2. `row(r)` is where row r starts.
     static func packBF16(rows: Int, cols: Int, mr: Int, into out: UnsafeMutablePointer<UInt16>,
                          row: (Int) -> UnsafeRawPointer) {
-        let panels = (rows + mr - 1) / mr
         let half = mr / 2
-        let tile = 64
-        for panel in 0..<panels {
-            let base = out + panel * cols * mr
-            let valid = min(mr, rows - panel * mr)
-            if valid < mr { base.update(repeating: 0, count: cols * mr) }
-            var c0 = 0
-            while c0 < cols {
-                let c1 = min(c0 + tile, cols)
-                for i in 0..<valid {
-                    let slot = i < half ? 2 * i : 2 * (i - half) + 1
-                    let r = row(panel * mr + i)
-                    for c in c0..<c1 { base[c * mr + slot] = UInt16(littleEndian: r.loadUnaligned(fromByteOffset: c * 2, as: UInt16.self)) }
-                }
-                c0 = c1
-            }
+        forEachPanelTile(rows: rows, cols: cols, mr: mr, into: out, zero: 0) { base, r, i, c0, c1 in
+            let slot = i < half ? 2 * i : 2 * (i - half) + 1
+            let p = row(r)
+            for c in c0..<c1 { base[c * mr + slot] = UInt16(littleEndian: p.loadUnaligned(fromByteOffset: c * 2, as: UInt16.self)) }
         }
     }
 }
