@@ -7,7 +7,7 @@
 #   make c-test / python-test   the C (ASan) and Python parts of the suite alone
 #   make emulated-test  the CLI under qemu-user as an AVX2-only and an SSE-only CPU
 #   make sanitize     c-test plus the thread tests under ThreadSanitizer (mk/sanitize.mk)
-#   make fuzz         libFuzzer harnesses (config, safetensors, index, loader, state) for FUZZ_TIME s each
+#   make fuzz         libFuzzer harnesses (config, safetensors, index, loader, state, sampler, …) for FUZZ_TIME s each
 #   make soak         1 000 000 tokens per family through one session: no NaN/Inf, constant state size
 #   make bench        step/prefill speed vs the machine's measured limits (THREADS=n)
 #   make kernels      regenerate the per-ISA kernel files (tools/kernel-gen)

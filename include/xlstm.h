@@ -81,6 +81,12 @@ extern "C" {
 // Version of the state blob format written by `xlstm_session_save_state`.
 #define XLSTM_STATE_FORMAT_VERSION 1
 
+// Version of the sampler state blob format written by `xlstm_sampler_save_state`.
+#define XLSTM_SAMPLER_STATE_FORMAT_VERSION 1
+
+// The most samplers one `xlstm_sampler_sample_batch` call takes.
+#define XLSTM_SAMPLE_BATCH_MAX 1048576
+
 // `xlstm_tokenize` flag: apply the tokenizer's post-processor (e.g. add BOS/EOS), as `tokenizers`'
 // `encode(text, add_special_tokens=True)` does.
 #define XLSTM_TOKENIZE_ADD_SPECIAL 1
@@ -448,6 +454,11 @@ XLSTM_API xlstm_status xlstm_session_load_state_file(xlstm_session *session, con
 // min_p 0.05, no penalties, penalty_window 64. Thread-safe.
 XLSTM_API xlstm_status xlstm_sampler_default_params(xlstm_sampler_params *params);
 
+// Writes the options `sampler` samples with into `*params` (those it was created with, or those of
+// the last state it loaded). The sampler is not changed.
+XLSTM_API xlstm_status xlstm_sampler_get_params(const xlstm_sampler *sampler,
+                                                xlstm_sampler_params *params);
+
 // Creates a sampler; `*sampler` receives it, to be released with `xlstm_sampler_free`. `params` may
 // be NULL for the defaults. Out-of-range options give XLSTM_ERROR_INVALID_ARGUMENT and `*sampler` =
 // NULL.
@@ -473,6 +484,48 @@ XLSTM_API xlstm_status xlstm_sampler_sample(xlstm_sampler *sampler, const xlstm_
 // XLSTM_ERROR_INVALID_ARGUMENT.
 XLSTM_API xlstm_status xlstm_sampler_sample_logits(xlstm_sampler *sampler, const float *logits,
                                                    size_t n_vocab, int32_t *token);
+
+// Bytes needed by `xlstm_sampler_save_state` (fixed per sampler: it depends only on the penalty
+// window; 0 for NULL).
+XLSTM_API size_t xlstm_sampler_state_size(const xlstm_sampler *sampler);
+
+// Saves the sampler's whole state -- its options, the random generator's position and the penalty
+// history -- into `buffer` of `capacity` bytes; `*written` (may be NULL) receives the byte count.
+// Returns XLSTM_ERROR_BUFFER_TOO_SMALL if `capacity` < `xlstm_sampler_state_size(sampler)`. The
+// sampler is not changed. Saved next to a session's state, a restored pair continues with the same
+// sampled tokens as the original.
+XLSTM_API xlstm_status xlstm_sampler_save_state(const xlstm_sampler *sampler, void *buffer,
+                                                size_t capacity, size_t *written);
+
+// Restores a state saved by `xlstm_sampler_save_state` from `size` bytes at `buffer`: the sampler
+// takes the blob's options (whatever it was created with), generator position and history. Another
+// format version gives XLSTM_ERROR_STATE_VERSION; a truncated or damaged blob, or one that is not a
+// sampler's (e.g. a session state blob), XLSTM_ERROR_STATE_CORRUPT; in every error case the sampler
+// is left exactly as it was.
+XLSTM_API xlstm_status xlstm_sampler_load_state(xlstm_sampler *sampler, const void *buffer,
+                                                size_t size);
+
+// Saves the sampler's state to the file `path`, replacing it atomically (written to a temporary
+// file in the same directory, then renamed). The sampler is not changed.
+XLSTM_API xlstm_status xlstm_sampler_save_state_file(const xlstm_sampler *sampler,
+                                                     const char *path);
+
+// Restores the sampler's state from a file written by `xlstm_sampler_save_state_file`. Errors as
+// `xlstm_sampler_load_state`, plus XLSTM_ERROR_IO; the sampler is unchanged on error.
+XLSTM_API xlstm_status xlstm_sampler_load_state_file(xlstm_sampler *sampler, const char *path);
+
+// Draws one token for each of `n` sampler/session pairs: `tokens[i]` receives what
+// `xlstm_sampler_sample(samplers[i], sessions[i], &tokens[i])` would, for i in order, with one call
+// (a frame loop: one batched feed, one batched sample). The same session may appear at several
+// indices (it is only read); a sampler may not. Everything is checked before any draw: NULL arrays
+// (allowed only when `n` is 0), a NULL element, a repeated sampler, a session without logits
+// (XLSTM_ERROR_NO_LOGITS) or whose logits are all NaN/-infinity, `n` above XLSTM_SAMPLE_BATCH_MAX
+// -- the status and a message naming the index; then no sampler has advanced and no token is
+// written. The sessions are not changed. Each sampler and session must not be used by another
+// thread during the call.
+XLSTM_API xlstm_status xlstm_sampler_sample_batch(xlstm_sampler *const *samplers,
+                                                  xlstm_session *const *sessions, size_t n,
+                                                  int32_t *tokens);
 
 // -------------------------------------------------------------------------------------------------
 // Tokenizers: text <-> token ids with a model's Hugging Face tokenizer.json, and streaming

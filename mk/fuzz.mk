@@ -18,7 +18,7 @@
 
 # Harnesses: each is Tests/Fuzz/<Name>Harness.swift + an entry in Tests/Fuzz/FuzzMain.swift + a seed
 # folder Tests/Fuzz/corpus/<name>.
-FUZZ_HARNESSES  ?= config safetensors index loader state tokenizer text
+FUZZ_HARNESSES  ?= config safetensors index loader state sampler tokenizer text
 FUZZ_DIR        := .build-fuzz
 FUZZ_BIN        := $(FUZZ_DIR)/xlstm-fuzz
 FUZZ_TIME       ?= 300

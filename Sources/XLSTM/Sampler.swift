@@ -1,6 +1,8 @@
 // Token sampling with its own seeded RNG: same seed and same logits ⇒ same tokens, on any machine.
 // Order, as llama.cpp's default chain: penalties → (greedy when temperature is 0) → top-k →
 // temperature softmax → top-p → min-p → draw. No allocation per call after the first.
+// A sampler's whole state (parameters, generator position, penalty history) saves to a blob and
+// restores: SamplerStateBlob.swift.
 
 #if canImport(Glibc)
 import Glibc
@@ -42,9 +44,10 @@ public struct SamplerParameters: Sendable, Equatable {
 }
 
 public final class Sampler: @unchecked Sendable {
-    public let parameters: SamplerParameters
+    /// Replaced only by `restore` (a loaded state blob).
+    public private(set) var parameters: SamplerParameters
     private var rng: SplitMix64
-    /// The last `penaltyWindow` accepted tokens (a ring).
+    /// The last `penaltyWindow` accepted tokens (a ring): [min(accepted, penaltyWindow)]
     private var history: [Int32]
     private var historyStart = 0
     // Work buffers, grown to the vocabulary on first use.
@@ -79,18 +82,48 @@ public final class Sampler: @unchecked Sendable {
         }
     }
 
+    /// The random generator's position (its 64-bit state; the seed before the first draw).
+    public var generatorPosition: UInt64 { rng.state }
+
+    /// The penalty history, oldest first: [min(tokens accepted, penaltyWindow)]
+    public var recentTokens: [Int32] {
+        Array(history[historyStart...] + history[..<historyStart])
+    }
+
+    /// Makes this sampler's whole state the given one (what a loaded blob holds). The parameters are
+    /// validated and `recentTokens.count ≤ parameters.penaltyWindow` is required first: on error the
+    /// sampler is unchanged.
+    public func restore(parameters: SamplerParameters, generatorPosition: UInt64,
+                        recentTokens: [Int32]) throws(XLSTMError) {
+        try parameters.validate()
+        guard recentTokens.count <= parameters.penaltyWindow else {
+            throw XLSTMError(.invalidArgument, "sampler: \(recentTokens.count) recent tokens exceed penalty_window \(parameters.penaltyWindow)")
+        }
+        var restored = recentTokens
+        restored.reserveCapacity(parameters.penaltyWindow)
+        self.parameters = parameters
+        rng = SplitMix64(state: generatorPosition)
+        history = restored
+        historyStart = 0
+    }
+
+    /// Why `sample(logits)` would fail, or nil: lets a batch check every input before drawing any.
+    public static func unusableLogitsReason(_ logits: UnsafeBufferPointer<Float>) -> String? {
+        let vocab = logits.count
+        guard vocab > 0, vocab <= Int(Int32.max) else { return "empty logits" }
+        for value in logits where value > -Float.infinity { return nil }   // NaN compares false
+        return "every logit is NaN or -infinity"
+    }
+
     /// Draws a token from `logits` [vocab] and accepts it.
     public func sample(_ logits: UnsafeBufferPointer<Float>) throws(XLSTMError) -> Int32 {
+        if let reason = Self.unusableLogitsReason(logits) { throw XLSTMError(.invalidArgument, "sampler: \(reason)") }
         let vocab = logits.count
-        guard vocab > 0, vocab <= Int(Int32.max) else { throw XLSTMError(.invalidArgument, "sampler: empty logits") }
         if adjusted.count < vocab {
             adjusted = [Float](repeating: 0, count: vocab)
             order = [Int32](repeating: 0, count: vocab)
             probabilities = [Float](repeating: 0, count: vocab)
         }
-        var usable = false
-        for value in logits where value > -Float.infinity { usable = true; break }   // NaN compares false
-        guard usable else { throw XLSTMError(.invalidArgument, "sampler: every logit is NaN or -infinity") }
         let token = adjusted.withUnsafeMutableBufferPointer { adjusted in
             order.withUnsafeMutableBufferPointer { order in
                 probabilities.withUnsafeMutableBufferPointer { probabilities in
@@ -209,8 +242,10 @@ public final class Sampler: @unchecked Sendable {
 
 /// SplitMix64: small, fast, and the same sequence on every platform.
 struct SplitMix64 {
-    private var state: UInt64
+    /// The whole generator: the seed, advanced by a constant per draw.
+    private(set) var state: UInt64
     init(seed: UInt64) { state = seed }
+    init(state: UInt64) { self.state = state }
 
     mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15

@@ -46,6 +46,10 @@ public let XLSTM_VERSION_PATCH: Int32 = 0
 public let XLSTM_API_VERSION: Int32 = 2
 /// Version of the state blob format written by `xlstm_session_save_state`.
 public let XLSTM_STATE_FORMAT_VERSION: Int32 = 1
+/// Version of the sampler state blob format written by `xlstm_sampler_save_state`.
+public let XLSTM_SAMPLER_STATE_FORMAT_VERSION: Int32 = 1
+/// The most samplers one `xlstm_sampler_sample_batch` call takes.
+public let XLSTM_SAMPLE_BATCH_MAX: Int32 = 1048576
 
 // MARK: Handles
 

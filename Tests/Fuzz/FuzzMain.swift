@@ -23,6 +23,7 @@ nonisolated(unsafe) let harnesses: [String: Harness] = [
     "index": fuzzShardIndex,
     "loader": fuzzLoader,
     "state": fuzzStateBlob,
+    "sampler": fuzzSamplerState,
     "tokenizer": fuzzTokenizerJSON,
     "text": fuzzTokenizerText,
 ]

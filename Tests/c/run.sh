@@ -67,6 +67,7 @@ python3 "$here/make_byte_model.py" "$fixtures/large_basic/model" "$work/large_vo
   || bad "make_byte_model.py could not write a vocab-2048 model"
 run_program test_logits "$build/asan/test_logits" "$fixtures" "$work/large_vocab_model"
 run_program test_state "$build/asan/test_state" "$fixtures"
+run_program test_sampler "$build/asan/test_sampler" "$fixtures"
 run_program test_bad_input "$build/asan/test_bad_input" "$fixtures"
 run_program test_threads "$build/asan/test_threads" "$fixtures"
 # RSS over 10 000 sessions and 1 000 models (uninstrumented build: ASan's quarantine would mask it),

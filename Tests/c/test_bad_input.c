@@ -362,6 +362,10 @@ static void sampler_functions(void) {
     params.top_k = -1;
     ROW(IA, xlstm_sampler_create(&params, &out_sampler));
 
+    xlstm_sampler_params got;
+    ROW(IA, xlstm_sampler_get_params(NULL, &got));
+    ROW(IA, xlstm_sampler_get_params(sampler, NULL));
+    ROW(XLSTM_OK, xlstm_sampler_get_params(sampler, &got));
     ROW(IA, xlstm_sampler_reset(NULL));
     ROW(IA, xlstm_sampler_accept(NULL, 1));
     int32_t token;
@@ -380,6 +384,127 @@ static void sampler_functions(void) {
     ROW(IA, xlstm_sampler_sample_logits(sampler, nans, 4, &token));
 }
 
+// A sampler state blob of `sampler` (its own copy).
+static state_blob sampler_blob(const xlstm_sampler *of) {
+    state_blob blob = {NULL, xlstm_sampler_state_size(of)};
+    blob.bytes = malloc(blob.size);
+    size_t written = 0;
+    CHECK_STATUS(xlstm_sampler_save_state(of, blob.bytes, blob.size, &written), XLSTM_OK);
+    CHECK(written == blob.size, "xlstm_sampler_save_state wrote %zu of %zu bytes", written, blob.size);
+    return blob;
+}
+
+static void sampler_state_functions(void) {
+    const size_t size = xlstm_sampler_state_size(sampler);
+    CHECK(size == 72 + 4 * 64 + 8, "sampler state size %zu for the default window", size);
+    unsigned char *buffer = malloc(size + 64);
+    size_t written = 0;
+    ROW(IA, xlstm_sampler_save_state(NULL, buffer, size, &written));
+    ROW(IA, xlstm_sampler_save_state(sampler, NULL, size, &written));
+    ROW(XLSTM_ERROR_BUFFER_TOO_SMALL, xlstm_sampler_save_state(sampler, buffer, size - 1, &written));
+    ROW(XLSTM_ERROR_BUFFER_TOO_SMALL, xlstm_sampler_save_state(sampler, buffer, 0, NULL));
+    ROW(XLSTM_OK, xlstm_sampler_save_state(sampler, buffer, size + 64, NULL));
+
+    // A blob of another sampler (other seed, options and history): loading it must fail only when damaged.
+    xlstm_sampler_params params;
+    xlstm_sampler_default_params(&params);
+    params.seed = 77;
+    params.penalty_window = 5;
+    params.presence_penalty = 0.5f;
+    xlstm_sampler *donor = NULL;
+    CHECK_STATUS(xlstm_sampler_create(&params, &donor), XLSTM_OK);
+    for (int32_t t = 0; t < 9; t++) xlstm_sampler_accept(donor, t);
+    state_blob good = sampler_blob(donor);
+    xlstm_sampler_free(donor);
+    state_blob session_blob = snapshot(with_logits);
+    ROW(IA, xlstm_sampler_load_state(NULL, good.bytes, good.size));
+    ROW(IA, xlstm_sampler_load_state(sampler, NULL, good.size));
+    ROW(XLSTM_ERROR_STATE_CORRUPT, xlstm_sampler_load_state(sampler, session_blob.bytes, session_blob.size));
+    ROW(XLSTM_ERROR_STATE_CORRUPT, xlstm_sampler_load_state(sampler, session_blob.bytes, good.size));
+    // ...and the other way round: a sampler blob is no session state.
+    ROW(XLSTM_ERROR_STATE_CORRUPT, xlstm_session_load_state(without_logits, good.bytes, good.size));
+    // Truncated and over-long.
+    const size_t lengths[] = {0, 1, 7, 8, 12, 71, 72, 79, good.size / 2, good.size - 8, good.size - 1, good.size + 1,
+                              good.size + 4096};
+    for (size_t i = 0; i < sizeof lengths / sizeof lengths[0]; i++) {
+        unsigned char *copy = blob_copy(good, lengths[i]);
+        ROW(XLSTM_ERROR_STATE_CORRUPT, xlstm_sampler_load_state(sampler, copy, lengths[i]));
+        free(copy);
+    }
+    // Bit flips in every header field, the history and the checksum: the version field gives
+    // STATE_VERSION, everything else STATE_CORRUPT.
+    const size_t offsets[] = {0, 7, 8, 11, 12, 16, 24, 32, 36, 40, 44, 48, 52, 56, 60, 64, 71, 72, 80, good.size - 9,
+                              good.size - 8, good.size - 1};
+    for (size_t i = 0; i < sizeof offsets / sizeof offsets[0]; i++) {
+        for (int bit = 0; bit < 8; bit += 7) {
+            unsigned char *copy = blob_copy(good, good.size);
+            copy[offsets[i]] ^= (unsigned char)(1u << bit);
+            xlstm_status expected = (offsets[i] >= 8 && offsets[i] < 12) ? XLSTM_ERROR_STATE_VERSION
+                                                                          : XLSTM_ERROR_STATE_CORRUPT;
+            ROW(expected, xlstm_sampler_load_state(sampler, copy, good.size));
+            free(copy);
+        }
+    }
+    const uint32_t versions[] = {0, 2, UINT32_MAX};
+    for (size_t i = 0; i < sizeof versions / sizeof versions[0]; i++) {
+        unsigned char *copy = blob_copy(good, good.size);
+        memcpy(copy + 8, &versions[i], 4);
+        ROW(XLSTM_ERROR_STATE_VERSION, xlstm_sampler_load_state(sampler, copy, good.size));
+        free(copy);
+    }
+    unsigned char *copy = calloc(good.size, 1);
+    ROW(XLSTM_ERROR_STATE_CORRUPT, xlstm_sampler_load_state(sampler, copy, good.size));
+    memset(copy, 0xFF, good.size);
+    ROW(XLSTM_ERROR_STATE_CORRUPT, xlstm_sampler_load_state(sampler, copy, good.size));
+    free(copy);
+
+    // Files.
+    ROW(IA, xlstm_sampler_save_state_file(NULL, scratch_file("a.sampler")));
+    ROW(IA, xlstm_sampler_save_state_file(sampler, NULL));
+    ROW(XLSTM_ERROR_IO, xlstm_sampler_save_state_file(sampler, scratch_file("no-such-dir/a.sampler")));
+    ROW(XLSTM_ERROR_IO, xlstm_sampler_save_state_file(sampler, scratch));  // a directory
+    ROW(XLSTM_ERROR_IO, xlstm_sampler_save_state_file(sampler, ""));
+    ROW(IA, xlstm_sampler_load_state_file(NULL, scratch_file("a.sampler")));
+    ROW(IA, xlstm_sampler_load_state_file(sampler, NULL));
+    ROW(XLSTM_ERROR_IO, xlstm_sampler_load_state_file(sampler, scratch_file("missing.sampler")));
+    ROW(XLSTM_ERROR_IO, xlstm_sampler_load_state_file(sampler, scratch));
+    ROW(XLSTM_ERROR_IO, xlstm_sampler_load_state_file(sampler, ""));
+    CHECK(write_whole_file(scratch_file("empty.sampler"), "", 0), "writing empty.sampler");
+    ROW(XLSTM_ERROR_STATE_CORRUPT, xlstm_sampler_load_state_file(sampler, scratch_file("empty.sampler")));
+    CHECK(write_whole_file(scratch_file("session.state"), session_blob.bytes, session_blob.size), "writing session.state");
+    ROW(XLSTM_ERROR_STATE_CORRUPT, xlstm_sampler_load_state_file(sampler, scratch_file("session.state")));
+    CHECK(write_whole_file(scratch_file("short.sampler"), good.bytes, good.size - 3), "writing short.sampler");
+    ROW(XLSTM_ERROR_STATE_CORRUPT, xlstm_sampler_load_state_file(sampler, scratch_file("short.sampler")));
+    ROW(XLSTM_OK, xlstm_sampler_save_state_file(sampler, scratch_file("good.sampler")));
+    free(session_blob.bytes);
+    free(good.bytes);
+    free(buffer);
+}
+
+static void sampler_batch_functions(void) {
+    xlstm_sampler *second = NULL;
+    CHECK_STATUS(xlstm_sampler_create(NULL, &second), XLSTM_OK);
+    xlstm_sampler *samplers[2] = {sampler, second};
+    xlstm_sampler *repeated[2] = {sampler, sampler};
+    xlstm_sampler *with_null[2] = {sampler, NULL};
+    xlstm_session *sessions[2] = {with_logits, with_logits};
+    xlstm_session *one_without[2] = {with_logits, without_logits};
+    xlstm_session *session_null[2] = {with_logits, NULL};
+    int32_t tokens[2];
+    ROW(IA, xlstm_sampler_sample_batch(NULL, sessions, 2, tokens));
+    ROW(IA, xlstm_sampler_sample_batch(samplers, NULL, 2, tokens));
+    ROW(IA, xlstm_sampler_sample_batch(samplers, sessions, 2, NULL));
+    ROW(IA, xlstm_sampler_sample_batch(with_null, sessions, 2, tokens));
+    ROW(IA, xlstm_sampler_sample_batch(samplers, session_null, 2, tokens));
+    ROW(IA, xlstm_sampler_sample_batch(repeated, sessions, 2, tokens));
+    ROW(IA, xlstm_sampler_sample_batch(samplers, sessions, SIZE_MAX, tokens));
+    ROW(IA, xlstm_sampler_sample_batch(samplers, sessions, (size_t)XLSTM_SAMPLE_BATCH_MAX + 1, tokens));
+    ROW(XLSTM_ERROR_NO_LOGITS, xlstm_sampler_sample_batch(samplers, one_without, 2, tokens));
+    ROW(XLSTM_OK, xlstm_sampler_sample_batch(NULL, NULL, 0, NULL));
+    ROW(XLSTM_OK, xlstm_sampler_sample_batch(samplers, sessions, 0, tokens));
+    xlstm_sampler_free(second);
+}
+
 // Functions without a status: the same bad arguments give documented neutral results.
 static void non_status_functions(void) {
     CHECK(xlstm_api_version() == XLSTM_API_VERSION, "api version");
@@ -395,10 +520,11 @@ static void non_status_functions(void) {
     CHECK(xlstm_session_logits(without_logits) == NULL, "logits of a session without");
     CHECK(xlstm_session_n_tokens(NULL) == -1, "xlstm_session_n_tokens(NULL)");
     CHECK(xlstm_session_state_size(NULL) == 0, "xlstm_session_state_size(NULL)");
+    CHECK(xlstm_sampler_state_size(NULL) == 0, "xlstm_sampler_state_size(NULL)");
     xlstm_model_free(NULL);
     xlstm_session_free(NULL);
     xlstm_sampler_free(NULL);
-    rows += 8;
+    rows += 9;
     snprintf(case_note, sizeof case_note, "(%d rows in the whole table)", rows);
 }
 
@@ -434,6 +560,8 @@ int main(int argc, char **argv) {
     RUN(session_functions);
     RUN(state_functions);
     RUN(sampler_functions);
+    RUN(sampler_state_functions);
+    RUN(sampler_batch_functions);
     RUN(non_status_functions);
 
     xlstm_session_free(with_logits);

@@ -4,7 +4,7 @@ the bundled model. Pure Python 3 (no third-party packages).
 
     tools/fuzz/make_seeds.py OUT_DIR [XLSTM_CLI]
 
-writes OUT_DIR/{config,safetensors,index,loader,state}/; `state` needs XLSTM_CLI (.build/release/xlstm-cli)
+writes OUT_DIR/{config,safetensors,index,loader,state,sampler}/; `state` needs XLSTM_CLI (.build/release/xlstm-cli)
 to save real blobs. The input layouts are those documented at the top of each harness file.
 """
 import glob
@@ -36,6 +36,39 @@ def split_safetensors(data):
     return data[8:8 + length], len(data) - 8 - length
 
 
+def checksum(data):
+    """StateBlob.checksum: FNV-1a over 8-byte little-endian words, the tail bytes, the length."""
+    mask, prime, h = (1 << 64) - 1, 0x100000001B3, 0xCBF29CE484222325
+    words = len(data) // 8
+    for i in range(words):
+        h = ((h ^ int.from_bytes(data[8 * i:8 * i + 8], "little")) * prime) & mask
+    for byte in data[8 * words:]:
+        h = ((h ^ byte) * prime) & mask
+    return ((h ^ len(data)) * prime) & mask
+
+
+def sampler_blob(seed, position, temperature, top_k, top_p, min_p, repetition, presence, window, history):
+    """A sampler state blob, format version 1 (Sources/XLSTM/SamplerStateBlob.swift)."""
+    head = b"XLSTMSMP" + struct.pack("<IIQQfiffffIIQ", 1, 72, seed, position, temperature, top_k, top_p, min_p,
+                                     repetition, presence, window, len(history), 0)
+    body = head + struct.pack("<%di" % len(history), *history) + b"\0" * (4 * (window - len(history)))
+    return body + struct.pack("<Q", checksum(body))
+
+
+def sampler_seeds(out):
+    directory = os.path.join(out, "sampler")
+    cases = {
+        "default": sampler_blob(0, 0, 0.8, 40, 0.95, 0.05, 1.0, 0.0, 64, []),
+        "hot": sampler_blob(1234, 0x9E3779B97F4A7C15 * 23 % (1 << 64), 1.3, 0, 0.98, 0.0, 1.7, 0.8, 7,
+                            [5, 9, 2, 7, 7, 1, 0]),
+        "greedy-window0": sampler_blob(9, 9, 0.0, 1, 1.0, 0.0, 1.0, 0.0, 0, []),
+        "partial-history": sampler_blob(77, 12345, 2.0, 3, 0.5, 0.2, 0.9, -1.5, 5, [1, -1, 2147483647]),
+    }
+    for name, blob in cases.items():
+        write(directory, name + ".blob", b"\x00" + blob)
+        write(directory, name + "-repair.blob", b"\x01" + blob)
+
+
 def model_dirs():
     dirs = sorted(glob.glob(os.path.join(FIXTURES, "*", "model")))
     return [(os.path.basename(os.path.dirname(d)), d) for d in dirs] + [("fortunes", BUNDLED)]
@@ -65,6 +98,7 @@ def main():
     tiny = b'{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"__metadata__":{"format":"pt"}}'
     write(os.path.join(out, "safetensors"), "tiny.file", b"\x00" + struct.pack("<Q", len(tiny)) + tiny + b"\0" * 8)
     write(os.path.join(out, "index"), "minimal.json", b'{"weight_map": {}}')
+    sampler_seeds(out)
     if cli:
         with tempfile.TemporaryDirectory() as tmp:
             for selector, fixture in [(0, "paper_mixed"), (1, "large_basic")]:

@@ -37,7 +37,7 @@ from .errors import (
     XlstmError,
 )
 from .model import Model, ModelInfo
-from .sampler import Sampler
+from .sampler import Sampler, sample_batch
 from .session import Session
 from .tokenizer import Detokenizer, Tokenizer, TokenizerInfo
 
@@ -74,6 +74,7 @@ __all__ = [
     "ModelLoadError",
     "NoLogitsError",
     "Sampler",
+    "sample_batch",
     "Session",
     "StateCorruptError",
     "StateError",

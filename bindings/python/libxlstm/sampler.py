@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import ctypes
 import numbers
-from typing import TYPE_CHECKING, Any, Dict, Optional
+import os
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence
 
 from . import capi
 from ._native import Owner, check, integer, lib
+from .enums import Status
+from .errors import InvalidArgumentError, make_error
 from ._tokens import as_float_array, as_token_array, single_token
 
 if TYPE_CHECKING:
     from .session import Session
 
-__all__ = ["Sampler"]
+__all__ = ["Sampler", "sample_batch"]
 
 _PARAMS = capi.STRUCTS["xlstm_sampler_params"]
 # The C struct's fields and their kinds, from the manifest (reserved fields stay 0).
@@ -110,10 +113,153 @@ class Sampler(Owner):
             status = lib().xlstm_sampler_reset(self._pointer())
         check(status)
 
+    # ---- state ----------------------------------------------------------------------------------
+
+    @property
+    def state_size(self) -> int:
+        """Bytes of this sampler's state blob (fixed: it depends only on the penalty window)."""
+        with self._lock:
+            return int(lib().xlstm_sampler_state_size(self._pointer()))
+
+    def save_state(self) -> bytes:
+        """The sampler's whole state as ``bytes``: its options, the random generator's position and
+        the penalty history. Saved with ``Session.save_state()``, a restored pair continues with the
+        same sampled tokens as the original. The sampler is not changed."""
+        with self._lock:
+            handle = self._pointer()
+            size = int(lib().xlstm_sampler_state_size(handle))
+            buffer = (ctypes.c_char * size)()
+            written = ctypes.c_size_t()
+            status = lib().xlstm_sampler_save_state(handle, buffer, size, ctypes.byref(written))
+        check(status)
+        return buffer.raw[:written.value]
+
+    def load_state(self, blob: Any) -> None:
+        """Restores a blob from :meth:`save_state` (any bytes-like object): the options, generator
+        position and history all become the blob's (:attr:`params` follows). Raises
+        StateVersionError (another format version) or StateCorruptError (truncated, damaged, or not
+        a sampler's blob, e.g. a session's); on any error the sampler is unchanged."""
+        source, size = _readable_bytes(blob)
+        with self._lock:
+            status = lib().xlstm_sampler_load_state(self._pointer(), source, size)
+        check(status)
+        self._refresh_params()
+
+    def save_state_file(self, path: Any) -> None:
+        """Saves the state blob to the file ``path``, replaced atomically. Raises FileError."""
+        encoded = _path(path)
+        with self._lock:
+            status = lib().xlstm_sampler_save_state_file(self._pointer(), encoded)
+        check(status)
+
+    def load_state_file(self, path: Any) -> None:
+        """Restores the state from a file holding a blob. Errors as :meth:`load_state`, plus FileError."""
+        encoded = _path(path)
+        with self._lock:
+            status = lib().xlstm_sampler_load_state_file(self._pointer(), encoded)
+        check(status)
+        self._refresh_params()
+
+    @classmethod
+    def from_state(cls, blob: Any) -> "Sampler":
+        """A new sampler holding the state of a blob from :meth:`save_state`."""
+        sampler = cls()
+        try:
+            sampler.load_state(blob)
+        except BaseException:
+            sampler.close()
+            raise
+        return sampler
+
+    def _refresh_params(self) -> None:
+        """Reads the options back from the C sampler (they change when a state is loaded)."""
+        params = _PARAMS()
+        with self._lock:
+            status = lib().xlstm_sampler_get_params(self._pointer(), ctypes.byref(params))
+        check(status)
+        self.params = {name: getattr(params, name) for name in _FIELDS}
+
+    def __reduce__(self):
+        """Pickles as its state blob: the unpickled sampler continues with the same tokens."""
+        return (Sampler.from_state, (self.save_state(),))
+
     def __repr__(self) -> str:
         options = ", ".join(f"{name}={value:.6g}" if isinstance(value, float) else f"{name}={value}"
                             for name, value in self.params.items())
         return f"<libxlstm.Sampler {options}{' (closed)' if self.closed else ''}>"
+
+
+def sample_batch(samplers: Sequence[Sampler], sessions: Sequence["Session"]) -> List[int]:
+    """One token for each ``(samplers[i], sessions[i])`` pair in a single C call
+    (``xlstm_sampler_sample_batch``): the same tokens as ``[s.sample(x) for s, x in zip(...)]``.
+    The same session may appear several times, a sampler only once. Everything is checked first: a
+    wrong type, a closed object, a repeated sampler or a session without logits raises (the error
+    names the index) and then no sampler has advanced."""
+    from .session import Session
+
+    samplers = list(samplers)
+    sessions = list(sessions)
+    if len(samplers) != len(sessions):
+        raise make_error(InvalidArgumentError, Status.INVALID_ARGUMENT,
+                         f"sample_batch: {len(samplers)} samplers but {len(sessions)} sessions")
+    for index, (sampler, session) in enumerate(zip(samplers, sessions)):
+        if not isinstance(sampler, Sampler):
+            raise TypeError(f"samplers[{index}] must be a libxlstm.Sampler, not {type(sampler).__name__}")
+        if not isinstance(session, Session):
+            raise TypeError(f"sessions[{index}] must be a libxlstm.Session, not {type(session).__name__}")
+    n = len(samplers)
+    if n == 0:
+        return []
+    seen: Dict[int, int] = {}
+    for index, sampler in enumerate(samplers):
+        if id(sampler) in seen:
+            raise make_error(InvalidArgumentError, Status.INVALID_ARGUMENT,
+                             f"sample_batch: samplers[{index}] is the same sampler as samplers[{seen[id(sampler)]}]")
+        seen[id(sampler)] = index
+    # Every object's lock, each once, in one global order: samplers, then sessions (as
+    # Sampler.sample takes them), each group by id (as Session.copy_state_from) — no deadlock with
+    # another batch or a single call.
+    unique_sessions = {id(session): session for session in sessions}
+    ordered = sorted(samplers, key=id) + [unique_sessions[key] for key in sorted(unique_sessions)]
+    sampler_array = (ctypes.POINTER(capi.HANDLES["xlstm_sampler"]) * n)()
+    session_array = (ctypes.POINTER(capi.HANDLES["xlstm_session"]) * n)()
+    tokens = (ctypes.c_int32 * n)()
+    locked: List[Any] = []
+    try:
+        for owner in ordered:
+            owner._lock.acquire()
+            locked.append(owner)
+        for index in range(n):
+            sampler_array[index] = samplers[index]._pointer()
+            session_array[index] = sessions[index]._pointer()
+        status = lib().xlstm_sampler_sample_batch(sampler_array, session_array, n, tokens)
+    finally:
+        for owner in reversed(locked):
+            owner._lock.release()
+    check(status)
+    return list(tokens)
+
+
+def _readable_bytes(blob: Any) -> Any:
+    """``(pointer, size)`` over a bytes-like object, for a ``const void *``."""
+    if isinstance(blob, bytes):
+        return blob, len(blob)
+    if isinstance(blob, str):
+        raise TypeError("a sampler state blob is bytes, not str")
+    try:
+        view = memoryview(blob)
+    except TypeError:
+        raise TypeError(f"a sampler state blob must be a bytes-like object, not {type(blob).__name__}") from None
+    if not view.c_contiguous:
+        raise make_error(InvalidArgumentError, Status.INVALID_ARGUMENT, "a sampler state blob must be contiguous")
+    data = view.cast("B").tobytes()
+    return data, len(data)
+
+
+def _path(path: Any) -> bytes:
+    if not isinstance(path, (str, bytes, os.PathLike)):
+        raise TypeError(f"path must be a str, bytes or os.PathLike, not {type(path).__name__}")
+    return os.fsencode(path)
 
 
 def _convert(name: str, value: Any) -> Any:

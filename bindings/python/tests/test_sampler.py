@@ -182,3 +182,143 @@ def test_generate_keeps_its_own_copy_of_the_prompt(mixed_model):
         prompt[0] = 99  # changed (and resizable) before the first next(): generate is not affected
         prompt.append(5)
         assert list(tokens) == expected
+
+
+# ---- sampler state and batches ----------------------------------------------------------------------
+
+HOT = dict(seed=1234, temperature=1.3, top_k=0, top_p=0.98, min_p=0.0, repetition_penalty=1.7,
+           presence_penalty=0.8, penalty_window=7)
+
+
+def sample_and_feed(sampler, session, count):
+    tokens = []
+    for _ in range(count):
+        token = sampler.sample(session)
+        session.feed(token)
+        tokens.append(token)
+    return tokens
+
+
+def test_saved_pair_continues_with_the_same_tokens(mixed_model):
+    # The expected tokens are the same objects' uninterrupted continuation (an invariant).
+    with mixed_model.session() as session, libxlstm.Sampler(**HOT) as sampler:
+        session.feed(PROMPT)
+        sampler.accept(PROMPT)
+        sample_and_feed(sampler, session, 23)
+        session_blob, sampler_blob = session.save_state(), sampler.save_state()
+        assert isinstance(sampler_blob, bytes) and len(sampler_blob) == sampler.state_size == 72 + 4 * 7 + 8
+        expected = sample_and_feed(sampler, session, 100)
+        with mixed_model.session() as resumed_session, libxlstm.Sampler(seed=5) as resumed:
+            resumed_session.load_state(session_blob)
+            resumed.load_state(bytearray(sampler_blob))
+            assert resumed.params == sampler.params
+            assert sample_and_feed(resumed, resumed_session, 100) == expected
+            assert resumed.save_state() == sampler.save_state()
+        # Without the sampler's state the tokens differ (the check above can fail).
+        with mixed_model.session() as restart, libxlstm.Sampler(**HOT) as fresh:
+            restart.load_state(session_blob)
+            assert sample_and_feed(fresh, restart, 100) != expected
+
+
+def test_sampler_pickles_as_its_state(mixed_model):
+    import pickle
+
+    with mixed_model.session() as session, libxlstm.Sampler(**HOT) as sampler:
+        session.feed(PROMPT)
+        sample_and_feed(sampler, session, 10)
+        copy = pickle.loads(pickle.dumps(sampler))
+        twin = session.clone()
+        assert copy.params == sampler.params
+        assert sample_and_feed(copy, twin, 30) == sample_and_feed(sampler, session, 30)
+        copy.close()
+        twin.close()
+    assert libxlstm.Sampler.from_state(sampler_blob_of(seed=3)).params["seed"] == 3
+
+
+def sampler_blob_of(**options):
+    with libxlstm.Sampler(**options) as sampler:
+        return sampler.save_state()
+
+
+def test_sampler_state_files(tmp_path, mixed_model):
+    path = tmp_path / "npc.sampler"
+    with mixed_model.session() as session, libxlstm.Sampler(**HOT) as sampler:
+        session.feed(PROMPT)
+        sample_and_feed(sampler, session, 5)
+        sampler.save_state_file(path)
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["npc.sampler"]
+        assert path.read_bytes() == sampler.save_state()
+        with libxlstm.Sampler() as other:
+            other.load_state_file(str(path))
+            assert other.save_state() == sampler.save_state()
+            with pytest.raises(libxlstm.FileError):
+                other.load_state_file(tmp_path / "missing")
+
+
+def test_bad_sampler_blobs_are_refused_and_change_nothing(mixed_model):
+    with mixed_model.session() as session, libxlstm.Sampler(**HOT) as sampler:
+        session.feed(PROMPT)
+        sampler.accept([4, 5])
+        good = sampler_blob_of(seed=9, penalty_window=3)
+        before = sampler.save_state()
+        cases = [
+            (b"", libxlstm.StateCorruptError),
+            (good[:-1], libxlstm.StateCorruptError),
+            (good + b"\0", libxlstm.StateCorruptError),
+            (good[:40] + bytes([good[40] ^ 1]) + good[41:], libxlstm.StateCorruptError),
+            (good[:8] + b"\x02" + good[9:], libxlstm.StateVersionError),
+            (session.save_state(), libxlstm.StateCorruptError),
+        ]
+        for blob, error in cases:
+            with pytest.raises(error):
+                sampler.load_state(blob)
+            assert sampler.save_state() == before
+            assert sampler.params["seed"] == 1234
+        with pytest.raises(libxlstm.StateCorruptError, match="session state blob"):
+            sampler.load_state(session.save_state())
+        with pytest.raises(TypeError):
+            sampler.load_state("not bytes")
+        # And a sampler blob is no session state.
+        with pytest.raises(libxlstm.StateCorruptError):
+            session.load_state(good)
+
+
+def test_sample_batch_equals_single_calls(mixed_model):
+    for n in (1, 3, 17):
+        batch_sessions = [mixed_model.session() for _ in range(n)]
+        single_sessions = [mixed_model.session() for _ in range(n)]
+        for i in range(n):
+            prompt = list(range(1, 2 + (i * 5) % 11))  # mixed positions
+            batch_sessions[i].feed(prompt)
+            single_sessions[i].feed(prompt)
+        batch_samplers = [libxlstm.Sampler(**dict(HOT, seed=100 + i)) for i in range(n)]
+        single_samplers = [libxlstm.Sampler(**dict(HOT, seed=100 + i)) for i in range(n)]
+        for _ in range(20):
+            tokens = libxlstm.sample_batch(batch_samplers, batch_sessions)
+            expected = [s.sample(x) for s, x in zip(single_samplers, single_sessions)]
+            assert tokens == expected
+            for i in range(n):
+                batch_sessions[i].feed(tokens[i])
+                single_sessions[i].feed(expected[i])
+        for obj in batch_sessions + single_sessions + batch_samplers + single_samplers:
+            obj.close()
+    assert libxlstm.sample_batch([], []) == []
+
+
+def test_sample_batch_validates_first(mixed_model):
+    with mixed_model.session() as fed, mixed_model.session() as empty, \
+            libxlstm.Sampler(**HOT) as a, libxlstm.Sampler(**HOT) as b:
+        fed.feed(PROMPT)
+        before = (a.save_state(), b.save_state())
+        with pytest.raises(libxlstm.NoLogitsError, match=r"sessions\[1\]"):
+            libxlstm.sample_batch([a, b], [fed, empty])
+        with pytest.raises(libxlstm.InvalidArgumentError, match=r"samplers\[1\]"):
+            libxlstm.sample_batch([a, a], [fed, fed])
+        with pytest.raises(libxlstm.InvalidArgumentError):
+            libxlstm.sample_batch([a, b], [fed])
+        with pytest.raises(TypeError, match=r"sessions\[0\]"):
+            libxlstm.sample_batch([a], [None])
+        assert (a.save_state(), b.save_state()) == before
+        # The same session twice is fine: both read its logits.
+        tokens = libxlstm.sample_batch([a, b], [fed, fed])
+        assert len(tokens) == 2
