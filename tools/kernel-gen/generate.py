@@ -427,6 +427,29 @@ def generate(isa):
     w("    }")
     w("    return horizontalSum(a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + a10 + a11)")
     w("}")
+    w("")
+
+    # --- stream-read loop ---
+    per_line = 64 // (4 * L)   # vectors per 64-byte cache line
+    w(f"/// The read-bandwidth loop of this ISA for the benchmark: `bytes` at `p` read as 8 independent")
+    w(f"/// sequential streams (one per eighth), each one 64-byte line per iteration in {L}-wide loads")
+    w("/// summed into its own accumulator — more streams than a matvec's panel walk, so the prefetchers")
+    w("/// and the line-fill buffers are the limit, not the loop. Returns the sum (so nothing is optimised away).")
+    w("@inline(never)")
+    w(f"{pub}func streamRead{S}(_ p: UnsafeRawPointer, _ bytes: Int) -> Float {{")
+    w("    let part = bytes / 8 & ~63")
+    w("    let q0 = p, q1 = p + part, q2 = q1 + part, q3 = q2 + part, q4 = q3 + part, q5 = q4 + part, q6 = q5 + part, q7 = q6 + part")
+    w(f"    var a0 = {V}(), a1 = {V}(), a2 = {V}(), a3 = {V}(), a4 = {V}(), a5 = {V}(), a6 = {V}(), a7 = {V}()")
+    w("    var i = 0")
+    w("    while i < part {")
+    for q in range(8):
+        loads = " + ".join(f"q{q}.loadUnaligned(fromByteOffset: i{'' if v == 0 else f' + {16 * L // 4 * v}'}, as: {V}.self)"
+                           for v in range(per_line))
+        w(f"        a{q} += {loads}")
+    w("        i += 64")
+    w("    }")
+    w("    return horizontalSum(a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7)")
+    w("}")
     if isa == "portable":
         w("")
         w("/// acc += a · b: one fused multiply-add on arm64 (NEON), a multiply and an add on baseline x86-64,")

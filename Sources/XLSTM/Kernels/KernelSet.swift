@@ -118,6 +118,8 @@ public final class KernelSet: Sendable {
     /// The peak-rate loop (12 independent chains) and the FLOPs of one of its iterations.
     let peakLoop: @Sendable (Int) -> Float
     public let peakFlopsPerIteration: Int
+    /// The read-bandwidth loop (8 sequential streams, this ISA's widest loads): (p, bytes) -> sum.
+    let streamRead: @Sendable (UnsafeRawPointer, Int) -> Float
 
     typealias MatVec<Element> = @Sendable (UnsafePointer<Element>, Int, Int, UnsafePointer<Float>,
                                            UnsafeMutablePointer<Float>) -> Void
@@ -133,7 +135,8 @@ public final class KernelSet: Sendable {
                  combine: @escaping @Sendable (UnsafePointer<Float>, Int, UnsafePointer<Float>, Int, Int,
                                                UnsafeMutablePointer<Float>, Bool) -> Void,
                  dot: @escaping @Sendable (UnsafePointer<Float>, UnsafePointer<Float>, Int) -> Float, tile: (mr: Int, nr: Int), lanes: Int,
-                 peakLoop: @escaping @Sendable (Int) -> Float) {
+                 peakLoop: @escaping @Sendable (Int) -> Float,
+                 streamRead: @escaping @Sendable (UnsafeRawPointer, Int) -> Float) {
         self.path = path
         matVecRowMajorF32 = rowMajor
         matVecPackedF32 = packedF32
@@ -146,6 +149,7 @@ public final class KernelSet: Sendable {
         mr = tile.mr
         nr = tile.nr
         self.peakLoop = peakLoop
+        self.streamRead = streamRead
         peakFlopsPerIteration = 12 * lanes * 2
     }
 
@@ -154,20 +158,22 @@ public final class KernelSet: Sendable {
         packedBF16: matVecPackedBF16Portable, microF32: gemmMicroKernelF32Portable,
         microBF16: gemmMicroKernelBF16Portable, cell: mLSTMCellUpdatePortable,
         combine: combineRowsPortable, dot: dotPortable, tile: microTilePortable, lanes: lanesPortable,
-        peakLoop: fmaChainsPortable)
+        peakLoop: fmaChainsPortable, streamRead: streamReadPortable)
 
     #if arch(x86_64)
     public static let avx2 = KernelSet(
         path: .avx2, rowMajor: matVecRowMajorF32AVX2, packedF32: matVecPackedF32AVX2,
         packedBF16: matVecPackedBF16AVX2, microF32: gemmMicroKernelF32AVX2,
         microBF16: gemmMicroKernelBF16AVX2, cell: mLSTMCellUpdateAVX2,
-        combine: combineRowsAVX2, dot: dotAVX2, tile: microTileAVX2, lanes: lanesAVX2, peakLoop: fmaChainsAVX2)
+        combine: combineRowsAVX2, dot: dotAVX2, tile: microTileAVX2, lanes: lanesAVX2, peakLoop: fmaChainsAVX2,
+        streamRead: streamReadAVX2)
 
     public static let avx512 = KernelSet(
         path: .avx512, rowMajor: matVecRowMajorF32AVX512, packedF32: matVecPackedF32AVX512,
         packedBF16: matVecPackedBF16AVX512, microF32: gemmMicroKernelF32AVX512,
         microBF16: gemmMicroKernelBF16AVX512, cell: mLSTMCellUpdateAVX512,
-        combine: combineRowsAVX512, dot: dotAVX512, tile: microTileAVX512, lanes: lanesAVX512, peakLoop: fmaChainsAVX512)
+        combine: combineRowsAVX512, dot: dotAVX512, tile: microTileAVX512, lanes: lanesAVX512, peakLoop: fmaChainsAVX512,
+        streamRead: streamReadAVX512)
     #endif
 
     /// The table of `path` (which the caller has checked this CPU supports).
@@ -210,4 +216,8 @@ public final class KernelSet: Sendable {
 
     /// FLOP/s of this path's peak loop on the calling thread over `iterations` (for the benchmark).
     public func runPeakLoop(iterations: Int) -> Float { peakLoop(iterations) }
+
+    /// Reads `bytes` (a multiple of 512) at `p` with this path's bandwidth loop on the calling thread
+    /// (for the benchmark); returns the sum of the floats read.
+    public func runStreamRead(_ p: UnsafeRawPointer, bytes: Int) -> Float { streamRead(p, bytes) }
 }

@@ -495,6 +495,30 @@ func fmaChainsPortable(_ iterations: Int) -> Float {
     return horizontalSum(a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + a10 + a11)
 }
 
+/// The read-bandwidth loop of this ISA for the benchmark: `bytes` at `p` read as 8 independent
+/// sequential streams (one per eighth), each one 64-byte line per iteration in 8-wide loads
+/// summed into its own accumulator — more streams than a matvec's panel walk, so the prefetchers
+/// and the line-fill buffers are the limit, not the loop. Returns the sum (so nothing is optimised away).
+@inline(never)
+func streamReadPortable(_ p: UnsafeRawPointer, _ bytes: Int) -> Float {
+    let part = bytes / 8 & ~63
+    let q0 = p, q1 = p + part, q2 = q1 + part, q3 = q2 + part, q4 = q3 + part, q5 = q4 + part, q6 = q5 + part, q7 = q6 + part
+    var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>(), a4 = SIMD8<Float>(), a5 = SIMD8<Float>(), a6 = SIMD8<Float>(), a7 = SIMD8<Float>()
+    var i = 0
+    while i < part {
+        a0 += q0.loadUnaligned(fromByteOffset: i, as: SIMD8<Float>.self) + q0.loadUnaligned(fromByteOffset: i + 32, as: SIMD8<Float>.self)
+        a1 += q1.loadUnaligned(fromByteOffset: i, as: SIMD8<Float>.self) + q1.loadUnaligned(fromByteOffset: i + 32, as: SIMD8<Float>.self)
+        a2 += q2.loadUnaligned(fromByteOffset: i, as: SIMD8<Float>.self) + q2.loadUnaligned(fromByteOffset: i + 32, as: SIMD8<Float>.self)
+        a3 += q3.loadUnaligned(fromByteOffset: i, as: SIMD8<Float>.self) + q3.loadUnaligned(fromByteOffset: i + 32, as: SIMD8<Float>.self)
+        a4 += q4.loadUnaligned(fromByteOffset: i, as: SIMD8<Float>.self) + q4.loadUnaligned(fromByteOffset: i + 32, as: SIMD8<Float>.self)
+        a5 += q5.loadUnaligned(fromByteOffset: i, as: SIMD8<Float>.self) + q5.loadUnaligned(fromByteOffset: i + 32, as: SIMD8<Float>.self)
+        a6 += q6.loadUnaligned(fromByteOffset: i, as: SIMD8<Float>.self) + q6.loadUnaligned(fromByteOffset: i + 32, as: SIMD8<Float>.self)
+        a7 += q7.loadUnaligned(fromByteOffset: i, as: SIMD8<Float>.self) + q7.loadUnaligned(fromByteOffset: i + 32, as: SIMD8<Float>.self)
+        i += 64
+    }
+    return horizontalSum(a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7)
+}
+
 /// acc += a · b: one fused multiply-add on arm64 (NEON), a multiply and an add on baseline x86-64,
 /// which has no FMA (`addProduct` would become a software fmaf call per lane, ~10× slower).
 @inline(__always)
