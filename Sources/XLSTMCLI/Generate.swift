@@ -12,7 +12,8 @@ struct Generate: ParsableCommand {
         The prompt is fed in one parallel prefill, then tokens are sampled one at a time and written as
         they are produced. With --state-out the session (recurrent state, token count, last logits) is
         saved at the end; --state-in resumes from such a file, so a conversation survives restarts:
-        `generate M "Hello" --state-out s.bin` then `generate M " more" --state-in s.bin`.
+        `generate M "Hello" --state-out s.bin` then `generate M " more" --state-in s.bin`. With
+        --sampler-state-out / --sampler-state-in the sampler resumes too: the same sampled tokens as one run.
         A model directory with a tokenizer.json tokenizes PROMPT with it (special tokens of its
         post-processor added) and streams text, stopping at its end-of-sequence token; byte-level
         models (vocabulary 256–260) read PROMPT as UTF-8 bytes and print bytes; other models take
@@ -55,6 +56,13 @@ struct Generate: ParsableCommand {
     @Option(name: .customLong("state-out"), help: "Save the session state here at the end.")
     var stateOut: String?
 
+    @Option(name: .customLong("sampler-state-in"),
+            help: "Resume the sampler (options, random position, penalty history) from a saved sampler state; it replaces the sampling options.")
+    var samplerStateIn: String?
+
+    @Option(name: .customLong("sampler-state-out"), help: "Save the sampler state here at the end.")
+    var samplerStateOut: String?
+
     @Option(help: "Worker threads (≥ 1).")
     var threads: Int = 1
 
@@ -92,6 +100,9 @@ struct Generate: ParsableCommand {
         parameters.seed = seed
         let sampler: Sampler
         do { sampler = try Sampler(parameters) } catch { fail(error.message) }
+        if let samplerStateIn {
+            do { try SamplerStateBlob.load(fromFile: samplerStateIn, into: sampler) } catch { fail(error.message) }
+        }
 
         let session = Session(model: model, threads: threads)
         if let stateIn {
@@ -134,6 +145,9 @@ struct Generate: ParsableCommand {
         if byteLevel || stream != nil { writeOut([0x0A]) }
         if let stateOut {
             do { try StateBlob.save(session, toFile: stateOut) } catch { fail(error.message) }
+        }
+        if let samplerStateOut {
+            do { try SamplerStateBlob.save(sampler, toFile: samplerStateOut) } catch { fail(error.message) }
         }
         let prefillRate = promptTokens.isEmpty ? 0 : Double(promptTokens.count) / max(prefilled - started, 1e-9)
         let stepRate = Double(generated) / max(finished - prefilled, 1e-9)

@@ -104,6 +104,14 @@ first=$(g --tokens 1,2,3 --max-tokens 4 --temperature 0 --state-out "$work/s.bin
 rest=$(g --max-tokens 6 --temperature 0 --state-in "$work/s.bin")
 if [ "$whole" = "$(printf '%s\n%s' "$first" "$rest")" ]; then ok "generate --state-out / --state-in continues the same sequence"
 else bad "generate resume: '$whole' vs '$first' + '$rest'"; fi
+# Sampled (not greedy), with a penalty: only the sampler's saved state continues the same tokens.
+whole=$(g --tokens 1,2,3 --max-tokens 14 --seed 5 --repeat-penalty 1.3)
+first=$(g --tokens 1,2,3 --max-tokens 6 --seed 5 --repeat-penalty 1.3 --state-out "$work/s2.bin" --sampler-state-out "$work/p2.bin")
+rest=$(g --max-tokens 8 --state-in "$work/s2.bin" --sampler-state-in "$work/p2.bin")
+unrestored=$(g --max-tokens 8 --seed 5 --repeat-penalty 1.3 --state-in "$work/s2.bin")
+if [ "$whole" = "$(printf '%s\n%s' "$first" "$rest")" ] && [ "$whole" != "$(printf '%s\n%s' "$first" "$unrestored")" ]; then
+  ok "generate --sampler-state-out / --sampler-state-in continues the same sampled sequence (and without it, it does not)"
+else bad "generate sampler resume: '$whole' vs '$first' + '$rest' (unrestored '$unrestored')"; fi
 
 # Errors: non-zero exit and exactly one line on stderr that says what is wrong.
 expect_error() {  # label, pattern, command...
@@ -118,6 +126,8 @@ expect_error() {  # label, pattern, command...
 printf '\x01\x00\x00' >"$work/odd.i32"
 printf '\xff\xff\xff\x7f' >"$work/big.i32"
 expect_error "missing model directory" "no such model directory" "$cli" info "$work/nope"
+expect_error "a session state given as the sampler state" "session state blob, not a sampler" \
+  "$cli" generate "$fixtures/paper_mixed/model" --max-tokens 2 --state-in "$work/s2.bin" --sampler-state-in "$work/s2.bin"
 mkdir "$work/yaml_model"
 cp "$fixtures/official_qk96/model/"* "$work/yaml_model/"
 printf 'nested:\n  x: 1\n' >>"$work/yaml_model/config.yaml"
