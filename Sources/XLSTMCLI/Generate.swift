@@ -65,7 +65,7 @@ struct Generate: ParsableCommand {
     }
 
     func run() throws {
-        let model = loadModel(modelDirectory)
+        let model = loadModel(modelDirectory, threads: threads)
         let tokenizer: Tokenizer? = Tokenizer.exists(in: modelDirectory) ? loadTokenizer(modelDirectory) : nil
         let byteLevel = tokenizer == nil && isByteLevel(model)
         var promptTokens: [Int32] = []
@@ -93,7 +93,7 @@ struct Generate: ParsableCommand {
         let sampler: Sampler
         do { sampler = try Sampler(parameters) } catch { fail(error.message) }
 
-        let session = Session(model: model, threads: threads)
+        let session = Session(model: model)
         if let stateIn {
             do { try StateBlob.load(fromFile: stateIn, into: session) } catch { fail(error.message) }
         }

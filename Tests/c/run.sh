@@ -7,7 +7,7 @@
 # Prints "ok …" / "FAIL …" per case and ends with exactly "c: N passed, M failed"; exits 1 on any failure.
 #
 # Usage: Tests/c/run.sh BUILD_DIR FIXTURES_DIR LIBXLSTM_DIR MANIFEST
-#   BUILD_DIR holds simple, state (plain) and asan/{test_api,test_logits,test_state,test_tokenizer,abi_conformance,simple,state}.
+#   BUILD_DIR holds simple, state (plain) and asan/{test_api,test_logits,test_state,test_batch,test_tokenizer,abi_conformance,simple,state}.
 set -uo pipefail
 build=${1:?usage: run.sh BUILD_DIR FIXTURES_DIR LIBXLSTM_DIR MANIFEST}
 fixtures=${2:?fixtures directory}
@@ -69,6 +69,7 @@ run_program test_logits "$build/asan/test_logits" "$fixtures" "$work/large_vocab
 run_program test_state "$build/asan/test_state" "$fixtures"
 run_program test_bad_input "$build/asan/test_bad_input" "$fixtures"
 run_program test_threads "$build/asan/test_threads" "$fixtures"
+run_program test_batch "$build/asan/test_batch" "$fixtures"
 # RSS over 10 000 sessions and 1 000 models (uninstrumented build: ASan's quarantine would mask it),
 # then the same loops, shorter, under LeakSanitizer.
 run_program test_memory "$build/plain/test_memory" "$fixtures"
