@@ -67,6 +67,7 @@ private func roundTrip(_ session: Session) throws -> Session {
                 }
                 #expect(sessions[i].tokenCount == primed(i) + rounds)
                 #expect(sessions[i].hasLogits)
+                withExtendedLifetime(single) {}
             }
             // Session i's results are the same bit for bit in every batch size it is part of.
             if let first {
@@ -102,9 +103,11 @@ private func roundTrip(_ session: Session) throws -> Session {
         let a = (0..<3).map { _ in Session(model: model) }, b = (0..<3).map { _ in Session(model: model) }
         try model.feedBatch(a, [1, 2, 3], computeLogits: true)
         try model.feedBatch(b, [1, 2, 3], computeLogits: false)
-        for i in 0..<3 {
-            #expect(Array(a[i].state) == Array(b[i].state))
-            #expect(!b[i].hasLogits && a[i].hasLogits && b[i].tokenCount == 1)
+        withExtendedLifetime((a, b)) {
+            for i in 0..<3 {
+                #expect(Array(a[i].state) == Array(b[i].state))
+                #expect(!b[i].hasLogits && a[i].hasLogits && b[i].tokenCount == 1)
+            }
         }
     }
 
@@ -119,8 +122,11 @@ private func roundTrip(_ session: Session) throws -> Session {
         let clones = sessions.map { $0.clone() }
         try model.feedBatch(clones, [7, 8, 9, 10, 11])
         try model.feedBatch(twins, [7, 8, 9, 10, 11])
-        #expect(Array(clones[2].logits) == Array(restored.logits))
-        #expect(Array(clones[2].state) == Array(restored.state))
+        // (The buffers are the sessions' memory: keep the sessions alive while they are read.)
+        withExtendedLifetime((clones, twins, restored)) {
+            #expect(Array(clones[2].logits) == Array(restored.logits))
+            #expect(Array(clones[2].state) == Array(restored.state))
+        }
     }
 
     /// A session of another model, a repeated session, a token out of range: an error naming the
@@ -149,5 +155,6 @@ private func roundTrip(_ session: Session) throws -> Session {
             }
             #expect(unchanged())
         }
+        withExtendedLifetime(sessions) {}
     }
 }
