@@ -139,14 +139,15 @@ struct Bench: ParsableCommand {
         print("GEMM      \(shape) × \(prompt) tokens: \(fmt(gemmRate / 1e9)) GFLOP/s = \(fmt(100 * gemmRate / peak))% of peak")
 
         for count in sessionCounts {
-            try measureSessions(loaded, count: count, tokens: tokens, oneSessionRate: stepRate, cpu: "\(info.brand), \(kernels.path)")
+            try measureSessions(loaded, count: count, tokens: tokens, cpu: "\(info.brand), \(kernels.path)")
         }
     }
 
     /// N sessions at mixed positions (each primed with 1…8 tokens), then batched feeds of one token
-    /// each for at least a second: aggregate tokens/s and its ratio to one session's step; resident
-    /// memory added by creating the N sessions (state + logits each), per session.
-    func measureSessions(_ model: Model, count: Int, tokens: [Int32], oneSessionRate: Double, cpu: String) throws {
+    /// each, interleaved with one session's step feeds in bursts of ~0.2 s for ~2.4 s in all (so a
+    /// change of the machine's load hits both alike): aggregate tokens/s, one session's tokens/s over
+    /// the same period, their ratio; resident memory added by creating the N sessions, per session.
+    func measureSessions(_ model: Model, count: Int, tokens: [Int32], cpu: String) throws {
         let rssBefore = residentBytes()
         var crowd: [Session] = []
         for _ in 0..<count { crowd.append(Session(model: model)) }
@@ -154,21 +155,34 @@ struct Bench: ParsableCommand {
         for (i, session) in crowd.enumerated() {
             for k in 0...(i % 8) { try session.feed(tokens[(i + k) % tokens.count], computeLogits: false) }
         }
+        let solo = Session(model: model)
+        try solo.feed(tokens[0])
         var next = crowd.indices.map { tokens[($0 * 31 + 5) % tokens.count] }
         try model.feedBatch(crowd, next)   // warm-up: the calling thread's batch scratch
-        var rounds = 0
-        let start = now()
-        var elapsed = 0.0
+        var soloTokens = 0, batchTokens = 0, soloSeconds = 0.0, batchSeconds = 0.0, round = 0
         repeat {
-            for i in next.indices { next[i] = Int32((Int(next[i]) * 17 + rounds + i) % model.vocabSize) }
-            try model.feedBatch(crowd, next)
-            rounds += 1
-            elapsed = now() - start
-        } while elapsed < 1 || rounds < 2
-        let rate = Double(count * rounds) / elapsed
-        print("sessions  \(count): \(fmt(rate)) tokens/s aggregate = \(fmt(rate / oneSessionRate))× one session's step; "
-              + "+\(fmt(perSession / 1024)) KiB resident per session (state + logits = \(fmt(Double(Session.bytes(for: model)) / 1024)) KiB)  "
-              + "[\(cpu), \(model.threads) thread\(model.threads == 1 ? "" : "s")]")
+            var start = now(), fed = 0
+            repeat {
+                try solo.feed(tokens[(round + fed) % tokens.count])
+                fed += 1
+            } while now() - start < 0.2
+            soloSeconds += now() - start
+            soloTokens += fed
+            start = now()
+            fed = 0
+            repeat {
+                for i in next.indices { next[i] = Int32((Int(next[i]) * 17 + round + i) % model.vocabSize) }
+                try model.feedBatch(crowd, next)
+                fed += count
+                round += 1
+            } while now() - start < 0.2
+            batchSeconds += now() - start
+            batchTokens += fed
+        } while soloSeconds + batchSeconds < 2.4
+        let rate = Double(batchTokens) / batchSeconds, one = Double(soloTokens) / soloSeconds
+        print("sessions  \(count): \(fmt(rate)) tokens/s aggregate vs \(fmt(one)) for one session's step, interleaved "
+              + "= \(fmt(rate / one))×; +\(fmt(perSession / 1024)) KiB resident per session (state + logits = "
+              + "\(fmt(Double(Session.bytes(for: model)) / 1024)) KiB)  [\(cpu), \(model.threads) thread\(model.threads == 1 ? "" : "s")]")
     }
 }
 

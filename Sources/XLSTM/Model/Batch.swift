@@ -110,37 +110,49 @@ extension Matrix {
         }
     }
 
-    /// MatMul.swift's loop nest on the calling thread, with the tokens in ⌊n / nr⌋ full slivers and
-    /// the remaining n mod nr in slivers of the narrow micro-kernel (narrowNR tokens): 16 rows on
-    /// AVX-512 (nr 12, narrow 4) cost 16 token columns, not 24. Both micro-kernels compute each
+    /// The GEMM on the calling thread for a batch's few rows: the tokens in ⌊n / nr⌋ full slivers
+    /// and the remaining n mod nr in slivers of the narrow micro-kernel (narrowNR tokens), so 16 rows
+    /// on AVX-512 (nr 12, narrow 4) cost 16 token columns, not 24; both micro-kernels compute each
     /// element as the same FMA chain, so a token's sums do not depend on the sliver it lands in.
-    /// (The profile of 16 sessions of the 162 M model: ~95% in the micro-kernel, a third of it on
-    /// the zero-padded columns of the last sliver.)
+    /// Unlike prefill's loop nest (MatMul.swift: K blocks outermost) the whole B̃ is packed first and
+    /// each panel is then walked through all its K blocks: W streams from memory in one sequential
+    /// pass (a batch is bandwidth-bound like a step), each KC block staying in L1 for every sliver.
+    /// The sums are the same: each output is the KC-block sums added in K order.
+    /// (perf -e cpu-clock, 16 sessions of the 162 M model, 1 thread: ~95% of the batch in the
+    /// micro-kernel; a third of it on the zero-padded columns of the last 12-token sliver.)
     func batchGEMM(_ x: UnsafePointer<Float>, xStride: Int, count n: Int, into y: UnsafeMutablePointer<Float>, yStride: Int) {
         let mr = kernels.mr, nr = kernels.nr, nn = kernels.narrowNR
         let M = rows, K = cols, KC = Matrix.gemmKC
         let wide = n / nr, narrow = (n - wide * nr + nn - 1) / nn
-        let packedB = ThreadScratch.buffer(.packedB, floats: min(KC, K) * (wide * nr + narrow * nn))
+        let columns = wide * nr + narrow * nn                    // packed token columns
+        // B̃: for each K block at pc, [wide][kc][nr] then [narrow][kc][nn], at offset pc · columns.
+        let packedB = ThreadScratch.buffer(.packedB, floats: K * columns)
         let tile = ThreadScratch.buffer(.edgeTile, floats: mr * nr)
         var pc = 0
         while pc < K {
             let kc = min(KC, K - pc)
-            let narrowB = packedB + wide * kc * nr   // [narrow][kc][nn] after the full slivers
+            let block = packedB + pc * columns, narrowB = block + wide * kc * nr
             for sliver in 0..<wide {
-                packTokens(x + pc, xStride: xStride, first: sliver * nr, count: n, kc: kc, nr: nr, into: packedB + sliver * kc * nr)
+                packTokens(x + pc, xStride: xStride, first: sliver * nr, count: n, kc: kc, nr: nr, into: block + sliver * kc * nr)
             }
             for sliver in 0..<narrow {
                 packTokens(x + pc, xStride: xStride, first: wide * nr + sliver * nn, count: n, kc: kc, nr: nn,
                            into: narrowB + sliver * kc * nn)
             }
-            for panel in 0..<panelCount {
-                let m0 = panel * mr, rowCount = min(mr, M - m0)
+            pc += kc
+        }
+        for panel in 0..<panelCount {
+            let m0 = panel * mr, rowCount = min(mr, M - m0)
+            pc = 0
+            while pc < K {
+                let kc = min(KC, K - pc)
+                let block = packedB + pc * columns, narrowB = block + wide * kc * nr
                 for sliver in 0..<(wide + narrow) {
                     let isWide = sliver < wide
                     let width = isWide ? nr : nn
                     let n0 = isWide ? sliver * nr : wide * nr + (sliver - wide) * nn
                     let tokens = min(width, n - n0)
-                    let b = isWide ? packedB + sliver * kc * nr : narrowB + (sliver - wide) * kc * nn
+                    let b = isWide ? block + sliver * kc * nr : narrowB + (sliver - wide) * kc * nn
                     let c = y + n0 * yStride + m0
                     let full = rowCount == mr && tokens == width
                     let target = full ? c : tile
@@ -162,8 +174,8 @@ extension Matrix {
                         }
                     }
                 }
+                pc += kc
             }
-            pc += kc
         }
     }
 }
