@@ -141,41 +141,47 @@ extension Matrix {
             }
             pc += kc
         }
-        for panel in 0..<panelCount {
-            let m0 = panel * mr, rowCount = min(mr, M - m0)
+        // Two panels at a time, K block by K block: two streams of W in flight (as the matvec).
+        var pair = 0
+        while pair < panelCount {
+            let panelsHere = min(2, panelCount - pair)
             pc = 0
             while pc < K {
                 let kc = min(KC, K - pc)
                 let block = packedB + pc * columns, narrowB = block + wide * kc * nr
-                for sliver in 0..<(wide + narrow) {
-                    let isWide = sliver < wide
-                    let width = isWide ? nr : nn
-                    let n0 = isWide ? sliver * nr : wide * nr + (sliver - wide) * nn
-                    let tokens = min(width, n - n0)
-                    let b = isWide ? block + sliver * kc * nr : narrowB + (sliver - wide) * kc * nn
-                    let c = y + n0 * yStride + m0
-                    let full = rowCount == mr && tokens == width
-                    let target = full ? c : tile
-                    let ldc = full ? yStride : mr, accumulate = full && pc > 0
-                    switch storage {
-                    case let .f32(w):
-                        (isWide ? kernels.microKernelF32 : kernels.microKernelNarrowF32)(kc, w + (panel * K + pc) * mr, b, target, ldc, accumulate)
-                    case let .bf16(w):
-                        (isWide ? kernels.microKernelBF16 : kernels.microKernelNarrowBF16)(kc, w + (panel * K + pc) * mr, b, target, ldc, accumulate)
-                    }
-                    if !full {
-                        for j in 0..<tokens {
-                            let row = c + j * yStride, part = tile + j * mr
-                            if pc > 0 {
-                                for i in 0..<rowCount { row[i] += part[i] }
-                            } else {
-                                row.update(from: part, count: rowCount)
+                for panel in pair..<(pair + panelsHere) {
+                    let m0 = panel * mr, rowCount = min(mr, M - m0)
+                    for sliver in 0..<(wide + narrow) {
+                        let isWide = sliver < wide
+                        let width = isWide ? nr : nn
+                        let n0 = isWide ? sliver * nr : wide * nr + (sliver - wide) * nn
+                        let tokens = min(width, n - n0)
+                        let b = isWide ? block + sliver * kc * nr : narrowB + (sliver - wide) * kc * nn
+                        let c = y + n0 * yStride + m0
+                        let full = rowCount == mr && tokens == width
+                        let target = full ? c : tile
+                        let ldc = full ? yStride : mr, accumulate = full && pc > 0
+                        switch storage {
+                        case let .f32(w):
+                            (isWide ? kernels.microKernelF32 : kernels.microKernelNarrowF32)(kc, w + (panel * K + pc) * mr, b, target, ldc, accumulate)
+                        case let .bf16(w):
+                            (isWide ? kernels.microKernelBF16 : kernels.microKernelNarrowBF16)(kc, w + (panel * K + pc) * mr, b, target, ldc, accumulate)
+                        }
+                        if !full {
+                            for j in 0..<tokens {
+                                let row = c + j * yStride, part = tile + j * mr
+                                if pc > 0 {
+                                    for i in 0..<rowCount { row[i] += part[i] }
+                                } else {
+                                    row.update(from: part, count: rowCount)
+                                }
                             }
                         }
                     }
                 }
                 pc += kc
             }
+            pair += panelsHere
         }
     }
 }
