@@ -100,12 +100,24 @@ extern "C" {
 
 // ---- Handles (opaque types) ---------------------------------------------------------------------
 
-// A loaded model: immutable weights and configuration. Thread-safe: any number of threads may
-// create sessions from one model and feed them concurrently.
+// A loaded model: immutable weights and configuration, and the model's thread pool
+// (`xlstm_model_params.n_threads`). Thread-safe: any number of threads may create sessions from one
+// model and feed them (one session or a batch each) concurrently.
+//
+// Threads: the n_threads - 1 worker threads are started at load and shared by every session and
+// batch call of the model; no session starts threads. The pool runs one call's kernels at a time: a
+// feed that finds it busy (another thread's feed of the same model is running on it) runs its
+// kernels single-threaded on its calling thread instead of waiting, with the same results bit for
+// bit. Concurrent feeds therefore never deadlock and never block each other. Idle workers spin for
+// about 50 microseconds after a job, then sleep on a condition variable (no CPU use between feeds).
+//
+// Scratch: a feed's intermediate buffers belong to the calling thread (reused by every session it
+// feeds, freed when the thread exits), so one more session costs `xlstm_memory_info.session_bytes`.
 typedef struct xlstm_model xlstm_model;
 
-// One sequence's recurrent state, its scratch buffers and its last logits. Not thread-safe: use a
-// session from one thread at a time (it may move between threads).
+// One sequence's recurrent state and its last logits. Not thread-safe: use a session from one
+// thread at a time (it may move between threads); a session in a running `xlstm_batch_feed` is in
+// use by that call's thread.
 typedef struct xlstm_session xlstm_session;
 
 // A token sampler with its own seeded random generator and penalty history. Not thread-safe.
@@ -216,8 +228,9 @@ typedef enum xlstm_logits_mode {
 
 // Options for `xlstm_model_load`. Initialise with `xlstm_model_default_params`, then change fields.
 typedef struct xlstm_model_params {
-    // Threads each session of this model uses for its matrix kernels, the calling thread included
-    // (>= 1).
+    // Threads of the model's pool, the calling thread included (>= 1): every feed of every session
+    // of this model (and every batch) uses up to this many threads; n_threads - 1 workers are
+    // started at load and shared (see `xlstm_model`).
     int32_t n_threads;
     // How reduced-precision weights are held (`xlstm_weight_policy`).
     xlstm_weight_policy weight_policy;
@@ -282,6 +295,27 @@ typedef struct xlstm_sampler_params {
     // Reserved; set to 0.
     int32_t reserved;
 } xlstm_sampler_params;
+
+// What `xlstm_model_get_memory_info` reports: the memory one more session costs, and the scratch a
+// thread holds after feeding this model (shared by all the sessions it feeds).
+typedef struct xlstm_memory_info {
+    // Bytes one session holds: its recurrent state, its logits (vocab_size floats) and bookkeeping.
+    uint64_t session_bytes;
+    // Bytes of scratch a thread holds after single-token feeds (any number of sessions).
+    uint64_t step_scratch_bytes;
+    // Bytes of scratch a thread holds after a multi-token feed (a 256-token prefill window).
+    uint64_t prefill_scratch_bytes;
+    // Bytes of scratch a thread holds per session of a batch (up to `batch_window` sessions).
+    uint64_t batch_scratch_bytes_per_session;
+    // Sessions `xlstm_batch_feed` processes per pass over the weights; larger batches take several.
+    uint32_t batch_window;
+    // Threads of the model's pool (n_threads), the calling one included.
+    uint32_t n_threads;
+    // Reserved; 0.
+    uint64_t reserved0;
+    // Reserved; 0.
+    uint64_t reserved1;
+} xlstm_memory_info;
 
 // What `xlstm_tokenizer_get_info` reports. Ids are -1 when the tokenizer files name none.
 typedef struct xlstm_tokenizer_info {
@@ -526,6 +560,40 @@ XLSTM_API xlstm_status xlstm_sampler_load_state_file(xlstm_sampler *sampler, con
 XLSTM_API xlstm_status xlstm_sampler_sample_batch(xlstm_sampler *const *samplers,
                                                   xlstm_session *const *sessions, size_t n,
                                                   int32_t *tokens);
+
+// -------------------------------------------------------------------------------------------------
+// Batches: one token for each of N sessions of one model, each weight read once (Batch.swift)
+
+// Feeds `tokens[i]` to `sessions[i]` for i in [0, n): one decode step for N sessions of the same
+// model in one pass over the weights (matrix-matrix products over the N rows; each session's
+// recurrent state advances on its own; the sessions may be at any positions). With
+// XLSTM_LOGITS_LAST each session's logits are computed (`xlstm_session_logits`); with
+// XLSTM_LOGITS_NONE none are.
+//
+// Everything is checked before anything runs: `sessions` and `tokens` non-NULL (when n > 0), no
+// NULL session, every session created from the same `xlstm_model` handle's load, no session twice,
+// every token in [0, vocab_size). On failure (XLSTM_ERROR_INVALID_ARGUMENT, or
+// XLSTM_ERROR_TOKEN_OUT_OF_RANGE; the message names the index) no session is changed.
+//
+// Results: a session's logits and state are bit-identical whatever n is and whichever other
+// sessions are in the batch, and on any n_threads; they equal feeding its token with
+// `xlstm_session_feed_token` up to float rounding (about 1e-6 relative; not bit for bit -- the
+// projections are summed in another order). For a single session `xlstm_session_feed_token` is
+// faster. n = 0 does nothing. Allocates nothing once the calling thread's batch scratch has grown
+// to n sessions (see `xlstm_memory_info`).
+//
+// Threads: the call uses the model's pool (see `xlstm_model`). The sessions must not be used by
+// another thread during the call; other threads may feed other sessions of the same model, alone or
+// in batches, at the same time. Invalidates pointers from `xlstm_session_logits` of the sessions.
+XLSTM_API xlstm_status xlstm_batch_feed(xlstm_session *const *sessions, const int32_t *tokens,
+                                        size_t n, xlstm_logits_mode mode);
+
+// ---- Memory: what one more session costs, and the calling threads' shared scratch ---------------
+
+// Describes the memory of `model`'s sessions and feeds in `*info` (see `xlstm_memory_info`).
+// Returns XLSTM_ERROR_INVALID_ARGUMENT for a NULL argument. Thread-safe.
+XLSTM_API xlstm_status xlstm_model_get_memory_info(const xlstm_model *model,
+                                                   xlstm_memory_info *info);
 
 // -------------------------------------------------------------------------------------------------
 // Tokenizers: text <-> token ids with a model's Hugging Face tokenizer.json, and streaming

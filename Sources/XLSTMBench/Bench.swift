@@ -5,6 +5,8 @@
 //   step               tokens/s one at a time; weight bytes read per token ÷ time vs the bandwidth
 //   prefill            tokens/s for a prompt; ratio to step
 //   GEMM               one projection over the prompt; GFLOP/s vs the peak
+//   sessions           (--sessions 1,4,16,64) batched decode of N sessions at mixed positions:
+//                      aggregate tokens/s, its ratio to one session's step, resident memory per session
 //
 // Without --model it writes a ~100 M-parameter model of the 7B family with random weights to a
 // temporary directory and loads it through the normal path (safetensors, mmap).
@@ -52,6 +54,11 @@ struct Bench: ParsableCommand {
     @Option(help: "Kernel path: auto (the fastest this CPU runs), portable, avx2 or avx512.")
     var cpu: String = "auto"
 
+    @Option(help: "Session counts for batched decode (xlstm_batch_feed), e.g. 1,4,16,64; none by default.")
+    var sessions: String?
+
+    var sessionCounts: [Int] { (sessions ?? "").split(separator: ",").compactMap { Int($0) } }
+
     func validate() throws {
         guard ["f32", "bf16"].contains(dtype) else { throw ValidationError("--dtype must be f32 or bf16") }
         guard cpu == "auto" || CPUPath(name: cpu) != nil else {
@@ -59,6 +66,12 @@ struct Bench: ParsableCommand {
         }
         guard threads >= 1, prompt >= 1, steps >= 1, chunkSize >= 1 else { throw ValidationError("counts must be ≥ 1") }
         guard embedding % 64 == 0, embedding >= 64, blocks >= 1 else { throw ValidationError("--embedding must be a multiple of 64") }
+        if let sessions {
+            let counts = sessions.split(separator: ",", omittingEmptySubsequences: false).map { Int($0) }
+            guard !counts.isEmpty, counts.allSatisfy({ ($0 ?? 0) >= 1 && ($0 ?? 0) <= 4096 }) else {
+                throw ValidationError("--sessions must be a comma-separated list of counts in [1, 4096], e.g. 1,4,16,64")
+            }
+        }
     }
 
     func run() throws {
@@ -86,7 +99,7 @@ struct Bench: ParsableCommand {
         let loaded: Model
         let rssBefore = residentBytes()
         let loadStart = now()
-        do { loaded = try Model(directory: directory, cpuPath: kernels.path) } catch { throw ValidationError(error.message) }
+        do { loaded = try Model(directory: directory, cpuPath: kernels.path, threads: threads) } catch { throw ValidationError(error.message) }
         let loadSeconds = now() - loadStart
         let params = Double(loaded.parameterCount)
         print("model     \(loaded.family == .large ? "7B family" : "paper family"), \(fmt(params / 1e6)) M parameters, "
@@ -96,7 +109,7 @@ struct Bench: ParsableCommand {
         let tokens = (0..<max(prompt, steps + 1)).map { Int32(($0 * 7919 + 13) % loaded.vocabSize) }
 
         // Step.
-        let session = Session(model: loaded, threads: threads)
+        let session = Session(model: loaded)
         try session.feed(tokens[0])
         let stepStart = now()
         for i in 1...steps { try session.feed(tokens[i]) }
@@ -107,7 +120,7 @@ struct Bench: ParsableCommand {
               + "\(fmt(100 * stepBandwidth / bandwidth))% of measured bandwidth")
 
         // Prefill.
-        let prefillSession = Session(model: loaded, threads: threads)
+        let prefillSession = Session(model: loaded)
         prefillSession.mLSTMChunkSize = chunkSize
         let span = Array(tokens.prefix(prompt))
         // Warm-up: the first prefill allocates the session's prefill scratch; time the second.
@@ -124,6 +137,52 @@ struct Bench: ParsableCommand {
         // One projection GEMM over the prompt.
         let (gemmRate, shape) = try measureGEMM(loaded, tokens: prompt, pool: pool)
         print("GEMM      \(shape) × \(prompt) tokens: \(fmt(gemmRate / 1e9)) GFLOP/s = \(fmt(100 * gemmRate / peak))% of peak")
+
+        for count in sessionCounts {
+            try measureSessions(loaded, count: count, tokens: tokens, cpu: "\(info.brand), \(kernels.path)")
+        }
+    }
+
+    /// N sessions at mixed positions (each primed with 1…8 tokens), then batched feeds of one token
+    /// each, interleaved with one session's step feeds in bursts of ~0.2 s for ~2.4 s in all (so a
+    /// change of the machine's load hits both alike): aggregate tokens/s, one session's tokens/s over
+    /// the same period, their ratio; resident memory added by creating the N sessions, per session.
+    func measureSessions(_ model: Model, count: Int, tokens: [Int32], cpu: String) throws {
+        let rssBefore = residentBytes()
+        var crowd: [Session] = []
+        for _ in 0..<count { crowd.append(Session(model: model)) }
+        let perSession = Double(residentBytes() - rssBefore) / Double(count)
+        for (i, session) in crowd.enumerated() {
+            for k in 0...(i % 8) { try session.feed(tokens[(i + k) % tokens.count], computeLogits: false) }
+        }
+        let solo = Session(model: model)
+        try solo.feed(tokens[0])
+        var next = crowd.indices.map { tokens[($0 * 31 + 5) % tokens.count] }
+        try model.feedBatch(crowd, next)   // warm-up: the calling thread's batch scratch
+        var soloTokens = 0, batchTokens = 0, soloSeconds = 0.0, batchSeconds = 0.0, round = 0
+        repeat {
+            var start = now(), fed = 0
+            repeat {
+                try solo.feed(tokens[(round + fed) % tokens.count])
+                fed += 1
+            } while now() - start < 0.2
+            soloSeconds += now() - start
+            soloTokens += fed
+            start = now()
+            fed = 0
+            repeat {
+                for i in next.indices { next[i] = Int32((Int(next[i]) * 17 + round + i) % model.vocabSize) }
+                try model.feedBatch(crowd, next)
+                fed += count
+                round += 1
+            } while now() - start < 0.2
+            batchSeconds += now() - start
+            batchTokens += fed
+        } while soloSeconds + batchSeconds < 2.4
+        let rate = Double(batchTokens) / batchSeconds, one = Double(soloTokens) / soloSeconds
+        print("sessions  \(count): \(fmt(rate)) tokens/s aggregate vs \(fmt(one)) for one session's step, interleaved "
+              + "= \(fmt(rate / one))×; +\(fmt(perSession / 1024)) KiB resident per session (state + logits = "
+              + "\(fmt(Double(Session.bytes(for: model)) / 1024)) KiB)  [\(cpu), \(model.threads) thread\(model.threads == 1 ? "" : "s")]")
     }
 }
 

@@ -3,13 +3,11 @@
 
 import XLSTM
 
-/// What an `xlstm_model *` points to: the model and the options it was loaded with.
+/// What an `xlstm_model *` points to: the model (which owns the thread pool of `n_threads`).
 final class ModelBox {
     let model: Model
-    let threads: Int
-    init(model: Model, threads: Int) {
+    init(model: Model) {
         self.model = model
-        self.threads = threads
     }
 }
 

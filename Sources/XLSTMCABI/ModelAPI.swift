@@ -53,8 +53,9 @@ import XLSTM
     case nil: return argumentError("xlstm_model_load: unknown load_mode \(options.load_mode)")
     }
     return guarded { () throws(XLSTMError) in
-        let loaded = try Model(directory: String(cString: path), policy: policy, cpuPath: cpuPath, loadMode: loadMode)
-        model.pointee = retained(ModelBox(model: loaded, threads: Int(options.n_threads)))
+        let loaded = try Model(directory: String(cString: path), policy: policy, cpuPath: cpuPath, loadMode: loadMode,
+                               threads: Int(options.n_threads))
+        model.pointee = retained(ModelBox(model: loaded))
     }
 }
 

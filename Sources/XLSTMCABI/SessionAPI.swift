@@ -10,7 +10,7 @@ import XLSTM
     guard let session else { return argumentError("xlstm_session_create: session (the output pointer) is NULL") }
     session.pointee = nil
     guard let box = borrowed(model, as: ModelBox.self) else { return argumentError("xlstm_session_create: model is NULL") }
-    session.pointee = retained(SessionBox(session: Session(model: box.model, threads: box.threads), modelBox: box))
+    session.pointee = retained(SessionBox(session: Session(model: box.model), modelBox: box))
     return ok
 }
 

@@ -53,11 +53,23 @@ public let XLSTM_SAMPLE_BATCH_MAX: Int32 = 1048576
 
 // MARK: Handles
 
-/// A loaded model: immutable weights and configuration. Thread-safe: any number of threads may
-/// create sessions from one model and feed them concurrently.
+/// A loaded model: immutable weights and configuration, and the model's thread pool
+/// (`xlstm_model_params.n_threads`). Thread-safe: any number of threads may create sessions from one
+/// model and feed them (one session or a batch each) concurrently.
+///
+/// Threads: the n_threads − 1 worker threads are started at load and shared by every session and
+/// batch call of the model; no session starts threads. The pool runs one call's kernels at a time:
+/// a feed that finds it busy (another thread's feed of the same model is running on it) runs its
+/// kernels single-threaded on its calling thread instead of waiting, with the same results bit for
+/// bit. Concurrent feeds therefore never deadlock and never block each other. Idle workers spin for
+/// about 50 microseconds after a job, then sleep on a condition variable (no CPU use between feeds).
+///
+/// Scratch: a feed's intermediate buffers belong to the calling thread (reused by every session it
+/// feeds, freed when the thread exits), so one more session costs `xlstm_memory_info.session_bytes`.
 public enum xlstm_model: COpaqueType {}
-/// One sequence's recurrent state, its scratch buffers and its last logits. Not thread-safe: use a
-/// session from one thread at a time (it may move between threads).
+/// One sequence's recurrent state and its last logits. Not thread-safe: use a session from one
+/// thread at a time (it may move between threads); a session in a running `xlstm_batch_feed` is in
+/// use by that call's thread.
 public enum xlstm_session: COpaqueType {}
 /// A token sampler with its own seeded random generator and penalty history. Not thread-safe.
 public enum xlstm_sampler: COpaqueType {}
@@ -153,7 +165,9 @@ public enum xlstm_logits_mode: Int32, CEnum {
 
 /// Options for `xlstm_model_load`. Initialise with `xlstm_model_default_params`, then change fields.
 public struct xlstm_model_params: CStruct {
-    /// Threads each session of this model uses for its matrix kernels, the calling thread included (≥ 1).
+    /// Threads of the model's pool, the calling thread included (≥ 1): every feed of every session
+    /// of this model (and every batch) uses up to this many threads; n_threads − 1 workers are
+    /// started at load and shared (see `xlstm_model`).
     public var n_threads: Int32
     /// How reduced-precision weights are held (`xlstm_weight_policy`).
     public var weight_policy: CEnumValue<xlstm_weight_policy>
@@ -214,4 +228,25 @@ public struct xlstm_sampler_params: CStruct {
     public var penalty_window: Int32
     /// Reserved; set to 0.
     public var reserved: Int32
+}
+
+/// What `xlstm_model_get_memory_info` reports: the memory one more session costs, and the scratch
+/// a thread holds after feeding this model (shared by all the sessions it feeds).
+public struct xlstm_memory_info: CStruct {
+    /// Bytes one session holds: its recurrent state, its logits (vocab_size floats) and bookkeeping.
+    public var session_bytes: UInt64
+    /// Bytes of scratch a thread holds after single-token feeds (any number of sessions).
+    public var step_scratch_bytes: UInt64
+    /// Bytes of scratch a thread holds after a multi-token feed (a 256-token prefill window).
+    public var prefill_scratch_bytes: UInt64
+    /// Bytes of scratch a thread holds per session of a batch (up to `batch_window` sessions).
+    public var batch_scratch_bytes_per_session: UInt64
+    /// Sessions `xlstm_batch_feed` processes per pass over the weights; larger batches take several.
+    public var batch_window: UInt32
+    /// Threads of the model's pool (n_threads), the calling one included.
+    public var n_threads: UInt32
+    /// Reserved; 0.
+    public var reserved0: UInt64
+    /// Reserved; 0.
+    public var reserved1: UInt64
 }

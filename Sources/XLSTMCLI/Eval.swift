@@ -41,12 +41,12 @@ struct Eval: ParsableCommand {
     }
 
     func run() throws {
-        let model = loadModel(modelDirectory)
+        let model = loadModel(modelDirectory, threads: threads)
         let bytes = readFile(tokensPath)
         guard bytes.count % 4 == 0 else { fail("\(tokensPath): size \(bytes.count) is not a multiple of 4 (int32 tokens)") }
         let tokens = int32LittleEndian(bytes)
         guard !tokens.isEmpty else { fail("\(tokensPath): no tokens") }
-        let session = Session(model: model, threads: threads)
+        let session = Session(model: model)
         session.mLSTMChunkSize = chunkSize
         let vocab = model.vocabSize
         guard let out = fopen(logitsPath, "wb") else { fail("\(logitsPath): cannot open for writing") }

@@ -73,7 +73,7 @@ struct Generate: ParsableCommand {
     }
 
     func run() throws {
-        let model = loadModel(modelDirectory)
+        let model = loadModel(modelDirectory, threads: threads)
         let tokenizer: Tokenizer? = Tokenizer.exists(in: modelDirectory) ? loadTokenizer(modelDirectory) : nil
         let byteLevel = tokenizer == nil && isByteLevel(model)
         var promptTokens: [Int32] = []
@@ -104,7 +104,7 @@ struct Generate: ParsableCommand {
             do { try SamplerStateBlob.load(fromFile: samplerStateIn, into: sampler) } catch { fail(error.message) }
         }
 
-        let session = Session(model: model, threads: threads)
+        let session = Session(model: model)
         if let stateIn {
             do { try StateBlob.load(fromFile: stateIn, into: session) } catch { fail(error.message) }
         }

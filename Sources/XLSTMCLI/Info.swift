@@ -43,6 +43,9 @@ struct Info: ParsableCommand {
         print("parameters:      \(model.parameterCount)")
         print("weight dtype:    \(dtypes)")
         print("state / session: \(model.stateBytes) bytes")
+        print("memory / session: \(Session.bytes(for: model)) bytes (state + logits + bookkeeping; a feeding thread's "
+              + "scratch is shared by all its sessions: step \(model.stepScratchBytes), prefill window "
+              + "\(model.prefillScratchBytes()), batch \(model.batchScratchBytesPerSession) per session)")
         let cpu = CPUInfo.current
         print("kernels:         \(model.cpuPath) (\(cpu.brand); runs \(cpu.supportedPaths.map(\.description).joined(separator: ", "))"
               + "; XLSTM_CPU=portable|avx2|avx512 forces a lower path)")

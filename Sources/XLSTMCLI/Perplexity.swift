@@ -32,7 +32,7 @@ struct Perplexity: ParsableCommand {
     }
 
     func run() throws {
-        let model = loadModel(modelDirectory)
+        let model = loadModel(modelDirectory, threads: threads)
         let bytes = readFile(file)
         let tokens: [Int32]
         if tokenFile {
@@ -46,7 +46,7 @@ struct Perplexity: ParsableCommand {
         }
         guard tokens.count >= 2 else { fail("\(file): at least 2 tokens are needed") }
 
-        let session = Session(model: model, threads: threads)
+        let session = Session(model: model)
         let vocab = model.vocabSize, window = session.prefillWindow
         var logits = [Float](repeating: 0, count: window * vocab)
         var totalBits = 0.0

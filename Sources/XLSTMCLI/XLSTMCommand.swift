@@ -24,9 +24,9 @@ func fail(_ message: String) -> Never {
     exit(1)
 }
 
-func loadModel(_ directory: String) -> Model {
+func loadModel(_ directory: String, threads: Int = 1) -> Model {
     do {
-        return try Model(directory: directory)
+        return try Model(directory: directory, threads: threads)
     } catch {
         fail(error.message)
     }

@@ -23,6 +23,8 @@
 /// Lanes of one register (8 floats) and the micro-kernel's tile: MR rows of W (a panel) × NR tokens.
 public let lanesAVX2 = 8
 public let microTileAVX2 = (mr: 16, nr: 6)
+/// Tokens of the narrow micro-kernel (edge slivers of batched decode).
+public let microNarrowNRAVX2 = 2
 
 @inline(__always)
 func horizontalSum(_ v: SIMD8<Float>) -> Float {
@@ -413,6 +415,56 @@ public func gemmMicroKernelBF16AVX2(_ kc: Int, _ a: UnsafePointer<UInt16>, _ b: 
     put(c3_0, (3 * ldc + 0) * 4); put(c3_1, (3 * ldc + 8) * 4)
     put(c4_0, (4 * ldc + 0) * 4); put(c4_1, (4 * ldc + 8) * 4)
     put(c5_0, (5 * ldc + 0) * 4); put(c5_1, (5 * ldc + 8) * 4)
+}
+
+/// The GEMM micro-kernel (16 × 2, 4 accumulator registers): C [2 tokens][16 rows] (+)= A · B over
+/// k in 0..<kc, a = a panel at its k-th row ([kc][16], f32),
+/// b packed [kc][2] (tokens of X), c[j·ldc + i] = row i of token j. The only code of the GEMM that multiplies.
+@inline(never)
+public func gemmMicroKernelNarrowF32AVX2(_ kc: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
+                             _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool) {
+    var c0_0 = SIMD8<Float>(), c0_1 = SIMD8<Float>()
+    var c1_0 = SIMD8<Float>(), c1_1 = SIMD8<Float>()
+    var pa = UnsafeRawPointer(a), pb = b
+    for _ in 0..<kc {
+        let a0 = pa.loadUnaligned(fromByteOffset: 0, as: SIMD8<Float>.self); let a1 = pa.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
+        let b0 = SIMD8<Float>(repeating: pb[0]); c0_0.addProduct(a0, b0); c0_1.addProduct(a1, b0)
+        let b1 = SIMD8<Float>(repeating: pb[1]); c1_0.addProduct(a0, b1); c1_1.addProduct(a1, b1)
+        pa += 64; pb += 2
+    }
+    let out = UnsafeMutableRawPointer(c)
+    @inline(__always) func put(_ value: SIMD8<Float>, _ offset: Int) {
+        let v = accumulate ? value + out.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self) : value
+        out.storeBytes(of: v, toByteOffset: offset, as: SIMD8<Float>.self)
+    }
+    put(c0_0, (0 * ldc + 0) * 4); put(c0_1, (0 * ldc + 8) * 4)
+    put(c1_0, (1 * ldc + 0) * 4); put(c1_1, (1 * ldc + 8) * 4)
+}
+
+/// The GEMM micro-kernel (16 × 2, 4 accumulator registers): C [2 tokens][16 rows] (+)= A · B over
+/// k in 0..<kc, a = a panel at its k-th row ([kc][16], bf16, widened in registers),
+/// b packed [kc][2] (tokens of X), c[j·ldc + i] = row i of token j. The only code of the GEMM that multiplies.
+@inline(never)
+public func gemmMicroKernelNarrowBF16AVX2(_ kc: Int, _ a: UnsafePointer<UInt16>, _ b: UnsafePointer<Float>,
+                             _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool) {
+    var c0_0 = SIMD8<Float>(), c0_1 = SIMD8<Float>()
+    var c1_0 = SIMD8<Float>(), c1_1 = SIMD8<Float>()
+    var pa = UnsafeRawPointer(a), pb = b
+    for _ in 0..<kc {
+        let words = pa.loadUnaligned(fromByteOffset: 0, as: SIMD8<UInt32>.self)
+        let a0 = unsafeBitCast(words &<< 16, to: SIMD8<Float>.self)
+        let a1 = unsafeBitCast(words & SIMD8<UInt32>(repeating: 0xFFFF_0000), to: SIMD8<Float>.self)
+        let b0 = SIMD8<Float>(repeating: pb[0]); c0_0.addProduct(a0, b0); c0_1.addProduct(a1, b0)
+        let b1 = SIMD8<Float>(repeating: pb[1]); c1_0.addProduct(a0, b1); c1_1.addProduct(a1, b1)
+        pa += 32; pb += 2
+    }
+    let out = UnsafeMutableRawPointer(c)
+    @inline(__always) func put(_ value: SIMD8<Float>, _ offset: Int) {
+        let v = accumulate ? value + out.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self) : value
+        out.storeBytes(of: v, toByteOffset: offset, as: SIMD8<Float>.self)
+    }
+    put(c0_0, (0 * ldc + 0) * 4); put(c0_1, (0 * ldc + 8) * 4)
+    put(c1_0, (1 * ldc + 0) * 4); put(c1_1, (1 * ldc + 8) * 4)
 }
 
 /// One mLSTM step's state update and readout for one head (the covariance update of the paper,

@@ -23,6 +23,8 @@
 /// Lanes of one register (16 floats) and the micro-kernel's tile: MR rows of W (a panel) × NR tokens.
 public let lanesAVX512 = 16
 public let microTileAVX512 = (mr: 32, nr: 12)
+/// Tokens of the narrow micro-kernel (edge slivers of batched decode).
+public let microNarrowNRAVX512 = 4
 
 @inline(__always)
 func horizontalSum(_ v: SIMD16<Float>) -> Float {
@@ -450,6 +452,68 @@ public func gemmMicroKernelBF16AVX512(_ kc: Int, _ a: UnsafePointer<UInt16>, _ b
     put(c9_0, (9 * ldc + 0) * 4); put(c9_1, (9 * ldc + 16) * 4)
     put(c10_0, (10 * ldc + 0) * 4); put(c10_1, (10 * ldc + 16) * 4)
     put(c11_0, (11 * ldc + 0) * 4); put(c11_1, (11 * ldc + 16) * 4)
+}
+
+/// The GEMM micro-kernel (32 × 4, 8 accumulator registers): C [4 tokens][32 rows] (+)= A · B over
+/// k in 0..<kc, a = a panel at its k-th row ([kc][32], f32),
+/// b packed [kc][4] (tokens of X), c[j·ldc + i] = row i of token j. The only code of the GEMM that multiplies.
+@inline(never)
+public func gemmMicroKernelNarrowF32AVX512(_ kc: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
+                             _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool) {
+    var c0_0 = SIMD16<Float>(), c0_1 = SIMD16<Float>()
+    var c1_0 = SIMD16<Float>(), c1_1 = SIMD16<Float>()
+    var c2_0 = SIMD16<Float>(), c2_1 = SIMD16<Float>()
+    var c3_0 = SIMD16<Float>(), c3_1 = SIMD16<Float>()
+    var pa = UnsafeRawPointer(a), pb = b
+    for _ in 0..<kc {
+        let a0 = pa.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self); let a1 = pa.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
+        let b0 = SIMD16<Float>(repeating: pb[0]); c0_0.addProduct(a0, b0); c0_1.addProduct(a1, b0)
+        let b1 = SIMD16<Float>(repeating: pb[1]); c1_0.addProduct(a0, b1); c1_1.addProduct(a1, b1)
+        let b2 = SIMD16<Float>(repeating: pb[2]); c2_0.addProduct(a0, b2); c2_1.addProduct(a1, b2)
+        let b3 = SIMD16<Float>(repeating: pb[3]); c3_0.addProduct(a0, b3); c3_1.addProduct(a1, b3)
+        pa += 128; pb += 4
+    }
+    let out = UnsafeMutableRawPointer(c)
+    @inline(__always) func put(_ value: SIMD16<Float>, _ offset: Int) {
+        let v = accumulate ? value + out.loadUnaligned(fromByteOffset: offset, as: SIMD16<Float>.self) : value
+        out.storeBytes(of: v, toByteOffset: offset, as: SIMD16<Float>.self)
+    }
+    put(c0_0, (0 * ldc + 0) * 4); put(c0_1, (0 * ldc + 16) * 4)
+    put(c1_0, (1 * ldc + 0) * 4); put(c1_1, (1 * ldc + 16) * 4)
+    put(c2_0, (2 * ldc + 0) * 4); put(c2_1, (2 * ldc + 16) * 4)
+    put(c3_0, (3 * ldc + 0) * 4); put(c3_1, (3 * ldc + 16) * 4)
+}
+
+/// The GEMM micro-kernel (32 × 4, 8 accumulator registers): C [4 tokens][32 rows] (+)= A · B over
+/// k in 0..<kc, a = a panel at its k-th row ([kc][32], bf16, widened in registers),
+/// b packed [kc][4] (tokens of X), c[j·ldc + i] = row i of token j. The only code of the GEMM that multiplies.
+@inline(never)
+public func gemmMicroKernelNarrowBF16AVX512(_ kc: Int, _ a: UnsafePointer<UInt16>, _ b: UnsafePointer<Float>,
+                             _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool) {
+    var c0_0 = SIMD16<Float>(), c0_1 = SIMD16<Float>()
+    var c1_0 = SIMD16<Float>(), c1_1 = SIMD16<Float>()
+    var c2_0 = SIMD16<Float>(), c2_1 = SIMD16<Float>()
+    var c3_0 = SIMD16<Float>(), c3_1 = SIMD16<Float>()
+    var pa = UnsafeRawPointer(a), pb = b
+    for _ in 0..<kc {
+        let words = pa.loadUnaligned(fromByteOffset: 0, as: SIMD16<UInt32>.self)
+        let a0 = unsafeBitCast(words &<< 16, to: SIMD16<Float>.self)
+        let a1 = unsafeBitCast(words & SIMD16<UInt32>(repeating: 0xFFFF_0000), to: SIMD16<Float>.self)
+        let b0 = SIMD16<Float>(repeating: pb[0]); c0_0.addProduct(a0, b0); c0_1.addProduct(a1, b0)
+        let b1 = SIMD16<Float>(repeating: pb[1]); c1_0.addProduct(a0, b1); c1_1.addProduct(a1, b1)
+        let b2 = SIMD16<Float>(repeating: pb[2]); c2_0.addProduct(a0, b2); c2_1.addProduct(a1, b2)
+        let b3 = SIMD16<Float>(repeating: pb[3]); c3_0.addProduct(a0, b3); c3_1.addProduct(a1, b3)
+        pa += 64; pb += 4
+    }
+    let out = UnsafeMutableRawPointer(c)
+    @inline(__always) func put(_ value: SIMD16<Float>, _ offset: Int) {
+        let v = accumulate ? value + out.loadUnaligned(fromByteOffset: offset, as: SIMD16<Float>.self) : value
+        out.storeBytes(of: v, toByteOffset: offset, as: SIMD16<Float>.self)
+    }
+    put(c0_0, (0 * ldc + 0) * 4); put(c0_1, (0 * ldc + 16) * 4)
+    put(c1_0, (1 * ldc + 0) * 4); put(c1_1, (1 * ldc + 16) * 4)
+    put(c2_0, (2 * ldc + 0) * 4); put(c2_1, (2 * ldc + 16) * 4)
+    put(c3_0, (3 * ldc + 0) * 4); put(c3_1, (3 * ldc + 16) * 4)
 }
 
 /// One mLSTM step's state update and readout for one head (the covariance update of the paper,

@@ -218,7 +218,7 @@ import XLSTM
     @Test(arguments: ["paper_mixed", "large_bias_tied_caps"])
     func multithreadedSessionEqualsSingleThreaded(_ name: String) throws {
         let model = try Model(directory: Fixtures.modelDirectory(name))
-        let one = Session(model: model, threads: 1), two = Session(model: model, threads: 2)
+        let one = Session(model: model, pool: nil), two = Session(model: model, pool: ThreadPool(threads: 2))
         for token in Fixtures.tokens(name).prefix(20) {
             try one.feed(token)
             try two.feed(token)

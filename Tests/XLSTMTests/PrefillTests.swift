@@ -121,7 +121,7 @@ import XLSTM
     @Test func multithreadedPrefillMatches() throws {
         let model = try Model(directory: Fixtures.modelDirectory("paper_long"))
         let tokens = Array(Fixtures.tokens("paper_long").prefix(300))
-        let one = Session(model: model, threads: 1), two = Session(model: model, threads: 2)
+        let one = Session(model: model, pool: nil), two = Session(model: model, pool: ThreadPool(threads: 2))
         let a = try prefillAll(one, tokens), b = try prefillAll(two, tokens)
         #expect(a == b)
     }

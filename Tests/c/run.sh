@@ -7,7 +7,7 @@
 # Prints "ok …" / "FAIL …" per case and ends with exactly "c: N passed, M failed"; exits 1 on any failure.
 #
 # Usage: Tests/c/run.sh BUILD_DIR FIXTURES_DIR LIBXLSTM_DIR MANIFEST
-#   BUILD_DIR holds simple, state (plain) and asan/{test_api,test_logits,test_state,test_tokenizer,abi_conformance,simple,state}.
+#   BUILD_DIR holds simple, state (plain) and asan/{test_api,test_logits,test_state,test_batch,test_tokenizer,abi_conformance,simple,state}.
 set -uo pipefail
 build=${1:?usage: run.sh BUILD_DIR FIXTURES_DIR LIBXLSTM_DIR MANIFEST}
 fixtures=${2:?fixtures directory}
@@ -70,6 +70,7 @@ run_program test_state "$build/asan/test_state" "$fixtures"
 run_program test_sampler "$build/asan/test_sampler" "$fixtures"
 run_program test_bad_input "$build/asan/test_bad_input" "$fixtures"
 run_program test_threads "$build/asan/test_threads" "$fixtures"
+run_program test_batch "$build/asan/test_batch" "$fixtures"
 # RSS over 10 000 sessions and 1 000 models (uninstrumented build: ASan's quarantine would mask it),
 # then the same loops, shorter, under LeakSanitizer.
 run_program test_memory "$build/plain/test_memory" "$fixtures"
@@ -204,10 +205,16 @@ check_examples() {  # directory of the binaries, label
     else
       bad "npc ($variant): fresh runs failed or differ: $(cat "$work/last.err")"
     fi
-    if ex "$bin/npc" "$demo" "$n.save" --frames 2 --budget 4 --seed 3 >"$n.3" && grep -q "resumed from the save file" "$n.3"; then
-      ok "npc ($variant): the next run resumes every NPC from the save file"
+    # Resuming restores sessions, samplers and lines in progress: frames 6–11 after a save equal
+    # frames 6–11 of one uninterrupted 12-frame run.
+    local later='^\[frame ( [6-9]|1[01])\]'
+    if ex "$bin/npc" "$demo" "$n.save" --frames 6 --budget 4 --seed 3 >"$n.3" && grep -q "resumed from the save file" "$n.3" \
+       && rm -f "$n.long" && ex "$bin/npc" "$demo" "$n.long" --frames 12 --budget 4 --seed 3 >"$n.4" \
+       && grep -Eq "$later" "$n.4" \
+       && cmp -s <(grep '^\[frame' "$n.3") <(grep -E "$later" "$n.4"); then
+      ok "npc ($variant): the next run resumes every NPC (state, sampler, line) and says what one long run says"
     else
-      bad "npc ($variant): resume failed: $(head -3 "$n.3") $(cat "$work/last.err")"
+      bad "npc ($variant): resume failed or diverged: $(head -3 "$n.3") $(cat "$work/last.err")"
     fi
   else
     bad "npc ($variant): the bundled model $demo is missing"

@@ -1,7 +1,8 @@
 // Threads (issue #13): one model shared by 32 threads, each with its own sessions, feeding (step and
 // prefill), saving, loading, cloning, copying state and sampling concurrently; a second model with
-// 2 kernel threads per session (the ThreadPool) shared by 8 threads; 32 threads saving to the SAME
-// state file. Every thread's results (logits, state blobs, sampled tokens) must equal, bit for bit,
+// a 2-thread pool (n_threads 2: one pool owned by the model, issue 11) shared by 8 threads, and by
+// 4 threads running batched feeds (xlstm_batch_feed) and single feeds on it at once; 32 threads
+// saving to the SAME state file. Every thread's results (logits, state blobs, sampled tokens) must equal, bit for bit,
 // the same work done serially. Built against the library compiled with -sanitize=thread
 // (`make tsan-test`), where any ThreadSanitizer report fails the run; also run under ASan by c-test.
 //
@@ -144,7 +145,64 @@ static void concurrent_equals_serial(const xlstm_model *model, int count, int sh
              count, STEPS, identical, count);
 }
 
+// Batches on one pool: each thread feeds 5 sessions of its own in batches (and one of them alone
+// every third step) on the model whose pool has 2 threads; while one thread's kernels hold the
+// pool, the others run theirs on their own threads. Same bits as the same work done serially.
+#define BATCH_SESSIONS 5
+typedef struct {
+    const xlstm_model *model;
+    int index;
+    float logits[BATCH_SESSIONS][100];
+    int failures;
+} batch_work;
+
+static void *run_batch_work(void *argument) {
+    batch_work *w = argument;
+    xlstm_session *s[BATCH_SESSIONS] = {0};
+    for (int i = 0; i < BATCH_SESSIONS; i++) {
+        if (xlstm_session_create(w->model, &s[i]) != XLSTM_OK) { w->failures++; return NULL; }
+        for (int t = 0; t < i + w->index % 3; t++) {
+            if (xlstm_session_feed_token(s[i], (w->index * 11 + t) % 100) != XLSTM_OK) w->failures++;
+        }
+    }
+    for (int k = 0; k < STEPS; k++) {
+        int32_t tokens[BATCH_SESSIONS];
+        for (int i = 0; i < BATCH_SESSIONS; i++) tokens[i] = (w->index * 7 + i * 3 + k) % 100;
+        if (xlstm_batch_feed(s, tokens, BATCH_SESSIONS, XLSTM_LOGITS_LAST) != XLSTM_OK) w->failures++;
+        if (k % 3 == 1 && xlstm_session_feed_token(s[k % BATCH_SESSIONS], (k * 13) % 100) != XLSTM_OK) w->failures++;
+    }
+    for (int i = 0; i < BATCH_SESSIONS; i++) {
+        if (xlstm_session_copy_logits(s[i], w->logits[i], 100) != XLSTM_OK) w->failures++;
+        xlstm_session_free(s[i]);
+    }
+    return NULL;
+}
+
 static xlstm_model *shared_model, *pooled_model;
+
+static void batches_share_one_pool(void) {
+    enum { COUNT = 4 };
+    static batch_work serial[COUNT], parallel[COUNT];
+    for (int i = 0; i < COUNT; i++) {
+        memset(&serial[i], 0, sizeof serial[i]);
+        serial[i].model = pooled_model;
+        serial[i].index = i;
+        parallel[i] = serial[i];
+        run_batch_work(&serial[i]);
+    }
+    pthread_t threads[COUNT];
+    for (int i = 0; i < COUNT; i++) CHECK(pthread_create(&threads[i], NULL, run_batch_work, &parallel[i]) == 0, "create");
+    for (int i = 0; i < COUNT; i++) pthread_join(threads[i], NULL);
+    int identical = 0;
+    for (int i = 0; i < COUNT; i++) {
+        CHECK(serial[i].failures == 0 && parallel[i].failures == 0, "thread %d: failed calls", i);
+        int same = memcmp(serial[i].logits, parallel[i].logits, sizeof serial[i].logits) == 0;
+        CHECK(same, "thread %d: batched results differ from the serial run", i);
+        identical += same;
+    }
+    snprintf(case_note, sizeof case_note, "(%d threads × %d sessions in batches on one 2-thread pool: %d/%d bit-identical)",
+             COUNT, BATCH_SESSIONS, identical, COUNT);
+}
 
 static void one_model_32_threads(void) { concurrent_equals_serial(shared_model, THREADS, 1); }
 static void pooled_sessions_8_threads(void) { concurrent_equals_serial(pooled_model, POOLED_THREADS, 0); }
@@ -191,6 +249,7 @@ int main(int argc, char **argv) {
     if (!shared_model || !pooled_model) return 1;
     RUN(one_model_32_threads);
     RUN(pooled_sessions_8_threads);
+    RUN(batches_share_one_pool);
     RUN(concurrent_loads_and_frees);
     xlstm_model_free(shared_model);
     xlstm_model_free(pooled_model);

@@ -45,7 +45,8 @@ for dir in "$fixtures"/*/; do
 done
 
 if "$cli" info "$fixtures/paper_mixed/model" >"$work/info" 2>&1 && grep -q "sLSTM" "$work/info" \
-   && grep -q "state / session:" "$work/info" && grep -q "parameters:" "$work/info"; then
+   && grep -q "state / session:" "$work/info" && grep -q "parameters:" "$work/info" \
+   && grep -qE "memory / session: [0-9]+ bytes" "$work/info"; then
   ok "info paper_mixed"
 else
   bad "info paper_mixed: $(cat "$work/info")"

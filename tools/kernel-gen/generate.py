@@ -12,6 +12,10 @@ committed; make test checks they are what this script writes. Register blocking 
   portable  8      8                  4            4 × SIMD8   (SSE2: 8 xmm; NEON: 8 q)
   avx2      8      16                 6            12 ymm      (BLIS haswell's 6×16)
   avx512    16     32                 12           24 zmm      (BLIS skx's 32×12)
+
+Each ISA also has a narrow micro-kernel of NNR = NR / 3 tokens (portable: 1; batched decode's edge
+slivers, Sources/XLSTM/Model/Batch.swift): the same per-element FMA chain as the wide one, so a
+token's sums are bit-identical whichever of the two computes it.
 """
 import os
 import sys
@@ -20,11 +24,11 @@ import sys
 MATVEC_KBLOCK = 64
 
 ISAS = {
-    "portable": dict(suffix="Portable", lanes=8, mr=8, nr=4, fma=False,
+    "portable": dict(suffix="Portable", lanes=8, mr=8, nr=4, nnr=1, fma=False,
                      path="Sources/XLSTM/Kernels/PortableKernels.swift", title="portable"),
-    "avx2": dict(suffix="AVX2", lanes=8, mr=16, nr=6, fma=True,
+    "avx2": dict(suffix="AVX2", lanes=8, mr=16, nr=6, nnr=2, fma=True,
                  path="Sources/XLSTMKernelsAVX2/KernelsAVX2.swift", title="AVX2 + FMA"),
-    "avx512": dict(suffix="AVX512", lanes=16, mr=32, nr=12, fma=True,
+    "avx512": dict(suffix="AVX512", lanes=16, mr=32, nr=12, nnr=4, fma=True,
                    path="Sources/XLSTMKernelsAVX512/KernelsAVX512.swift", title="AVX-512 (F, BW, DQ, VL)"),
 }
 
@@ -84,6 +88,8 @@ def generate(isa):
     w(f"/// Lanes of one register ({L} floats) and the micro-kernel's tile: MR rows of W (a panel) × NR tokens.")
     w(f"{pub}let lanes{S} = {L}")
     w(f"{pub}let microTile{S} = (mr: {MR}, nr: {NR})")
+    w(f"/// Tokens of the narrow micro-kernel (edge slivers of batched decode).")
+    w(f"{pub}let microNarrowNR{S} = {c['nnr']}")
     w("")
     w("@inline(__always)")
     w(f"func horizontalSum(_ v: {V}) -> Float {{")
@@ -258,17 +264,17 @@ def generate(isa):
         w("}")
         w("")
 
-    # --- micro-kernels ---
-    for dtype in ("F32", "BF16"):
+    # --- micro-kernels (the wide one, then the narrow one of the same loop) ---
+    for dtype, (name, nr) in [(d, k) for k in (("", NR), ("Narrow", c["nnr"])) for d in ("F32", "BF16")]:
         elem = "Float" if dtype == "F32" else "UInt16"
         row_bytes = MR * (4 if dtype == "F32" else 2)
-        w(f"/// The GEMM micro-kernel ({MR} × {NR}, {NV * NR} accumulator registers): C [{NR} tokens][{MR} rows] (+)= A · B over")
+        w(f"/// The GEMM micro-kernel ({MR} × {nr}, {NV * nr} accumulator registers): C [{nr} tokens][{MR} rows] (+)= A · B over")
         w(f"/// k in 0..<kc, a = a panel at its k-th row ([kc][{MR}], {'f32' if dtype == 'F32' else 'bf16, widened in registers'}),")
-        w(f"/// b packed [kc][{NR}] (tokens of X), c[j·ldc + i] = row i of token j. The only code of the GEMM that multiplies.")
+        w(f"/// b packed [kc][{nr}] (tokens of X), c[j·ldc + i] = row i of token j. The only code of the GEMM that multiplies.")
         w("@inline(never)")
-        w(f"{pub}func gemmMicroKernel{dtype}{S}(_ kc: Int, _ a: UnsafePointer<{elem}>, _ b: UnsafePointer<Float>,")
+        w(f"{pub}func gemmMicroKernel{name}{dtype}{S}(_ kc: Int, _ a: UnsafePointer<{elem}>, _ b: UnsafePointer<Float>,")
         w(f"                             _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool) {{")
-        for j in range(NR):
+        for j in range(nr):
             w("    var " + ", ".join(f"c{j}_{v} = {V}()" for v in range(NV)))
         w("    var pa = UnsafeRawPointer(a), pb = b")
         w("    for _ in 0..<kc {")
@@ -277,16 +283,16 @@ def generate(isa):
         else:
             for line in widen_row("pa", 0, [f"a{v}" for v in range(max(NV, 2))]):
                 w("        " + line)
-        for j in range(NR):
+        for j in range(nr):
             w(f"        let b{j} = {V}(repeating: pb[{j}]); " + "; ".join(madd(f"c{j}_{v}", f"a{v}", f"b{j}") for v in range(NV)))
-        w(f"        pa += {row_bytes}; pb += {NR}")
+        w(f"        pa += {row_bytes}; pb += {nr}")
         w("    }")
         w("    let out = UnsafeMutableRawPointer(c)")
         w(f"    @inline(__always) func put(_ value: {V}, _ offset: Int) {{")
         w(f"        let v = accumulate ? value + out.loadUnaligned(fromByteOffset: offset, as: {V}.self) : value")
         w(f"        out.storeBytes(of: v, toByteOffset: offset, as: {V}.self)")
         w("    }")
-        for j in range(NR):
+        for j in range(nr):
             w("    " + "; ".join(f"put(c{j}_{v}, ({j} * ldc + {v * L}) * 4)" for v in range(NV)))
         w("}")
         w("")

@@ -186,3 +186,60 @@ extension LargeMLSTMBlock {
         add(out, into: x, count: T * E)
     }
 }
+
+extension LargeMLSTMBlock {
+    // Batch scratch for N sessions: the prefill layout for N rows (normed | projections | h | out | ffn).
+    func stepBatch(_ x: UnsafeMutablePointer<Float>, count N: Int, states: UnsafePointer<UnsafeMutablePointer<Float>>,
+                   stateOffset: Int, scratch: UnsafeMutablePointer<Float>, pool: ThreadPool?) {
+        let E = config.embeddingDim, QK = config.qkDim, V = config.vDim, NH = config.numHeads, P = config.ffnDim
+        let DQK = qkHeadDim, DV = vHeadDim
+        let R = 2 * QK + 2 * V + 2 * NH
+        var carve = ScratchCarver(scratch)
+        let normed = carve.take(N * E)
+        let projected = carve.take(N * R)
+        let h = carve.take(N * V)
+        let out = carve.take(N * E)
+        let ffn = carve.take(N * 2 * P)
+        let q = projected, k = projected + QK, v = projected + 2 * QK, o = projected + 2 * QK + V
+        let gates = projected + 2 * QK + 2 * V
+
+        for t in 0..<N { rmsNorm(x + t * E, count: E, weight: norm, bias: normBias, eps: config.normEps, into: normed + t * E) }
+        projections.applyRows(normed, xStride: E, count: N, into: projected, yStride: R, pool: pool)
+        if let cap = config.gateSoftCap {
+            for t in 0..<N {
+                for i in 0..<(2 * NH) { gates[t * R + i] = softCap(gates[t * R + i], cap) }
+            }
+        }
+
+        let queryScale = Float(1 / Double(DQK).squareRoot())
+        let kernels = projections.weight.kernels, eps = config.cellEps
+        forEachRow(N * NH, pool: pool) { job in   // (session, head) pairs touch disjoint state and rows
+            let t = job / NH, head = job % NH
+            let cState = states[t] + stateOffset
+            let nState = cState + NH * DQK * DV
+            let mState = nState + NH * DQK
+            let row = t * R
+            mLSTMCellStep(q: q + row + head * DQK, k: k + row + head * DQK, v: v + row + head * DV,
+                          inputPreactivation: gates[row + head], forgetPreactivation: gates[row + NH + head],
+                          c: cState + head * DQK * DV, n: nState + head * DQK, m: mState + head,
+                          qkDim: DQK, vDim: DV, keyScale: 1, queryScale: queryScale, eps: eps,
+                          h: h + t * V + head * DV, kernels: kernels)
+        }
+        for t in 0..<N {
+            let row = h + t * V
+            multiHeadLayerNorm(row, heads: NH, headDim: DV, weight: headNorm, bias: headNormBias, eps: config.normEps)
+            multiplyBySigmoid(row, o + t * R, count: V)
+        }
+        outProjection.applyRows(h, xStride: V, count: N, into: out, yStride: E, pool: pool)
+        add(out, into: x, count: N * E)
+
+        for t in 0..<N { rmsNorm(x + t * E, count: E, weight: ffnNorm, bias: ffnNormBias, eps: config.normEps, into: normed + t * E) }
+        ffnUp.applyRows(normed, xStride: E, count: N, into: ffn, yStride: 2 * P, pool: pool)   // gate | up
+        for t in 0..<N {
+            let row = ffn + t * 2 * P
+            siluProduct(row, row + P, count: P)
+        }
+        ffnDown.applyRows(ffn, xStride: 2 * P, count: N, into: out, yStride: E, pool: pool)
+        add(out, into: x, count: N * E)
+    }
+}

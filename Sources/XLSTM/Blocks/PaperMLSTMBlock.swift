@@ -187,6 +187,58 @@ extension PaperMLSTMBlock {
     }
 }
 
+extension PaperMLSTMBlock {
+    // Batch scratch for N sessions: the prefill layout for N rows.
+    func stepBatch(_ x: UnsafeMutablePointer<Float>, count N: Int, states: UnsafePointer<UnsafeMutablePointer<Float>>,
+                   stateOffset: Int, scratch: UnsafeMutablePointer<Float>, pool: ThreadPool?) {
+        let E = embeddingDim, I = innerDim, NH = numHeads, DH = headDim
+        var carve = ScratchCarver(scratch)
+        let normed = carve.take(N * E)
+        let up = carve.take(N * 2 * I)
+        let convOut = carve.take(N * I)
+        let qkv = carve.take(N * 3 * I)
+        let gates = carve.take(N * 2 * NH)
+        let h = carve.take(N * I)
+        let out = carve.take(N * E)
+
+        for t in 0..<N { layerNorm(x + t * E, count: E, weight: norm, bias: nil, eps: 1e-5, into: normed + t * E) }
+        projUp.applyRows(normed, xStride: E, count: N, into: up, yStride: 2 * I, pool: pool)
+        forEachRow(N, pool: pool) { t in   // each row's convolution state is its session's
+            let mBranch = up + t * 2 * I, target = convOut + t * I
+            if let conv { conv.step(mBranch, state: states[t] + stateOffset, into: target) } else { target.update(from: mBranch, count: I) }
+            siluInPlace(target, count: I)
+            let row = qkv + t * 3 * I
+            qProj.apply(target, into: row)
+            kProj.apply(target, into: row + I)
+            vProj.apply(mBranch, into: row + 2 * I)
+        }
+        inputGate.applyRows(qkv, xStride: 3 * I, count: N, into: gates, yStride: 2 * NH, pool: pool)
+        forgetGate.applyRows(qkv, xStride: 3 * I, count: N, into: gates + NH, yStride: 2 * NH, pool: pool)
+
+        let keyScale = 1 / sqrtf(Float(DH))
+        let kernels = projUp.weight.kernels, convStates = convStateCount
+        forEachRow(N * NH, pool: pool) { job in   // (session, head) pairs touch disjoint state and rows
+            let t = job / NH, head = job % NH
+            let cState = states[t] + stateOffset + convStates
+            let nState = cState + NH * DH * DH
+            let mState = nState + NH * DH
+            let row = qkv + t * 3 * I, gate = gates + t * 2 * NH
+            mLSTMCellStep(q: row + head * DH, k: row + I + head * DH, v: row + 2 * I + head * DH,
+                          inputPreactivation: gate[head], forgetPreactivation: gate[NH + head],
+                          c: cState + head * DH * DH, n: nState + head * DH, m: mState + head,
+                          qkDim: DH, vDim: DH, keyScale: keyScale, queryScale: 1, eps: 1e-6, h: h + t * I + head * DH,
+                          kernels: kernels)
+        }
+        for t in 0..<N {
+            let row = h + t * I, z = up + t * 2 * I + I, c = convOut + t * I
+            multiHeadLayerNorm(row, heads: NH, headDim: DH, weight: outNorm, bias: nil, eps: 1e-5)
+            for i in 0..<I { row[i] = (row[i] + learnableSkip[i] * c[i]) * silu(z[i]) }
+        }
+        projDown.applyRows(h, xStride: I, count: N, into: out, yStride: E, pool: pool)
+        add(out, into: x, count: N * E)
+    }
+}
+
 /// One stabilised mLSTM cell step for one head; shared by both families.
 /// q, k [qkDim], v [vDim]; c [qkDim, vDim], n [qkDim], m scalar; h [vDim] out.
 /// The paper family scales k by 1/√DH (keyScale), the 7B family scales q by DHQK^−½ (queryScale);

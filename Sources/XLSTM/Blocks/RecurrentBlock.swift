@@ -21,6 +21,12 @@ protocol RecurrentBlock: Sendable {
     /// the chunkwise-parallel cell.
     func prefill(_ x: UnsafeMutablePointer<Float>, count: Int, state: UnsafeMutablePointer<Float>,
                  scratch: UnsafeMutablePointer<Float>, pool: ThreadPool?, chunkSize: Int)
+    /// x [count, embeddingDim] ← x + block(x) for `count` independent sequences, one token each:
+    /// row i advances the state at states[i] + stateOffset (Batch.swift). The same as `step` on each
+    /// row up to float rounding (its projections are matrix–matrix products through the GEMM).
+    /// Scratch: `prefillScratchCount(tokens: count, chunkSize: 1)` floats.
+    func stepBatch(_ x: UnsafeMutablePointer<Float>, count: Int, states: UnsafePointer<UnsafeMutablePointer<Float>>,
+                   stateOffset: Int, scratch: UnsafeMutablePointer<Float>, pool: ThreadPool?)
 }
 
 public enum BlockKind: String, Sendable {

@@ -195,6 +195,63 @@ extension SLSTMBlock {
     }
 }
 
+extension SLSTMBlock {
+    // Batch scratch for N sessions: the prefill layout for N rows. Each row's convolution and
+    // recurrence run on its own session's state; the feed-forward is batched.
+    func stepBatch(_ x: UnsafeMutablePointer<Float>, count N: Int, states: UnsafePointer<UnsafeMutablePointer<Float>>,
+                   stateOffset: Int, scratch: UnsafeMutablePointer<Float>, pool: ThreadPool?) {
+        let E = embeddingDim
+        var carve = ScratchCarver(scratch)
+        let normed = carve.take(N * E)
+        let convOut = carve.take(N * E)
+        let raw = carve.take(N * 4 * E)
+        let out = carve.take(N * E)
+
+        forEachRow(N, pool: pool) { t in
+            let state = states[t] + stateOffset
+            let rowIn = normed + t * E, row = raw + t * 4 * E
+            layerNorm(x + t * E, count: E, weight: norm, bias: nil, eps: 1e-5, into: rowIn)
+            let gateInput: UnsafePointer<Float>
+            if let conv {
+                conv.step(rowIn, state: state, into: convOut + t * E)
+                siluInPlace(convOut + t * E, count: E)
+                gateInput = UnsafePointer(convOut + t * E)
+            } else {
+                gateInput = UnsafePointer(rowIn)
+            }
+            gateProjections[0].apply(gateInput, into: row)
+            gateProjections[1].apply(gateInput, into: row + E)
+            gateProjections[2].apply(rowIn, into: row + 2 * E)
+            gateProjections[3].apply(rowIn, into: row + 3 * E)
+            recur(row, state: state + convStateCount)
+            let target = out + t * E
+            target.update(from: state + convStateCount, count: E)   // y
+            multiHeadLayerNorm(target, heads: numHeads, headDim: headDim, weight: groupNorm, bias: nil, eps: 1e-5)
+        }
+        add(out, into: x, count: N * E)
+        feedForward?.stepBatch(x, count: N, scratch: carve.take(feedForward!.prefillScratchCount(tokens: N)), pool: pool)
+    }
+}
+
+extension GatedFeedForward {
+    /// `prefill`'s computation for N independent rows, through the GEMM always (Batch.swift).
+    func stepBatch(_ x: UnsafeMutablePointer<Float>, count N: Int, scratch: UnsafeMutablePointer<Float>, pool: ThreadPool?) {
+        let E = embeddingDim, P = upDim
+        var carve = ScratchCarver(scratch)
+        let normed = carve.take(N * E)
+        let up = carve.take(N * 2 * P)
+        let out = carve.take(N * E)
+        for t in 0..<N { layerNorm(x + t * E, count: E, weight: norm, bias: nil, eps: 1e-5, into: normed + t * E) }
+        projUp.applyRows(normed, xStride: E, count: N, into: up, yStride: 2 * P, pool: pool)
+        for t in 0..<N {
+            let row = up + t * 2 * P
+            for i in 0..<P { row[i] = activate(row[i]) * row[P + i] }
+        }
+        projDown.applyRows(up, xStride: 2 * P, count: N, into: out, yStride: E, pool: pool)
+        add(out, into: x, count: N * E)
+    }
+}
+
 /// Port of xlstm/components/feedforward.py `GatedFeedForward` with the block's pre-LayerNorm:
 /// x ← x + proj_down(act(gate) ⊙ up), [gate, up] = proj_up(LN(x)).
 struct GatedFeedForward: @unchecked Sendable {
@@ -250,7 +307,7 @@ struct GatedFeedForward: @unchecked Sendable {
     }
 
     @inline(__always)
-    private func activate(_ v: Float) -> Float {
+    fileprivate func activate(_ v: Float) -> Float {
         switch activation {
         case .gelu: return geluExact(v)
         case .relu: return relu(v)

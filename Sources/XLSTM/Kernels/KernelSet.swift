@@ -106,6 +106,10 @@ public final class KernelSet: Sendable {
     /// C [nr][mr] (+)= panel rows [kc][mr] · packed B [kc][nr]: (kc, a, b, c, ldc, accumulate).
     let microKernelF32: MicroKernel<Float>
     let microKernelBF16: MicroKernel<UInt16>
+    /// The same over `narrowNR` tokens (C [narrowNR][mr], B [kc][narrowNR]): batched decode's edge slivers.
+    let microKernelNarrowF32: MicroKernel<Float>
+    let microKernelNarrowBF16: MicroKernel<UInt16>
+    public let narrowNR: Int
     /// One head's mLSTM step: (C, n, q, k, v, h, qkDim, vDim, forget, input·keyScale, queryScale) -> qᵀn.
     let mLSTMCellUpdate: CellUpdate
     /// out [cols] (+)= Σ_i w[i] · rows[i·stride …]: (w, count, rows, stride, cols, out, accumulate).
@@ -131,7 +135,8 @@ public final class KernelSet: Sendable {
 
     private init(path: CPUPath, rowMajor: @escaping MatVec<Float>, packedF32: @escaping MatVec<Float>,
                  packedBF16: @escaping MatVec<UInt16>, microF32: @escaping MicroKernel<Float>,
-                 microBF16: @escaping MicroKernel<UInt16>, cell: @escaping CellUpdate,
+                 microBF16: @escaping MicroKernel<UInt16>,
+                 narrow: (f32: MicroKernel<Float>, bf16: MicroKernel<UInt16>, nr: Int), cell: @escaping CellUpdate,
                  combine: @escaping @Sendable (UnsafePointer<Float>, Int, UnsafePointer<Float>, Int, Int,
                                                UnsafeMutablePointer<Float>, Bool) -> Void,
                  dot: @escaping @Sendable (UnsafePointer<Float>, UnsafePointer<Float>, Int) -> Float, tile: (mr: Int, nr: Int), lanes: Int,
@@ -143,6 +148,9 @@ public final class KernelSet: Sendable {
         matVecPackedBF16 = packedBF16
         microKernelF32 = microF32
         microKernelBF16 = microBF16
+        microKernelNarrowF32 = narrow.f32
+        microKernelNarrowBF16 = narrow.bf16
+        narrowNR = narrow.nr
         mLSTMCellUpdate = cell
         combineRows = combine
         self.dot = dot
@@ -156,7 +164,8 @@ public final class KernelSet: Sendable {
     public static let portable = KernelSet(
         path: .portable, rowMajor: matVecRowMajorF32Portable, packedF32: matVecPackedF32Portable,
         packedBF16: matVecPackedBF16Portable, microF32: gemmMicroKernelF32Portable,
-        microBF16: gemmMicroKernelBF16Portable, cell: mLSTMCellUpdatePortable,
+        microBF16: gemmMicroKernelBF16Portable,
+        narrow: (gemmMicroKernelNarrowF32Portable, gemmMicroKernelNarrowBF16Portable, microNarrowNRPortable), cell: mLSTMCellUpdatePortable,
         combine: combineRowsPortable, dot: dotPortable, tile: microTilePortable, lanes: lanesPortable,
         peakLoop: fmaChainsPortable, streamRead: streamReadPortable)
 
@@ -164,14 +173,16 @@ public final class KernelSet: Sendable {
     public static let avx2 = KernelSet(
         path: .avx2, rowMajor: matVecRowMajorF32AVX2, packedF32: matVecPackedF32AVX2,
         packedBF16: matVecPackedBF16AVX2, microF32: gemmMicroKernelF32AVX2,
-        microBF16: gemmMicroKernelBF16AVX2, cell: mLSTMCellUpdateAVX2,
+        microBF16: gemmMicroKernelBF16AVX2,
+        narrow: (gemmMicroKernelNarrowF32AVX2, gemmMicroKernelNarrowBF16AVX2, microNarrowNRAVX2), cell: mLSTMCellUpdateAVX2,
         combine: combineRowsAVX2, dot: dotAVX2, tile: microTileAVX2, lanes: lanesAVX2, peakLoop: fmaChainsAVX2,
         streamRead: streamReadAVX2)
 
     public static let avx512 = KernelSet(
         path: .avx512, rowMajor: matVecRowMajorF32AVX512, packedF32: matVecPackedF32AVX512,
         packedBF16: matVecPackedBF16AVX512, microF32: gemmMicroKernelF32AVX512,
-        microBF16: gemmMicroKernelBF16AVX512, cell: mLSTMCellUpdateAVX512,
+        microBF16: gemmMicroKernelBF16AVX512,
+        narrow: (gemmMicroKernelNarrowF32AVX512, gemmMicroKernelNarrowBF16AVX512, microNarrowNRAVX512), cell: mLSTMCellUpdateAVX512,
         combine: combineRowsAVX512, dot: dotAVX512, tile: microTileAVX512, lanes: lanesAVX512, peakLoop: fmaChainsAVX512,
         streamRead: streamReadAVX512)
     #endif

@@ -20,6 +20,8 @@
 /// Lanes of one register (8 floats) and the micro-kernel's tile: MR rows of W (a panel) × NR tokens.
 let lanesPortable = 8
 let microTilePortable = (mr: 8, nr: 4)
+/// Tokens of the narrow micro-kernel (edge slivers of batched decode).
+let microNarrowNRPortable = 1
 
 @inline(__always)
 func horizontalSum(_ v: SIMD8<Float>) -> Float {
@@ -358,6 +360,49 @@ func gemmMicroKernelBF16Portable(_ kc: Int, _ a: UnsafePointer<UInt16>, _ b: Uns
     put(c1_0, (1 * ldc + 0) * 4)
     put(c2_0, (2 * ldc + 0) * 4)
     put(c3_0, (3 * ldc + 0) * 4)
+}
+
+/// The GEMM micro-kernel (8 × 1, 1 accumulator registers): C [1 tokens][8 rows] (+)= A · B over
+/// k in 0..<kc, a = a panel at its k-th row ([kc][8], f32),
+/// b packed [kc][1] (tokens of X), c[j·ldc + i] = row i of token j. The only code of the GEMM that multiplies.
+@inline(never)
+func gemmMicroKernelNarrowF32Portable(_ kc: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
+                             _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool) {
+    var c0_0 = SIMD8<Float>()
+    var pa = UnsafeRawPointer(a), pb = b
+    for _ in 0..<kc {
+        let a0 = pa.loadUnaligned(fromByteOffset: 0, as: SIMD8<Float>.self)
+        let b0 = SIMD8<Float>(repeating: pb[0]); multiplyAdd(&c0_0, a0, b0)
+        pa += 32; pb += 1
+    }
+    let out = UnsafeMutableRawPointer(c)
+    @inline(__always) func put(_ value: SIMD8<Float>, _ offset: Int) {
+        let v = accumulate ? value + out.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self) : value
+        out.storeBytes(of: v, toByteOffset: offset, as: SIMD8<Float>.self)
+    }
+    put(c0_0, (0 * ldc + 0) * 4)
+}
+
+/// The GEMM micro-kernel (8 × 1, 1 accumulator registers): C [1 tokens][8 rows] (+)= A · B over
+/// k in 0..<kc, a = a panel at its k-th row ([kc][8], bf16, widened in registers),
+/// b packed [kc][1] (tokens of X), c[j·ldc + i] = row i of token j. The only code of the GEMM that multiplies.
+@inline(never)
+func gemmMicroKernelNarrowBF16Portable(_ kc: Int, _ a: UnsafePointer<UInt16>, _ b: UnsafePointer<Float>,
+                             _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool) {
+    var c0_0 = SIMD8<Float>()
+    var pa = UnsafeRawPointer(a), pb = b
+    for _ in 0..<kc {
+        let words = pa.loadUnaligned(fromByteOffset: 0, as: SIMD4<UInt32>.self)
+        let a0 = SIMD8<Float>(lowHalf: unsafeBitCast(words &<< 16, to: SIMD4<Float>.self), highHalf: unsafeBitCast(words & SIMD4(repeating: 0xFFFF_0000), to: SIMD4<Float>.self))
+        let b0 = SIMD8<Float>(repeating: pb[0]); multiplyAdd(&c0_0, a0, b0)
+        pa += 16; pb += 1
+    }
+    let out = UnsafeMutableRawPointer(c)
+    @inline(__always) func put(_ value: SIMD8<Float>, _ offset: Int) {
+        let v = accumulate ? value + out.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self) : value
+        out.storeBytes(of: v, toByteOffset: offset, as: SIMD8<Float>.self)
+    }
+    put(c0_0, (0 * ldc + 0) * 4)
 }
 
 /// One mLSTM step's state update and readout for one head (the covariance update of the paper,

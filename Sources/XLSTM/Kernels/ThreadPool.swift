@@ -1,10 +1,16 @@
 // A small fixed pool of worker threads that runs one data-parallel job at a time: the caller
 // thread takes part 0, worker i takes part i. Used by the matrix kernels to split rows.
-// One pool belongs to one session (sessions are single-threaded), so jobs never overlap.
 //
-// Hand-offs are frequent and short (every projection of every token), so both sides spin on
-// atomics for a few microseconds before falling back to a mutex and condition variable: a worker
-// that has just finished a job picks up the next one without a futex round trip.
+// One pool belongs to one model (`Model.pool`, sized by `n_threads`) and is shared by all its
+// sessions and batch calls, whichever user threads make them. It runs one caller's job at a time:
+// a caller that finds it busy (another user thread's job, or a nested call) runs every part of its
+// job itself, in order, on its own thread. Parts write disjoint outputs, so the result is the same
+// bit for bit either way, and no caller ever waits for another (no deadlock is possible).
+//
+// Hand-offs are frequent and short (every projection of every token), so after a job a worker
+// spins on an atomic for a short while (`spinNanoseconds`) before it sleeps on a condition
+// variable; a caller wakes sleepers only when there are some. Idle workers therefore cost no CPU
+// beyond the first ~50 µs after the last job (a game frame's other work runs undisturbed).
 
 import Synchronization
 
@@ -15,14 +21,18 @@ import Glibc
 public final class ThreadPool: @unchecked Sendable {
     /// Shared with the worker threads (they retain the core, not the pool, so `deinit` can stop them).
     private final class Core: @unchecked Sendable {
-        let generation = Atomic<Int>(0)      // bumped (release) after `job` is set
+        let generation = Atomic<Int>(0)      // bumped after `job` is set
         let pending = Atomic<Int>(0)         // workers still running the current job
+        let sleepingWorkers = Atomic<Int>(0) // workers waiting on `wake` (or about to)
+        let callerSleeping = Atomic<Bool>(false)
         let shuttingDown = Atomic<Bool>(false)
+        let busy = Atomic<Bool>(false)       // a caller's job is in the pool
         var job: ((Int) -> Void)?
         var mutex = pthread_mutex_t()
         var wake = pthread_cond_t()
         var done = pthread_cond_t()
-        static let spins = 200_000
+        /// How long a thread spins on an atomic before it sleeps: about one projection's gap.
+        static let spinNanoseconds: UInt64 = 50_000
 
         init() {
             pthread_mutex_init(&mutex, nil)
@@ -36,27 +46,42 @@ public final class ThreadPool: @unchecked Sendable {
             pthread_mutex_destroy(&mutex)
         }
 
+        /// Spins until `ready()` or the spin time is over; returns `ready()`.
+        @inline(__always)
+        static func spin(until ready: () -> Bool) -> Bool {
+            if ready() { return true }
+            let start = monotonicNanoseconds()
+            var round = 0
+            while true {
+                for _ in 0..<64 where ready() { return true }
+                round += 1
+                if round & 7 == 0 && monotonicNanoseconds() - start > spinNanoseconds { return ready() }
+            }
+        }
+
         func workerLoop(index: Int) {
             var seen = 0
             while true {
-                var current = generation.load(ordering: .acquiring)
-                var spins = 0
-                while current == seen && spins < Core.spins && !shuttingDown.load(ordering: .relaxed) {
-                    spins += 1
-                    current = generation.load(ordering: .acquiring)
+                let arrived = Core.spin {
+                    generation.load(ordering: .acquiring) != seen || shuttingDown.load(ordering: .relaxed)
                 }
-                if current == seen {
+                if !arrived {
+                    // Sleep. Dekker with the caller (sequentially consistent): either the caller sees
+                    // this sleeper and signals under the mutex, or this thread sees the new generation.
                     pthread_mutex_lock(&mutex)
-                    while generation.load(ordering: .acquiring) == seen && !shuttingDown.load(ordering: .acquiring) {
+                    sleepingWorkers.add(1, ordering: .sequentiallyConsistent)
+                    while generation.load(ordering: .sequentiallyConsistent) == seen
+                            && !shuttingDown.load(ordering: .sequentiallyConsistent) {
                         pthread_cond_wait(&wake, &mutex)
                     }
+                    sleepingWorkers.subtract(1, ordering: .sequentiallyConsistent)
                     pthread_mutex_unlock(&mutex)
-                    current = generation.load(ordering: .acquiring)
                 }
                 if shuttingDown.load(ordering: .acquiring) { return }
-                seen = current
+                seen = generation.load(ordering: .acquiring)
                 job!(index)
-                if pending.subtract(1, ordering: .acquiringAndReleasing).newValue == 0 {
+                if pending.subtract(1, ordering: .sequentiallyConsistent).newValue == 0
+                    && callerSleeping.load(ordering: .sequentiallyConsistent) {
                     pthread_mutex_lock(&mutex)
                     pthread_cond_signal(&done)
                     pthread_mutex_unlock(&mutex)
@@ -97,33 +122,49 @@ public final class ThreadPool: @unchecked Sendable {
     }
 
     deinit {
-        core.shuttingDown.store(true, ordering: .releasing)
+        core.shuttingDown.store(true, ordering: .sequentiallyConsistent)
         pthread_mutex_lock(&core.mutex)
         pthread_cond_broadcast(&core.wake)
         pthread_mutex_unlock(&core.mutex)
         for thread in workers { pthread_join(thread, nil) }
     }
 
-    /// Runs body(part) for every part in 0..<parts — part 0 on the calling thread — and returns
-    /// when all are done.
+    /// Runs body(part) for every part in 0..<parts and returns when all are done: part 0 on the
+    /// calling thread and the others on the workers, or — when another caller's job holds the pool
+    /// — every part on the calling thread, in order. Safe to call from any number of threads at once.
     public func run(_ body: (Int) -> Void) {
         if workers.isEmpty { body(0); return }
+        guard core.busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else {
+            for part in 0..<parts { body(part) }
+            return
+        }
         withoutActuallyEscaping(body) { escaping in
             core.job = escaping
             core.pending.store(workers.count, ordering: .relaxed)
-            core.generation.add(1, ordering: .releasing)
-            pthread_mutex_lock(&core.mutex)
-            pthread_cond_broadcast(&core.wake)
-            pthread_mutex_unlock(&core.mutex)
-            escaping(0)
-            var spins = 0
-            while core.pending.load(ordering: .acquiring) > 0 && spins < Core.spins { spins += 1 }
-            if core.pending.load(ordering: .acquiring) > 0 {
+            core.generation.add(1, ordering: .sequentiallyConsistent)
+            if core.sleepingWorkers.load(ordering: .sequentiallyConsistent) > 0 {
                 pthread_mutex_lock(&core.mutex)
-                while core.pending.load(ordering: .acquiring) > 0 { pthread_cond_wait(&core.done, &core.mutex) }
+                pthread_cond_broadcast(&core.wake)
+                pthread_mutex_unlock(&core.mutex)
+            }
+            escaping(0)
+            if !Core.spin(until: { core.pending.load(ordering: .acquiring) == 0 }) {
+                pthread_mutex_lock(&core.mutex)
+                core.callerSleeping.store(true, ordering: .sequentiallyConsistent)
+                while core.pending.load(ordering: .sequentiallyConsistent) > 0 { pthread_cond_wait(&core.done, &core.mutex) }
+                core.callerSleeping.store(false, ordering: .sequentiallyConsistent)
                 pthread_mutex_unlock(&core.mutex)
             }
             core.job = nil
         }
+        core.busy.store(false, ordering: .releasing)
     }
+}
+
+/// CLOCK_MONOTONIC in nanoseconds.
+@inline(__always)
+func monotonicNanoseconds() -> UInt64 {
+    var t = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &t)
+    return UInt64(t.tv_sec) &* 1_000_000_000 &+ UInt64(t.tv_nsec)
 }

@@ -56,8 +56,13 @@ public final class Model: @unchecked Sendable {
     /// Identifies the model's architecture and tensor layout (not its weight values): a hash of
     /// `config.canonicalDescription`, the state size and every tensor's name, dtype and shape.
     public let fingerprint: UInt64
-    /// Floats of scratch per session.
+    /// Floats of step scratch (per calling thread, shared by all sessions: CallerScratch.swift).
     let scratchCount: Int
+    /// The worker threads every session and batch call of this model shares (nil when
+    /// single-threaded); see ThreadPool.swift for what runs concurrently.
+    public let pool: ThreadPool?
+    /// Threads the kernels of one feed use, the calling one included.
+    public var threads: Int { pool?.parts ?? 1 }
 
     public var family: ModelFamily { config.family }
     public var vocabSize: Int { config.vocabSize }
@@ -73,9 +78,10 @@ public final class Model: @unchecked Sendable {
     /// every mapping made so far is released.
     ///
     /// `cpuPath` forces the kernels of one ISA path (default: `XLSTM_CPU`, else the fastest this CPU
-    /// runs); `loadMode` says how the files are brought into memory.
+    /// runs); `loadMode` says how the files are brought into memory; `threads` (≥ 1, the caller
+    /// included) sizes the model's thread pool, which all its sessions share.
     public init(directory: String, policy: WeightPolicy = .native, cpuPath: CPUPath? = nil,
-                loadMode: LoadMode = .map) throws(XLSTMError) {
+                loadMode: LoadMode = .map, threads: Int = 1) throws(XLSTMError) {
         kernels = try KernelSet.select(cpuPath)
         guard isDirectory(directory) else {
             throw XLSTMError(.io, fileExists(directory) ? "\(directory): not a directory (a model is a directory)"
@@ -190,6 +196,7 @@ public final class Model: @unchecked Sendable {
         }
         fingerprint = fnv1a64(Array(text.utf8))
         scratchCount = scratch
+        pool = threads > 1 ? ThreadPool(threads: threads) : nil
     }
 
     /// The block count of config.json against what the files hold: tensors of the last block must be
@@ -272,6 +279,18 @@ public final class Model: @unchecked Sendable {
             throw XLSTMError(.invalidModel, "\(directory): config.yaml but no model.safetensors or model_0.safetensors")
         }
         return files
+    }
+
+    /// Floats of prefill scratch for a window of `tokens` tokens (the largest block's).
+    func prefillScratchCount(tokens: Int, chunkSize: Int) -> Int {
+        blocks.map { $0.prefillScratchCount(tokens: tokens, chunkSize: chunkSize) }.max() ?? 0
+    }
+
+    /// Bytes of scratch a thread that feeds this model holds (CallerScratch), shared by every session
+    /// it feeds: a step; a prefill window of `window` tokens (default 256, chunk 64).
+    public var stepScratchBytes: Int { (embeddingDim + scratchCount) * 4 }
+    public func prefillScratchBytes(window: Int = 256, chunkSize: Int = 64) -> Int {
+        (window * embeddingDim + prefillScratchCount(tokens: window, chunkSize: chunkSize)) * 4
     }
 
     /// Embedding row of `token` → x [E].

@@ -1,5 +1,7 @@
-// A session: one sequence's recurrent state (a fixed-size contiguous float32 buffer), its scratch
-// and its logits. Single-threaded; movable between threads. Nothing is allocated per token.
+// A session: one sequence's recurrent state (a fixed-size contiguous float32 buffer) and its
+// logits. Single-threaded; movable between threads. Its scratch belongs to the calling thread
+// (CallerScratch.swift) and its worker threads to the model (`Model.pool`), so one more session
+// costs `Session.bytes(for:)`. Nothing is allocated per token.
 
 public final class Session: @unchecked Sendable {
     public let model: Model
@@ -7,36 +9,38 @@ public final class Session: @unchecked Sendable {
     public let state: UnsafeMutableBufferPointer<Float>
     /// [vocabSize] — logits after the last token fed with logits requested.
     public let logits: UnsafeMutableBufferPointer<Float>
-    private let scratch: UnsafeMutablePointer<Float>
-    private let hidden: UnsafeMutablePointer<Float>   // [E] residual stream
     /// Tokens consumed since the initial state.
     public internal(set) var tokenCount: Int = 0
     /// Whether `logits` holds the logits of the last token fed.
     public internal(set) var hasLogits = false
 
-    /// Worker threads for this session's kernels (nil when single-threaded).
+    /// The threads this session's kernels use: the model's pool unless given at creation.
     let pool: ThreadPool?
 
-    /// `threads` ≥ 1: threads the kernels of this session's feeds may use (the calling one included).
-    public init(model: Model, threads: Int = 1) {
+    /// A session whose feeds use the model's thread pool.
+    public convenience init(model: Model) {
+        self.init(model: model, pool: model.pool)
+    }
+
+    /// A session whose feeds use `pool` (nil: the calling thread alone) instead of the model's.
+    public init(model: Model, pool: ThreadPool?) {
         self.model = model
-        pool = threads > 1 ? ThreadPool(threads: threads) : nil
+        self.pool = pool
         state = .allocate(capacity: max(model.stateCount, 1))
         logits = .allocate(capacity: model.vocabSize)
         logits.initialize(repeating: 0)
-        scratch = .allocate(capacity: max(model.scratchCount, 1))
-        scratch.initialize(repeating: 0, count: max(model.scratchCount, 1))
-        hidden = .allocate(capacity: model.embeddingDim)
-        hidden.initialize(repeating: 0, count: model.embeddingDim)
         reset()
     }
 
     deinit {
-        releasePrefillScratch()
         state.deallocate()
         logits.deallocate()
-        scratch.deallocate()
-        hidden.deallocate()
+    }
+
+    /// Bytes one session of `model` holds: its state, its logits and the object itself. (The
+    /// scratch of a feed is the calling thread's; see `Model.scratchBytes`.)
+    public static func bytes(for model: Model) -> Int {
+        max(model.stateCount, 1) * 4 + model.vocabSize * 4 + 128
     }
 
     /// Back to the initial (empty-history) state.
@@ -50,7 +54,7 @@ public final class Session: @unchecked Sendable {
 
     /// A new session with a copy of this one's state and logits.
     public func clone() -> Session {
-        let copy = Session(model: model, threads: pool?.parts ?? 1)
+        let copy = Session(model: model, pool: pool)
         copy.prefillWindow = prefillWindow
         copy.mLSTMChunkSize = mLSTMChunkSize
         copy.copyState(from: self)
@@ -99,22 +103,13 @@ public final class Session: @unchecked Sendable {
     }
 
     /// Tokens per prefill window: a span is processed in windows of this many tokens, which bounds
-    /// the prefill scratch (allocated on first use).
+    /// the prefill scratch (the calling thread's, allocated on first use).
     public var prefillWindow = 256 {
-        didSet { prefillWindow = max(1, prefillWindow); releasePrefillScratch() }
+        didSet { prefillWindow = max(1, prefillWindow) }
     }
     /// Chunk size of the chunkwise-parallel mLSTM cell.
     public var mLSTMChunkSize = 64 {
-        didSet { mLSTMChunkSize = max(1, mLSTMChunkSize); releasePrefillScratch() }
-    }
-    private var prefillHidden: UnsafeMutablePointer<Float>?   // [prefillWindow, E]
-    private var prefillScratch: UnsafeMutablePointer<Float>?
-
-    private func releasePrefillScratch() {
-        prefillHidden?.deallocate()
-        prefillScratch?.deallocate()
-        prefillHidden = nil
-        prefillScratch = nil
+        didSet { mLSTMChunkSize = max(1, mLSTMChunkSize) }
     }
 
     /// Consumes a span of tokens the parallel way: each window of tokens goes through every block as
@@ -134,13 +129,10 @@ public final class Session: @unchecked Sendable {
             }
             return
         }
-        let E = model.embeddingDim, window = prefillWindow
-        if prefillHidden == nil {
-            prefillHidden = .allocate(capacity: window * E)
-            let count = model.blocks.map { $0.prefillScratchCount(tokens: window, chunkSize: mLSTMChunkSize) }.max() ?? 0
-            prefillScratch = .allocate(capacity: max(count, 1))
-        }
-        let hiddenRows = prefillHidden!, scratchBase = prefillScratch!
+        let E = model.embeddingDim, window = min(prefillWindow, tokens.count)
+        let hiddenRows = CallerScratch.floats(.prefillHidden, count: window * E)
+        let scratchBase = CallerScratch.floats(.prefill, count: model.prefillScratchCount(tokens: window,
+                                                                                         chunkSize: mLSTMChunkSize))
         let base = state.baseAddress!
         var start = 0
         while start < tokens.count {
@@ -169,6 +161,9 @@ public final class Session: @unchecked Sendable {
     }
 
     func stepUnchecked(_ token: Int, computeLogits: Bool) {
+        let E = model.embeddingDim
+        let hidden = CallerScratch.floats(.step, count: E + model.scratchCount)
+        let scratch = hidden + E
         model.embed(token, into: hidden)
         let base = state.baseAddress!
         for (block, offset) in zip(model.blocks, model.stateOffsets) {

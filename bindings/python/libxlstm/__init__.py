@@ -36,7 +36,7 @@ from .errors import (
     TokenOutOfRangeError,
     XlstmError,
 )
-from .model import Model, ModelInfo
+from .model import MemoryInfo, Model, ModelInfo
 from .sampler import Sampler, sample_batch
 from .session import Session
 from .tokenizer import Detokenizer, Tokenizer, TokenizerInfo
@@ -70,6 +70,7 @@ __all__ = [
     "LogitsMode",
     "ManifestError",
     "Model",
+    "MemoryInfo",
     "ModelInfo",
     "ModelLoadError",
     "NoLogitsError",

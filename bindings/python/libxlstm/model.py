@@ -5,17 +5,20 @@ from __future__ import annotations
 import ctypes
 import os
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Optional, Tuple, Union
+from typing import TYPE_CHECKING, Any, List, Optional, Sequence, Tuple, Union
 
 from . import capi
 from ._native import Owner, check, integer, lib
-from .enums import BlockKind, CpuPath, Family, LoadMode, WeightPolicy
+from ._tokens import as_token_array
+from .enums import BlockKind, CpuPath, Family, LoadMode, LogitsMode, Status, WeightPolicy
+from .errors import InvalidArgumentError, make_error
 
 if TYPE_CHECKING:
+    from .sampler import Sampler
     from .session import Session
     from .tokenizer import Tokenizer
 
-__all__ = ["Model", "ModelInfo"]
+__all__ = ["Model", "ModelInfo", "MemoryInfo"]
 
 PathLike = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
 
@@ -35,11 +38,26 @@ class ModelInfo:
     block_kinds: Tuple[BlockKind, ...]
 
 
+@dataclass(frozen=True)
+class MemoryInfo:
+    """What ``xlstm_model_get_memory_info`` reports: what one more session costs, and the scratch a
+    feeding thread holds (shared by every session it feeds)."""
+
+    session_bytes: int  # state + logits + bookkeeping of one session
+    step_scratch_bytes: int
+    prefill_scratch_bytes: int  # a 256-token prefill window
+    batch_scratch_bytes_per_session: int
+    batch_window: int  # sessions per pass over the weights in feed_batch
+    n_threads: int  # threads of the model's pool
+    reserved0: int
+    reserved1: int
+
+
 class Model(Owner):
     """A model directory loaded by ``xlstm_model_load``.
 
     ``Model(path, n_threads=None, weight_policy=None, cpu_path=None, load_mode=None)``: ``n_threads``
-    is the number of threads each session of this model uses for its matrix kernels (default: the
+    sizes the model's thread pool, which every session and batch of this model shares (default: the
     library's, 1); ``weight_policy`` a :class:`WeightPolicy` (default NATIVE: bf16 weights stay bf16);
     ``cpu_path`` a :class:`CpuPath` to force the kernels of one instruction set (default AUTO: the
     fastest this CPU runs; a path it cannot run raises :class:`ModelLoadError` with UNSUPPORTED);
@@ -132,6 +150,73 @@ class Model(Owner):
         from .session import Session
 
         return Session(self)
+
+    @property
+    def memory_info(self) -> MemoryInfo:
+        """The model's :class:`MemoryInfo` (``xlstm_model_get_memory_info``)."""
+        raw = capi.STRUCTS["xlstm_memory_info"]()
+        with self._lock:
+            check(lib().xlstm_model_get_memory_info(self._pointer(), ctypes.byref(raw)))
+        return MemoryInfo(**{name: getattr(raw, name) for name, _ in raw._fields_})
+
+    def feed_batch(self, sessions: "Sequence[Session]", tokens: Any, *, logits: bool = True) -> None:
+        """Feeds ``tokens[i]`` to ``sessions[i]``: one decode step for N sessions of this model in one
+        pass over the weights (``xlstm_batch_feed``). The sessions may be at any positions.
+
+        ``tokens``: N ids (list, ``array('i')``, numpy array, ...). Everything is checked first: a
+        session of another model, a session given twice or an id out of range raises (the message
+        names the index) and no session changes. A session's results do not depend on N or on the
+        other sessions; they equal :meth:`Session.feed` up to float rounding (~1e-6 relative). With
+        ``logits=False`` no logits are computed. The GIL is released while the library works.
+        """
+        from .session import Session
+
+        sessions = list(sessions)
+        for index, session in enumerate(sessions):
+            if not isinstance(session, Session):
+                raise TypeError(f"sessions[{index}] is a {type(session).__name__}, not a libxlstm.Session")
+        pointer, count = as_token_array(tokens)
+        if count != len(sessions):
+            raise make_error(InvalidArgumentError, Status.INVALID_ARGUMENT,
+                             f"feed_batch: {len(sessions)} sessions but {count} tokens")
+        if count == 0:
+            return
+        # Each session's lock, taken in one global order (no deadlock with another batch); a
+        # session given twice is left to the library to report (its lock is taken once).
+        unique = sorted({id(s): s for s in sessions}.values(), key=id)
+        for session in unique:
+            session._lock.acquire()
+        try:
+            handles = (ctypes.POINTER(capi.HANDLES["xlstm_session"]) * count)(*[s._pointer() for s in sessions])
+            mode = LogitsMode.LAST if logits else LogitsMode.NONE
+            status = lib().xlstm_batch_feed(handles, pointer, count, mode)
+        finally:
+            for session in reversed(unique):
+                session._lock.release()
+        check(status)
+
+    def generate_batch(self, sessions: "Sequence[Session]", samplers: "Sequence[Sampler]",
+                       max_tokens: int, *, stop: Optional[int] = None) -> List[List[int]]:
+        """Generates up to ``max_tokens`` tokens for each session at once: every round, each session
+        still running samples its next token from its logits with its own sampler (sessions must
+        have logits: feed a prompt first), then one :meth:`feed_batch` advances them all. A session
+        stops after sampling ``stop`` (kept in its list). Returns each session's sampled tokens."""
+        sessions, samplers = list(sessions), list(samplers)
+        if len(sessions) != len(samplers):
+            raise make_error(InvalidArgumentError, Status.INVALID_ARGUMENT,
+                             f"generate_batch: {len(sessions)} sessions but {len(samplers)} samplers")
+        limit = integer(max_tokens, "max_tokens", 63)
+        produced: List[List[int]] = [[] for _ in sessions]
+        running = list(range(len(sessions)))
+        for _ in range(limit):
+            if not running:
+                break
+            tokens = [samplers[i].sample(sessions[i]) for i in running]
+            for i, token in zip(running, tokens):
+                produced[i].append(token)
+            self.feed_batch([sessions[i] for i in running], tokens)
+            running = [i for i, token in zip(running, tokens) if token != stop]
+        return produced
 
     def __repr__(self) -> str:
         if self._handle is None:

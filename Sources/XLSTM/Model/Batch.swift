@@ -1,0 +1,205 @@
+// Batched decode: one token for each of N sessions of one model in one pass over the weights.
+//
+// Every projection runs as one matrix–matrix product over the N sessions' rows (the GEMM of
+// MatMul.swift: each weight panel is read once per batch instead of once per session); the
+// recurrent cells, the causal convolutions and the pointwise work run row by row, each row on its
+// own session's state. Sessions may be at any positions.
+//
+// The batch path always takes the GEMM, even for one session, and the GEMM's sum for a token does
+// not depend on the other tokens beside it, so a session's results in a batch are bit-identical
+// whatever N and whichever other sessions share the batch (and on any thread count). They equal
+// the one-token feed (`Session.feed`, the matvec) up to float rounding, about 1e-6 relative.
+
+extension Model {
+    /// Sessions per window: larger batches are processed in windows of this many rows, which
+    /// bounds the calling thread's batch scratch (a weight is then read once per window).
+    public static let batchWindow = 128
+
+    /// Bytes of batch scratch the calling thread holds per session of a window (CallerScratch).
+    public var batchScratchBytesPerSession: Int {
+        (embeddingDim + prefillScratchCount(tokens: 1, chunkSize: 1) + vocabSize) * 4 + 16
+    }
+
+    /// Feeds `tokens(i)` to `sessions(i)` for i in 0..<count, computing each session's logits when
+    /// `computeLogits`. Everything is checked first — every session belongs to this model (the same
+    /// `Model` object), no session appears twice, every token is in range — and on an error (which
+    /// names the index) no session is changed. Uses the model's thread pool.
+    public func feedBatch(count: Int, sessions: (Int) -> Session, tokens: (Int) -> Int32,
+                          computeLogits: Bool) throws(XLSTMError) {
+        guard count > 0 else { return }
+        // [count] state bases, then [count] logits buffers, as raw words.
+        let words = CallerScratch.raw(.batchStates, bytes: 2 * count * MemoryLayout<UnsafeMutablePointer<Float>>.stride)
+            .bindMemory(to: UnsafeMutablePointer<Float>.self, capacity: 2 * count)
+        let states = words, logitRows = words + count
+        for i in 0..<count {
+            let session = sessions(i)
+            guard session.model === self else {
+                throw XLSTMError(.invalidArgument, session.model.fingerprint == fingerprint
+                    ? "session \(i) belongs to another load of this model (a batch needs sessions of one loaded model)"
+                    : "session \(i) belongs to a different model")
+            }
+            let token = tokens(i)
+            guard token >= 0, Int(token) < vocabSize else {
+                throw XLSTMError(.tokenOutOfRange, "token id \(token) at index \(i) is out of range [0, \(vocabSize))")
+            }
+            let base = session.state.baseAddress!
+            for j in 0..<i where states[j] == base {
+                throw XLSTMError(.invalidArgument, "session \(i) is the same session as \(j) (each may appear once)")
+            }
+            states[i] = base
+            logitRows[i] = session.logits.baseAddress!
+        }
+
+        let E = embeddingDim, V = vocabSize
+        var first = 0
+        while first < count {
+            let n = min(Model.batchWindow, count - first)
+            let hidden = CallerScratch.floats(.batchHidden, count: n * E)
+            let blockScratch = prefillScratchCount(tokens: n, chunkSize: 1)
+            let scratch = CallerScratch.floats(.batch, count: blockScratch + (computeLogits ? n * V : 0))
+            for i in 0..<n { embed(Int(tokens(first + i)), into: hidden + i * E) }
+            for (block, offset) in zip(blocks, stateOffsets) {
+                block.stepBatch(hidden, count: n, states: states + first, stateOffset: offset, scratch: scratch, pool: pool)
+            }
+            if computeLogits {
+                let rows = scratch + blockScratch
+                for i in 0..<n { finalNorm.apply(hidden + i * E, count: E) }
+                lmHead.applyRows(hidden, xStride: E, count: n, into: rows, yStride: V, pool: pool)
+                if let cap = logitSoftCap {
+                    for i in 0..<(n * V) { rows[i] = softCap(rows[i], cap) }
+                }
+                for i in 0..<n { logitRows[first + i].update(from: rows + i * V, count: V) }
+            }
+            first += n
+        }
+        for i in 0..<count {
+            let session = sessions(i)
+            session.tokenCount += 1
+            session.hasLogits = computeLogits
+        }
+    }
+
+    /// `feedBatch` over arrays (tests, tools).
+    public func feedBatch(_ sessions: [Session], _ tokens: [Int32], computeLogits: Bool = true) throws(XLSTMError) {
+        guard sessions.count == tokens.count else {
+            throw XLSTMError(.invalidArgument, "\(sessions.count) sessions but \(tokens.count) tokens")
+        }
+        try feedBatch(count: sessions.count, sessions: { sessions[$0] }, tokens: { tokens[$0] }, computeLogits: computeLogits)
+    }
+}
+
+extension Matrix {
+    /// Y[t] = W · X[t] for `count` rows through the GEMM always (also for one row: the batch path's
+    /// results must not depend on the batch size); panels split across `pool`. The rows go in full
+    /// slivers of `nr` tokens and the rest in narrow slivers of `narrowNR` (`batchGEMM`).
+    func applyRows(_ x: UnsafePointer<Float>, xStride: Int, count: Int,
+                   into y: UnsafeMutablePointer<Float>, yStride: Int, pool: ThreadPool?) {
+        let parts = pool?.parts ?? 1
+        let panels = panelCount, mr = kernels.mr
+        if let pool, parts > 1, rows * cols >= Matrix.parallelThreshold, panels >= 2 * parts {
+            let perPart = (panels + parts - 1) / parts
+            pool.run { part in
+                let first = part * perPart
+                let n = min(perPart, panels - first)
+                if n > 0 {
+                    self.panels(first, count: n).batchGEMM(x, xStride: xStride, count: count, into: y + first * mr, yStride: yStride)
+                }
+            }
+        } else {
+            batchGEMM(x, xStride: xStride, count: count, into: y, yStride: yStride)
+        }
+    }
+
+    /// The GEMM on the calling thread for a batch's few rows: the tokens in ⌊n / nr⌋ full slivers
+    /// and the remaining n mod nr in slivers of the narrow micro-kernel (narrowNR tokens), so 16 rows
+    /// on AVX-512 (nr 12, narrow 4) cost 16 token columns, not 24; both micro-kernels compute each
+    /// element as the same FMA chain, so a token's sums do not depend on the sliver it lands in.
+    /// Unlike prefill's loop nest (MatMul.swift: K blocks outermost) the whole B̃ is packed first and
+    /// each panel is then walked through all its K blocks: W streams from memory in one sequential
+    /// pass (a batch is bandwidth-bound like a step), each KC block staying in L1 for every sliver.
+    /// The sums are the same: each output is the KC-block sums added in K order.
+    /// (perf -e cpu-clock, 16 sessions of the 162 M model, 1 thread: ~95% of the batch in the
+    /// micro-kernel; a third of it on the zero-padded columns of the last 12-token sliver.)
+    func batchGEMM(_ x: UnsafePointer<Float>, xStride: Int, count n: Int, into y: UnsafeMutablePointer<Float>, yStride: Int) {
+        let mr = kernels.mr, nr = kernels.nr, nn = kernels.narrowNR
+        let M = rows, K = cols, KC = Matrix.gemmKC
+        let wide = n / nr, narrow = (n - wide * nr + nn - 1) / nn
+        let columns = wide * nr + narrow * nn                    // packed token columns
+        // B̃: for each K block at pc, [wide][kc][nr] then [narrow][kc][nn], at offset pc · columns.
+        let packedB = ThreadScratch.buffer(.packedB, floats: K * columns)
+        let tile = ThreadScratch.buffer(.edgeTile, floats: mr * nr)
+        var pc = 0
+        while pc < K {
+            let kc = min(KC, K - pc)
+            let block = packedB + pc * columns, narrowB = block + wide * kc * nr
+            for sliver in 0..<wide {
+                packTokens(x + pc, xStride: xStride, first: sliver * nr, count: n, kc: kc, nr: nr, into: block + sliver * kc * nr)
+            }
+            for sliver in 0..<narrow {
+                packTokens(x + pc, xStride: xStride, first: wide * nr + sliver * nn, count: n, kc: kc, nr: nn,
+                           into: narrowB + sliver * kc * nn)
+            }
+            pc += kc
+        }
+        // Two panels at a time, K block by K block: two streams of W in flight (as the matvec).
+        var pair = 0
+        while pair < panelCount {
+            let panelsHere = min(2, panelCount - pair)
+            pc = 0
+            while pc < K {
+                let kc = min(KC, K - pc)
+                let block = packedB + pc * columns, narrowB = block + wide * kc * nr
+                for panel in pair..<(pair + panelsHere) {
+                    let m0 = panel * mr, rowCount = min(mr, M - m0)
+                    for sliver in 0..<(wide + narrow) {
+                        let isWide = sliver < wide
+                        let width = isWide ? nr : nn
+                        let n0 = isWide ? sliver * nr : wide * nr + (sliver - wide) * nn
+                        let tokens = min(width, n - n0)
+                        let b = isWide ? block + sliver * kc * nr : narrowB + (sliver - wide) * kc * nn
+                        let c = y + n0 * yStride + m0
+                        let full = rowCount == mr && tokens == width
+                        let target = full ? c : tile
+                        let ldc = full ? yStride : mr, accumulate = full && pc > 0
+                        switch storage {
+                        case let .f32(w):
+                            (isWide ? kernels.microKernelF32 : kernels.microKernelNarrowF32)(kc, w + (panel * K + pc) * mr, b, target, ldc, accumulate)
+                        case let .bf16(w):
+                            (isWide ? kernels.microKernelBF16 : kernels.microKernelNarrowBF16)(kc, w + (panel * K + pc) * mr, b, target, ldc, accumulate)
+                        }
+                        if !full {
+                            for j in 0..<tokens {
+                                let row = c + j * yStride, part = tile + j * mr
+                                if pc > 0 {
+                                    for i in 0..<rowCount { row[i] += part[i] }
+                                } else {
+                                    row.update(from: part, count: rowCount)
+                                }
+                            }
+                        }
+                    }
+                }
+                pc += kc
+            }
+            pair += panelsHere
+        }
+    }
+}
+
+extension Linear {
+    /// Y[t] = W X[t] (+ b) for `count` rows, always through the GEMM (see `Matrix.applyRows`).
+    @inline(__always)
+    func applyRows(_ x: UnsafePointer<Float>, xStride: Int, count: Int,
+                   into y: UnsafeMutablePointer<Float>, yStride: Int, pool: ThreadPool?) {
+        weight.applyRows(x, xStride: xStride, count: count, into: y, yStride: yStride, pool: pool)
+        if let bias {
+            for t in 0..<count { add(bias, into: y + t * yStride, count: weight.rows) }
+        }
+    }
+}
+
+/// Runs body(i) for i in 0..<count, spread over `pool` (rows touch disjoint data).
+@inline(__always)
+func forEachRow(_ count: Int, pool: ThreadPool?, _ body: (Int) -> Void) {
+    forEachHead(count, pool: pool, body)
+}

@@ -1,0 +1,79 @@
+// Scratch of the thread that calls a feed: the residual stream and the blocks' intermediate
+// buffers of a step, a prefill window or a batch. They belong to the calling thread, not to a
+// session, so one more session costs only its state and logits: a thread feeding 64 sessions (one
+// after another or in one batch) holds one set of buffers, sized for the largest use so far and
+// then reused (steady-state feeds allocate nothing). Freed when the thread exits.
+// (The kernels' own per-thread buffers, on the pool's threads too, are in ThreadScratch.swift.)
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+enum CallerScratch {
+    /// Independent buffers of one thread (a feed holds several at once).
+    enum Slot: Int, CaseIterable {
+        case step = 0          // hidden [E] | the blocks' step scratch (Model.scratchCount)
+        case prefillHidden     // [window, E]
+        case prefill           // the blocks' prefill scratch for a window
+        case batchHidden       // [N, E]
+        case batch             // the blocks' batch scratch for N sessions, then logits [N, V]
+        case batchStates       // [N] state pointers (stored as raw words)
+    }
+
+    /// The thread's table: per slot, a 64-byte aligned buffer and its capacity in bytes.
+    private struct Entry {
+        var buffer: UnsafeMutableRawPointer?
+        var capacity: Int
+    }
+
+    private static let key: pthread_key_t = {
+        var key = pthread_key_t()
+        let status = pthread_key_create(&key) { raw in
+            guard let raw else { return }
+            let table = raw.assumingMemoryBound(to: Entry.self)
+            for slot in 0..<Slot.allCases.count { free(table[slot].buffer) }
+            free(raw)
+        }
+        precondition(status == 0, "pthread_key_create failed")
+        return key
+    }()
+
+    @inline(__always)
+    private static func table() -> UnsafeMutablePointer<Entry> {
+        if let raw = pthread_getspecific(key) { return raw.assumingMemoryBound(to: Entry.self) }
+        let count = Slot.allCases.count
+        let raw = malloc(count * MemoryLayout<Entry>.stride)
+        precondition(raw != nil, "out of memory")
+        let table = raw!.bindMemory(to: Entry.self, capacity: count)
+        table.initialize(repeating: Entry(buffer: nil, capacity: 0), count: count)
+        pthread_setspecific(key, raw)
+        return table
+    }
+
+    /// A buffer of at least `bytes` bytes for the calling thread, valid until this thread asks for
+    /// the same slot again (contents are not preserved when it grows).
+    static func raw(_ slot: Slot, bytes: Int) -> UnsafeMutableRawPointer {
+        let entry = table() + slot.rawValue
+        if let current = entry.pointee.buffer, entry.pointee.capacity >= bytes { return current }
+        free(entry.pointee.buffer)
+        entry.pointee = Entry(buffer: nil, capacity: 0)
+        let size = max(bytes, 64)
+        var fresh: UnsafeMutableRawPointer?
+        precondition(posix_memalign(&fresh, 64, size) == 0 && fresh != nil, "out of memory")
+        entry.pointee = Entry(buffer: fresh, capacity: size)
+        return fresh!
+    }
+
+    /// `raw` as floats.
+    static func floats(_ slot: Slot, count: Int) -> UnsafeMutablePointer<Float> {
+        raw(slot, bytes: max(count, 1) * MemoryLayout<Float>.stride).assumingMemoryBound(to: Float.self)
+    }
+
+    /// Bytes this thread's buffers hold now (for `info` and tests).
+    static func bytesHeld() -> Int {
+        let t = table()
+        return (0..<Slot.allCases.count).reduce(0) { $0 + t[$1].capacity }
+    }
+}

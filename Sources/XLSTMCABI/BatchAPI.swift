@@ -1,0 +1,52 @@
+// Batches: one token for each of N sessions of one model, each weight read once (Batch.swift).
+
+import XLSTM
+
+/// Feeds `tokens[i]` to `sessions[i]` for i in [0, n): one decode step for N sessions of the same
+/// model in one pass over the weights (matrix–matrix products over the N rows; each session's
+/// recurrent state advances on its own; the sessions may be at any positions). With
+/// XLSTM_LOGITS_LAST each session's logits are computed (`xlstm_session_logits`); with
+/// XLSTM_LOGITS_NONE none are.
+///
+/// Everything is checked before anything runs: `sessions` and `tokens` non-NULL (when n > 0), no
+/// NULL session, every session created from the same `xlstm_model` handle's load, no session twice,
+/// every token in [0, vocab_size). On failure (XLSTM_ERROR_INVALID_ARGUMENT, or
+/// XLSTM_ERROR_TOKEN_OUT_OF_RANGE; the message names the index) no session is changed.
+///
+/// Results: a session's logits and state are bit-identical whatever n is and whichever other
+/// sessions are in the batch, and on any n_threads; they equal feeding its token with
+/// `xlstm_session_feed_token` up to float rounding (about 1e-6 relative; not bit for bit — the
+/// projections are summed in another order). For a single session `xlstm_session_feed_token` is
+/// faster. n = 0 does nothing. Allocates nothing once the calling thread's batch scratch has grown to
+/// n sessions (see `xlstm_memory_info`).
+///
+/// Threads: the call uses the model's pool (see `xlstm_model`). The sessions must not be used by
+/// another thread during the call; other threads may feed other sessions of the same model, alone
+/// or in batches, at the same time. Invalidates pointers from `xlstm_session_logits` of the sessions.
+@c public func xlstm_batch_feed(_ sessions: UnsafePointer<Handle<xlstm_session>?>?, _ tokens: UnsafePointer<Int32>?,
+                                _ n: UInt, _ mode: CEnumValue<xlstm_logits_mode>) -> CEnumValue<xlstm_status> {
+    guard let logitsMode = xlstm_logits_mode(rawValue: mode) else {
+        return argumentError("xlstm_batch_feed: unknown logits mode \(mode)")
+    }
+    if n == 0 { return ok }
+    guard let sessions else { return argumentError("xlstm_batch_feed: sessions is NULL") }
+    guard let tokens else { return argumentError("xlstm_batch_feed: tokens is NULL") }
+    guard n <= UInt(Int32.max) else { return argumentError("xlstm_batch_feed: n is too large (\(n))") }
+    let count = Int(n)
+    for i in 0..<count where sessions[i] == nil {
+        return argumentError("xlstm_batch_feed: session \(i) is NULL")
+    }
+    let first = borrowed(sessions[0], as: SessionBox.self)!
+    for i in 1..<max(count, 1) where borrowed(sessions[i], as: SessionBox.self)!.modelBox !== first.modelBox {
+        return argumentError("xlstm_batch_feed: session \(i) belongs to another xlstm_model than session 0 "
+                             + "(a batch needs sessions of one loaded model)")
+    }
+    return guarded { () throws(XLSTMError) in
+        do throws(XLSTMError) {
+            try first.session.model.feedBatch(count: count, sessions: { borrowed(sessions[$0], as: SessionBox.self)!.session },
+                                              tokens: { tokens[$0] }, computeLogits: logitsMode == .XLSTM_LOGITS_LAST)
+        } catch {
+            throw XLSTMError(error.kind, "xlstm_batch_feed: \(error.message)")
+        }
+    }
+}
