@@ -85,6 +85,8 @@ public enum xlstm_status: Int32, CEnum {
     case XLSTM_ERROR_STATE_CORRUPT = 9
     /// Logits were requested but the last feed did not compute them, or nothing was fed yet.
     case XLSTM_ERROR_NO_LOGITS = 10
+    /// A long operation (`xlstm_model_quantize`) was cancelled by its progress callback.
+    case XLSTM_ERROR_CANCELLED = 11
 }
 
 /// The architecture family of a model.
