@@ -6,6 +6,7 @@
 //   public struct NAME: CStruct { public var f: T }   typedef struct NAME { T f; } NAME;
 //   public let XLSTM_NAME: Int32 = 1                  #define XLSTM_NAME 1
 //   @c public func name(…) -> T                       XLSTM_API T name(…);
+//   public typealias NAME = @convention(c) (_ a: T, …) -> R    typedef R (*NAME)(T a, …);  (callback)
 //
 // and in signatures and fields: Handle<T> → T *, ConstHandle<T> → const T *,
 // StructPointer<T> → T *, ConstStructPointer<T> → const T *, CEnumValue<E> → E,

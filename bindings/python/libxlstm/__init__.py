@@ -19,9 +19,10 @@ Failures raise :class:`XlstmError` subclasses (see :mod:`libxlstm.errors`).
 """
 
 from . import capi
-from .enums import BlockKind, CpuPath, Family, LoadMode, LogitsMode, Status, WeightPolicy
+from .enums import BlockKind, CpuPath, Family, LoadMode, LogitsMode, QuantType, Status, WeightPolicy
 from .errors import (
     BufferTooSmallError,
+    CancelledError,
     ClosedError,
     FileError,
     InvalidArgumentError,
@@ -37,6 +38,7 @@ from .errors import (
     XlstmError,
 )
 from .model import Model, ModelInfo
+from .quantize import quantize
 from .sampler import Sampler
 from .session import Session
 from .tokenizer import Detokenizer, Tokenizer, TokenizerInfo
@@ -62,6 +64,7 @@ __all__ = [
     "BlockKind",
     "CpuPath",
     "BufferTooSmallError",
+    "CancelledError",
     "ClosedError",
     "Family",
     "FileError",
@@ -73,6 +76,7 @@ __all__ = [
     "ModelInfo",
     "ModelLoadError",
     "NoLogitsError",
+    "QuantType",
     "Sampler",
     "Session",
     "StateCorruptError",
@@ -88,6 +92,7 @@ __all__ = [
     "LoadMode",
     "XlstmError",
     "capi",
+    "quantize",
     "library_path",
     "library_version",
 ]
