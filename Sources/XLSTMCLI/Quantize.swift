@@ -31,7 +31,7 @@ struct Quantize: ParsableCommand {
     @Option(name: .customLong("type"), help: "q8 or q4.")
     var type: String
 
-    @Option(help: ArgumentHelp("Matrices kept in their source dtype, comma-separated: embedding, lm_head, gates, or none.",
+    @Option(help: ArgumentHelp("Matrices kept in their source dtype, comma-separated: embedding, lm_head, gates, or none (default: none — everything quantized).",
                                valueName: "classes"))
     var keep: String?
 
