@@ -397,13 +397,13 @@ public enum Quantizer {
 
 // MARK: POSIX helpers (no Foundation)
 
-func writeTextFile(_ path: String, _ text: String) throws(XLSTMError) {
+fileprivate func writeTextFile(_ path: String, _ text: String) throws(XLSTMError) {
     let bytes = Array(text.utf8)
     try bytes.withUnsafeBytes { raw in Result { () throws(XLSTMError) in try writeFile(path, raw) } }.get()
 }
 
 /// Creates `path` (which must not exist) holding `bytes`, flushed to disk.
-func writeFile(_ path: String, _ bytes: UnsafeRawBufferPointer) throws(XLSTMError) {
+fileprivate func writeFile(_ path: String, _ bytes: UnsafeRawBufferPointer) throws(XLSTMError) {
     let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
     guard fd >= 0 else { throw XLSTMError(.io, "\(path): cannot create (\(errnoString()))") }
     defer { close(fd) }
@@ -417,7 +417,7 @@ func writeFile(_ path: String, _ bytes: UnsafeRawBufferPointer) throws(XLSTMErro
     guard fsync(fd) == 0 else { throw XLSTMError(.io, "\(path): cannot flush to disk (\(errnoString()))") }
 }
 
-func listDirectory(_ path: String) throws(XLSTMError) -> [String] {
+fileprivate func listDirectory(_ path: String) throws(XLSTMError) -> [String] {
     guard let dir = opendir(path) else { throw XLSTMError(.io, "\(path): cannot list (\(errnoString()))") }
     defer { closedir(dir) }
     var names: [String] = []
@@ -431,7 +431,7 @@ func listDirectory(_ path: String) throws(XLSTMError) -> [String] {
 }
 
 /// Removes a directory the quantizer created, with the regular files in it.
-func removeDirectory(_ path: String) {
+fileprivate func removeDirectory(_ path: String) {
     if let names = try? listDirectory(path) {
         for name in names { unlink(joinPath(path, name)) }
     }
@@ -439,7 +439,7 @@ func removeDirectory(_ path: String) {
 }
 
 /// A directory whose contents `--force` may delete must hold regular files only.
-func checkOnlyFiles(_ path: String) throws(XLSTMError) {
+fileprivate func checkOnlyFiles(_ path: String) throws(XLSTMError) {
     for name in try listDirectory(path) {
         var info = stat()
         guard lstat(joinPath(path, name), &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else {
@@ -448,14 +448,14 @@ func checkOnlyFiles(_ path: String) throws(XLSTMError) {
     }
 }
 
-func makeTemporaryDirectory(_ parent: String, _ prefix: String) throws(XLSTMError) -> String {
+fileprivate func makeTemporaryDirectory(_ parent: String, _ prefix: String) throws(XLSTMError) -> String {
     var template = Array(joinPath(parent, prefix + "XXXXXX").utf8CString)
     let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) != nil }
     guard made else { throw XLSTMError(.io, "\(parent): cannot create a temporary directory (\(errnoString()))") }
     return template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
 }
 
-func syncDirectory(_ path: String) throws(XLSTMError) {
+fileprivate func syncDirectory(_ path: String) throws(XLSTMError) {
     let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
     guard fd >= 0 else { throw XLSTMError(.io, "\(path): cannot open (\(errnoString()))") }
     defer { close(fd) }
@@ -464,7 +464,7 @@ func syncDirectory(_ path: String) throws(XLSTMError) {
 
 /// Renames the finished `temporary` directory to `target`; an existing target (checked to hold
 /// regular files only) is moved aside first and deleted after.
-func install(_ temporary: String, as target: String, replacing: Bool) throws(XLSTMError) {
+fileprivate func install(_ temporary: String, as target: String, replacing: Bool) throws(XLSTMError) {
     let parent = parentDirectory(target)
     if replacing {
         let aside = try makeTemporaryDirectory(parent, "." + baseName(target) + ".old-")
@@ -487,25 +487,25 @@ func install(_ temporary: String, as target: String, replacing: Bool) throws(XLS
     try syncDirectory(parent)
 }
 
-func stripTrailingSlashes(_ path: String) -> String {
+fileprivate func stripTrailingSlashes(_ path: String) -> String {
     var p = path
     while p.count > 1 && p.hasSuffix("/") { p.removeLast() }
     return p
 }
 
-func baseName(_ path: String) -> String {
+fileprivate func baseName(_ path: String) -> String {
     let p = stripTrailingSlashes(path)
     if let slash = p.lastIndex(of: "/") { return String(p[p.index(after: slash)...]) }
     return p
 }
 
-func parentDirectory(_ path: String) -> String {
+fileprivate func parentDirectory(_ path: String) -> String {
     let p = stripTrailingSlashes(path)
     guard let slash = p.lastIndex(of: "/") else { return "." }
     return slash == p.startIndex ? "/" : String(p[..<slash])
 }
 
-func realPath(_ path: String) -> String? {
+fileprivate func realPath(_ path: String) -> String? {
     guard let resolved = realpath(path, nil) else { return nil }
     defer { free(resolved) }
     return String(cString: resolved)
