@@ -69,14 +69,14 @@ extern "C" {
 #define XLSTM_VERSION_MAJOR 0
 
 // Minor version of the library: incremented for compatible additions.
-#define XLSTM_VERSION_MINOR 1
+#define XLSTM_VERSION_MINOR 2
 
 // Patch version of the library.
 #define XLSTM_VERSION_PATCH 0
 
 // Version of the C API this header describes; `xlstm_api_version()` returns the library's. A
 // program should check that they are equal at start-up.
-#define XLSTM_API_VERSION 2
+#define XLSTM_API_VERSION 3
 
 // Version of the state blob format written by `xlstm_session_save_state`.
 #define XLSTM_STATE_FORMAT_VERSION 1
@@ -86,6 +86,17 @@ extern "C" {
 
 // The most samplers one `xlstm_sampler_sample_batch` call takes.
 #define XLSTM_SAMPLE_BATCH_MAX 1048576
+
+// In `xlstm_quantize_params.keep`: leave the token embedding in its source dtype.
+#define XLSTM_QUANT_KEEP_EMBEDDING 1
+
+// In `xlstm_quantize_params.keep`: leave the lm_head in its source dtype (for a tied model: the
+// shared embedding).
+#define XLSTM_QUANT_KEEP_LM_HEAD 2
+
+// In `xlstm_quantize_params.keep`: leave the mLSTM input and forget gate projections in their
+// source dtype.
+#define XLSTM_QUANT_KEEP_GATES 4
 
 // `xlstm_tokenize` flag: apply the tokenizer's post-processor (e.g. add BOS/EOS), as `tokenizers`'
 // `encode(text, add_special_tokens=True)` does.
@@ -159,7 +170,9 @@ typedef enum xlstm_status {
     // A state blob is truncated or damaged.
     XLSTM_ERROR_STATE_CORRUPT = 9,
     // Logits were requested but the last feed did not compute them, or nothing was fed yet.
-    XLSTM_ERROR_NO_LOGITS = 10
+    XLSTM_ERROR_NO_LOGITS = 10,
+    // A long operation (`xlstm_model_quantize`) was cancelled by its progress callback.
+    XLSTM_ERROR_CANCELLED = 11
 } xlstm_status;
 
 // The architecture family of a model.
@@ -223,6 +236,22 @@ typedef enum xlstm_logits_mode {
     // NULL.
     XLSTM_LOGITS_NONE = 1
 } xlstm_logits_mode;
+
+// The block formats `xlstm_model_quantize` writes (README "Quantized models" documents the layout).
+typedef enum xlstm_quant_type {
+    // int8 values, one float16 scale per block of 32 (8.5 bits per weight).
+    XLSTM_QUANT_Q8_0 = 1,
+    // 4-bit values, one float16 scale per block of 32 (4.5 bits per weight).
+    XLSTM_QUANT_Q4_0 = 2
+} xlstm_quant_type;
+
+// ---- Callbacks ----------------------------------------------------------------------------------
+
+// Progress of `xlstm_model_quantize`: `done` of `total` input bytes processed. Called on the
+// calling thread of `xlstm_model_quantize`, at the start, after every block of rows (at most a few
+// MB apart) and at the end (done == total). Return 0 to continue, any other value to cancel: the
+// call then returns XLSTM_ERROR_CANCELLED and leaves no output directory.
+typedef int32_t (*xlstm_progress_callback)(uint64_t done, uint64_t total, void *user_data);
 
 // ---- Structures ---------------------------------------------------------------------------------
 
@@ -316,6 +345,31 @@ typedef struct xlstm_memory_info {
     // Reserved; 0.
     uint64_t reserved1;
 } xlstm_memory_info;
+
+// Options for `xlstm_model_quantize`. Initialise with `xlstm_quantize_default_params`, then change
+// fields.
+typedef struct xlstm_quantize_params {
+    // The format (`xlstm_quant_type`); default XLSTM_QUANT_Q8_0.
+    xlstm_quant_type type;
+    // Matrices left unquantized: an OR of XLSTM_QUANT_KEEP_EMBEDDING, XLSTM_QUANT_KEEP_LM_HEAD and
+    // XLSTM_QUANT_KEEP_GATES; default 0 (every weight matrix quantized).
+    uint32_t keep;
+    // 1: replace an existing output directory (only once the new one is complete); 0 (default): an
+    // existing output directory is an error.
+    int32_t overwrite;
+    // Reserved; must be 0.
+    int32_t reserved0;
+    // Split the output into shards of at most this many bytes; 0 (default): shard like the input.
+    uint64_t max_shard_bytes;
+    // Reserved for future options; must be 0 (as set by `xlstm_quantize_default_params`).
+    int32_t reserved1;
+    // Reserved; must be 0.
+    int32_t reserved2;
+    // Reserved; must be 0.
+    int32_t reserved3;
+    // Reserved; must be 0.
+    int32_t reserved4;
+} xlstm_quantize_params;
 
 // What `xlstm_tokenizer_get_info` reports. Ids are -1 when the tokenizer files name none.
 typedef struct xlstm_tokenizer_info {
@@ -594,6 +648,29 @@ XLSTM_API xlstm_status xlstm_batch_feed(xlstm_session *const *sessions, const in
 // Returns XLSTM_ERROR_INVALID_ARGUMENT for a NULL argument. Thread-safe.
 XLSTM_API xlstm_status xlstm_model_get_memory_info(const xlstm_model *model,
                                                    xlstm_memory_info *info);
+
+// ---- Quantization: write a q8_0 / q4_0 copy of a model directory (README "Quantized models") ----
+
+// Writes the default options into `*params`: XLSTM_QUANT_Q8_0, nothing kept, no overwrite, shards
+// like the input, reserved fields 0. Returns XLSTM_ERROR_INVALID_ARGUMENT if `params` is NULL.
+// Thread-safe.
+XLSTM_API xlstm_status xlstm_quantize_default_params(xlstm_quantize_params *params);
+
+// Writes a copy of the model directory `input` (config.json + safetensors in f32, bf16 or f16) into
+// the new directory `output`, with every weight matrix whose input dimension is a multiple of 32
+// stored in the format `params->type` (README "Quantized models"); norms, biases, conv and
+// recurrent kernels are copied unchanged, and so are tokenizer.json and the other small files.
+// `params` may be NULL for the defaults; `progress` may be NULL; `user_data` is passed to it. The
+// copy is streamed tensor by tensor (memory stays at a few MB whatever the model's size) into a
+// temporary directory next to `output`, renamed to `output` only when complete. On any failure
+// (XLSTM_ERROR_IO, XLSTM_ERROR_INVALID_MODEL for NaN or infinite weights,
+// XLSTM_ERROR_INVALID_ARGUMENT for an already quantized input or an existing `output` without
+// `overwrite`, XLSTM_ERROR_UNSUPPORTED for an official xlstm_large checkpoint) or a cancel
+// (XLSTM_ERROR_CANCELLED), no output directory is left and an existing one is unchanged.
+// Thread-safe (distinct output directories).
+XLSTM_API xlstm_status xlstm_model_quantize(const char *input, const char *output,
+                                            const xlstm_quantize_params *params,
+                                            xlstm_progress_callback progress, void *user_data);
 
 // -------------------------------------------------------------------------------------------------
 // Tokenizers: text <-> token ids with a model's Hugging Face tokenizer.json, and streaming

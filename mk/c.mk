@@ -27,9 +27,9 @@ XLSTM_VERSION = $(shell awk '/define XLSTM_VERSION_(MAJOR|MINOR|PATCH) / { v[$$2
                   END { print v["XLSTM_VERSION_MAJOR"] "." v["XLSTM_VERSION_MINOR"] "." v["XLSTM_VERSION_PATCH"] }' $(C_INCLUDE)/xlstm.h)
 
 C_EXAMPLES   := $(C_BUILD)/simple $(C_BUILD)/state $(C_BUILD)/npc $(C_BUILD)/text
-C_ASAN_BINS  := $(addprefix $(C_BUILD)/asan/,test_api test_logits test_state test_sampler test_bad_input test_threads test_batch test_memory test_tokenizer abi_conformance simple state npc text)
+C_ASAN_BINS  := $(addprefix $(C_BUILD)/asan/,test_api test_logits test_state test_sampler test_bad_input test_threads test_batch test_memory test_tokenizer test_quantize abi_conformance simple state npc text)
 
-C_PLAIN_TESTS := $(addprefix $(C_BUILD)/plain/,test_api test_logits test_state test_sampler test_bad_input test_threads test_batch test_tokenizer)
+C_PLAIN_TESTS := $(addprefix $(C_BUILD)/plain/,test_api test_logits test_state test_sampler test_bad_input test_threads test_batch test_tokenizer test_quantize)
 
 .PHONY: c-deps c-examples c-test c-install-check c-valgrind soak
 

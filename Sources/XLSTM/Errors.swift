@@ -23,6 +23,8 @@ public struct XLSTMError: Error, CustomStringConvertible, Sendable {
         case stateCorrupt
         /// Logits were asked for but the last feed did not compute them (or nothing was fed).
         case noLogits
+        /// A long operation (quantization) was cancelled by its progress callback.
+        case cancelled
     }
 
     public let kind: Kind

@@ -49,6 +49,7 @@ extension xlstm_status {
         case .stateVersion: self = .XLSTM_ERROR_STATE_VERSION
         case .stateCorrupt: self = .XLSTM_ERROR_STATE_CORRUPT
         case .noLogits: self = .XLSTM_ERROR_NO_LOGITS
+        case .cancelled: self = .XLSTM_ERROR_CANCELLED
         }
     }
 }

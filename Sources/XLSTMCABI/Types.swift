@@ -6,6 +6,7 @@
 //   public struct NAME: CStruct { public var f: T }   typedef struct NAME { T f; } NAME;
 //   public let XLSTM_NAME: Int32 = 1                  #define XLSTM_NAME 1
 //   @c public func name(…) -> T                       XLSTM_API T name(…);
+//   public typealias NAME = @convention(c) (_ a: T, …) -> R    typedef R (*NAME)(T a, …);  (callback)
 //
 // and in signatures and fields: Handle<T> → T *, ConstHandle<T> → const T *,
 // StructPointer<T> → T *, ConstStructPointer<T> → const T *, CEnumValue<E> → E,
@@ -38,12 +39,12 @@ public typealias CEnumValue<E> = Int32
 /// Major version of the library: incremented for incompatible API changes.
 public let XLSTM_VERSION_MAJOR: Int32 = 0
 /// Minor version of the library: incremented for compatible additions.
-public let XLSTM_VERSION_MINOR: Int32 = 1
+public let XLSTM_VERSION_MINOR: Int32 = 2
 /// Patch version of the library.
 public let XLSTM_VERSION_PATCH: Int32 = 0
 /// Version of the C API this header describes; `xlstm_api_version()` returns the library's.
 /// A program should check that they are equal at start-up.
-public let XLSTM_API_VERSION: Int32 = 2
+public let XLSTM_API_VERSION: Int32 = 3
 /// Version of the state blob format written by `xlstm_session_save_state`.
 public let XLSTM_STATE_FORMAT_VERSION: Int32 = 1
 /// Version of the sampler state blob format written by `xlstm_sampler_save_state`.
@@ -101,6 +102,8 @@ public enum xlstm_status: Int32, CEnum {
     case XLSTM_ERROR_STATE_CORRUPT = 9
     /// Logits were requested but the last feed did not compute them, or nothing was fed yet.
     case XLSTM_ERROR_NO_LOGITS = 10
+    /// A long operation (`xlstm_model_quantize`) was cancelled by its progress callback.
+    case XLSTM_ERROR_CANCELLED = 11
 }
 
 /// The architecture family of a model.

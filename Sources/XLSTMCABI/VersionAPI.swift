@@ -40,6 +40,7 @@ enum VersionString {
     case .XLSTM_ERROR_STATE_VERSION?: return staticCString("unsupported state format version")
     case .XLSTM_ERROR_STATE_CORRUPT?: return staticCString("corrupt state")
     case .XLSTM_ERROR_NO_LOGITS?: return staticCString("no logits")
+    case .XLSTM_ERROR_CANCELLED?: return staticCString("cancelled")
     case nil: return staticCString("unknown status")
     }
 }

@@ -13,7 +13,7 @@ struct XLSTMCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "xlstm",
         abstract: "Run xLSTM language models (paper family and xLSTM 7B) on the CPU.",
-        subcommands: [Generate.self, Tokenize.self, Detokenize.self, Perplexity.self, Info.self, Eval.self]
+        subcommands: [Generate.self, Tokenize.self, Detokenize.self, Perplexity.self, Info.self, Eval.self, Quantize.self]
     )
 }
 

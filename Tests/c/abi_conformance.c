@@ -639,8 +639,10 @@ static void manifest_entries_are_complete(void) {
             const char *type = string_member(parameter, "type");
             CHECK(string_member(parameter, "name") && type && k != K_UNKNOWN && k != K_VOID,
                   "%s: parameter %zu lacks a name, a C type or an ffi kind", name ? name : "?", a);
-            // The ffi kind agrees with the C type string.
-            CHECK(!type || (strchr(type, '*') != NULL) == (k == K_POINTER), "%s: parameter %zu is \"%s\" but ffi %s",
+            // The ffi kind agrees with the C type string (a callback typedef is a function pointer).
+            json_object *callback = member(parameter, "callback");
+            int is_callback = callback && json_object_get_boolean(callback);
+            CHECK(!type || (strchr(type, '*') != NULL || is_callback) == (k == K_POINTER), "%s: parameter %zu is \"%s\" but ffi %s",
                   name ? name : "?", a, type ? type : "", kind_names[k]);
         }
     }
@@ -666,7 +668,7 @@ static void manifest_entries_are_complete(void) {
                                     "XLSTM_ERROR_INVALID_MODEL", "XLSTM_ERROR_UNSUPPORTED",
                                     "XLSTM_ERROR_TOKEN_OUT_OF_RANGE", "XLSTM_ERROR_BUFFER_TOO_SMALL",
                                     "XLSTM_ERROR_STATE_MISMATCH", "XLSTM_ERROR_STATE_VERSION",
-                                    "XLSTM_ERROR_STATE_CORRUPT", "XLSTM_ERROR_NO_LOGITS"};
+                                    "XLSTM_ERROR_STATE_CORRUPT", "XLSTM_ERROR_NO_LOGITS", "XLSTM_ERROR_CANCELLED"};
     for (int32_t s = 0; s < (int32_t)(sizeof statuses / sizeof statuses[0]); s++) {
         CHECK(enum_value(statuses[s]) == s, "%s = %d, expected %d", statuses[s], (int)enum_value(statuses[s]), (int)s);
     }

@@ -78,6 +78,7 @@ run_program test_memory "$build/asan/test_memory" "$fixtures" 500 50
 # The long run, short: 20 000 tokens per family (`make soak` runs 1 000 000).
 run_program test_soak "$build/plain/test_soak" "$fixtures" 20000
 run_program test_tokenizer "$build/asan/test_tokenizer" "$fixtures"
+run_program test_quantize "$build/asan/test_quantize" "$fixtures"
 run_program abi_conformance "$build/asan/abi_conformance" "$manifest" "$libdir/libxlstm.so" "$fixtures"
 
 # --- examples -----------------------------------------------------------------------------------

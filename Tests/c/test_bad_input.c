@@ -194,6 +194,49 @@ static void model_functions(void) {
     ROW(XLSTM_OK, xlstm_model_get_block_kind(model_a, 3, &kind));
 }
 
+static void quantize_functions(void) {
+    xlstm_quantize_params params;
+    const char *good = fixture_path("paper_mixed", "model");
+    char good_path[4096];
+    snprintf(good_path, sizeof good_path, "%s", good);
+    ROW(IA, xlstm_quantize_default_params(NULL));
+    ROW(IA, xlstm_model_quantize(NULL, scratch_file("q"), NULL, NULL, NULL));
+    ROW(IA, xlstm_model_quantize(good_path, NULL, NULL, NULL, NULL));
+    ROW(XLSTM_ERROR_IO, xlstm_model_quantize("", scratch_file("q"), NULL, NULL, NULL));
+    ROW(XLSTM_ERROR_IO, xlstm_model_quantize(scratch_file("no-such-directory"), scratch_file("q"), NULL, NULL, NULL));
+    ROW(XLSTM_ERROR_IO, xlstm_model_quantize(fixture_path("paper_mixed", "tokens.i32"), scratch_file("q"), NULL, NULL, NULL));
+    ROW(XLSTM_ERROR_UNSUPPORTED, xlstm_model_quantize(fixture_path("official_qk96", "model"), scratch_file("q"), NULL, NULL, NULL));
+    ROW(IA, xlstm_model_quantize(good_path, "", NULL, NULL, NULL));
+    ROW(IA, xlstm_model_quantize(good_path, good_path, NULL, NULL, NULL));          // exists
+    ROW(XLSTM_ERROR_IO, xlstm_model_quantize(good_path, scratch_file("no-such-dir/q"), NULL, NULL, NULL));
+    const int32_t types[] = {0, 3, -1, INT32_MIN, INT32_MAX};
+    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
+        xlstm_quantize_default_params(&params);
+        params.type = (xlstm_quant_type)types[i];
+        ROW(IA, xlstm_model_quantize(good_path, scratch_file("q"), &params, NULL, NULL));
+    }
+    const uint32_t keeps[] = {8, 0x80000000u, 0xFFFFFFFFu};
+    for (size_t i = 0; i < sizeof keeps / sizeof keeps[0]; i++) {
+        xlstm_quantize_default_params(&params);
+        params.keep = keeps[i];
+        ROW(IA, xlstm_model_quantize(good_path, scratch_file("q"), &params, NULL, NULL));
+    }
+    xlstm_quantize_default_params(&params);
+    params.reserved0 = 1;
+    ROW(IA, xlstm_model_quantize(good_path, scratch_file("q"), &params, NULL, NULL));
+    xlstm_quantize_default_params(&params);
+    params.reserved4 = -1;
+    ROW(IA, xlstm_model_quantize(good_path, scratch_file("q"), &params, NULL, NULL));
+    xlstm_quantize_default_params(&params);
+    params.overwrite = -1;
+    ROW(IA, xlstm_model_quantize(good_path, scratch_file("q"), &params, NULL, NULL));
+    xlstm_quantize_default_params(&params);
+    params.max_shard_bytes = UINT64_MAX;
+    ROW(IA, xlstm_model_quantize(good_path, scratch_file("q"), &params, NULL, NULL));
+    struct stat info;
+    CHECK(stat(scratch_file("q"), &info) != 0, "a failed xlstm_model_quantize left its output directory");
+}
+
 static void session_functions(void) {
     ROW(IA, xlstm_session_create(NULL, &out_session));
     ROW(IA, xlstm_session_create(model_a, NULL));
@@ -557,6 +600,7 @@ int main(int argc, char **argv) {
     fresh_logits(model_b, reference_b);
 
     RUN(model_functions);
+    RUN(quantize_functions);
     RUN(session_functions);
     RUN(state_functions);
     RUN(sampler_functions);

@@ -204,5 +204,25 @@ else
   bad "could not build a model with a tokenizer"
 fi
 
+# quantize: the output directory (and only it) appears, tokenizer files are copied, bytes in/out are
+# printed; bad types, an existing output and a quantized input are one-line errors that leave nothing.
+mkdir "$work/qsrc" && cp "$fixtures/large_basic/model/"* "$work/qsrc/" \
+  && cp "$fixtures/tokenizers/neox_style/tokenizer.json" "$work/qsrc/"
+mkdir "$work/qout"
+if "$cli" quantize "$work/qsrc" "$work/qout/q4" --type q4 --keep lm_head >"$work/out" 2>"$work/err" \
+   && grep -q "^bytes in: " "$work/out" && grep -q "^bytes out: " "$work/out" \
+   && [ "$(ls "$work/qout")" = "q4" ] && cmp -s "$work/qsrc/tokenizer.json" "$work/qout/q4/tokenizer.json" \
+   && grep -q '"format": "q4_0"' "$work/qout/q4/config.json" && grep -q "^quantize: 100% (33/33 tensors" "$work/err" \
+   && ! grep -q $'\r' "$work/err"; then
+  ok "quantize --type q4: output directory with config, tokenizer, safetensors; plain progress lines off a TTY"
+else
+  bad "quantize --type q4: $(cat "$work/out" "$work/err")"
+fi
+expect_error "quantize unknown type" "unknown quantization type 'q5'" "$cli" quantize "$work/qsrc" "$work/qout/x" --type q5
+expect_error "quantize unknown --keep class" "unknown class 'norms'" "$cli" quantize "$work/qsrc" "$work/qout/x" --type q8 --keep norms
+expect_error "quantize into an existing directory" "already exists" "$cli" quantize "$work/qsrc" "$work/qout/q4" --type q8
+expect_error "quantize a quantized model" "already quantized" "$cli" quantize "$work/qout/q4" "$work/qout/x" --type q8
+if [ "$(ls -A "$work/qout")" = "q4" ]; then ok "failed quantize runs leave nothing next to the output"; else bad "left: $(ls -A "$work/qout")"; fi
+
 echo "cli: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -19,9 +19,10 @@ Failures raise :class:`XlstmError` subclasses (see :mod:`libxlstm.errors`).
 """
 
 from . import capi
-from .enums import BlockKind, CpuPath, Family, LoadMode, LogitsMode, Status, WeightPolicy
+from .enums import BlockKind, CpuPath, Family, LoadMode, LogitsMode, QuantType, Status, WeightPolicy
 from .errors import (
     BufferTooSmallError,
+    CancelledError,
     ClosedError,
     FileError,
     InvalidArgumentError,
@@ -37,6 +38,7 @@ from .errors import (
     XlstmError,
 )
 from .model import MemoryInfo, Model, ModelInfo
+from .quantize import quantize
 from .sampler import Sampler, sample_batch
 from .session import Session
 from .tokenizer import Detokenizer, Tokenizer, TokenizerInfo
@@ -62,6 +64,7 @@ __all__ = [
     "BlockKind",
     "CpuPath",
     "BufferTooSmallError",
+    "CancelledError",
     "ClosedError",
     "Family",
     "FileError",
@@ -74,6 +77,7 @@ __all__ = [
     "ModelInfo",
     "ModelLoadError",
     "NoLogitsError",
+    "QuantType",
     "Sampler",
     "sample_batch",
     "Session",
@@ -90,6 +94,7 @@ __all__ = [
     "LoadMode",
     "XlstmError",
     "capi",
+    "quantize",
     "library_path",
     "library_version",
 ]

@@ -50,6 +50,7 @@ __all__ = [
     "library_candidates",
     "load_library",
     "STRUCTS",
+    "CALLBACKS",
     "HANDLES",
     "ENUMS",
     "MACROS",
@@ -205,12 +206,23 @@ def _pointer_type(pointee: str, const_pointee: bool) -> Any:
 def _value_type(description: Dict[str, Any]) -> Any:
     """The ctypes type of a parameter, return value or field description of the manifest."""
     ffi = description["ffi"]
+    if description.get("callback"):
+        if description["type"] not in CALLBACKS:
+            raise ManifestError(f"{MANIFEST_PATH}: unknown callback type {description['type']!r}")
+        return CALLBACKS[description["type"]]
     if ffi == "pointer":
         return _pointer_type(description["pointee"], bool(description.get("const_pointee")))
     if ffi not in _FFI_TYPES:
         raise ManifestError(f"{MANIFEST_PATH}: unknown ffi kind {ffi!r}")
     return _FFI_TYPES[ffi]
 
+
+#: Function pointer types by C name (``CALLBACKS["xlstm_progress_callback"]``), as ctypes CFUNCTYPEs:
+#: wrap a Python function in one (and keep a reference to it while C may call it).
+CALLBACKS: Dict[str, Any] = {}
+for _description in MANIFEST.get("callbacks", []):
+    CALLBACKS[_description["name"]] = ctypes.CFUNCTYPE(
+        _value_type(_description["return"]), *[_value_type(p) for p in _description["parameters"]])
 
 for _description in MANIFEST["structs"]:
     _fields = sorted(_description["fields"], key=lambda field: field["offset"])

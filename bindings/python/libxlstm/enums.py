@@ -10,7 +10,7 @@ import enum
 
 from . import capi
 
-__all__ = ["Status", "Family", "BlockKind", "WeightPolicy", "LogitsMode", "CpuPath", "LoadMode"]
+__all__ = ["Status", "Family", "BlockKind", "WeightPolicy", "LogitsMode", "CpuPath", "LoadMode", "QuantType"]
 
 
 def _pythonic(c_name: str, python_name: str, prefixes: tuple) -> type:
@@ -34,3 +34,4 @@ WeightPolicy = _pythonic("xlstm_weight_policy", "WeightPolicy", ("XLSTM_WEIGHTS_
 LogitsMode = _pythonic("xlstm_logits_mode", "LogitsMode", ("XLSTM_LOGITS_",))
 CpuPath = _pythonic("xlstm_cpu_path", "CpuPath", ("XLSTM_CPU_",))
 LoadMode = _pythonic("xlstm_load_mode", "LoadMode", ("XLSTM_LOAD_",))
+QuantType = _pythonic("xlstm_quant_type", "QuantType", ("XLSTM_QUANT_",))

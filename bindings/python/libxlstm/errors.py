@@ -14,7 +14,8 @@ message (``xlstm_last_error_message()``, which names the function, file, tensor 
     │   ├── StateMismatchError      XLSTM_ERROR_STATE_MISMATCH (saved from another model)
     │   ├── StateVersionError       XLSTM_ERROR_STATE_VERSION (another format version)
     │   └── StateCorruptError       XLSTM_ERROR_STATE_CORRUPT (truncated or damaged)
-    └── NoLogitsError (RuntimeError)           XLSTM_ERROR_NO_LOGITS
+    ├── NoLogitsError (RuntimeError)           XLSTM_ERROR_NO_LOGITS
+    └── CancelledError                         XLSTM_ERROR_CANCELLED (a progress callback cancelled)
 
 Arguments of the wrong Python type (a float token, a float64 array of tokens, a str state blob)
 raise the built-in ``TypeError`` before anything reaches the library.
@@ -38,6 +39,7 @@ __all__ = [
     "StateMismatchError",
     "StateVersionError",
     "StateCorruptError",
+    "CancelledError",
     "NoLogitsError",
 ]
 
@@ -106,6 +108,10 @@ class NoLogitsError(XlstmError, RuntimeError):
     """XLSTM_ERROR_NO_LOGITS: the last feed computed no logits, or nothing was fed yet."""
 
 
+class CancelledError(XlstmError):
+    """XLSTM_ERROR_CANCELLED: the progress callback of a long operation (quantize) cancelled it."""
+
+
 # Status value -> class. The values are the manifest's (checked against it in libxlstm._native).
 _CLASS_BY_STATUS_NAME = {
     "XLSTM_ERROR_INVALID_ARGUMENT": InvalidArgumentError,
@@ -118,6 +124,7 @@ _CLASS_BY_STATUS_NAME = {
     "XLSTM_ERROR_STATE_VERSION": StateVersionError,
     "XLSTM_ERROR_STATE_CORRUPT": StateCorruptError,
     "XLSTM_ERROR_NO_LOGITS": NoLogitsError,
+    "XLSTM_ERROR_CANCELLED": CancelledError,
 }
 
 

@@ -30,7 +30,9 @@ def test_every_function_is_bound_with_the_manifest_signature():
         assert len(function.argtypes) == len(description["parameters"])
         for parameter, argtype in zip(description["parameters"] + [description["return"]],
                                       function.argtypes + [function.restype]):
-            if parameter["ffi"] == "pointer":
+            if parameter.get("callback"):
+                assert argtype is capi.CALLBACKS[parameter["type"]]
+            elif parameter["ffi"] == "pointer":
                 assert argtype in (ctypes.c_char_p, ctypes.c_void_p) or issubclass(argtype, ctypes._Pointer)
             else:
                 assert argtype is SCALARS[parameter["ffi"]], (description["name"], parameter)
@@ -75,7 +77,7 @@ def test_enums_and_macros_are_the_manifests():
     pythonic = {"xlstm_status": libxlstm.Status, "xlstm_family": libxlstm.Family,
                 "xlstm_block_kind": libxlstm.BlockKind, "xlstm_weight_policy": libxlstm.WeightPolicy,
                 "xlstm_logits_mode": libxlstm.LogitsMode, "xlstm_cpu_path": libxlstm.CpuPath,
-                "xlstm_load_mode": libxlstm.LoadMode}
+                "xlstm_load_mode": libxlstm.LoadMode, "xlstm_quant_type": libxlstm.QuantType}
     assert set(pythonic) == set(capi.ENUMS)
     for c_name, python_enum in pythonic.items():
         assert sorted(m.value for m in python_enum) == sorted(m.value for m in capi.ENUMS[c_name])

@@ -33,6 +33,7 @@ def test_every_status_has_its_exception_class():
         "STATE_VERSION": libxlstm.StateVersionError,
         "STATE_CORRUPT": libxlstm.StateCorruptError,
         "NO_LOGITS": libxlstm.NoLogitsError,
+        "CANCELLED": libxlstm.CancelledError,
     }
     # Every status of the manifest but OK is mapped (a new one would fail here first).
     assert {status.name for status in libxlstm.Status} - {"OK"} == set(expected)

@@ -13,13 +13,15 @@ indirect enum CType: Equatable {
     case structure(String)
     /// `T *`, or `const T *` when `constPointee`.
     case pointer(to: CType, constPointee: Bool)
+    /// A function pointer type declared by the API (`xlstm_progress_callback`); pointer-sized.
+    case callback(String)
 
     /// The type as the header spells it: `const char *`, `xlstm_model **`, `char *const *`.
     var spelling: String {
         switch self {
         case .void: return "void"
         case .scalar(let scalar): return scalar.rawValue
-        case .enumeration(let name), .handle(let name), .structure(let name): return name
+        case .enumeration(let name), .handle(let name), .structure(let name), .callback(let name): return name
         case .pointer(let pointee, let constPointee):
             if case .pointer = pointee {
                 return pointee.spelling + (constPointee ? "const *" : "*")
@@ -39,13 +41,21 @@ indirect enum CType: Equatable {
         return false
     }
 
+    /// A pointer or a function pointer: what may be NULL (a Swift Optional).
+    var isNullable: Bool {
+        switch self {
+        case .pointer, .callback: return true
+        default: return false
+        }
+    }
+
     /// How libffi passes a value of this type (the manifest's "ffi" kind).
     var ffiKind: String {
         switch self {
         case .void: return "void"
         case .scalar(let scalar): return scalar.ffiKind
         case .enumeration: return "sint32"
-        case .pointer: return "pointer"
+        case .pointer, .callback: return "pointer"
         case .handle, .structure: preconditionFailure("\(spelling) is never passed by value")
         }
     }
@@ -55,7 +65,7 @@ indirect enum CType: Equatable {
         switch self {
         case .scalar(let scalar): return (scalar.size, scalar.size)
         case .enumeration: return (4, 4)
-        case .pointer: return (8, 8)
+        case .pointer, .callback: return (8, 8)
         case .void, .handle, .structure: preconditionFailure("\(spelling) has no layout of its own")
         }
     }
@@ -189,11 +199,21 @@ struct FunctionGroup {
     var functions: [Function]
 }
 
+/// `public typealias NAME = @convention(c) (_ a: T, …) -> R` → `typedef R (*NAME)(T a, …);`.
+struct Callback {
+    var name: String
+    var returnType: CType
+    var parameters: [Parameter]
+    var doc: Doc
+    var spot: SourceSpot
+}
+
 /// Everything the header and the manifest describe, in output order.
 struct API {
     var macros: [Macro] = []
     var handles: [OpaqueHandle] = []
     var enums: [Enumeration] = []
+    var callbacks: [Callback] = []
     var structs: [Structure] = []
     var groups: [FunctionGroup] = []
 

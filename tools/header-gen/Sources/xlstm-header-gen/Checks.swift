@@ -50,6 +50,7 @@ enum Checks {
         api.handles.forEach { known.insert($0.name) }
         api.enums.forEach { e in known.insert(e.name); e.enumerators.forEach { known.insert($0.name) } }
         api.structs.forEach { known.insert($0.name) }
+        api.callbacks.forEach { known.insert($0.name) }
         api.functions.forEach { known.insert($0.name) }
 
         func check(_ doc: Doc, of what: String, at spot: SourceSpot) {
@@ -79,6 +80,7 @@ enum Checks {
             check(s.doc, of: s.name, at: s.spot)
             for field in s.fields { check(field.doc, of: "\(s.name).\(field.name)", at: field.spot) }
         }
+        for callback in api.callbacks { check(callback.doc, of: callback.name, at: callback.spot) }
         for function in api.functions { check(function.doc, of: function.name, at: function.spot) }
 
         let prologueSpot = SourceSpot(path: "tools/header-gen/Sources/xlstm-header-gen/Prologue.swift",

@@ -108,6 +108,16 @@ struct HeaderWriter {
                 emit("} \(enumeration.name);")
             }
         }
+        if !api.callbacks.isEmpty {
+            section("Callbacks")
+            for (i, callback) in api.callbacks.enumerated() {
+                if i > 0 { emit() }
+                emitDoc(callback.doc)
+                let parameters = callback.parameters.isEmpty ? "void"
+                    : callback.parameters.map { $0.type.declaration($0.name) }.joined(separator: ", ")
+                emit("typedef \(callback.returnType.spelling) (*\(callback.name))(\(parameters));")
+            }
+        }
         if !api.structs.isEmpty {
             section("Structures")
             for (i, structure) in api.structs.enumerated() {

@@ -78,6 +78,10 @@ enum ManifestWriter {
                 members.append(("const_pointee", .bool(constPointee)))
                 members.append(("nullable", .bool(nullable)))
             }
+            if case .callback = type {
+                members.append(("callback", .bool(true)))
+                members.append(("nullable", .bool(nullable)))
+            }
             return members
         }
 
@@ -94,6 +98,15 @@ enum ManifestWriter {
                 ("file", .string(enumeration.spot.fileName)), doc(enumeration.doc),
                 ("enumerators", .array(enumeration.enumerators.map { enumerator in
                     .object([("name", .string(enumerator.name)), ("value", .int(Int(enumerator.value))), doc(enumerator.doc)])
+                })),
+            ])
+        })
+        let callbacks = JSON.array(api.callbacks.map { callback in
+            .object([
+                ("name", .string(callback.name)), ("file", .string(callback.spot.fileName)), doc(callback.doc),
+                ("return", .object(typed(callback.returnType, nullable: false))),
+                ("parameters", .array(callback.parameters.map { parameter in
+                    .object([("name", .string(parameter.name))] + typed(parameter.type, nullable: parameter.nullable))
                 })),
             ])
         })
@@ -129,6 +142,7 @@ enum ManifestWriter {
             ("macros", macros),
             ("handles", handles),
             ("enums", enums),
+            ("callbacks", callbacks),
             ("structs", structs),
             ("functions", functions),
         ])

@@ -45,6 +45,7 @@ struct Reader {
     private var handleNames: Set<String> = []
     private var enumNames: Set<String> = []
     private var structNames: Set<String> = []
+    private var callbackNames: Set<String> = []
     /// Every name the header declares, with where it was first declared.
     private var declaredNames: [String: SourceSpot] = [:]
 
@@ -64,6 +65,7 @@ struct Reader {
         case enumeration(EnumDeclSyntax)
         case structure(StructDeclSyntax)
         case function(FunctionDeclSyntax, cName: String)
+        case callback(TypeAliasDeclSyntax)
     }
 
     mutating func read(_ unordered: [SwiftFile]) -> API {
@@ -86,6 +88,7 @@ struct Reader {
             case .handle(let decl): api.handles.append(OpaqueHandle(name: decl.name.text, doc: requiredDoc(decl, "the handle type \(decl.name.text)", in: file), spot: file.spot(decl)))
             case .enumeration(let decl): api.enums.append(readEnum(decl, in: file))
             case .structure(let decl): api.structs.append(readStruct(decl, in: file))
+            case .callback(let decl): if let callback = readCallback(decl, in: file) { api.callbacks.append(callback) }
             case .function(let decl, let cName):
                 guard let function = readFunction(decl, cName: cName, in: file) else { continue }
                 groups[file.fileName, default: FunctionGroup(
@@ -125,6 +128,9 @@ struct Reader {
             declare(decl.name.text, at: file.spot(decl))
         case .function(let decl, let cName):
             declare(cName, at: file.spot(decl))
+        case .callback(let decl):
+            callbackNames.insert(decl.name.text)
+            declare(decl.name.text, at: file.spot(decl))
         }
     }
 
@@ -230,6 +236,16 @@ struct Reader {
         if let alias = decl.as(TypeAliasDeclSyntax.self) {
             guard isPublic(alias.modifiers) else { return nil }
             let name = alias.name.text
+            if let attributed = alias.initializer.value.as(AttributedTypeSyntax.self),
+               attributed.baseType.is(FunctionTypeSyntax.self) {
+                guard attributed.attributes.trimmedDescription == "@convention(c)", alias.genericParameterClause == nil else {
+                    problems.error("a function type of the C layer must be `public typealias xlstm_NAME = @convention(c) "
+                                   + "(_ a: T, …) -> R`", at: spot)
+                    return nil
+                }
+                checkTypeName(name, at: spot)
+                return .callback(alias)
+            }
             guard let expected = Self.conventionTypealiases[name] else {
                 problems.error("public typealias `\(name)` is not one of the conventions "
                                + "(\(Self.conventionTypealiases.keys.sorted().joined(separator: ", ")))", at: spot)
@@ -570,6 +586,40 @@ struct Reader {
                              doc: doc, spot: spot) : nil
     }
 
+    /// `public typealias NAME = @convention(c) (_ a: T, …) -> R`, every parameter named.
+    private mutating func readCallback(_ decl: TypeAliasDeclSyntax, in file: SwiftFile) -> Callback? {
+        let name = decl.name.text
+        let spot = file.spot(decl)
+        guard let function = decl.initializer.value.as(AttributedTypeSyntax.self)?.baseType.as(FunctionTypeSyntax.self) else {
+            return nil
+        }
+        var ok = true
+        var parameters: [Parameter] = []
+        for element in function.parameters {
+            guard let label = element.secondName ?? element.firstName, label.text != "_" else {
+                problems.error("callback `\(name)`: name every parameter (`_ done: UInt64`); the names go into the header",
+                               at: file.spot(element))
+                ok = false
+                continue
+            }
+            if let problem = CNames.problem(withMemberName: label.text) {
+                problems.error("callback `\(name)`: \(problem)", at: file.spot(element))
+                ok = false
+            }
+            guard let (type, nullable) = mapType(element.type, .parameter, in: file) else { ok = false; continue }
+            if case .callback = type { problems.error("callback `\(name)`: a callback parameter of a callback", at: spot); ok = false }
+            parameters.append(Parameter(name: label.text, type: type, nullable: nullable))
+        }
+        var returnType = CType.void
+        if let (type, _) = mapType(function.returnClause.type, .returnValue, in: file) {
+            returnType = type
+        } else {
+            ok = false
+        }
+        let doc = requiredDoc(decl, "the callback type \(name)", in: file)
+        return ok ? Callback(name: name, returnType: returnType, parameters: parameters, doc: doc, spot: spot) : nil
+    }
+
     // MARK: Types
 
     enum TypePosition {
@@ -594,7 +644,7 @@ struct Reader {
         }
         if let optional = type.as(OptionalTypeSyntax.self) {
             guard let (inner, _) = mapType(optional.wrappedType, position, in: file) else { return nil }
-            guard inner.isPointer else { return fail("only pointers can be optional (NULL) in C") }
+            guard inner.isNullable else { return fail("only pointers can be optional (NULL) in C") }
             return (inner, true)
         }
         if let tuple = type.as(TupleTypeSyntax.self), tuple.elements.isEmpty, position == .returnValue {
@@ -623,6 +673,11 @@ struct Reader {
             "UInt8": .uint8, "UInt16": .uint16, "UInt32": .uint32, "UInt64": .uint64,
             "UInt": .size, "Int": .ptrdiff, "Float": .float, "Double": .double,
         ]
+        if callbackNames.contains(name) {
+            guard noArguments() else { return fail("unexpected generic arguments") }
+            guard position == .parameter else { return fail("function pointer types are only parameters") }
+            return (.callback(name), false)
+        }
         if let scalar = scalars[name] {
             guard noArguments() else { return fail("unexpected generic arguments") }
             if position == .field && (scalar == .size || scalar == .ptrdiff) {
