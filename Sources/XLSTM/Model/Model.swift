@@ -54,7 +54,8 @@ public final class Model: @unchecked Sendable {
     /// Floats of recurrent state per session (fixed; independent of tokens fed).
     public let stateCount: Int
     /// Identifies the model's architecture and tensor layout (not its weight values): a hash of
-    /// `config.canonicalDescription`, the state size and every tensor's name, dtype and shape.
+    /// `config.canonicalDescription`, the state size, the quantization format (if any) and every
+    /// tensor's name, dtype and shape.
     public let fingerprint: UInt64
     /// Floats of scratch per session.
     let scratchCount: Int
@@ -91,8 +92,9 @@ public final class Model: @unchecked Sendable {
             let configBytes = try readSmallFile(configPath, limit: Limits.maxConfigBytes)
             let json = try JSON.parse(configBytes, context: configPath)
             config = try ModelConfig.parse(json, file: configPath)
+            let quantization = try ModelConfig.parseQuantization(json, file: configPath)
             store = try WeightStore(files: try Model.openSafeTensors(directory, mode: loadMode), policy: policy,
-                                    kernels: kernels)
+                                    kernels: kernels, quantization: quantization)
             officialLayout = false
         } else if fileExists(yamlPath) {
             // An official xlstm_large checkpoint (xlstm.xlstm_large.from_pretrained): config.yaml +
@@ -185,6 +187,9 @@ public final class Model: @unchecked Sendable {
                              "\(configPath): each session would need \(floats) floats of \(what) (limit \(Limits.maxSessionFloats))")
         }
         var text = config.canonicalDescription + ";state=\(total)"
+        // A quantized model's tensors already differ in dtype (I8 / U8) and names (`_scale`); the
+        // format is named as well. Unquantized models keep the fingerprint of before.
+        if let format = store.quantization { text += ";quantization=\(format.rawValue)" }
         for name in store.tensorNames.sorted() {
             text += ";\(name):\(store.dtype(of: name)!.rawValue):\(store.shape(of: name)!)"
         }
