@@ -22,6 +22,8 @@
 
 #if arch(x86_64)
 
+import CXLSTMCPU
+
 /// Lanes of one register (8 floats) and the micro-kernel's tile: MR rows of W (a panel) × NR tokens.
 public let lanesAVX2 = 8
 public let microTileAVX2 = (mr: 16, nr: 6)
@@ -432,8 +434,9 @@ func widenHalves(_ h: SIMD8<UInt32>) -> SIMD8<Float> {
 
 /// W (q8_0 panels of 16 rows: per block of 32 columns 512 bytes of int8 codes stored offset by 128, then
 /// the 16 rows' binary16 scales) · x [cols] -> y [rows]. A 32-byte load holds 16 rows × 2 columns;
-/// each code becomes an exact float by `code | 0x4B000000` (2^23 + code) minus 2^23 + offset, one FMA per
-/// weight into the block's sum, which is scaled once per block. Two panels at a time, like the f32 matvec.
+/// each code becomes an exact float by `code | 0x4B000000` (2^23 + code) minus 2^23 + 128, one FMA per
+/// weight into the block's sum, which is scaled once per block. Two panels at a time, like the f32 matvec;
+/// each stream prefetched 1024 bytes ahead (the hardware prefetcher falls behind at this arithmetic per byte).
 @inline(never)
 public func matVecPackedQ8AVX2(_ a: UnsafePointer<UInt8>, _ rows: Int, _ cols: Int,
                             _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
@@ -449,6 +452,7 @@ public func matVecPackedQ8AVX2(_ a: UnsafePointer<UInt8>, _ rows: Int, _ cols: I
         for _ in 0..<blocks {
             var e00 = SIMD8<Float>(), o00 = SIMD8<Float>(); var e01 = SIMD8<Float>(), o01 = SIMD8<Float>(); var e10 = SIMD8<Float>(), o10 = SIMD8<Float>(); var e11 = SIMD8<Float>(), o11 = SIMD8<Float>()
             for _ in 0..<16 {
+                xlstm_prefetch(pa + 1024); xlstm_prefetch(pb + 1024)
                 let x0 = SIMD8<Float>(repeating: xp[0]), x1 = SIMD8<Float>(repeating: xp[1])
                 do {
                     let word = pa.loadUnaligned(as: SIMD8<UInt32>.self)
@@ -511,6 +515,7 @@ public func matVecPackedQ8AVX2(_ a: UnsafePointer<UInt8>, _ rows: Int, _ cols: I
         for _ in 0..<blocks {
             var e00 = SIMD8<Float>(), o00 = SIMD8<Float>(); var e01 = SIMD8<Float>(), o01 = SIMD8<Float>()
             for _ in 0..<16 {
+                xlstm_prefetch(pa + 1024)
                 let x0 = SIMD8<Float>(repeating: xp[0]), x1 = SIMD8<Float>(repeating: xp[1])
                 do {
                     let word = pa.loadUnaligned(as: SIMD8<UInt32>.self)
@@ -567,8 +572,9 @@ public func dequantizePanelQ8AVX2(_ a: UnsafeRawPointer, _ blocks: Int, _ out: U
 
 /// W (q4_0 panels of 16 rows: per block of 32 columns 256 bytes of 4-bit codes, value = code − 8, then
 /// the 16 rows' binary16 scales) · x [cols] -> y [rows]. A 32-byte load holds 16 rows × 4 columns;
-/// each code becomes an exact float by `code | 0x4B000000` (2^23 + code) minus 2^23 + offset, one FMA per
-/// weight into the block's sum, which is scaled once per block. Two panels at a time, like the f32 matvec.
+/// each code becomes an exact float by `code | 0x4B000000` (2^23 + code) minus 2^23 + 8, one FMA per
+/// weight into the block's sum, which is scaled once per block. Two panels at a time, like the f32 matvec;
+/// each stream prefetched 1024 bytes ahead (the hardware prefetcher falls behind at this arithmetic per byte).
 @inline(never)
 public func matVecPackedQ4AVX2(_ a: UnsafePointer<UInt8>, _ rows: Int, _ cols: Int,
                             _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
@@ -584,6 +590,7 @@ public func matVecPackedQ4AVX2(_ a: UnsafePointer<UInt8>, _ rows: Int, _ cols: I
         for _ in 0..<blocks {
             var e00 = SIMD8<Float>(), o00 = SIMD8<Float>(); var e01 = SIMD8<Float>(), o01 = SIMD8<Float>(); var e10 = SIMD8<Float>(), o10 = SIMD8<Float>(); var e11 = SIMD8<Float>(), o11 = SIMD8<Float>()
             for _ in 0..<8 {
+                xlstm_prefetch(pa + 1024); xlstm_prefetch(pb + 1024)
                 let x0 = SIMD8<Float>(repeating: xp[0]), x1 = SIMD8<Float>(repeating: xp[1]), x2 = SIMD8<Float>(repeating: xp[2]), x3 = SIMD8<Float>(repeating: xp[3])
                 do {
                     let word = pa.loadUnaligned(as: SIMD8<UInt32>.self)
@@ -654,6 +661,7 @@ public func matVecPackedQ4AVX2(_ a: UnsafePointer<UInt8>, _ rows: Int, _ cols: I
         for _ in 0..<blocks {
             var e00 = SIMD8<Float>(), o00 = SIMD8<Float>(); var e01 = SIMD8<Float>(), o01 = SIMD8<Float>()
             for _ in 0..<8 {
+                xlstm_prefetch(pa + 1024)
                 let x0 = SIMD8<Float>(repeating: xp[0]), x1 = SIMD8<Float>(repeating: xp[1]), x2 = SIMD8<Float>(repeating: xp[2]), x3 = SIMD8<Float>(repeating: xp[3])
                 do {
                     let word = pa.loadUnaligned(as: SIMD8<UInt32>.self)

@@ -22,6 +22,8 @@
 
 #if arch(x86_64)
 
+import CXLSTMCPU
+
 /// Lanes of one register (16 floats) and the micro-kernel's tile: MR rows of W (a panel) × NR tokens.
 public let lanesAVX512 = 16
 public let microTileAVX512 = (mr: 32, nr: 12)
@@ -469,8 +471,9 @@ func widenHalves(_ h: SIMD16<UInt32>) -> SIMD16<Float> {
 
 /// W (q8_0 panels of 32 rows: per block of 32 columns 1024 bytes of int8 codes stored offset by 128, then
 /// the 32 rows' binary16 scales) · x [cols] -> y [rows]. A 64-byte load holds 32 rows × 2 columns;
-/// each code becomes an exact float by `code | 0x4B000000` (2^23 + code) minus 2^23 + offset, one FMA per
-/// weight into the block's sum, which is scaled once per block. Two panels at a time, like the f32 matvec.
+/// each code becomes an exact float by `code | 0x4B000000` (2^23 + code) minus 2^23 + 128, one FMA per
+/// weight into the block's sum, which is scaled once per block. Two panels at a time, like the f32 matvec;
+/// each stream prefetched 1024 bytes ahead (the hardware prefetcher falls behind at this arithmetic per byte).
 @inline(never)
 public func matVecPackedQ8AVX512(_ a: UnsafePointer<UInt8>, _ rows: Int, _ cols: Int,
                             _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
@@ -486,6 +489,7 @@ public func matVecPackedQ8AVX512(_ a: UnsafePointer<UInt8>, _ rows: Int, _ cols:
         for _ in 0..<blocks {
             var e00 = SIMD16<Float>(), o00 = SIMD16<Float>(); var e01 = SIMD16<Float>(), o01 = SIMD16<Float>(); var e10 = SIMD16<Float>(), o10 = SIMD16<Float>(); var e11 = SIMD16<Float>(), o11 = SIMD16<Float>()
             for _ in 0..<16 {
+                xlstm_prefetch(pa + 1024); xlstm_prefetch(pb + 1024)
                 let x0 = SIMD16<Float>(repeating: xp[0]), x1 = SIMD16<Float>(repeating: xp[1])
                 do {
                     let word = pa.loadUnaligned(as: SIMD16<UInt32>.self)
@@ -548,6 +552,7 @@ public func matVecPackedQ8AVX512(_ a: UnsafePointer<UInt8>, _ rows: Int, _ cols:
         for _ in 0..<blocks {
             var e00 = SIMD16<Float>(), o00 = SIMD16<Float>(); var e01 = SIMD16<Float>(), o01 = SIMD16<Float>()
             for _ in 0..<16 {
+                xlstm_prefetch(pa + 1024)
                 let x0 = SIMD16<Float>(repeating: xp[0]), x1 = SIMD16<Float>(repeating: xp[1])
                 do {
                     let word = pa.loadUnaligned(as: SIMD16<UInt32>.self)
@@ -604,8 +609,9 @@ public func dequantizePanelQ8AVX512(_ a: UnsafeRawPointer, _ blocks: Int, _ out:
 
 /// W (q4_0 panels of 32 rows: per block of 32 columns 512 bytes of 4-bit codes, value = code − 8, then
 /// the 32 rows' binary16 scales) · x [cols] -> y [rows]. A 64-byte load holds 32 rows × 4 columns;
-/// each code becomes an exact float by `code | 0x4B000000` (2^23 + code) minus 2^23 + offset, one FMA per
-/// weight into the block's sum, which is scaled once per block. Two panels at a time, like the f32 matvec.
+/// each code becomes an exact float by `code | 0x4B000000` (2^23 + code) minus 2^23 + 8, one FMA per
+/// weight into the block's sum, which is scaled once per block. Two panels at a time, like the f32 matvec;
+/// each stream prefetched 1024 bytes ahead (the hardware prefetcher falls behind at this arithmetic per byte).
 @inline(never)
 public func matVecPackedQ4AVX512(_ a: UnsafePointer<UInt8>, _ rows: Int, _ cols: Int,
                             _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
@@ -621,6 +627,7 @@ public func matVecPackedQ4AVX512(_ a: UnsafePointer<UInt8>, _ rows: Int, _ cols:
         for _ in 0..<blocks {
             var e00 = SIMD16<Float>(), o00 = SIMD16<Float>(); var e01 = SIMD16<Float>(), o01 = SIMD16<Float>(); var e10 = SIMD16<Float>(), o10 = SIMD16<Float>(); var e11 = SIMD16<Float>(), o11 = SIMD16<Float>()
             for _ in 0..<8 {
+                xlstm_prefetch(pa + 1024); xlstm_prefetch(pb + 1024)
                 let x0 = SIMD16<Float>(repeating: xp[0]), x1 = SIMD16<Float>(repeating: xp[1]), x2 = SIMD16<Float>(repeating: xp[2]), x3 = SIMD16<Float>(repeating: xp[3])
                 do {
                     let word = pa.loadUnaligned(as: SIMD16<UInt32>.self)
@@ -691,6 +698,7 @@ public func matVecPackedQ4AVX512(_ a: UnsafePointer<UInt8>, _ rows: Int, _ cols:
         for _ in 0..<blocks {
             var e00 = SIMD16<Float>(), o00 = SIMD16<Float>(); var e01 = SIMD16<Float>(), o01 = SIMD16<Float>()
             for _ in 0..<8 {
+                xlstm_prefetch(pa + 1024)
                 let x0 = SIMD16<Float>(repeating: xp[0]), x1 = SIMD16<Float>(repeating: xp[1]), x2 = SIMD16<Float>(repeating: xp[2]), x3 = SIMD16<Float>(repeating: xp[3])
                 do {
                     let word = pa.loadUnaligned(as: SIMD16<UInt32>.self)

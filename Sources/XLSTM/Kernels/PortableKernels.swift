@@ -19,6 +19,8 @@
 // panel row of 8 values is 4 32-bit words: word j holds row j in its low half and row j + 4 in
 // its high half, so `word << 16` and `word & 0xFFFF0000` are the float32 bit patterns of both.
 
+import CXLSTMCPU
+
 /// Lanes of one register (8 floats) and the micro-kernel's tile: MR rows of W (a panel) × NR tokens.
 let lanesPortable = 8
 let microTilePortable = (mr: 8, nr: 4)
@@ -377,8 +379,9 @@ func widenHalves(_ h: SIMD4<UInt32>) -> SIMD4<Float> {
 
 /// W (q8_0 panels of 8 rows: per block of 32 columns 256 bytes of int8 codes stored offset by 128, then
 /// the 8 rows' binary16 scales) · x [cols] -> y [rows]. A 32-byte load holds 8 rows × 4 columns;
-/// each code becomes an exact float by `code | 0x4B000000` (2^23 + code) minus 2^23 + offset, one FMA per
-/// weight into the block's sum, which is scaled once per block. Two panels at a time, like the f32 matvec.
+/// each code becomes an exact float by `code | 0x4B000000` (2^23 + code) minus 2^23 + 128, one FMA per
+/// weight into the block's sum, which is scaled once per block. Two panels at a time, like the f32 matvec;
+/// each stream prefetched 1024 bytes ahead (the hardware prefetcher falls behind at this arithmetic per byte).
 @inline(never)
 func matVecPackedQ8Portable(_ a: UnsafePointer<UInt8>, _ rows: Int, _ cols: Int,
                             _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
@@ -394,6 +397,7 @@ func matVecPackedQ8Portable(_ a: UnsafePointer<UInt8>, _ rows: Int, _ cols: Int,
         for _ in 0..<blocks {
             var e00 = SIMD8<Float>(), o00 = SIMD8<Float>(); var e10 = SIMD8<Float>(), o10 = SIMD8<Float>()
             for _ in 0..<8 {
+                xlstm_prefetch(pa + 1024); xlstm_prefetch(pb + 1024)
                 let x0 = SIMD8<Float>(repeating: xp[0]), x1 = SIMD8<Float>(repeating: xp[1]), x2 = SIMD8<Float>(repeating: xp[2]), x3 = SIMD8<Float>(repeating: xp[3])
                 do {
                     let word = pa.loadUnaligned(as: SIMD8<UInt32>.self)
@@ -452,6 +456,7 @@ func matVecPackedQ8Portable(_ a: UnsafePointer<UInt8>, _ rows: Int, _ cols: Int,
         for _ in 0..<blocks {
             var e00 = SIMD8<Float>(), o00 = SIMD8<Float>()
             for _ in 0..<8 {
+                xlstm_prefetch(pa + 1024)
                 let x0 = SIMD8<Float>(repeating: xp[0]), x1 = SIMD8<Float>(repeating: xp[1]), x2 = SIMD8<Float>(repeating: xp[2]), x3 = SIMD8<Float>(repeating: xp[3])
                 do {
                     let word = pa.loadUnaligned(as: SIMD8<UInt32>.self)
@@ -506,8 +511,9 @@ func dequantizePanelQ8Portable(_ a: UnsafeRawPointer, _ blocks: Int, _ out: Unsa
 
 /// W (q4_0 panels of 8 rows: per block of 32 columns 128 bytes of 4-bit codes, value = code − 8, then
 /// the 8 rows' binary16 scales) · x [cols] -> y [rows]. A 32-byte load holds 8 rows × 8 columns;
-/// each code becomes an exact float by `code | 0x4B000000` (2^23 + code) minus 2^23 + offset, one FMA per
-/// weight into the block's sum, which is scaled once per block. Two panels at a time, like the f32 matvec.
+/// each code becomes an exact float by `code | 0x4B000000` (2^23 + code) minus 2^23 + 8, one FMA per
+/// weight into the block's sum, which is scaled once per block. Two panels at a time, like the f32 matvec;
+/// each stream prefetched 1024 bytes ahead (the hardware prefetcher falls behind at this arithmetic per byte).
 @inline(never)
 func matVecPackedQ4Portable(_ a: UnsafePointer<UInt8>, _ rows: Int, _ cols: Int,
                             _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
@@ -523,6 +529,7 @@ func matVecPackedQ4Portable(_ a: UnsafePointer<UInt8>, _ rows: Int, _ cols: Int,
         for _ in 0..<blocks {
             var e00 = SIMD8<Float>(), o00 = SIMD8<Float>(); var e10 = SIMD8<Float>(), o10 = SIMD8<Float>()
             for _ in 0..<4 {
+                xlstm_prefetch(pa + 1024); xlstm_prefetch(pb + 1024)
                 let x0 = SIMD8<Float>(repeating: xp[0]), x1 = SIMD8<Float>(repeating: xp[1]), x2 = SIMD8<Float>(repeating: xp[2]), x3 = SIMD8<Float>(repeating: xp[3]), x4 = SIMD8<Float>(repeating: xp[4]), x5 = SIMD8<Float>(repeating: xp[5]), x6 = SIMD8<Float>(repeating: xp[6]), x7 = SIMD8<Float>(repeating: xp[7])
                 do {
                     let word = pa.loadUnaligned(as: SIMD8<UInt32>.self)
@@ -589,6 +596,7 @@ func matVecPackedQ4Portable(_ a: UnsafePointer<UInt8>, _ rows: Int, _ cols: Int,
         for _ in 0..<blocks {
             var e00 = SIMD8<Float>(), o00 = SIMD8<Float>()
             for _ in 0..<4 {
+                xlstm_prefetch(pa + 1024)
                 let x0 = SIMD8<Float>(repeating: xp[0]), x1 = SIMD8<Float>(repeating: xp[1]), x2 = SIMD8<Float>(repeating: xp[2]), x3 = SIMD8<Float>(repeating: xp[3]), x4 = SIMD8<Float>(repeating: xp[4]), x5 = SIMD8<Float>(repeating: xp[5]), x6 = SIMD8<Float>(repeating: xp[6]), x7 = SIMD8<Float>(repeating: xp[7])
                 do {
                     let word = pa.loadUnaligned(as: SIMD8<UInt32>.self)
