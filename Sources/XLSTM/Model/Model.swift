@@ -290,7 +290,7 @@ public final class Model: @unchecked Sendable {
         for t in 0..<count { finalNorm.apply(hidden + t * embeddingDim, count: embeddingDim) }
         lmHead.applyBatch(hidden, xStride: embeddingDim, count: count, into: logits, yStride: vocabSize, pool: pool)
         if let cap = logitSoftCap {
-            for i in 0..<(count * vocabSize) { logits[i] = softCap(logits[i], cap) }
+            softCapInPlace(logits, count: count * vocabSize, cap: cap)
         }
     }
 
@@ -300,7 +300,7 @@ public final class Model: @unchecked Sendable {
         finalNorm.apply(hidden, count: embeddingDim)
         lmHead.apply(hidden, into: logits, pool: pool)
         if let cap = logitSoftCap {
-            for i in 0..<vocabSize { logits[i] = softCap(logits[i], cap) }
+            softCapInPlace(logits, count: vocabSize, cap: cap)
         }
     }
 }
