@@ -38,10 +38,11 @@ let package = Package(
             pkgConfig: "json-c",
             providers: [.apt(["libjson-c-dev"])]
         ),
-        // cpuid / xgetbv / the AMX permission request: the only things Swift cannot spell.
+        // cpuid / xgetbv / the AMX permission request, a prefetch: the only things Swift cannot spell.
         .target(name: "CXLSTMCPU"),
-        .target(name: "XLSTMKernelsAVX2", swiftSettings: isaFlags("haswell")),
-        .target(name: "XLSTMKernelsAVX512", swiftSettings: isaFlags("skylake-avx512")),
+        // The kernels import CXLSTMCPU only for its inline `xlstm_prefetch`.
+        .target(name: "XLSTMKernelsAVX2", dependencies: ["CXLSTMCPU"], swiftSettings: isaFlags("haswell")),
+        .target(name: "XLSTMKernelsAVX512", dependencies: ["CXLSTMCPU"], swiftSettings: isaFlags("skylake-avx512")),
         .target(
             name: "XLSTM",
             dependencies: ["CJSONC", "CXLSTMCPU", "XLSTMKernelsAVX2", "XLSTMKernelsAVX512"]

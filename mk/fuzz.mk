@@ -42,11 +42,12 @@ $(FUZZ_CPU_OBJECT): Sources/CXLSTMCPU/cpu.c Sources/CXLSTMCPU/include/xlstm_cpu.
 	@mkdir -p $(FUZZ_DIR)
 	$(CC) -O2 -c -I Sources/CXLSTMCPU/include $< -o $@
 
-$(FUZZ_DIR)/XLSTMKernels%.o: Sources/XLSTMKernels%/*.swift
+# (The kernels import CXLSTMCPU for its inline prefetch only.)
+$(FUZZ_DIR)/XLSTMKernels%.o: Sources/XLSTMKernels%/*.swift Sources/CXLSTMCPU/include/xlstm_prefetch.h
 	@mkdir -p $(FUZZ_DIR)
 	$(SWIFTC) -swift-version 6 -O -parse-as-library -module-name XLSTMKernels$* -target-cpu \
 	  $(if $(filter AVX512,$*),skylake-avx512,haswell) -emit-module -emit-module-path $(FUZZ_DIR)/XLSTMKernels$*.swiftmodule \
-	  -c $^ -o $@
+	  -I Sources/CXLSTMCPU/include -c $(filter %.swift,$^) -o $@
 
 $(FUZZ_BIN): $(FUZZ_SOURCES) $(FUZZ_ISA_OBJECTS) $(FUZZ_CPU_OBJECT) | deps
 	@mkdir -p $(FUZZ_DIR)

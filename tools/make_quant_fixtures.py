@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
-"""Reference fixtures for quantized models: Tests/FixturesQuant/q8_* and q4_*.
+"""Reference fixtures for quantized models: Tests/Fixtures/q8_* and q4_*.
 
     /work/ref/venv/bin/python tools/make_quant_fixtures.py [--cli .build/release/xlstm-cli] [--only NAME ...]
 
 For each entry of QUANT_FIXTURES: an existing fixture model (tools/make_fixtures.py: both families, sLSTM
 included, f32 and bf16 sources, single-file and sharded) is quantized with OUR ``xlstm quantize`` into
-``Tests/FixturesQuant/<name>/model``; the stored tensors are dequantized with numpy (tools/quant_numpy.py implements
+``Tests/Fixtures/<name>/model``; the stored tensors are dequantized with numpy (tools/quant_numpy.py implements
 the documented layout independently of the Swift code), loaded into the OFFICIAL model -- ``xlstm.xLSTMLMModel``
 (vanilla sLSTM backend) or ``transformers.xLSTMForCausalLM`` (native mLSTM kernels), CPU, float32, exactly as
 make_fixtures.py runs them -- and its logits on the source fixture's tokens are recorded in the same format:
@@ -14,9 +14,8 @@ quantized kernels (an engine that dequantizes exactly must match them within the
 from the quantization error, which ``meta.json`` records: ``max_rel_dlogit_vs_unquantized`` =
 max |logits - logits of the unquantized fixture| / max |logits of the unquantized fixture| (both official).
 
-They live in Tests/FixturesQuant, not Tests/Fixtures, because every fixture suite (Swift, CLI, C, Python)
-discovers Tests/Fixtures/* by itself: once the engine loads quantized directories they can move there
-(``git mv Tests/FixturesQuant/* Tests/Fixtures/``) and every suite then covers them on every kernel path.
+They live beside the other fixtures in Tests/Fixtures, so every fixture suite (Swift, CLI, C, Python)
+covers them on every kernel path.
 """
 
 from __future__ import annotations
@@ -94,7 +93,7 @@ def load_official(config: dict, tensors: dict[str, np.ndarray], family: str, wor
 
 def make(fx: QuantFixture, cli: str) -> dict:
     src = REPO / "Tests" / "Fixtures" / fx.source
-    out = REPO / "Tests" / "FixturesQuant" / fx.name
+    out = REPO / "Tests" / "Fixtures" / fx.name
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)

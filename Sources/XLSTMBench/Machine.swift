@@ -67,7 +67,7 @@ func measureBandwidth(pool: ThreadPool, kernels: KernelSet? = nil, runs: Int = 5
 /// and, for mLSTM, the chunkwise cell (scores, intra, inter and state update per chunk and head).
 func prefillFlops(_ model: Model, tokens: Int, chunkSize: Int) -> Double {
     let head = Double(model.vocabSize * model.embeddingDim) * 2
-    let matrices = Double(model.stepWeightBytes) / (model.weights.dtypes.contains(.bf16) ? 2 : 4) * 2
+    let matrices = Double(model.weights.matrixElements) * 2
     var flops = (matrices - head) * Double(tokens) + head
     if case let .large(c) = model.config {
         let dqk = Double(c.qkDim / c.numHeads), dv = Double(c.vDim / c.numHeads)

@@ -10,6 +10,8 @@
 //   matVecPackedF32AVX512     W in panels (below) · x [cols] -> y [rows]
 //   matVecPackedBF16AVX512    the same with bf16 panels
 //   gemmMicroKernelF32AVX512  C [NR][MR] (+)= A panel rows [kc][MR] · packed B [kc][NR]; BF16: bf16 panel
+//   matVecPackedQ8AVX512      W in q8_0 panels (QuantPanels.swift) · x [cols] -> y [rows]; Q4: q4_0 panels
+//   dequantizePanelQ8AVX512   blocks of one q8_0 panel -> f32 panel rows [32·blocks][MR] (prefill); Q4 likewise
 //   mLSTMCellUpdateAVX512     one head's mLSTM state update and readout in step mode
 //   combineRowsAVX512, dotAVX512  out (+)= Σ_i w[i] · row_i; a · b (the chunkwise mLSTM cell)
 //
@@ -19,6 +21,8 @@
 // its high half, so `word << 16` and `word & 0xFFFF0000` are the float32 bit patterns of both.
 
 #if arch(x86_64)
+
+import CXLSTMCPU
 
 /// Lanes of one register (16 floats) and the micro-kernel's tile: MR rows of W (a panel) × NR tokens.
 public let lanesAVX512 = 16
@@ -514,6 +518,311 @@ public func gemmMicroKernelNarrowBF16AVX512(_ kc: Int, _ a: UnsafePointer<UInt16
     put(c1_0, (1 * ldc + 0) * 4); put(c1_1, (1 * ldc + 16) * 4)
     put(c2_0, (2 * ldc + 0) * 4); put(c2_1, (2 * ldc + 16) * 4)
     put(c3_0, (3 * ldc + 0) * 4); put(c3_1, (3 * ldc + 16) * 4)
+}
+
+/// binary16 values in the low 16 bits of each lane → float32, exact for zero, subnormal and normal
+/// values (scales are checked finite at load). ryg's half_to_float, its subnormal case by arithmetic:
+/// the exponent is rebased by 112 (one more when it is zero, then 2^-14 is taken off again).
+@inline(__always)
+func widenHalves(_ h: SIMD16<UInt32>) -> SIMD16<Float> {
+    let magnitude = (h & SIMD16<UInt32>(repeating: 0x7FFF)) &<< 13
+    let subnormal = ((magnitude & SIMD16<UInt32>(repeating: 0x0F80_0000)) &- SIMD16<UInt32>(repeating: 1)) &>> 31
+    let bits = magnitude &+ SIMD16<UInt32>(repeating: 0x3800_0000) &+ (subnormal &<< 23)
+    let rebased = unsafeBitCast(bits, to: SIMD16<Float>.self)
+        - unsafeBitCast((SIMD16<UInt32>() &- subnormal) & SIMD16<UInt32>(repeating: 0x3880_0000), to: SIMD16<Float>.self)
+    return unsafeBitCast(unsafeBitCast(rebased, to: SIMD16<UInt32>.self) | ((h & SIMD16<UInt32>(repeating: 0x8000)) &<< 16), to: SIMD16<Float>.self)
+}
+
+/// W (q8_0 panels of 32 rows: per block of 32 columns 1024 bytes of int8 codes stored offset by 128, then
+/// the 32 rows' binary16 scales) · x [cols] -> y [rows]. A 64-byte load holds 32 rows × 2 columns;
+/// each code becomes an exact float by `code | 0x4B000000` (2^23 + code) minus 2^23 + 128, one FMA per
+/// weight into the block's sum, which is scaled once per block. Two panels at a time, like the f32 matvec;
+/// each stream prefetched 1024 bytes ahead (the hardware prefetcher falls behind at this arithmetic per byte).
+@inline(never)
+public func matVecPackedQ8AVX512(_ a: UnsafePointer<UInt8>, _ rows: Int, _ cols: Int,
+                            _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    let panels = (rows + 31) / 32
+    let blocks = cols / 32
+    let panelBytes = blocks * 1088
+    let mask = SIMD16<UInt32>(repeating: 0xFF), magic = SIMD16<UInt32>(repeating: 0x4B00_0000), bias = SIMD16<Float>(repeating: 8_388_736)
+    var panel = 0
+    while panel + 2 <= panels {
+        var pa = UnsafeRawPointer(a) + panel * panelBytes, pb = pa + panelBytes
+        var t00 = SIMD16<Float>(); var t01 = SIMD16<Float>(); var t10 = SIMD16<Float>(); var t11 = SIMD16<Float>()
+        var xp = x
+        for _ in 0..<blocks {
+            var e00 = SIMD16<Float>(), o00 = SIMD16<Float>(); var e01 = SIMD16<Float>(), o01 = SIMD16<Float>(); var e10 = SIMD16<Float>(), o10 = SIMD16<Float>(); var e11 = SIMD16<Float>(), o11 = SIMD16<Float>()
+            for _ in 0..<16 {
+                xlstm_prefetch(pa + 1024); xlstm_prefetch(pb + 1024)
+                let x0 = SIMD16<Float>(repeating: xp[0]), x1 = SIMD16<Float>(repeating: xp[1])
+                do {
+                    let word = pa.loadUnaligned(as: SIMD16<UInt32>.self)
+                    e00.addProduct((unsafeBitCast((word & mask) | magic, to: SIMD16<Float>.self) - bias), x0)
+                    e01.addProduct((unsafeBitCast(((word &>> 8) & mask) | magic, to: SIMD16<Float>.self) - bias), x0)
+                    o00.addProduct((unsafeBitCast(((word &>> 16) & mask) | magic, to: SIMD16<Float>.self) - bias), x1)
+                    o01.addProduct((unsafeBitCast((word &>> 24) | magic, to: SIMD16<Float>.self) - bias), x1)
+                }
+                do {
+                    let word = pb.loadUnaligned(as: SIMD16<UInt32>.self)
+                    e10.addProduct((unsafeBitCast((word & mask) | magic, to: SIMD16<Float>.self) - bias), x0)
+                    e11.addProduct((unsafeBitCast(((word &>> 8) & mask) | magic, to: SIMD16<Float>.self) - bias), x0)
+                    o10.addProduct((unsafeBitCast(((word &>> 16) & mask) | magic, to: SIMD16<Float>.self) - bias), x1)
+                    o11.addProduct((unsafeBitCast((word &>> 24) | magic, to: SIMD16<Float>.self) - bias), x1)
+                }
+                pa += 64; pb += 64; xp += 2
+            }
+            do {
+                let words = pa.loadUnaligned(fromByteOffset: 0, as: SIMD16<UInt32>.self)
+                let s0 = widenHalves(words & SIMD16<UInt32>(repeating: 0xFFFF)), s1 = widenHalves(words &>> 16)
+                t00.addProduct(e00 + o00, s0)
+                t01.addProduct(e01 + o01, s1)
+            }
+            do {
+                let words = pb.loadUnaligned(fromByteOffset: 0, as: SIMD16<UInt32>.self)
+                let s0 = widenHalves(words & SIMD16<UInt32>(repeating: 0xFFFF)), s1 = widenHalves(words &>> 16)
+                t10.addProduct(e10 + o10, s0)
+                t11.addProduct(e11 + o11, s1)
+            }
+            pa += 64; pb += 64
+        }
+        do {
+            let first = panel * 32
+            if first + 32 <= rows {
+                UnsafeMutableRawPointer(y + first).storeBytes(of: t00, toByteOffset: 0, as: SIMD16<Float>.self)
+                UnsafeMutableRawPointer(y + first).storeBytes(of: t01, toByteOffset: 64, as: SIMD16<Float>.self)
+            } else {
+                for i in 0..<(rows - first) {
+                    y[first + i] = i < 16 ? t00[i] : t01[i - 16]
+                }
+            }
+        }
+        do {
+            let first = panel * 32 + 32
+            if first + 32 <= rows {
+                UnsafeMutableRawPointer(y + first).storeBytes(of: t10, toByteOffset: 0, as: SIMD16<Float>.self)
+                UnsafeMutableRawPointer(y + first).storeBytes(of: t11, toByteOffset: 64, as: SIMD16<Float>.self)
+            } else {
+                for i in 0..<(rows - first) {
+                    y[first + i] = i < 16 ? t10[i] : t11[i - 16]
+                }
+            }
+        }
+        panel += 2
+    }
+    if panel < panels {
+        var pa = UnsafeRawPointer(a) + panel * panelBytes
+        var t00 = SIMD16<Float>(); var t01 = SIMD16<Float>()
+        var xp = x
+        for _ in 0..<blocks {
+            var e00 = SIMD16<Float>(), o00 = SIMD16<Float>(); var e01 = SIMD16<Float>(), o01 = SIMD16<Float>()
+            for _ in 0..<16 {
+                xlstm_prefetch(pa + 1024)
+                let x0 = SIMD16<Float>(repeating: xp[0]), x1 = SIMD16<Float>(repeating: xp[1])
+                do {
+                    let word = pa.loadUnaligned(as: SIMD16<UInt32>.self)
+                    e00.addProduct((unsafeBitCast((word & mask) | magic, to: SIMD16<Float>.self) - bias), x0)
+                    e01.addProduct((unsafeBitCast(((word &>> 8) & mask) | magic, to: SIMD16<Float>.self) - bias), x0)
+                    o00.addProduct((unsafeBitCast(((word &>> 16) & mask) | magic, to: SIMD16<Float>.self) - bias), x1)
+                    o01.addProduct((unsafeBitCast((word &>> 24) | magic, to: SIMD16<Float>.self) - bias), x1)
+                }
+                pa += 64; xp += 2
+            }
+            do {
+                let words = pa.loadUnaligned(fromByteOffset: 0, as: SIMD16<UInt32>.self)
+                let s0 = widenHalves(words & SIMD16<UInt32>(repeating: 0xFFFF)), s1 = widenHalves(words &>> 16)
+                t00.addProduct(e00 + o00, s0)
+                t01.addProduct(e01 + o01, s1)
+            }
+            pa += 64
+        }
+        do {
+            let first = panel * 32
+            if first + 32 <= rows {
+                UnsafeMutableRawPointer(y + first).storeBytes(of: t00, toByteOffset: 0, as: SIMD16<Float>.self)
+                UnsafeMutableRawPointer(y + first).storeBytes(of: t01, toByteOffset: 64, as: SIMD16<Float>.self)
+            } else {
+                for i in 0..<(rows - first) {
+                    y[first + i] = i < 16 ? t00[i] : t01[i - 16]
+                }
+            }
+        }
+    }
+}
+
+/// `blocks` blocks of one q8_0 panel (a = its first block) -> out [32·blocks][32] f32, the panel
+/// layout of the f32 micro-kernel; each value is scale · code, exactly the reference dequantization.
+@inline(never)
+public func dequantizePanelQ8AVX512(_ a: UnsafeRawPointer, _ blocks: Int, _ out: UnsafeMutablePointer<Float>) {
+    let mask = SIMD16<UInt32>(repeating: 0xFF), magic = SIMD16<UInt32>(repeating: 0x4B00_0000), bias = SIMD16<Float>(repeating: 8_388_736)
+    var pa = a
+    var o = UnsafeMutableRawPointer(out)
+    for _ in 0..<blocks {
+        let words = pa.loadUnaligned(fromByteOffset: 1024, as: SIMD16<UInt32>.self)
+        let s0 = widenHalves(words & SIMD16<UInt32>(repeating: 0xFFFF)), s1 = widenHalves(words &>> 16)
+        for _ in 0..<16 {
+            let word = pa.loadUnaligned(as: SIMD16<UInt32>.self)
+            o.storeBytes(of: (unsafeBitCast((word & mask) | magic, to: SIMD16<Float>.self) - bias) * s0, toByteOffset: 0, as: SIMD16<Float>.self)
+            o.storeBytes(of: (unsafeBitCast(((word &>> 8) & mask) | magic, to: SIMD16<Float>.self) - bias) * s1, toByteOffset: 64, as: SIMD16<Float>.self)
+            o.storeBytes(of: (unsafeBitCast(((word &>> 16) & mask) | magic, to: SIMD16<Float>.self) - bias) * s0, toByteOffset: 128, as: SIMD16<Float>.self)
+            o.storeBytes(of: (unsafeBitCast((word &>> 24) | magic, to: SIMD16<Float>.self) - bias) * s1, toByteOffset: 192, as: SIMD16<Float>.self)
+            pa += 64; o += 256
+        }
+        pa += 64
+    }
+}
+
+/// W (q4_0 panels of 32 rows: per block of 32 columns 512 bytes of 4-bit codes, value = code − 8, then
+/// the 32 rows' binary16 scales) · x [cols] -> y [rows]. A 64-byte load holds 32 rows × 4 columns;
+/// each code becomes an exact float by `code | 0x4B000000` (2^23 + code) minus 2^23 + 8, one FMA per
+/// weight into the block's sum, which is scaled once per block. Two panels at a time, like the f32 matvec;
+/// each stream prefetched 1024 bytes ahead (the hardware prefetcher falls behind at this arithmetic per byte).
+@inline(never)
+public func matVecPackedQ4AVX512(_ a: UnsafePointer<UInt8>, _ rows: Int, _ cols: Int,
+                            _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    let panels = (rows + 31) / 32
+    let blocks = cols / 32
+    let panelBytes = blocks * 576
+    let mask = SIMD16<UInt32>(repeating: 0xF), magic = SIMD16<UInt32>(repeating: 0x4B00_0000), bias = SIMD16<Float>(repeating: 8_388_616)
+    var panel = 0
+    while panel + 2 <= panels {
+        var pa = UnsafeRawPointer(a) + panel * panelBytes, pb = pa + panelBytes
+        var t00 = SIMD16<Float>(); var t01 = SIMD16<Float>(); var t10 = SIMD16<Float>(); var t11 = SIMD16<Float>()
+        var xp = x
+        for _ in 0..<blocks {
+            var e00 = SIMD16<Float>(), o00 = SIMD16<Float>(); var e01 = SIMD16<Float>(), o01 = SIMD16<Float>(); var e10 = SIMD16<Float>(), o10 = SIMD16<Float>(); var e11 = SIMD16<Float>(), o11 = SIMD16<Float>()
+            for _ in 0..<8 {
+                xlstm_prefetch(pa + 1024); xlstm_prefetch(pb + 1024)
+                let x0 = SIMD16<Float>(repeating: xp[0]), x1 = SIMD16<Float>(repeating: xp[1]), x2 = SIMD16<Float>(repeating: xp[2]), x3 = SIMD16<Float>(repeating: xp[3])
+                do {
+                    let word = pa.loadUnaligned(as: SIMD16<UInt32>.self)
+                    e00.addProduct((unsafeBitCast((word & mask) | magic, to: SIMD16<Float>.self) - bias), x0)
+                    e01.addProduct((unsafeBitCast(((word &>> 4) & mask) | magic, to: SIMD16<Float>.self) - bias), x0)
+                    o00.addProduct((unsafeBitCast(((word &>> 8) & mask) | magic, to: SIMD16<Float>.self) - bias), x1)
+                    o01.addProduct((unsafeBitCast(((word &>> 12) & mask) | magic, to: SIMD16<Float>.self) - bias), x1)
+                    e00.addProduct((unsafeBitCast(((word &>> 16) & mask) | magic, to: SIMD16<Float>.self) - bias), x2)
+                    e01.addProduct((unsafeBitCast(((word &>> 20) & mask) | magic, to: SIMD16<Float>.self) - bias), x2)
+                    o00.addProduct((unsafeBitCast(((word &>> 24) & mask) | magic, to: SIMD16<Float>.self) - bias), x3)
+                    o01.addProduct((unsafeBitCast((word &>> 28) | magic, to: SIMD16<Float>.self) - bias), x3)
+                }
+                do {
+                    let word = pb.loadUnaligned(as: SIMD16<UInt32>.self)
+                    e10.addProduct((unsafeBitCast((word & mask) | magic, to: SIMD16<Float>.self) - bias), x0)
+                    e11.addProduct((unsafeBitCast(((word &>> 4) & mask) | magic, to: SIMD16<Float>.self) - bias), x0)
+                    o10.addProduct((unsafeBitCast(((word &>> 8) & mask) | magic, to: SIMD16<Float>.self) - bias), x1)
+                    o11.addProduct((unsafeBitCast(((word &>> 12) & mask) | magic, to: SIMD16<Float>.self) - bias), x1)
+                    e10.addProduct((unsafeBitCast(((word &>> 16) & mask) | magic, to: SIMD16<Float>.self) - bias), x2)
+                    e11.addProduct((unsafeBitCast(((word &>> 20) & mask) | magic, to: SIMD16<Float>.self) - bias), x2)
+                    o10.addProduct((unsafeBitCast(((word &>> 24) & mask) | magic, to: SIMD16<Float>.self) - bias), x3)
+                    o11.addProduct((unsafeBitCast((word &>> 28) | magic, to: SIMD16<Float>.self) - bias), x3)
+                }
+                pa += 64; pb += 64; xp += 4
+            }
+            do {
+                let words = pa.loadUnaligned(fromByteOffset: 0, as: SIMD16<UInt32>.self)
+                let s0 = widenHalves(words & SIMD16<UInt32>(repeating: 0xFFFF)), s1 = widenHalves(words &>> 16)
+                t00.addProduct(e00 + o00, s0)
+                t01.addProduct(e01 + o01, s1)
+            }
+            do {
+                let words = pb.loadUnaligned(fromByteOffset: 0, as: SIMD16<UInt32>.self)
+                let s0 = widenHalves(words & SIMD16<UInt32>(repeating: 0xFFFF)), s1 = widenHalves(words &>> 16)
+                t10.addProduct(e10 + o10, s0)
+                t11.addProduct(e11 + o11, s1)
+            }
+            pa += 64; pb += 64
+        }
+        do {
+            let first = panel * 32
+            if first + 32 <= rows {
+                UnsafeMutableRawPointer(y + first).storeBytes(of: t00, toByteOffset: 0, as: SIMD16<Float>.self)
+                UnsafeMutableRawPointer(y + first).storeBytes(of: t01, toByteOffset: 64, as: SIMD16<Float>.self)
+            } else {
+                for i in 0..<(rows - first) {
+                    y[first + i] = i < 16 ? t00[i] : t01[i - 16]
+                }
+            }
+        }
+        do {
+            let first = panel * 32 + 32
+            if first + 32 <= rows {
+                UnsafeMutableRawPointer(y + first).storeBytes(of: t10, toByteOffset: 0, as: SIMD16<Float>.self)
+                UnsafeMutableRawPointer(y + first).storeBytes(of: t11, toByteOffset: 64, as: SIMD16<Float>.self)
+            } else {
+                for i in 0..<(rows - first) {
+                    y[first + i] = i < 16 ? t10[i] : t11[i - 16]
+                }
+            }
+        }
+        panel += 2
+    }
+    if panel < panels {
+        var pa = UnsafeRawPointer(a) + panel * panelBytes
+        var t00 = SIMD16<Float>(); var t01 = SIMD16<Float>()
+        var xp = x
+        for _ in 0..<blocks {
+            var e00 = SIMD16<Float>(), o00 = SIMD16<Float>(); var e01 = SIMD16<Float>(), o01 = SIMD16<Float>()
+            for _ in 0..<8 {
+                xlstm_prefetch(pa + 1024)
+                let x0 = SIMD16<Float>(repeating: xp[0]), x1 = SIMD16<Float>(repeating: xp[1]), x2 = SIMD16<Float>(repeating: xp[2]), x3 = SIMD16<Float>(repeating: xp[3])
+                do {
+                    let word = pa.loadUnaligned(as: SIMD16<UInt32>.self)
+                    e00.addProduct((unsafeBitCast((word & mask) | magic, to: SIMD16<Float>.self) - bias), x0)
+                    e01.addProduct((unsafeBitCast(((word &>> 4) & mask) | magic, to: SIMD16<Float>.self) - bias), x0)
+                    o00.addProduct((unsafeBitCast(((word &>> 8) & mask) | magic, to: SIMD16<Float>.self) - bias), x1)
+                    o01.addProduct((unsafeBitCast(((word &>> 12) & mask) | magic, to: SIMD16<Float>.self) - bias), x1)
+                    e00.addProduct((unsafeBitCast(((word &>> 16) & mask) | magic, to: SIMD16<Float>.self) - bias), x2)
+                    e01.addProduct((unsafeBitCast(((word &>> 20) & mask) | magic, to: SIMD16<Float>.self) - bias), x2)
+                    o00.addProduct((unsafeBitCast(((word &>> 24) & mask) | magic, to: SIMD16<Float>.self) - bias), x3)
+                    o01.addProduct((unsafeBitCast((word &>> 28) | magic, to: SIMD16<Float>.self) - bias), x3)
+                }
+                pa += 64; xp += 4
+            }
+            do {
+                let words = pa.loadUnaligned(fromByteOffset: 0, as: SIMD16<UInt32>.self)
+                let s0 = widenHalves(words & SIMD16<UInt32>(repeating: 0xFFFF)), s1 = widenHalves(words &>> 16)
+                t00.addProduct(e00 + o00, s0)
+                t01.addProduct(e01 + o01, s1)
+            }
+            pa += 64
+        }
+        do {
+            let first = panel * 32
+            if first + 32 <= rows {
+                UnsafeMutableRawPointer(y + first).storeBytes(of: t00, toByteOffset: 0, as: SIMD16<Float>.self)
+                UnsafeMutableRawPointer(y + first).storeBytes(of: t01, toByteOffset: 64, as: SIMD16<Float>.self)
+            } else {
+                for i in 0..<(rows - first) {
+                    y[first + i] = i < 16 ? t00[i] : t01[i - 16]
+                }
+            }
+        }
+    }
+}
+
+/// `blocks` blocks of one q4_0 panel (a = its first block) -> out [32·blocks][32] f32, the panel
+/// layout of the f32 micro-kernel; each value is scale · code, exactly the reference dequantization.
+@inline(never)
+public func dequantizePanelQ4AVX512(_ a: UnsafeRawPointer, _ blocks: Int, _ out: UnsafeMutablePointer<Float>) {
+    let mask = SIMD16<UInt32>(repeating: 0xF), magic = SIMD16<UInt32>(repeating: 0x4B00_0000), bias = SIMD16<Float>(repeating: 8_388_616)
+    var pa = a
+    var o = UnsafeMutableRawPointer(out)
+    for _ in 0..<blocks {
+        let words = pa.loadUnaligned(fromByteOffset: 512, as: SIMD16<UInt32>.self)
+        let s0 = widenHalves(words & SIMD16<UInt32>(repeating: 0xFFFF)), s1 = widenHalves(words &>> 16)
+        for _ in 0..<8 {
+            let word = pa.loadUnaligned(as: SIMD16<UInt32>.self)
+            o.storeBytes(of: (unsafeBitCast((word & mask) | magic, to: SIMD16<Float>.self) - bias) * s0, toByteOffset: 0, as: SIMD16<Float>.self)
+            o.storeBytes(of: (unsafeBitCast(((word &>> 4) & mask) | magic, to: SIMD16<Float>.self) - bias) * s1, toByteOffset: 64, as: SIMD16<Float>.self)
+            o.storeBytes(of: (unsafeBitCast(((word &>> 8) & mask) | magic, to: SIMD16<Float>.self) - bias) * s0, toByteOffset: 128, as: SIMD16<Float>.self)
+            o.storeBytes(of: (unsafeBitCast(((word &>> 12) & mask) | magic, to: SIMD16<Float>.self) - bias) * s1, toByteOffset: 192, as: SIMD16<Float>.self)
+            o.storeBytes(of: (unsafeBitCast(((word &>> 16) & mask) | magic, to: SIMD16<Float>.self) - bias) * s0, toByteOffset: 256, as: SIMD16<Float>.self)
+            o.storeBytes(of: (unsafeBitCast(((word &>> 20) & mask) | magic, to: SIMD16<Float>.self) - bias) * s1, toByteOffset: 320, as: SIMD16<Float>.self)
+            o.storeBytes(of: (unsafeBitCast(((word &>> 24) & mask) | magic, to: SIMD16<Float>.self) - bias) * s0, toByteOffset: 384, as: SIMD16<Float>.self)
+            o.storeBytes(of: (unsafeBitCast((word &>> 28) | magic, to: SIMD16<Float>.self) - bias) * s1, toByteOffset: 448, as: SIMD16<Float>.self)
+            pa += 64; o += 512
+        }
+        pa += 64
+    }
 }
 
 /// One mLSTM step's state update and readout for one head (the covariance update of the paper,

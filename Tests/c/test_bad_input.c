@@ -182,6 +182,34 @@ static void model_functions(void) {
         ROW(XLSTM_ERROR_INVALID_MODEL, xlstm_model_load(model_dir_with_config(name, absurd[i]), NULL, &out_model));
     }
 
+    // quantization_config that cannot be honoured (issue 10): refused while config.json is read,
+    // before any tensor; paper_mixed's own config with the member added.
+    size_t config_size = 0;
+    char *config = read_whole_file(fixture_path("paper_mixed", "model/config.json"), &config_size);
+    CHECK(config != NULL, "reading paper_mixed's config.json");
+    struct {
+        const char *member;
+        xlstm_status expected;
+    } quantization[] = {
+        {"{\"quant_method\": \"xlstm\", \"format\": \"q3_k\"}", XLSTM_ERROR_UNSUPPORTED},
+        {"{\"quant_method\": \"xlstm\", \"format\": \"q8_0\", \"bits\": 8, \"group_size\": 64}", XLSTM_ERROR_UNSUPPORTED},
+        {"{\"quant_method\": \"gptq\", \"bits\": 4}", XLSTM_ERROR_UNSUPPORTED},
+        {"{\"quant_method\": \"xlstm\", \"format\": \"q4_0\", \"bits\": 8}", XLSTM_ERROR_INVALID_MODEL},
+        {"{\"quant_method\": \"xlstm\", \"format\": \"q8_0\", \"scale_dtype\": \"bfloat16\"}", XLSTM_ERROR_UNSUPPORTED},
+        {"{\"format\": \"q8_0\"}", XLSTM_ERROR_INVALID_MODEL},
+        {"\"q8_0\"", XLSTM_ERROR_INVALID_MODEL},
+    };
+    for (size_t i = 0; config && i < sizeof quantization / sizeof quantization[0]; i++) {
+        size_t end = config_size;
+        while (end > 0 && config[end - 1] != '}') end--;
+        char text[16384];
+        snprintf(text, sizeof text, "%.*s, \"quantization_config\": %s}\n", (int)(end - 1), config, quantization[i].member);
+        char name[32];
+        snprintf(name, sizeof name, "quantization-%zu", i);
+        ROW(quantization[i].expected, xlstm_model_load(model_dir_with_config(name, text), NULL, &out_model));
+    }
+    free(config);
+
     ROW(IA, xlstm_model_get_info(NULL, &info_a));
     ROW(IA, xlstm_model_get_info(model_a, NULL));
     xlstm_block_kind kind;

@@ -20,6 +20,10 @@ token's sums are bit-identical whichever of the two computes it.
 import os
 import sys
 
+# How far ahead of its reads the quantized matvec prefetches each panel stream (bytes): its
+# arithmetic per byte is 4-8x the bf16 matvec's, so the hardware prefetcher alone falls behind.
+PREFETCH_BYTES = 1024
+
 # k per partial sum in the packed matvec (rounding: each output is a sum of cols / MATVEC_KBLOCK block sums).
 MATVEC_KBLOCK = 64
 
@@ -31,6 +35,151 @@ ISAS = {
     "avx512": dict(suffix="AVX512", lanes=16, mr=32, nr=12, nnr=4, fma=True,
                    path="Sources/XLSTMKernelsAVX512/KernelsAVX512.swift", title="AVX-512 (F, BW, DQ, VL)"),
 }
+
+
+def quantized_kernels(c, madd, store):
+    """The q8_0 / q4_0 kernels of one ISA: the packed matvec (codes widened to f32 in registers,
+    one FMA per weight, the block's sum scaled once) and the panel dequantizer the GEMM runs before
+    its f32 micro-kernel. The in-memory layout is Sources/XLSTM/Quant/QuantPanels.swift's."""
+    isa_portable = c["suffix"] == "Portable"
+    S, L, MR = c["suffix"], c["lanes"], c["mr"]
+    NV = MR // L
+    V, W = f"SIMD{L}<Float>", f"SIMD{L}<UInt32>"
+    HW = "SIMD4<UInt32>" if isa_portable else W      # words of one block's MR scales
+    HV = "SIMD4<Float>" if isa_portable else V
+    pub = "" if isa_portable else "public "
+    out = []
+    w = out.append
+
+    w("/// binary16 values in the low 16 bits of each lane → float32, exact for zero, subnormal and normal")
+    w("/// values (scales are checked finite at load). ryg's half_to_float, its subnormal case by arithmetic:")
+    w("/// the exponent is rebased by 112 (one more when it is zero, then 2^-14 is taken off again).")
+    w("@inline(__always)")
+    w(f"func widenHalves(_ h: {HW}) -> {HV} {{")
+    w(f"    let magnitude = (h & {HW}(repeating: 0x7FFF)) &<< 13")
+    w(f"    let subnormal = ((magnitude & {HW}(repeating: 0x0F80_0000)) &- {HW}(repeating: 1)) &>> 31")
+    w(f"    let bits = magnitude &+ {HW}(repeating: 0x3800_0000) &+ (subnormal &<< 23)")
+    w(f"    let rebased = unsafeBitCast(bits, to: {HV}.self)")
+    w(f"        - unsafeBitCast(({HW}() &- subnormal) & {HW}(repeating: 0x3880_0000), to: {HV}.self)")
+    w(f"    return unsafeBitCast(unsafeBitCast(rebased, to: {HW}.self) | ((h & {HW}(repeating: 0x8000)) &<< 16), to: {HV}.self)")
+    w("}")
+    w("")
+
+    def scales(ptr, offset, names, indent):
+        I = " " * indent
+        lines = [I + f"let words = {ptr}.loadUnaligned(fromByteOffset: {offset}, as: {HW}.self)"]
+        lo = f"widenHalves(words & {HW}(repeating: 0xFFFF))"
+        hi = f"widenHalves(words &>> 16)"
+        if NV == 1:
+            lines.append(I + f"let {names[0]} = {V}(lowHalf: {lo}, highHalf: {hi})")
+        else:
+            lines.append(I + f"let {names[0]} = {lo}, {names[1]} = {hi}")
+        return lines
+
+    for fmt in ("Q8", "Q4"):
+        per = 4 if fmt == "Q8" else 8          # codes per 32-bit word
+        width = 32 // per
+        cpc = per // NV                        # columns per chunk (one W load: MR rows × cpc columns)
+        chunks = 32 // cpc
+        chunk_bytes = 4 * L
+        code_bytes = chunks * chunk_bytes
+        block_bytes = code_bytes + 2 * MR
+        bias = "8_388_736" if fmt == "Q8" else "8_388_616"   # 2^23 + 128 (offset binary) / 2^23 + 8
+        lowmask = "0xFF" if fmt == "Q8" else "0xF"
+
+        def code(word, t):
+            shift = t * width
+            if t == 0:
+                bits = f"{word} & mask"
+            elif t == per - 1:
+                bits = f"{word} &>> {shift}"
+            else:
+                bits = f"({word} &>> {shift}) & mask"
+            return f"(unsafeBitCast(({bits}) | magic, to: {V}.self) - bias)"
+
+        what = "int8 codes stored offset by 128" if fmt == "Q8" else "4-bit codes, value = code − 8"
+        w(f"/// W ({fmt.lower()}_0 panels of {MR} rows: per block of 32 columns {code_bytes} bytes of {what}, then")
+        w(f"/// the {MR} rows' binary16 scales) · x [cols] -> y [rows]. A {chunk_bytes}-byte load holds {MR} rows × {cpc} columns;")
+        offset = "128" if fmt == "Q8" else "8"
+        w(f"/// each code becomes an exact float by `code | 0x4B000000` (2^23 + code) minus 2^23 + {offset}, one FMA per")
+        w(f"/// weight into the block's sum, which is scaled once per block. Two panels at a time, like the f32 matvec;")
+        w(f"/// each stream prefetched {PREFETCH_BYTES} bytes ahead (the hardware prefetcher falls behind at this arithmetic per byte).")
+        w("@inline(never)")
+        w(f"{pub}func matVecPacked{fmt}{S}(_ a: UnsafePointer<UInt8>, _ rows: Int, _ cols: Int,")
+        w(f"                            _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {{")
+        w(f"    let panels = (rows + {MR - 1}) / {MR}")
+        w(f"    let blocks = cols / 32")
+        w(f"    let panelBytes = blocks * {block_bytes}")
+        w(f"    let mask = {W}(repeating: {lowmask}), magic = {W}(repeating: 0x4B00_0000), bias = {V}(repeating: {bias})")
+
+        def body(ptrs, indent):
+            I = " " * indent
+            lines = []
+            lines.append(I + "; ".join(f"var t{p}{v} = {V}()" for p in range(len(ptrs)) for v in range(NV)))
+            lines.append(I + "var xp = x")
+            lines.append(I + "for _ in 0..<blocks {")
+            lines.append(I + "    " + "; ".join(f"var e{p}{v} = {V}(), o{p}{v} = {V}()" for p in range(len(ptrs)) for v in range(NV)))
+            lines.append(I + f"    for _ in 0..<{chunks} {{")
+            lines.append(I + "        " + "; ".join(f"xlstm_prefetch({ptr} + {PREFETCH_BYTES})" for ptr in ptrs))
+            lines.append(I + "        let " + ", ".join(f"x{k} = {V}(repeating: xp[{k}])" for k in range(cpc)))
+            for p, ptr in enumerate(ptrs):
+                lines.append(I + f"        do {{")
+                lines.append(I + f"            let word = {ptr}.loadUnaligned(as: {W}.self)")
+                for t in range(per):
+                    v, col = t % NV, t // NV
+                    acc = ("e" if col % 2 == 0 else "o") + f"{p}{v}"
+                    lines.append(I + f"            {madd(acc, code('word', t), f'x{col}')}")
+                lines.append(I + "        }")
+            lines.append(I + "        " + "; ".join(f"{ptr} += {chunk_bytes}" for ptr in ptrs) + f"; xp += {cpc}")
+            lines.append(I + "    }")
+            for p, ptr in enumerate(ptrs):
+                lines.append(I + "    do {")
+                lines += scales(ptr, 0, [f"s{v}" for v in range(NV)], indent + 8)
+                for v in range(NV):
+                    total = f"e{p}{v} + o{p}{v}"
+                    lines.append(I + f"        {madd(f't{p}{v}', total, f's{v}')}")
+                lines.append(I + "    }")
+            lines.append(I + "    " + "; ".join(f"{ptr} += {2 * MR}" for ptr in ptrs))
+            lines.append(I + "}")
+            return lines
+
+        w("    var panel = 0")
+        w("    while panel + 2 <= panels {")
+        w("        var pa = UnsafeRawPointer(a) + panel * panelBytes, pb = pa + panelBytes")
+        out.extend(body(["pa", "pb"], 8))
+        out.extend(store(0, f"panel * {MR}", 8) + store(1, f"panel * {MR} + {MR}", 8))
+        w("        panel += 2")
+        w("    }")
+        w("    if panel < panels {")
+        w("        var pa = UnsafeRawPointer(a) + panel * panelBytes")
+        out.extend(body(["pa"], 8))
+        out.extend(store(0, f"panel * {MR}", 8))
+        w("    }")
+        w("}")
+        w("")
+
+        w(f"/// `blocks` blocks of one {fmt.lower()}_0 panel (a = its first block) -> out [32·blocks][{MR}] f32, the panel")
+        w("/// layout of the f32 micro-kernel; each value is scale · code, exactly the reference dequantization.")
+        w("@inline(never)")
+        w(f"{pub}func dequantizePanel{fmt}{S}(_ a: UnsafeRawPointer, _ blocks: Int, _ out: UnsafeMutablePointer<Float>) {{")
+        w(f"    let mask = {W}(repeating: {lowmask}), magic = {W}(repeating: 0x4B00_0000), bias = {V}(repeating: {bias})")
+        w("    var pa = a")
+        w("    var o = UnsafeMutableRawPointer(out)")
+        w("    for _ in 0..<blocks {")
+        for line in scales("pa", code_bytes, [f"s{v}" for v in range(NV)], 8):
+            w(line)
+        w(f"        for _ in 0..<{chunks} {{")
+        w(f"            let word = pa.loadUnaligned(as: {W}.self)")
+        for t in range(per):
+            v, col = t % NV, t // NV
+            w(f"            o.storeBytes(of: {code('word', t)} * s{v}, toByteOffset: {(col * MR + v * L) * 4}, as: {V}.self)")
+        w(f"            pa += {chunk_bytes}; o += {cpc * MR * 4}")
+        w("        }")
+        w(f"        pa += {2 * MR}")
+        w("    }")
+        w("}")
+        w("")
+    return out
 
 
 def generate(isa):
@@ -74,6 +223,8 @@ def generate(isa):
     w(f"//   matVecPackedF32{S}     W in panels (below) · x [cols] -> y [rows]")
     w(f"//   matVecPackedBF16{S}    the same with bf16 panels")
     w(f"//   gemmMicroKernelF32{S}  C [NR][MR] (+)= A panel rows [kc][MR] · packed B [kc][NR]; BF16: bf16 panel")
+    w(f"//   matVecPackedQ8{S}      W in q8_0 panels (QuantPanels.swift) · x [cols] -> y [rows]; Q4: q4_0 panels")
+    w(f"//   dequantizePanelQ8{S}   blocks of one q8_0 panel -> f32 panel rows [32·blocks][MR] (prefill); Q4 likewise")
     w(f"//   mLSTMCellUpdate{S}     one head's mLSTM state update and readout in step mode")
     w(f"//   combineRows{S}, dot{S}  out (+)= Σ_i w[i] · row_i; a · b (the chunkwise mLSTM cell)")
     w("//")
@@ -85,6 +236,9 @@ def generate(isa):
     if isa != "portable":
         w("#if arch(x86_64)")
         w("")
+    w("import CXLSTMCPU")
+    w("")
+
     w(f"/// Lanes of one register ({L} floats) and the micro-kernel's tile: MR rows of W (a panel) × NR tokens.")
     w(f"{pub}let lanes{S} = {L}")
     w(f"{pub}let microTile{S} = (mr: {MR}, nr: {NR})")
@@ -296,6 +450,10 @@ def generate(isa):
             w("    " + "; ".join(f"put(c{j}_{v}, ({j} * ldc + {v * L}) * 4)" for v in range(NV)))
         w("}")
         w("")
+
+    # --- block-quantized panels (q8_0 / q4_0: Sources/XLSTM/Quant/QuantPanels.swift) ---
+    for line in quantized_kernels(c, madd, store):
+        w(line)
 
     # --- mLSTM cell state update (step mode) ---
     w("/// One mLSTM step's state update and readout for one head (the covariance update of the paper,")

@@ -391,3 +391,44 @@ extension ModelConfig {
         }
     }
 }
+
+extension ModelConfig {
+    /// config.json's `quantization_config` (HF convention; the layout is BlockQuant.swift's):
+    /// `{"quant_method": "xlstm", "format": "q8_0" | "q4_0", "bits": 8 | 4, "group_size": 32,
+    /// "scale_dtype": "float16"}`. Absent or null: nil (no quantized tensors allowed). `bits`,
+    /// `group_size` and `scale_dtype` may be left out; when present they must agree with the format.
+    public static func parseQuantization(_ json: JSON, file: String) throws(XLSTMError) -> QuantFormat? {
+        let root = ConfigReader(json: json, path: "", file: file)
+        guard let config = try root.object("quantization_config") else { return nil }
+        let method = try config.string("quant_method")
+        guard method == "xlstm" else {
+            throw XLSTMError(.unsupported, "\(file): quantization_config.quant_method \"\(method)\" is not supported "
+                             + "(only \"xlstm\": the q8_0 / q4_0 block formats)")
+        }
+        let name = try config.string("format")
+        guard let format = QuantFormat(rawValue: name) else {
+            throw XLSTMError(.unsupported, "\(file): quantization_config.format \"\(name)\" is not supported "
+                             + "(\(QuantFormat.allCases.map(\.rawValue).joined(separator: ", ")))")
+        }
+        if config.has("bits") {
+            let bits = try config.int("bits")
+            guard bits == format.bits else {
+                throw config.fail("bits", "is \(bits), but format \(format.rawValue) has \(format.bits)-bit codes")
+            }
+        }
+        if config.has("group_size") {
+            let group = try config.int("group_size")
+            guard group == QuantFormat.blockSize else {
+                throw XLSTMError(.unsupported, "\(file): quantization_config.group_size \(group) is not supported "
+                                 + "(\(format.rawValue) has blocks of \(QuantFormat.blockSize))")
+            }
+        }
+        if config.has("scale_dtype") {
+            let scale = try config.string("scale_dtype")
+            guard scale == "float16" else {
+                throw XLSTMError(.unsupported, "\(file): quantization_config.scale_dtype \"\(scale)\" is not supported (float16)")
+            }
+        }
+        return format
+    }
+}

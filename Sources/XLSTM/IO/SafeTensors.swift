@@ -6,11 +6,15 @@ public enum DType: String, Sendable {
     case f32 = "F32"
     case f16 = "F16"
     case bf16 = "BF16"
+    /// Codes of block-quantized tensors (q8_0: I8, q4_0: U8, two codes a byte; BlockQuant.swift).
+    case i8 = "I8"
+    case u8 = "U8"
 
     public var byteSize: Int {
         switch self {
         case .f32: return 4
         case .f16, .bf16: return 2
+        case .i8, .u8: return 1
         }
     }
 }
@@ -66,7 +70,7 @@ public struct SafeTensorsFile: Sendable {
             }
             guard let dtypeName = value["dtype"]?.stringValue else { throw bad("missing dtype") }
             guard let dtype = DType(rawValue: dtypeName) else {
-                throw XLSTMError(.unsupported, "\(path): tensor '\(name)': dtype \(dtypeName) is not supported (F32, F16, BF16)")
+                throw XLSTMError(.unsupported, "\(path): tensor '\(name)': dtype \(dtypeName) is not supported (F32, F16, BF16; I8 and U8 for the codes of quantized tensors)")
             }
             guard let shapeItems = value["shape"]?.arrayValue else { throw bad("missing shape") }
             guard shapeItems.count <= Limits.maxTensorRank else { throw bad("shape has \(shapeItems.count) dimensions (limit \(Limits.maxTensorRank))") }

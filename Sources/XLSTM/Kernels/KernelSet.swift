@@ -103,6 +103,12 @@ public final class KernelSet: Sendable {
     /// W in f32 / bf16 panels of `mr` rows · x [cols] -> y [rows] (MatrixPacking.swift).
     let matVecPackedF32: MatVec<Float>
     let matVecPackedBF16: MatVec<UInt16>
+    /// W in q8_0 / q4_0 panels (Quant/QuantPanels.swift) · x [cols] -> y [rows].
+    let matVecPackedQ8: MatVec<UInt8>
+    let matVecPackedQ4: MatVec<UInt8>
+    /// `blocks` blocks of a q8_0 / q4_0 panel -> f32 panel rows [32·blocks][mr] (the quantized GEMM).
+    let dequantizePanelQ8: Dequantize
+    let dequantizePanelQ4: Dequantize
     /// C [nr][mr] (+)= panel rows [kc][mr] · packed B [kc][nr]: (kc, a, b, c, ldc, accumulate).
     let microKernelF32: MicroKernel<Float>
     let microKernelBF16: MicroKernel<UInt16>
@@ -119,6 +125,8 @@ public final class KernelSet: Sendable {
     let dot: @Sendable (UnsafePointer<Float>, UnsafePointer<Float>, Int) -> Float
     /// The micro-kernel's tile: mr rows of W (the panel height) × nr tokens.
     public let mr: Int, nr: Int
+    /// Floats per vector register of the path (the quantized panels interleave rows by it).
+    public let lanes: Int
     /// The peak-rate loop (12 independent chains) and the FLOPs of one of its iterations.
     let peakLoop: @Sendable (Int) -> Float
     public let peakFlopsPerIteration: Int
@@ -130,11 +138,14 @@ public final class KernelSet: Sendable {
     typealias CellUpdate = @Sendable (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>, UnsafePointer<Float>,
                                       UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Int,
                                       Float, Float, Float) -> Float
+    typealias Dequantize = @Sendable (UnsafeRawPointer, Int, UnsafeMutablePointer<Float>) -> Void
     typealias MicroKernel<Element> = @Sendable (Int, UnsafePointer<Element>, UnsafePointer<Float>,
                                                 UnsafeMutablePointer<Float>, Int, Bool) -> Void
 
     private init(path: CPUPath, rowMajor: @escaping MatVec<Float>, packedF32: @escaping MatVec<Float>,
-                 packedBF16: @escaping MatVec<UInt16>, microF32: @escaping MicroKernel<Float>,
+                 packedBF16: @escaping MatVec<UInt16>, packedQ8: @escaping MatVec<UInt8>,
+                 packedQ4: @escaping MatVec<UInt8>, dequantizeQ8: @escaping Dequantize,
+                 dequantizeQ4: @escaping Dequantize, microF32: @escaping MicroKernel<Float>,
                  microBF16: @escaping MicroKernel<UInt16>,
                  narrow: (f32: MicroKernel<Float>, bf16: MicroKernel<UInt16>, nr: Int), cell: @escaping CellUpdate,
                  combine: @escaping @Sendable (UnsafePointer<Float>, Int, UnsafePointer<Float>, Int, Int,
@@ -146,6 +157,10 @@ public final class KernelSet: Sendable {
         matVecRowMajorF32 = rowMajor
         matVecPackedF32 = packedF32
         matVecPackedBF16 = packedBF16
+        matVecPackedQ8 = packedQ8
+        matVecPackedQ4 = packedQ4
+        dequantizePanelQ8 = dequantizeQ8
+        dequantizePanelQ4 = dequantizeQ4
         microKernelF32 = microF32
         microKernelBF16 = microBF16
         microKernelNarrowF32 = narrow.f32
@@ -156,6 +171,7 @@ public final class KernelSet: Sendable {
         self.dot = dot
         mr = tile.mr
         nr = tile.nr
+        self.lanes = lanes
         self.peakLoop = peakLoop
         self.streamRead = streamRead
         peakFlopsPerIteration = 12 * lanes * 2
@@ -163,7 +179,8 @@ public final class KernelSet: Sendable {
 
     public static let portable = KernelSet(
         path: .portable, rowMajor: matVecRowMajorF32Portable, packedF32: matVecPackedF32Portable,
-        packedBF16: matVecPackedBF16Portable, microF32: gemmMicroKernelF32Portable,
+        packedBF16: matVecPackedBF16Portable, packedQ8: matVecPackedQ8Portable, packedQ4: matVecPackedQ4Portable,
+        dequantizeQ8: dequantizePanelQ8Portable, dequantizeQ4: dequantizePanelQ4Portable, microF32: gemmMicroKernelF32Portable,
         microBF16: gemmMicroKernelBF16Portable,
         narrow: (gemmMicroKernelNarrowF32Portable, gemmMicroKernelNarrowBF16Portable, microNarrowNRPortable), cell: mLSTMCellUpdatePortable,
         combine: combineRowsPortable, dot: dotPortable, tile: microTilePortable, lanes: lanesPortable,
@@ -172,7 +189,8 @@ public final class KernelSet: Sendable {
     #if arch(x86_64)
     public static let avx2 = KernelSet(
         path: .avx2, rowMajor: matVecRowMajorF32AVX2, packedF32: matVecPackedF32AVX2,
-        packedBF16: matVecPackedBF16AVX2, microF32: gemmMicroKernelF32AVX2,
+        packedBF16: matVecPackedBF16AVX2, packedQ8: matVecPackedQ8AVX2, packedQ4: matVecPackedQ4AVX2,
+        dequantizeQ8: dequantizePanelQ8AVX2, dequantizeQ4: dequantizePanelQ4AVX2, microF32: gemmMicroKernelF32AVX2,
         microBF16: gemmMicroKernelBF16AVX2,
         narrow: (gemmMicroKernelNarrowF32AVX2, gemmMicroKernelNarrowBF16AVX2, microNarrowNRAVX2), cell: mLSTMCellUpdateAVX2,
         combine: combineRowsAVX2, dot: dotAVX2, tile: microTileAVX2, lanes: lanesAVX2, peakLoop: fmaChainsAVX2,
@@ -180,7 +198,8 @@ public final class KernelSet: Sendable {
 
     public static let avx512 = KernelSet(
         path: .avx512, rowMajor: matVecRowMajorF32AVX512, packedF32: matVecPackedF32AVX512,
-        packedBF16: matVecPackedBF16AVX512, microF32: gemmMicroKernelF32AVX512,
+        packedBF16: matVecPackedBF16AVX512, packedQ8: matVecPackedQ8AVX512, packedQ4: matVecPackedQ4AVX512,
+        dequantizeQ8: dequantizePanelQ8AVX512, dequantizeQ4: dequantizePanelQ4AVX512, microF32: gemmMicroKernelF32AVX512,
         microBF16: gemmMicroKernelBF16AVX512,
         narrow: (gemmMicroKernelNarrowF32AVX512, gemmMicroKernelNarrowBF16AVX512, microNarrowNRAVX512), cell: mLSTMCellUpdateAVX512,
         combine: combineRowsAVX512, dot: dotAVX512, tile: microTileAVX512, lanes: lanesAVX512, peakLoop: fmaChainsAVX512,

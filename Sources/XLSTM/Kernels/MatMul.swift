@@ -13,6 +13,9 @@
 //
 // Threads split the panels (each packs its own B̃). Edge tiles (the last panel's padding rows, a
 // partial token sliver) go through a small tile buffer, so the micro-kernel only sees full tiles.
+// Quantized panels (q8_0 / q4_0) are dequantized, one panel's KC rows at a time, into the thread's
+// f32 tile (KC · MR floats, in L1; scale · code, the reference values), which the f32 micro-kernel
+// then runs against every B̃ sliver: the dequantization is paid once per panel block, not per token.
 
 extension Matrix {
     /// K per block: a panel's block (KC · MR floats, 16 KiB at MR = 32) and a B̃ sliver fit L1, and
@@ -24,6 +27,10 @@ extension Matrix {
                            into y: UnsafeMutablePointer<Float>, yStride: Int, pool: ThreadPool? = nil) {
         if count == 1 {
             apply(x, into: y, pool: pool)
+            return
+        }
+        if case let .stacked(s) = storage {
+            s.applyBatch(x, xStride: xStride, count: count, into: y, yStride: yStride, pool: pool)
             return
         }
         let parts = pool?.parts ?? 1
@@ -48,7 +55,12 @@ extension Matrix {
         let M = rows, K = cols, KC = Matrix.gemmKC
         let tokenSlivers = (n + nr - 1) / nr
         let packedB = ThreadScratch.buffer(.packedB, floats: min(KC, K) * tokenSlivers * nr)
-        let tile = ThreadScratch.buffer(.edgeTile, floats: mr * nr)
+        let quantized = quantFormat
+        let blockBytes = quantized?.panelBlockBytes(mr: mr) ?? 0
+        let blocksPerPanel = K / QuantFormat.blockSize
+        // The edge tile [nr][mr], then (quantized panels) the dequantized panel block [KC][mr].
+        let tile = ThreadScratch.buffer(.edgeTile, floats: mr * nr + (quantized == nil ? 0 : KC * mr))
+        let dequantized = tile + mr * nr
         var pc = 0
         while pc < K {
             let kc = min(KC, K - pc)
@@ -58,6 +70,15 @@ extension Matrix {
             }
             for panel in 0..<panelCount {
                 let m0 = panel * mr, rowCount = min(mr, M - m0)
+                switch storage {
+                case let .q8(w):
+                    kernels.dequantizePanelQ8(w + (panel * blocksPerPanel + pc / QuantFormat.blockSize) * blockBytes,
+                                              kc / QuantFormat.blockSize, dequantized)
+                case let .q4(w):
+                    kernels.dequantizePanelQ4(w + (panel * blocksPerPanel + pc / QuantFormat.blockSize) * blockBytes,
+                                              kc / QuantFormat.blockSize, dequantized)
+                default: break
+                }
                 for jr in 0..<tokenSlivers {
                     let n0 = jr * nr, tokens = min(nr, n - n0)
                     let b = packedB + jr * kc * nr
@@ -69,6 +90,10 @@ extension Matrix {
                         kernels.microKernelF32(kc, w + (panel * K + pc) * mr, b, target, full ? yStride : mr, full && pc > 0)
                     case let .bf16(w):
                         kernels.microKernelBF16(kc, w + (panel * K + pc) * mr, b, target, full ? yStride : mr, full && pc > 0)
+                    case .q8, .q4:
+                        kernels.microKernelF32(kc, dequantized, b, target, full ? yStride : mr, full && pc > 0)
+                    case .stacked:
+                        preconditionFailure("a stack of matrices runs part by part")
                     }
                     if !full {
                         for j in 0..<tokens {

@@ -4,12 +4,16 @@
 // the per-ISA modules.
 
 /// A weight matrix `[rows, cols]` in panels of `kernels.mr` rows (each panel [cols][mr], the row index
-/// fastest; rows past `rows` zero), float32 or bfloat16 (widened in registers). The storage belongs
-/// to the WeightStore that packed it.
+/// fastest; rows past `rows` zero), float32 or bfloat16 (widened in registers), or block-quantized
+/// (q8_0 / q4_0 panels, Quant/QuantPanels.swift), or a stack of such matrices (a fused projection
+/// whose parts are stored differently). The storage belongs to the WeightStore that packed it.
 public struct Matrix: @unchecked Sendable {
     public enum Storage: @unchecked Sendable {
         case f32(UnsafePointer<Float>)      // [panels][cols][mr]
         case bf16(UnsafePointer<UInt16>)    // [panels][cols][mr], rows j and j + mr/2 in one 32-bit word
+        case q8(UnsafeRawPointer)           // [panels][cols / 32] blocks of 34·mr bytes (QuantPanels.swift)
+        case q4(UnsafeRawPointer)           // [panels][cols / 32] blocks of 18·mr bytes
+        case stacked(StackedMatrices)       // parts of `cols` columns, their rows one after another
     }
 
     public let storage: Storage
@@ -33,6 +37,24 @@ public struct Matrix: @unchecked Sendable {
         switch storage {
         case .f32: return panelCount * kernels.mr * cols * 4
         case .bf16: return panelCount * kernels.mr * cols * 2
+        case .q8: return QuantFormat.q8.panelBytes(rows: rows, cols: cols, mr: kernels.mr)
+        case .q4: return QuantFormat.q4.panelBytes(rows: rows, cols: cols, mr: kernels.mr)
+        case let .stacked(s): return s.parts.reduce(0) { $0 + $1.storageBytes }
+        }
+    }
+
+    /// Multiply-adds of one product with one token (padding rows included, as the kernels run them).
+    public var storedElements: Int {
+        if case let .stacked(s) = storage { return s.parts.reduce(0) { $0 + $1.storedElements } }
+        return panelCount * kernels.mr * cols
+    }
+
+    /// The block format of quantized storage (nil for f32 / bf16 / stacked).
+    public var quantFormat: QuantFormat? {
+        switch storage {
+        case .q8: return .q8
+        case .q4: return .q4
+        default: return nil
         }
     }
 
@@ -43,12 +65,23 @@ public struct Matrix: @unchecked Sendable {
         switch storage {
         case let .f32(p): return Matrix(panels: .f32(p + first * cols * mr), rows: rowCount, cols: cols, kernels: kernels)
         case let .bf16(p): return Matrix(panels: .bf16(p + first * cols * mr), rows: rowCount, cols: cols, kernels: kernels)
+        case let .q8(p):
+            let bytes = first * (cols / QuantFormat.blockSize) * QuantFormat.q8.panelBlockBytes(mr: mr)
+            return Matrix(panels: .q8(p + bytes), rows: rowCount, cols: cols, kernels: kernels)
+        case let .q4(p):
+            let bytes = first * (cols / QuantFormat.blockSize) * QuantFormat.q4.panelBlockBytes(mr: mr)
+            return Matrix(panels: .q4(p + bytes), rows: rowCount, cols: cols, kernels: kernels)
+        case .stacked: preconditionFailure("a stack of matrices is split by its parts")
         }
     }
 
     /// W [rows, cols] · x [cols] -> y [rows]; panels split across `pool` when the matrix is large enough.
     @inline(__always)
     public func apply(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, pool: ThreadPool? = nil) {
+        if case let .stacked(s) = storage {
+            s.apply(x, into: y, pool: pool)
+            return
+        }
         let panels = panelCount
         if let pool, pool.parts > 1, rows * cols >= Matrix.parallelThreshold, panels >= 2 * pool.parts {
             let parts = pool.parts
@@ -72,6 +105,9 @@ public struct Matrix: @unchecked Sendable {
         switch storage {
         case let .f32(w): kernels.matVecPackedF32(w, rows, cols, x, y)
         case let .bf16(w): kernels.matVecPackedBF16(w, rows, cols, x, y)
+        case let .q8(w): kernels.matVecPackedQ8(w.assumingMemoryBound(to: UInt8.self), rows, cols, x, y)
+        case let .q4(w): kernels.matVecPackedQ4(w.assumingMemoryBound(to: UInt8.self), rows, cols, x, y)
+        case let .stacked(s): s.apply(x, into: y, pool: nil)
         }
     }
 
@@ -89,6 +125,42 @@ public struct Matrix: @unchecked Sendable {
             let slot = lane < half ? 2 * lane : 2 * (lane - half) + 1
             let base = w + panel * cols * mr + slot
             for c in 0..<cols { out[c] = Float(bitPattern: UInt32(base[c * mr]) << 16) }
+        case let .q8(w):
+            QuantPanelLayout(format: .q8, mr: mr, lanes: kernels.lanes).unpackRow(w, index: index, cols: cols, into: out)
+        case let .q4(w):
+            QuantPanelLayout(format: .q4, mr: mr, lanes: kernels.lanes).unpackRow(w, index: index, cols: cols, into: out)
+        case let .stacked(s):
+            var part = 0
+            while index >= s.offsets[part] + s.parts[part].rows { part += 1 }
+            s.parts[part].copyRow(index - s.offsets[part], into: out)
+        }
+    }
+}
+
+/// The parts of a stacked matrix: part i gives rows [offsets[i], offsets[i] + parts[i].rows).
+public final class StackedMatrices: @unchecked Sendable {
+    public let parts: [Matrix]
+    public let offsets: [Int]
+
+    init(_ parts: [Matrix]) {
+        self.parts = parts
+        var offsets: [Int] = []
+        var total = 0
+        for part in parts {
+            offsets.append(total)
+            total += part.rows
+        }
+        self.offsets = offsets
+    }
+
+    func apply(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, pool: ThreadPool?) {
+        for i in 0..<parts.count { parts[i].apply(x, into: y + offsets[i], pool: pool) }
+    }
+
+    func applyBatch(_ x: UnsafePointer<Float>, xStride: Int, count: Int, into y: UnsafeMutablePointer<Float>,
+                    yStride: Int, pool: ThreadPool?) {
+        for i in 0..<parts.count {
+            parts[i].applyBatch(x, xStride: xStride, count: count, into: y + offsets[i], yStride: yStride, pool: pool)
         }
     }
 }
@@ -99,6 +171,8 @@ public struct EmbeddingTable: @unchecked Sendable {
     public enum Storage: @unchecked Sendable {
         case f32(UnsafePointer<Float>)
         case bf16(UnsafePointer<UInt16>)
+        /// The file's quantized rows in place: codes [rows, dataBytes(cols)], scales [rows, cols / 32].
+        case quantized(QuantFormat, data: UnsafeRawPointer, scales: UnsafeRawPointer)
     }
     public let storage: Storage
     public let rows: Int
@@ -111,6 +185,9 @@ public struct EmbeddingTable: @unchecked Sendable {
         case let .bf16(w):
             let row = w + index * cols
             for c in 0..<cols { out[c] = Float(bitPattern: UInt32(row[c]) << 16) }
+        case let .quantized(format, data, scales):
+            format.dequantizeRow(unaligned: data + index * format.dataBytes(cols: cols),
+                                 scales: scales + index * (cols / QuantFormat.blockSize) * 2, cols: cols, into: out)
         }
     }
 }

@@ -14,6 +14,8 @@ extension Matrix {
         case f32(UnsafeRawPointer)     // little-endian float32, any alignment
         case bf16(UnsafeRawPointer)    // little-endian bfloat16
         case f16(UnsafeRawPointer)     // little-endian IEEE half
+        /// Block-quantized rows as in the file (BlockQuant.swift): codes and binary16 scales.
+        case quantized(QuantFormat, data: UnsafeRawPointer, scales: UnsafeRawPointer)
 
         /// Where row `index` of this tensor, with `cols` columns, starts.
         func row(_ index: Int, cols: Int) -> Source {
@@ -21,6 +23,9 @@ extension Matrix {
             case let .f32(p): return .f32(p + index * cols * 4)
             case let .bf16(p): return .bf16(p + index * cols * 2)
             case let .f16(p): return .f16(p + index * cols * 2)
+            case let .quantized(format, data, scales):
+                return .quantized(format, data: data + index * format.dataBytes(cols: cols),
+                                  scales: scales + index * (cols / QuantFormat.blockSize) * 2)
             }
         }
     }
@@ -64,6 +69,14 @@ extension Matrix {
                 for c in c0..<c1 { base[c * mr + i] = Float(bitPattern: UInt32(UInt16(littleEndian: p.loadUnaligned(fromByteOffset: c * 2, as: UInt16.self))) << 16) }
             case let .f16(p):
                 for c in c0..<c1 { base[c * mr + i] = halfToFloat(UInt16(littleEndian: p.loadUnaligned(fromByteOffset: c * 2, as: UInt16.self))) }
+            case let .quantized(format, data, scales):
+                // Tiles are 64 columns: whole blocks (cols is a multiple of 32).
+                withUnsafeTemporaryAllocation(of: Float.self, capacity: c1 - c0) { values in
+                    let first = c0 / QuantFormat.blockSize
+                    format.dequantizeRow(unaligned: data + format.dataBytes(cols: c0), scales: scales + 2 * first,
+                                         cols: c1 - c0, into: values.baseAddress!)
+                    for c in c0..<c1 { base[c * mr + i] = values[c - c0] }
+                }
             }
         }
     }
@@ -103,6 +116,25 @@ public final class OwnedMatrix: @unchecked Sendable {
             Matrix.packF32(rows: rows, cols: cols, mr: kernels.mr, into: panels) { source.row($0, cols: cols) }
             matrix = Matrix(panels: .f32(UnsafePointer(panels)), rows: rows, cols: cols, kernels: kernels)
         }
+    }
+
+    /// Repacks row-major block-quantized rows (the file layout: `data` codes, `scales` binary16)
+    /// [rows, cols] into q8_0 / q4_0 panels for `kernels`; cols must be a multiple of 32.
+    public init(quantized format: QuantFormat, data: UnsafeRawPointer, scales: UnsafeRawPointer, rows: Int, cols: Int,
+                kernels: KernelSet) throws(XLSTMError) {
+        precondition(QuantFormat.canQuantize(cols: cols), "quantized matrices have a multiple of 32 columns")
+        let layout = QuantPanelLayout(format: format, mr: kernels.mr, lanes: kernels.lanes)
+        buffer = .allocate(byteCount: max(format.panelBytes(rows: rows, cols: cols, mr: kernels.mr), 64), alignment: 64)
+        do {
+            try layout.pack(rows: rows, cols: cols, into: buffer) { r in
+                (data + r * format.dataBytes(cols: cols), scales + r * (cols / QuantFormat.blockSize) * 2)
+            }
+        } catch {
+            buffer.deallocate()
+            throw error
+        }
+        let storage: Matrix.Storage = format == .q8 ? .q8(UnsafeRawPointer(buffer)) : .q4(UnsafeRawPointer(buffer))
+        matrix = Matrix(panels: storage, rows: rows, cols: cols, kernels: kernels)
     }
 
     deinit { buffer.deallocate() }

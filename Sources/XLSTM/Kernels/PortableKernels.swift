@@ -9,6 +9,8 @@
 //   matVecPackedF32Portable     W in panels (below) · x [cols] -> y [rows]
 //   matVecPackedBF16Portable    the same with bf16 panels
 //   gemmMicroKernelF32Portable  C [NR][MR] (+)= A panel rows [kc][MR] · packed B [kc][NR]; BF16: bf16 panel
+//   matVecPackedQ8Portable      W in q8_0 panels (QuantPanels.swift) · x [cols] -> y [rows]; Q4: q4_0 panels
+//   dequantizePanelQ8Portable   blocks of one q8_0 panel -> f32 panel rows [32·blocks][MR] (prefill); Q4 likewise
 //   mLSTMCellUpdatePortable     one head's mLSTM state update and readout in step mode
 //   combineRowsPortable, dotPortable  out (+)= Σ_i w[i] · row_i; a · b (the chunkwise mLSTM cell)
 //
@@ -16,6 +18,8 @@
 // rows [8p, 8p + 8) as [cols][8], the row index fastest (rows past the end are zero). A bf16
 // panel row of 8 values is 4 32-bit words: word j holds row j in its low half and row j + 4 in
 // its high half, so `word << 16` and `word & 0xFFFF0000` are the float32 bit patterns of both.
+
+import CXLSTMCPU
 
 /// Lanes of one register (8 floats) and the micro-kernel's tile: MR rows of W (a panel) × NR tokens.
 let lanesPortable = 8
@@ -403,6 +407,299 @@ func gemmMicroKernelNarrowBF16Portable(_ kc: Int, _ a: UnsafePointer<UInt16>, _ 
         out.storeBytes(of: v, toByteOffset: offset, as: SIMD8<Float>.self)
     }
     put(c0_0, (0 * ldc + 0) * 4)
+}
+
+/// binary16 values in the low 16 bits of each lane → float32, exact for zero, subnormal and normal
+/// values (scales are checked finite at load). ryg's half_to_float, its subnormal case by arithmetic:
+/// the exponent is rebased by 112 (one more when it is zero, then 2^-14 is taken off again).
+@inline(__always)
+func widenHalves(_ h: SIMD4<UInt32>) -> SIMD4<Float> {
+    let magnitude = (h & SIMD4<UInt32>(repeating: 0x7FFF)) &<< 13
+    let subnormal = ((magnitude & SIMD4<UInt32>(repeating: 0x0F80_0000)) &- SIMD4<UInt32>(repeating: 1)) &>> 31
+    let bits = magnitude &+ SIMD4<UInt32>(repeating: 0x3800_0000) &+ (subnormal &<< 23)
+    let rebased = unsafeBitCast(bits, to: SIMD4<Float>.self)
+        - unsafeBitCast((SIMD4<UInt32>() &- subnormal) & SIMD4<UInt32>(repeating: 0x3880_0000), to: SIMD4<Float>.self)
+    return unsafeBitCast(unsafeBitCast(rebased, to: SIMD4<UInt32>.self) | ((h & SIMD4<UInt32>(repeating: 0x8000)) &<< 16), to: SIMD4<Float>.self)
+}
+
+/// W (q8_0 panels of 8 rows: per block of 32 columns 256 bytes of int8 codes stored offset by 128, then
+/// the 8 rows' binary16 scales) · x [cols] -> y [rows]. A 32-byte load holds 8 rows × 4 columns;
+/// each code becomes an exact float by `code | 0x4B000000` (2^23 + code) minus 2^23 + 128, one FMA per
+/// weight into the block's sum, which is scaled once per block. Two panels at a time, like the f32 matvec;
+/// each stream prefetched 1024 bytes ahead (the hardware prefetcher falls behind at this arithmetic per byte).
+@inline(never)
+func matVecPackedQ8Portable(_ a: UnsafePointer<UInt8>, _ rows: Int, _ cols: Int,
+                            _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    let panels = (rows + 7) / 8
+    let blocks = cols / 32
+    let panelBytes = blocks * 272
+    let mask = SIMD8<UInt32>(repeating: 0xFF), magic = SIMD8<UInt32>(repeating: 0x4B00_0000), bias = SIMD8<Float>(repeating: 8_388_736)
+    var panel = 0
+    while panel + 2 <= panels {
+        var pa = UnsafeRawPointer(a) + panel * panelBytes, pb = pa + panelBytes
+        var t00 = SIMD8<Float>(); var t10 = SIMD8<Float>()
+        var xp = x
+        for _ in 0..<blocks {
+            var e00 = SIMD8<Float>(), o00 = SIMD8<Float>(); var e10 = SIMD8<Float>(), o10 = SIMD8<Float>()
+            for _ in 0..<8 {
+                xlstm_prefetch(pa + 1024); xlstm_prefetch(pb + 1024)
+                let x0 = SIMD8<Float>(repeating: xp[0]), x1 = SIMD8<Float>(repeating: xp[1]), x2 = SIMD8<Float>(repeating: xp[2]), x3 = SIMD8<Float>(repeating: xp[3])
+                do {
+                    let word = pa.loadUnaligned(as: SIMD8<UInt32>.self)
+                    multiplyAdd(&e00, (unsafeBitCast((word & mask) | magic, to: SIMD8<Float>.self) - bias), x0)
+                    multiplyAdd(&o00, (unsafeBitCast(((word &>> 8) & mask) | magic, to: SIMD8<Float>.self) - bias), x1)
+                    multiplyAdd(&e00, (unsafeBitCast(((word &>> 16) & mask) | magic, to: SIMD8<Float>.self) - bias), x2)
+                    multiplyAdd(&o00, (unsafeBitCast((word &>> 24) | magic, to: SIMD8<Float>.self) - bias), x3)
+                }
+                do {
+                    let word = pb.loadUnaligned(as: SIMD8<UInt32>.self)
+                    multiplyAdd(&e10, (unsafeBitCast((word & mask) | magic, to: SIMD8<Float>.self) - bias), x0)
+                    multiplyAdd(&o10, (unsafeBitCast(((word &>> 8) & mask) | magic, to: SIMD8<Float>.self) - bias), x1)
+                    multiplyAdd(&e10, (unsafeBitCast(((word &>> 16) & mask) | magic, to: SIMD8<Float>.self) - bias), x2)
+                    multiplyAdd(&o10, (unsafeBitCast((word &>> 24) | magic, to: SIMD8<Float>.self) - bias), x3)
+                }
+                pa += 32; pb += 32; xp += 4
+            }
+            do {
+                let words = pa.loadUnaligned(fromByteOffset: 0, as: SIMD4<UInt32>.self)
+                let s0 = SIMD8<Float>(lowHalf: widenHalves(words & SIMD4<UInt32>(repeating: 0xFFFF)), highHalf: widenHalves(words &>> 16))
+                multiplyAdd(&t00, e00 + o00, s0)
+            }
+            do {
+                let words = pb.loadUnaligned(fromByteOffset: 0, as: SIMD4<UInt32>.self)
+                let s0 = SIMD8<Float>(lowHalf: widenHalves(words & SIMD4<UInt32>(repeating: 0xFFFF)), highHalf: widenHalves(words &>> 16))
+                multiplyAdd(&t10, e10 + o10, s0)
+            }
+            pa += 16; pb += 16
+        }
+        do {
+            let first = panel * 8
+            if first + 8 <= rows {
+                UnsafeMutableRawPointer(y + first).storeBytes(of: t00, toByteOffset: 0, as: SIMD8<Float>.self)
+            } else {
+                for i in 0..<(rows - first) {
+                    y[first + i] = t00[i]
+                }
+            }
+        }
+        do {
+            let first = panel * 8 + 8
+            if first + 8 <= rows {
+                UnsafeMutableRawPointer(y + first).storeBytes(of: t10, toByteOffset: 0, as: SIMD8<Float>.self)
+            } else {
+                for i in 0..<(rows - first) {
+                    y[first + i] = t10[i]
+                }
+            }
+        }
+        panel += 2
+    }
+    if panel < panels {
+        var pa = UnsafeRawPointer(a) + panel * panelBytes
+        var t00 = SIMD8<Float>()
+        var xp = x
+        for _ in 0..<blocks {
+            var e00 = SIMD8<Float>(), o00 = SIMD8<Float>()
+            for _ in 0..<8 {
+                xlstm_prefetch(pa + 1024)
+                let x0 = SIMD8<Float>(repeating: xp[0]), x1 = SIMD8<Float>(repeating: xp[1]), x2 = SIMD8<Float>(repeating: xp[2]), x3 = SIMD8<Float>(repeating: xp[3])
+                do {
+                    let word = pa.loadUnaligned(as: SIMD8<UInt32>.self)
+                    multiplyAdd(&e00, (unsafeBitCast((word & mask) | magic, to: SIMD8<Float>.self) - bias), x0)
+                    multiplyAdd(&o00, (unsafeBitCast(((word &>> 8) & mask) | magic, to: SIMD8<Float>.self) - bias), x1)
+                    multiplyAdd(&e00, (unsafeBitCast(((word &>> 16) & mask) | magic, to: SIMD8<Float>.self) - bias), x2)
+                    multiplyAdd(&o00, (unsafeBitCast((word &>> 24) | magic, to: SIMD8<Float>.self) - bias), x3)
+                }
+                pa += 32; xp += 4
+            }
+            do {
+                let words = pa.loadUnaligned(fromByteOffset: 0, as: SIMD4<UInt32>.self)
+                let s0 = SIMD8<Float>(lowHalf: widenHalves(words & SIMD4<UInt32>(repeating: 0xFFFF)), highHalf: widenHalves(words &>> 16))
+                multiplyAdd(&t00, e00 + o00, s0)
+            }
+            pa += 16
+        }
+        do {
+            let first = panel * 8
+            if first + 8 <= rows {
+                UnsafeMutableRawPointer(y + first).storeBytes(of: t00, toByteOffset: 0, as: SIMD8<Float>.self)
+            } else {
+                for i in 0..<(rows - first) {
+                    y[first + i] = t00[i]
+                }
+            }
+        }
+    }
+}
+
+/// `blocks` blocks of one q8_0 panel (a = its first block) -> out [32·blocks][8] f32, the panel
+/// layout of the f32 micro-kernel; each value is scale · code, exactly the reference dequantization.
+@inline(never)
+func dequantizePanelQ8Portable(_ a: UnsafeRawPointer, _ blocks: Int, _ out: UnsafeMutablePointer<Float>) {
+    let mask = SIMD8<UInt32>(repeating: 0xFF), magic = SIMD8<UInt32>(repeating: 0x4B00_0000), bias = SIMD8<Float>(repeating: 8_388_736)
+    var pa = a
+    var o = UnsafeMutableRawPointer(out)
+    for _ in 0..<blocks {
+        let words = pa.loadUnaligned(fromByteOffset: 256, as: SIMD4<UInt32>.self)
+        let s0 = SIMD8<Float>(lowHalf: widenHalves(words & SIMD4<UInt32>(repeating: 0xFFFF)), highHalf: widenHalves(words &>> 16))
+        for _ in 0..<8 {
+            let word = pa.loadUnaligned(as: SIMD8<UInt32>.self)
+            o.storeBytes(of: (unsafeBitCast((word & mask) | magic, to: SIMD8<Float>.self) - bias) * s0, toByteOffset: 0, as: SIMD8<Float>.self)
+            o.storeBytes(of: (unsafeBitCast(((word &>> 8) & mask) | magic, to: SIMD8<Float>.self) - bias) * s0, toByteOffset: 32, as: SIMD8<Float>.self)
+            o.storeBytes(of: (unsafeBitCast(((word &>> 16) & mask) | magic, to: SIMD8<Float>.self) - bias) * s0, toByteOffset: 64, as: SIMD8<Float>.self)
+            o.storeBytes(of: (unsafeBitCast((word &>> 24) | magic, to: SIMD8<Float>.self) - bias) * s0, toByteOffset: 96, as: SIMD8<Float>.self)
+            pa += 32; o += 128
+        }
+        pa += 16
+    }
+}
+
+/// W (q4_0 panels of 8 rows: per block of 32 columns 128 bytes of 4-bit codes, value = code − 8, then
+/// the 8 rows' binary16 scales) · x [cols] -> y [rows]. A 32-byte load holds 8 rows × 8 columns;
+/// each code becomes an exact float by `code | 0x4B000000` (2^23 + code) minus 2^23 + 8, one FMA per
+/// weight into the block's sum, which is scaled once per block. Two panels at a time, like the f32 matvec;
+/// each stream prefetched 1024 bytes ahead (the hardware prefetcher falls behind at this arithmetic per byte).
+@inline(never)
+func matVecPackedQ4Portable(_ a: UnsafePointer<UInt8>, _ rows: Int, _ cols: Int,
+                            _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    let panels = (rows + 7) / 8
+    let blocks = cols / 32
+    let panelBytes = blocks * 144
+    let mask = SIMD8<UInt32>(repeating: 0xF), magic = SIMD8<UInt32>(repeating: 0x4B00_0000), bias = SIMD8<Float>(repeating: 8_388_616)
+    var panel = 0
+    while panel + 2 <= panels {
+        var pa = UnsafeRawPointer(a) + panel * panelBytes, pb = pa + panelBytes
+        var t00 = SIMD8<Float>(); var t10 = SIMD8<Float>()
+        var xp = x
+        for _ in 0..<blocks {
+            var e00 = SIMD8<Float>(), o00 = SIMD8<Float>(); var e10 = SIMD8<Float>(), o10 = SIMD8<Float>()
+            for _ in 0..<4 {
+                xlstm_prefetch(pa + 1024); xlstm_prefetch(pb + 1024)
+                let x0 = SIMD8<Float>(repeating: xp[0]), x1 = SIMD8<Float>(repeating: xp[1]), x2 = SIMD8<Float>(repeating: xp[2]), x3 = SIMD8<Float>(repeating: xp[3]), x4 = SIMD8<Float>(repeating: xp[4]), x5 = SIMD8<Float>(repeating: xp[5]), x6 = SIMD8<Float>(repeating: xp[6]), x7 = SIMD8<Float>(repeating: xp[7])
+                do {
+                    let word = pa.loadUnaligned(as: SIMD8<UInt32>.self)
+                    multiplyAdd(&e00, (unsafeBitCast((word & mask) | magic, to: SIMD8<Float>.self) - bias), x0)
+                    multiplyAdd(&o00, (unsafeBitCast(((word &>> 4) & mask) | magic, to: SIMD8<Float>.self) - bias), x1)
+                    multiplyAdd(&e00, (unsafeBitCast(((word &>> 8) & mask) | magic, to: SIMD8<Float>.self) - bias), x2)
+                    multiplyAdd(&o00, (unsafeBitCast(((word &>> 12) & mask) | magic, to: SIMD8<Float>.self) - bias), x3)
+                    multiplyAdd(&e00, (unsafeBitCast(((word &>> 16) & mask) | magic, to: SIMD8<Float>.self) - bias), x4)
+                    multiplyAdd(&o00, (unsafeBitCast(((word &>> 20) & mask) | magic, to: SIMD8<Float>.self) - bias), x5)
+                    multiplyAdd(&e00, (unsafeBitCast(((word &>> 24) & mask) | magic, to: SIMD8<Float>.self) - bias), x6)
+                    multiplyAdd(&o00, (unsafeBitCast((word &>> 28) | magic, to: SIMD8<Float>.self) - bias), x7)
+                }
+                do {
+                    let word = pb.loadUnaligned(as: SIMD8<UInt32>.self)
+                    multiplyAdd(&e10, (unsafeBitCast((word & mask) | magic, to: SIMD8<Float>.self) - bias), x0)
+                    multiplyAdd(&o10, (unsafeBitCast(((word &>> 4) & mask) | magic, to: SIMD8<Float>.self) - bias), x1)
+                    multiplyAdd(&e10, (unsafeBitCast(((word &>> 8) & mask) | magic, to: SIMD8<Float>.self) - bias), x2)
+                    multiplyAdd(&o10, (unsafeBitCast(((word &>> 12) & mask) | magic, to: SIMD8<Float>.self) - bias), x3)
+                    multiplyAdd(&e10, (unsafeBitCast(((word &>> 16) & mask) | magic, to: SIMD8<Float>.self) - bias), x4)
+                    multiplyAdd(&o10, (unsafeBitCast(((word &>> 20) & mask) | magic, to: SIMD8<Float>.self) - bias), x5)
+                    multiplyAdd(&e10, (unsafeBitCast(((word &>> 24) & mask) | magic, to: SIMD8<Float>.self) - bias), x6)
+                    multiplyAdd(&o10, (unsafeBitCast((word &>> 28) | magic, to: SIMD8<Float>.self) - bias), x7)
+                }
+                pa += 32; pb += 32; xp += 8
+            }
+            do {
+                let words = pa.loadUnaligned(fromByteOffset: 0, as: SIMD4<UInt32>.self)
+                let s0 = SIMD8<Float>(lowHalf: widenHalves(words & SIMD4<UInt32>(repeating: 0xFFFF)), highHalf: widenHalves(words &>> 16))
+                multiplyAdd(&t00, e00 + o00, s0)
+            }
+            do {
+                let words = pb.loadUnaligned(fromByteOffset: 0, as: SIMD4<UInt32>.self)
+                let s0 = SIMD8<Float>(lowHalf: widenHalves(words & SIMD4<UInt32>(repeating: 0xFFFF)), highHalf: widenHalves(words &>> 16))
+                multiplyAdd(&t10, e10 + o10, s0)
+            }
+            pa += 16; pb += 16
+        }
+        do {
+            let first = panel * 8
+            if first + 8 <= rows {
+                UnsafeMutableRawPointer(y + first).storeBytes(of: t00, toByteOffset: 0, as: SIMD8<Float>.self)
+            } else {
+                for i in 0..<(rows - first) {
+                    y[first + i] = t00[i]
+                }
+            }
+        }
+        do {
+            let first = panel * 8 + 8
+            if first + 8 <= rows {
+                UnsafeMutableRawPointer(y + first).storeBytes(of: t10, toByteOffset: 0, as: SIMD8<Float>.self)
+            } else {
+                for i in 0..<(rows - first) {
+                    y[first + i] = t10[i]
+                }
+            }
+        }
+        panel += 2
+    }
+    if panel < panels {
+        var pa = UnsafeRawPointer(a) + panel * panelBytes
+        var t00 = SIMD8<Float>()
+        var xp = x
+        for _ in 0..<blocks {
+            var e00 = SIMD8<Float>(), o00 = SIMD8<Float>()
+            for _ in 0..<4 {
+                xlstm_prefetch(pa + 1024)
+                let x0 = SIMD8<Float>(repeating: xp[0]), x1 = SIMD8<Float>(repeating: xp[1]), x2 = SIMD8<Float>(repeating: xp[2]), x3 = SIMD8<Float>(repeating: xp[3]), x4 = SIMD8<Float>(repeating: xp[4]), x5 = SIMD8<Float>(repeating: xp[5]), x6 = SIMD8<Float>(repeating: xp[6]), x7 = SIMD8<Float>(repeating: xp[7])
+                do {
+                    let word = pa.loadUnaligned(as: SIMD8<UInt32>.self)
+                    multiplyAdd(&e00, (unsafeBitCast((word & mask) | magic, to: SIMD8<Float>.self) - bias), x0)
+                    multiplyAdd(&o00, (unsafeBitCast(((word &>> 4) & mask) | magic, to: SIMD8<Float>.self) - bias), x1)
+                    multiplyAdd(&e00, (unsafeBitCast(((word &>> 8) & mask) | magic, to: SIMD8<Float>.self) - bias), x2)
+                    multiplyAdd(&o00, (unsafeBitCast(((word &>> 12) & mask) | magic, to: SIMD8<Float>.self) - bias), x3)
+                    multiplyAdd(&e00, (unsafeBitCast(((word &>> 16) & mask) | magic, to: SIMD8<Float>.self) - bias), x4)
+                    multiplyAdd(&o00, (unsafeBitCast(((word &>> 20) & mask) | magic, to: SIMD8<Float>.self) - bias), x5)
+                    multiplyAdd(&e00, (unsafeBitCast(((word &>> 24) & mask) | magic, to: SIMD8<Float>.self) - bias), x6)
+                    multiplyAdd(&o00, (unsafeBitCast((word &>> 28) | magic, to: SIMD8<Float>.self) - bias), x7)
+                }
+                pa += 32; xp += 8
+            }
+            do {
+                let words = pa.loadUnaligned(fromByteOffset: 0, as: SIMD4<UInt32>.self)
+                let s0 = SIMD8<Float>(lowHalf: widenHalves(words & SIMD4<UInt32>(repeating: 0xFFFF)), highHalf: widenHalves(words &>> 16))
+                multiplyAdd(&t00, e00 + o00, s0)
+            }
+            pa += 16
+        }
+        do {
+            let first = panel * 8
+            if first + 8 <= rows {
+                UnsafeMutableRawPointer(y + first).storeBytes(of: t00, toByteOffset: 0, as: SIMD8<Float>.self)
+            } else {
+                for i in 0..<(rows - first) {
+                    y[first + i] = t00[i]
+                }
+            }
+        }
+    }
+}
+
+/// `blocks` blocks of one q4_0 panel (a = its first block) -> out [32·blocks][8] f32, the panel
+/// layout of the f32 micro-kernel; each value is scale · code, exactly the reference dequantization.
+@inline(never)
+func dequantizePanelQ4Portable(_ a: UnsafeRawPointer, _ blocks: Int, _ out: UnsafeMutablePointer<Float>) {
+    let mask = SIMD8<UInt32>(repeating: 0xF), magic = SIMD8<UInt32>(repeating: 0x4B00_0000), bias = SIMD8<Float>(repeating: 8_388_616)
+    var pa = a
+    var o = UnsafeMutableRawPointer(out)
+    for _ in 0..<blocks {
+        let words = pa.loadUnaligned(fromByteOffset: 128, as: SIMD4<UInt32>.self)
+        let s0 = SIMD8<Float>(lowHalf: widenHalves(words & SIMD4<UInt32>(repeating: 0xFFFF)), highHalf: widenHalves(words &>> 16))
+        for _ in 0..<4 {
+            let word = pa.loadUnaligned(as: SIMD8<UInt32>.self)
+            o.storeBytes(of: (unsafeBitCast((word & mask) | magic, to: SIMD8<Float>.self) - bias) * s0, toByteOffset: 0, as: SIMD8<Float>.self)
+            o.storeBytes(of: (unsafeBitCast(((word &>> 4) & mask) | magic, to: SIMD8<Float>.self) - bias) * s0, toByteOffset: 32, as: SIMD8<Float>.self)
+            o.storeBytes(of: (unsafeBitCast(((word &>> 8) & mask) | magic, to: SIMD8<Float>.self) - bias) * s0, toByteOffset: 64, as: SIMD8<Float>.self)
+            o.storeBytes(of: (unsafeBitCast(((word &>> 12) & mask) | magic, to: SIMD8<Float>.self) - bias) * s0, toByteOffset: 96, as: SIMD8<Float>.self)
+            o.storeBytes(of: (unsafeBitCast(((word &>> 16) & mask) | magic, to: SIMD8<Float>.self) - bias) * s0, toByteOffset: 128, as: SIMD8<Float>.self)
+            o.storeBytes(of: (unsafeBitCast(((word &>> 20) & mask) | magic, to: SIMD8<Float>.self) - bias) * s0, toByteOffset: 160, as: SIMD8<Float>.self)
+            o.storeBytes(of: (unsafeBitCast(((word &>> 24) & mask) | magic, to: SIMD8<Float>.self) - bias) * s0, toByteOffset: 192, as: SIMD8<Float>.self)
+            o.storeBytes(of: (unsafeBitCast((word &>> 28) | magic, to: SIMD8<Float>.self) - bias) * s0, toByteOffset: 224, as: SIMD8<Float>.self)
+            pa += 32; o += 256
+        }
+        pa += 16
+    }
 }
 
 /// One mLSTM step's state update and readout for one head (the covariance update of the paper,

@@ -94,6 +94,12 @@ extension Matrix {
     /// slivers of `nr` tokens and the rest in narrow slivers of `narrowNR` (`batchGEMM`).
     func applyRows(_ x: UnsafePointer<Float>, xStride: Int, count: Int,
                    into y: UnsafeMutablePointer<Float>, yStride: Int, pool: ThreadPool?) {
+        if case let .stacked(s) = storage {   // a fused projection whose parts are stored differently
+            for i in 0..<s.parts.count {
+                s.parts[i].applyRows(x, xStride: xStride, count: count, into: y + s.offsets[i], yStride: yStride, pool: pool)
+            }
+            return
+        }
         let parts = pool?.parts ?? 1
         let panels = panelCount, mr = kernels.mr
         if let pool, parts > 1, rows * cols >= Matrix.parallelThreshold, panels >= 2 * parts {
@@ -127,7 +133,13 @@ extension Matrix {
         let columns = wide * nr + narrow * nn                    // packed token columns
         // B̃: for each K block at pc, [wide][kc][nr] then [narrow][kc][nn], at offset pc · columns.
         let packedB = ThreadScratch.buffer(.packedB, floats: K * columns)
-        let tile = ThreadScratch.buffer(.edgeTile, floats: mr * nr)
+        // The edge tile [nr][mr], then (quantized panels) one panel's K block dequantized, [KC][mr],
+        // for the f32 micro-kernels (as prefill's gemm does).
+        let quantized = quantFormat
+        let blockBytes = quantized?.panelBlockBytes(mr: mr) ?? 0
+        let blocksPerPanel = K / QuantFormat.blockSize
+        let tile = ThreadScratch.buffer(.edgeTile, floats: mr * nr + (quantized == nil ? 0 : KC * mr))
+        let dequantized = tile + mr * nr
         var pc = 0
         while pc < K {
             let kc = min(KC, K - pc)
@@ -151,6 +163,15 @@ extension Matrix {
                 let block = packedB + pc * columns, narrowB = block + wide * kc * nr
                 for panel in pair..<(pair + panelsHere) {
                     let m0 = panel * mr, rowCount = min(mr, M - m0)
+                    switch storage {
+                    case let .q8(w):
+                        kernels.dequantizePanelQ8(w + (panel * blocksPerPanel + pc / QuantFormat.blockSize) * blockBytes,
+                                                  kc / QuantFormat.blockSize, dequantized)
+                    case let .q4(w):
+                        kernels.dequantizePanelQ4(w + (panel * blocksPerPanel + pc / QuantFormat.blockSize) * blockBytes,
+                                                  kc / QuantFormat.blockSize, dequantized)
+                    default: break
+                    }
                     for sliver in 0..<(wide + narrow) {
                         let isWide = sliver < wide
                         let width = isWide ? nr : nn
@@ -166,6 +187,10 @@ extension Matrix {
                             (isWide ? kernels.microKernelF32 : kernels.microKernelNarrowF32)(kc, w + (panel * K + pc) * mr, b, target, ldc, accumulate)
                         case let .bf16(w):
                             (isWide ? kernels.microKernelBF16 : kernels.microKernelNarrowBF16)(kc, w + (panel * K + pc) * mr, b, target, ldc, accumulate)
+                        case .q8, .q4:
+                            (isWide ? kernels.microKernelF32 : kernels.microKernelNarrowF32)(kc, dequantized, b, target, ldc, accumulate)
+                        case .stacked:
+                            preconditionFailure("a stack of matrices runs part by part (applyRows)")
                         }
                         if !full {
                             for j in 0..<tokens {

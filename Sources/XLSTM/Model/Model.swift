@@ -54,7 +54,8 @@ public final class Model: @unchecked Sendable {
     /// Floats of recurrent state per session (fixed; independent of tokens fed).
     public let stateCount: Int
     /// Identifies the model's architecture and tensor layout (not its weight values): a hash of
-    /// `config.canonicalDescription`, the state size and every tensor's name, dtype and shape.
+    /// `config.canonicalDescription`, the state size, the quantization format (if any) and every
+    /// tensor's name, dtype and shape.
     public let fingerprint: UInt64
     /// Floats of step scratch (per calling thread, shared by all sessions: CallerScratch.swift).
     let scratchCount: Int
@@ -97,8 +98,9 @@ public final class Model: @unchecked Sendable {
             let configBytes = try readSmallFile(configPath, limit: Limits.maxConfigBytes)
             let json = try JSON.parse(configBytes, context: configPath)
             config = try ModelConfig.parse(json, file: configPath)
+            let quantization = try ModelConfig.parseQuantization(json, file: configPath)
             store = try WeightStore(files: try Model.openSafeTensors(directory, mode: loadMode), policy: policy,
-                                    kernels: kernels)
+                                    kernels: kernels, quantization: quantization)
             officialLayout = false
         } else if fileExists(yamlPath) {
             // An official xlstm_large checkpoint (xlstm.xlstm_large.from_pretrained): config.yaml +
@@ -191,6 +193,9 @@ public final class Model: @unchecked Sendable {
                              "\(configPath): each session would need \(floats) floats of \(what) (limit \(Limits.maxSessionFloats))")
         }
         var text = config.canonicalDescription + ";state=\(total)"
+        // A quantized model's tensors already differ in dtype (I8 / U8) and names (`_scale`); the
+        // format is named as well. Unquantized models keep the fingerprint of before.
+        if let format = store.quantization { text += ";quantization=\(format.rawValue)" }
         for name in store.tensorNames.sorted() {
             text += ";\(name):\(store.dtype(of: name)!.rawValue):\(store.shape(of: name)!)"
         }
@@ -304,7 +309,7 @@ public final class Model: @unchecked Sendable {
         for t in 0..<count { finalNorm.apply(hidden + t * embeddingDim, count: embeddingDim) }
         lmHead.applyBatch(hidden, xStride: embeddingDim, count: count, into: logits, yStride: vocabSize, pool: pool)
         if let cap = logitSoftCap {
-            for i in 0..<(count * vocabSize) { logits[i] = softCap(logits[i], cap) }
+            softCapInPlace(logits, count: count * vocabSize, cap: cap)
         }
     }
 
@@ -314,7 +319,7 @@ public final class Model: @unchecked Sendable {
         finalNorm.apply(hidden, count: embeddingDim)
         lmHead.apply(hidden, into: logits, pool: pool)
         if let cap = logitSoftCap {
-            for i in 0..<vocabSize { logits[i] = softCap(logits[i], cap) }
+            softCapInPlace(logits, count: vocabSize, cap: cap)
         }
     }
 }
