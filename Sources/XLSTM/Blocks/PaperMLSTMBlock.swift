@@ -48,7 +48,8 @@ struct PaperMLSTMBlock: RecurrentBlock, @unchecked Sendable {
         if kernel > 0 {
             conv = CausalConv1D(weight: try w.tensor("xlstm.conv1d.conv.weight", [inner, 1, kernel]).data,
                                 bias: try w.tensor("xlstm.conv1d.conv.bias", [inner]).data,
-                                features: inner, kernel: kernel)
+                                features: inner, kernel: kernel,
+                                taps: w.store.derivedBuffer(count: inner * kernel))
         } else {
             conv = nil
         }
@@ -57,7 +58,7 @@ struct PaperMLSTMBlock: RecurrentBlock, @unchecked Sendable {
         func headwise(_ name: String) throws(XLSTMError) -> HeadwiseLinear {
             HeadwiseLinear(kernels: w.store.kernels, weight: try w.tensor("xlstm.\(name).weight", [projHeads, blockSize, blockSize]).data,
                            bias: try w.bias("xlstm.\(name).bias", inner, present: bias),
-                           heads: projHeads, inPerHead: blockSize, outPerHead: blockSize)
+                           heads: projHeads, inPerHead: blockSize, outPerHead: blockSize, store: w.store)
         }
         qProj = try headwise("q_proj")
         kProj = try headwise("k_proj")
@@ -123,7 +124,7 @@ struct PaperMLSTMBlock: RecurrentBlock, @unchecked Sendable {
                           kernels: projUp.weight.kernels)
         }
         multiHeadLayerNorm(h, heads: NH, headDim: DH, weight: outNorm, bias: nil, eps: 1e-5)
-        for i in 0..<I { h[i] = (h[i] + learnableSkip[i] * convOut[i]) * silu(z[i]) }
+        skipSiluGate(h, skip: learnableSkip, convOut, gate: z, count: I)
         projDown.apply(h, into: out, pool: pool)
         add(out, into: x, count: E)
     }
@@ -180,7 +181,7 @@ extension PaperMLSTMBlock {
         for t in 0..<T {
             let row = h + t * I, z = up + t * 2 * I + I, c = convOut + t * I
             multiHeadLayerNorm(row, heads: NH, headDim: DH, weight: outNorm, bias: nil, eps: 1e-5)
-            for i in 0..<I { row[i] = (row[i] + learnableSkip[i] * c[i]) * silu(z[i]) }
+            skipSiluGate(row, skip: learnableSkip, c, gate: z, count: I)
         }
         projDown.applyBatch(h, xStride: I, count: T, into: out, yStride: E, pool: pool)
         add(out, into: x, count: T * E)
@@ -232,7 +233,7 @@ extension PaperMLSTMBlock {
         for t in 0..<N {
             let row = h + t * I, z = up + t * 2 * I + I, c = convOut + t * I
             multiHeadLayerNorm(row, heads: NH, headDim: DH, weight: outNorm, bias: nil, eps: 1e-5)
-            for i in 0..<I { row[i] = (row[i] + learnableSkip[i] * c[i]) * silu(z[i]) }
+            skipSiluGate(row, skip: learnableSkip, c, gate: z, count: I)
         }
         projDown.applyRows(h, xStride: I, count: N, into: out, yStride: E, pool: pool)
         add(out, into: x, count: N * E)

@@ -44,13 +44,14 @@ struct SLSTMBlock: RecurrentBlock, @unchecked Sendable {
         if config.convKernelSize > 0 {
             conv = CausalConv1D(weight: try w.tensor("xlstm.conv1d.conv.weight", [E, 1, config.convKernelSize]).data,
                                 bias: try w.tensor("xlstm.conv1d.conv.bias", [E]).data,
-                                features: E, kernel: config.convKernelSize)
+                                features: E, kernel: config.convKernelSize,
+                                taps: w.store.derivedBuffer(count: E * config.convKernelSize))
         } else {
             conv = nil
         }
         func headwise(_ name: String) throws(XLSTMError) -> HeadwiseLinear {
             HeadwiseLinear(kernels: w.store.kernels, weight: try w.tensor("xlstm.\(name).weight", [NH, DH, DH]).data, bias: nil,
-                           heads: NH, inPerHead: DH, outPerHead: DH)
+                           heads: NH, inPerHead: DH, outPerHead: DH, store: w.store)
         }
         gateProjections = [try headwise("fgate"), try headwise("igate"), try headwise("zgate"), try headwise("ogate")]
         recurrentKernel = try w.tensor("xlstm.slstm_cell.recurrent_kernel", [NH, DH, 4, DH]).data
