@@ -28,8 +28,7 @@ struct PaperMLSTMBlock: RecurrentBlock, @unchecked Sendable {
     let qProj: HeadwiseLinear               // [I/bs, bs, bs]
     let kProj: HeadwiseLinear
     let vProj: HeadwiseLinear
-    let inputGate: Linear                   // [NH, 3I] + bias [NH]
-    let forgetGate: Linear                  // [NH, 3I] + bias [NH]
+    let gates: NarrowLinear                 // [ĩ | f̃]: igate [NH, 3I] then fgate [NH, 3I], biases [2NH]
     let outNorm: UnsafePointer<Float>       // [I], 1 + w
     let learnableSkip: UnsafePointer<Float> // [I]
     let projDown: Linear                    // [E, I]
@@ -63,8 +62,8 @@ struct PaperMLSTMBlock: RecurrentBlock, @unchecked Sendable {
         qProj = try headwise("q_proj")
         kProj = try headwise("k_proj")
         vProj = try headwise("v_proj")
-        inputGate = try w.linear("xlstm.mlstm_cell.igate", out: config.numHeads, in: 3 * inner, bias: true)
-        forgetGate = try w.linear("xlstm.mlstm_cell.fgate", out: config.numHeads, in: 3 * inner, bias: true)
+        gates = try NarrowLinear([("xlstm.mlstm_cell.igate", config.numHeads), ("xlstm.mlstm_cell.fgate", config.numHeads)],
+                                 cols: 3 * inner, bias: true, weights: w)
         outNorm = try w.residualNormWeight("xlstm.mlstm_cell.outnorm.weight", inner)
         learnableSkip = try w.tensor("xlstm.learnable_skip", [inner]).data
         projDown = try w.linear("xlstm.proj_down", out: embeddingDim, in: inner, bias: bias)
@@ -109,8 +108,7 @@ struct PaperMLSTMBlock: RecurrentBlock, @unchecked Sendable {
         qProj.apply(convOut, into: q)
         kProj.apply(convOut, into: k)
         vProj.apply(mBranch, into: v)
-        inputGate.apply(qkv, into: gates)
-        forgetGate.apply(qkv, into: gates + NH)
+        self.gates.apply(qkv, into: gates)
 
         let cState = state + convStateCount
         let nState = cState + NH * DH * DH
@@ -160,8 +158,7 @@ extension PaperMLSTMBlock {
             kProj.apply(target, into: row + I)
             vProj.apply(mBranch, into: row + 2 * I)
         }
-        inputGate.applyBatch(qkv, xStride: 3 * I, count: T, into: gates, yStride: 2 * NH, pool: pool)
-        forgetGate.applyBatch(qkv, xStride: 3 * I, count: T, into: gates + NH, yStride: 2 * NH, pool: pool)
+        for t in 0..<T { self.gates.apply(qkv + t * 3 * I, into: gates + t * 2 * NH) }
 
         let cState = state + convStateCount
         let nState = cState + NH * DH * DH
@@ -213,8 +210,7 @@ extension PaperMLSTMBlock {
             kProj.apply(target, into: row + I)
             vProj.apply(mBranch, into: row + 2 * I)
         }
-        inputGate.applyRows(qkv, xStride: 3 * I, count: N, into: gates, yStride: 2 * NH, pool: pool)
-        forgetGate.applyRows(qkv, xStride: 3 * I, count: N, into: gates + NH, yStride: 2 * NH, pool: pool)
+        for t in 0..<N { self.gates.apply(qkv + t * 3 * I, into: gates + t * 2 * NH) }
 
         let keyScale = 1 / sqrtf(Float(DH))
         let kernels = projUp.weight.kernels, convStates = convStateCount

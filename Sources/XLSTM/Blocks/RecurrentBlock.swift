@@ -179,6 +179,45 @@ struct HeadwiseLinear: @unchecked Sendable {
     }
 }
 
+/// A projection with very few output rows (the paper mLSTM's input and forget gates: one row per
+/// head), kept row-major in float32 and computed with the row-major matvec. In the packed layout
+/// (MatrixPacking.swift) such a matrix is padded to the panel height (32 rows on AVX-512), so 4
+/// gate rows read 8× their bytes: ~25% of a 0.5 M-parameter model's step traffic (perf, issue 9).
+/// weight [rows, cols] (the stacked parts' rows in order), bias [rows].
+struct NarrowLinear: @unchecked Sendable {
+    let kernels: KernelSet
+    let weight: UnsafePointer<Float>
+    let bias: UnsafePointer<Float>?
+    let rows: Int
+    let cols: Int
+
+    /// The `parts` (checkpoint names, each [count, cols] with a bias [count]) stacked.
+    init(_ parts: [(name: String, rows: Int)], cols: Int, bias: Bool, weights w: WeightLoader) throws(XLSTMError) {
+        let rows = parts.reduce(0) { $0 + $1.rows }
+        let stacked = w.store.derivedBuffer(count: rows * cols)
+        let biases: UnsafeMutablePointer<Float>? = bias ? w.store.derivedBuffer(count: rows) : nil
+        var row = 0
+        for part in parts {
+            stacked.advanced(by: row * cols).update(from: try w.tensor(part.name + ".weight", [part.rows, cols]).data,
+                                                    count: part.rows * cols)
+            if let biases { (biases + row).update(from: try w.tensor(part.name + ".bias", [part.rows]).data, count: part.rows) }
+            row += part.rows
+        }
+        kernels = w.store.kernels
+        weight = UnsafePointer(stacked)
+        self.bias = biases.map { UnsafePointer($0) }
+        self.rows = rows
+        self.cols = cols
+    }
+
+    /// x [cols] -> y [rows]
+    @inline(__always)
+    func apply(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>) {
+        kernels.matVecRowMajorF32(weight, rows, cols, x, y)
+        if let bias { add(bias, into: y, count: rows) }
+    }
+}
+
 extension CausalConv1D {
     /// The step applied to `count` tokens in order: x [count, features] → y [count, features].
     func run(_ x: UnsafePointer<Float>, count: Int, state: UnsafeMutablePointer<Float>,
