@@ -176,3 +176,47 @@ func skipSiluGate(_ h: UnsafeMutablePointer<Float>, skip: UnsafePointer<Float>, 
     }
     while i < n { h[i] = (h[i] + skip[i] * c[i]) * silu(gate[i]); i += 1 }
 }
+
+/// log(1 + e) for 8 lanes of e ∈ [0, 1] (the softplus of logσ): Cephes' logf on u = 1 + e (u = m·2ᵏ,
+/// m ∈ [√½, √2), a degree-8 polynomial) plus the rounding of u corrected by (e − (u − 1)) / u;
+/// absolute error ≲ 1e-7 over the range.
+@inline(__always)
+func log1p8(_ e: SIMD8<Float>) -> SIMD8<Float> {
+    let u = 1 + e
+    let big = u .> 1.41421356
+    let k = SIMD8<Float>(repeating: 0).replacing(with: 1, where: big)
+    let m = u.replacing(with: u * 0.5, where: big)
+    let x = m - 1
+    var p = SIMD8<Float>(repeating: 7.0376836292e-2)
+    p = p * x - 1.1514610310e-1
+    p = p * x + 1.1676998740e-1
+    p = p * x - 1.2420140846e-1
+    p = p * x + 1.4249322787e-1
+    p = p * x - 1.6668057665e-1
+    p = p * x + 2.0000714765e-1
+    p = p * x - 2.4999993993e-1
+    p = p * x + 3.3333331174e-1
+    let x2 = x * x
+    var y = x * x2 * p
+    y = y + k * -2.12194440e-4
+    y = y - 0.5 * x2
+    let log = x + y + k * 0.693359375
+    return log + (e - (u - 1)) / u
+}
+
+/// tanh for 8 lanes: Cephes' tanhf (an odd polynomial below |x| = 0.625, else 1 − 2 / (e^{2|x|} + 1)
+/// with the sign of x); error ≲ 2e-7 absolute.
+@inline(__always)
+func tanh8(_ x: SIMD8<Float>) -> SIMD8<Float> {
+    let a = x.replacing(with: -x, where: x .< 0)
+    let z = x * x
+    var p = SIMD8<Float>(repeating: -5.70498872745e-3)
+    p = p * z + 2.06390887954e-2
+    p = p * z - 5.37397155531e-2
+    p = p * z + 1.33314422036e-1
+    p = p * z - 3.33332819422e-1
+    let small = x + x * z * p
+    var large = 1 - 2 / (exp8(2 * a) + 1)
+    large = large.replacing(with: -large, where: x .< 0)
+    return large.replacing(with: small, where: a .< 0.625)
+}
