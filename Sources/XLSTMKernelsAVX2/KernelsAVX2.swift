@@ -780,7 +780,10 @@ public func dequantizePanelQ4AVX2(_ a: UnsafeRawPointer, _ blocks: Int, _ out: U
 /// eq. 19-21 of Beck et al. 2024, in the stabilised form of mlstm_kernels' native step):
 ///   C [qkDim, vDim] <- forget·C + (inputScale·k) vᵀ,  n [qkDim] <- forget·n + inputScale·k,
 ///   h [vDim] = Σ_r (queryScale·q[r]) C[r],  returns Σ_r (queryScale·q[r]) n[r].
-/// Column blocks of 32 keep v and h in registers while every row of C passes once.
+/// Column blocks of up to 32 (a whole row of C for the usual head widths) keep v and h in
+/// registers while every row of C passes once; each element's chain is the same whatever the block.
+/// (A head width of 96 used to run as a 64-wide pass and two 16-wide passes, the latter bound by
+/// the latency of their single h chain; one pass over whole rows runs at the FMA/load rate.)
 @inline(never)
 public func mLSTMCellUpdateAVX2(_ c: UnsafeMutablePointer<Float>, _ n: UnsafeMutablePointer<Float>,
                             _ q: UnsafePointer<Float>, _ k: UnsafePointer<Float>, _ v: UnsafePointer<Float>,
@@ -791,7 +794,7 @@ public func mLSTMCellUpdateAVX2(_ c: UnsafeMutablePointer<Float>, _ n: UnsafeMut
     var j = 0
     while j + 32 <= vDim {
         let v0 = vr.loadUnaligned(fromByteOffset: (j + 0) * 4, as: SIMD8<Float>.self); let v1 = vr.loadUnaligned(fromByteOffset: (j + 8) * 4, as: SIMD8<Float>.self); let v2 = vr.loadUnaligned(fromByteOffset: (j + 16) * 4, as: SIMD8<Float>.self); let v3 = vr.loadUnaligned(fromByteOffset: (j + 24) * 4, as: SIMD8<Float>.self)
-        var h0 = SIMD8<Float>(), h1 = SIMD8<Float>(), h2 = SIMD8<Float>(), h3 = SIMD8<Float>()
+        var h0 = SIMD8<Float>(); var h1 = SIMD8<Float>(); var h2 = SIMD8<Float>(); var h3 = SIMD8<Float>()
         for r in 0..<qkDim {
             let row = UnsafeMutableRawPointer(c + r * vDim + j)
             let kr = SIMD8<Float>(repeating: inputScale * k[r]), qr = SIMD8<Float>(repeating: queryScale * q[r])
@@ -807,17 +810,53 @@ public func mLSTMCellUpdateAVX2(_ c: UnsafeMutablePointer<Float>, _ n: UnsafeMut
         hr.storeBytes(of: h0, toByteOffset: (j + 0) * 4, as: SIMD8<Float>.self); hr.storeBytes(of: h1, toByteOffset: (j + 8) * 4, as: SIMD8<Float>.self); hr.storeBytes(of: h2, toByteOffset: (j + 16) * 4, as: SIMD8<Float>.self); hr.storeBytes(of: h3, toByteOffset: (j + 24) * 4, as: SIMD8<Float>.self)
         j += 32
     }
-    while j + 8 <= vDim {
-        let v0 = vr.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self)
-        var h0 = SIMD8<Float>()
-        for r in 0..<qkDim {
-            let row = UnsafeMutableRawPointer(c + r * vDim + j)
-            let kr = SIMD8<Float>(repeating: inputScale * k[r]), qr = SIMD8<Float>(repeating: queryScale * q[r])
-            var u0 = f * row.loadUnaligned(as: SIMD8<Float>.self); u0.addProduct(kr, v0)
-            row.storeBytes(of: u0, as: SIMD8<Float>.self); h0.addProduct(qr, u0)
+    switch (vDim - j) / 8 {
+    case 3:
+        do {
+            let v0 = vr.loadUnaligned(fromByteOffset: (j + 0) * 4, as: SIMD8<Float>.self); let v1 = vr.loadUnaligned(fromByteOffset: (j + 8) * 4, as: SIMD8<Float>.self); let v2 = vr.loadUnaligned(fromByteOffset: (j + 16) * 4, as: SIMD8<Float>.self)
+            var h0 = SIMD8<Float>(); var h1 = SIMD8<Float>(); var h2 = SIMD8<Float>()
+            for r in 0..<qkDim {
+                let row = UnsafeMutableRawPointer(c + r * vDim + j)
+                let kr = SIMD8<Float>(repeating: inputScale * k[r]), qr = SIMD8<Float>(repeating: queryScale * q[r])
+                var u0 = f * row.loadUnaligned(fromByteOffset: 0, as: SIMD8<Float>.self); u0.addProduct(kr, v0)
+                row.storeBytes(of: u0, toByteOffset: 0, as: SIMD8<Float>.self); h0.addProduct(qr, u0)
+                var u1 = f * row.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self); u1.addProduct(kr, v1)
+                row.storeBytes(of: u1, toByteOffset: 32, as: SIMD8<Float>.self); h1.addProduct(qr, u1)
+                var u2 = f * row.loadUnaligned(fromByteOffset: 64, as: SIMD8<Float>.self); u2.addProduct(kr, v2)
+                row.storeBytes(of: u2, toByteOffset: 64, as: SIMD8<Float>.self); h2.addProduct(qr, u2)
+            }
+            hr.storeBytes(of: h0, toByteOffset: (j + 0) * 4, as: SIMD8<Float>.self); hr.storeBytes(of: h1, toByteOffset: (j + 8) * 4, as: SIMD8<Float>.self); hr.storeBytes(of: h2, toByteOffset: (j + 16) * 4, as: SIMD8<Float>.self)
+            j += 24
         }
-        hr.storeBytes(of: h0, toByteOffset: j * 4, as: SIMD8<Float>.self)
-        j += 8
+    case 2:
+        do {
+            let v0 = vr.loadUnaligned(fromByteOffset: (j + 0) * 4, as: SIMD8<Float>.self); let v1 = vr.loadUnaligned(fromByteOffset: (j + 8) * 4, as: SIMD8<Float>.self)
+            var h0 = SIMD8<Float>(); var h1 = SIMD8<Float>()
+            for r in 0..<qkDim {
+                let row = UnsafeMutableRawPointer(c + r * vDim + j)
+                let kr = SIMD8<Float>(repeating: inputScale * k[r]), qr = SIMD8<Float>(repeating: queryScale * q[r])
+                var u0 = f * row.loadUnaligned(fromByteOffset: 0, as: SIMD8<Float>.self); u0.addProduct(kr, v0)
+                row.storeBytes(of: u0, toByteOffset: 0, as: SIMD8<Float>.self); h0.addProduct(qr, u0)
+                var u1 = f * row.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self); u1.addProduct(kr, v1)
+                row.storeBytes(of: u1, toByteOffset: 32, as: SIMD8<Float>.self); h1.addProduct(qr, u1)
+            }
+            hr.storeBytes(of: h0, toByteOffset: (j + 0) * 4, as: SIMD8<Float>.self); hr.storeBytes(of: h1, toByteOffset: (j + 8) * 4, as: SIMD8<Float>.self)
+            j += 16
+        }
+    case 1:
+        do {
+            let v0 = vr.loadUnaligned(fromByteOffset: (j + 0) * 4, as: SIMD8<Float>.self)
+            var h0 = SIMD8<Float>()
+            for r in 0..<qkDim {
+                let row = UnsafeMutableRawPointer(c + r * vDim + j)
+                let kr = SIMD8<Float>(repeating: inputScale * k[r]), qr = SIMD8<Float>(repeating: queryScale * q[r])
+                var u0 = f * row.loadUnaligned(fromByteOffset: 0, as: SIMD8<Float>.self); u0.addProduct(kr, v0)
+                row.storeBytes(of: u0, toByteOffset: 0, as: SIMD8<Float>.self); h0.addProduct(qr, u0)
+            }
+            hr.storeBytes(of: h0, toByteOffset: (j + 0) * 4, as: SIMD8<Float>.self)
+            j += 8
+        }
+    default: break
     }
     while j < vDim {
         var sum: Float = 0

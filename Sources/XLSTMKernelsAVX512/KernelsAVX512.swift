@@ -829,7 +829,10 @@ public func dequantizePanelQ4AVX512(_ a: UnsafeRawPointer, _ blocks: Int, _ out:
 /// eq. 19-21 of Beck et al. 2024, in the stabilised form of mlstm_kernels' native step):
 ///   C [qkDim, vDim] <- forget·C + (inputScale·k) vᵀ,  n [qkDim] <- forget·n + inputScale·k,
 ///   h [vDim] = Σ_r (queryScale·q[r]) C[r],  returns Σ_r (queryScale·q[r]) n[r].
-/// Column blocks of 64 keep v and h in registers while every row of C passes once.
+/// Column blocks of up to 128 (a whole row of C for the usual head widths) keep v and h in
+/// registers while every row of C passes once; each element's chain is the same whatever the block.
+/// (A head width of 96 used to run as a 64-wide pass and two 16-wide passes, the latter bound by
+/// the latency of their single h chain; one pass over whole rows runs at the FMA/load rate.)
 @inline(never)
 public func mLSTMCellUpdateAVX512(_ c: UnsafeMutablePointer<Float>, _ n: UnsafeMutablePointer<Float>,
                             _ q: UnsafePointer<Float>, _ k: UnsafePointer<Float>, _ v: UnsafePointer<Float>,
@@ -838,9 +841,9 @@ public func mLSTMCellUpdateAVX512(_ c: UnsafeMutablePointer<Float>, _ n: UnsafeM
     let f = SIMD16<Float>(repeating: forget)
     let vr = UnsafeRawPointer(v), hr = UnsafeMutableRawPointer(h)
     var j = 0
-    while j + 64 <= vDim {
-        let v0 = vr.loadUnaligned(fromByteOffset: (j + 0) * 4, as: SIMD16<Float>.self); let v1 = vr.loadUnaligned(fromByteOffset: (j + 16) * 4, as: SIMD16<Float>.self); let v2 = vr.loadUnaligned(fromByteOffset: (j + 32) * 4, as: SIMD16<Float>.self); let v3 = vr.loadUnaligned(fromByteOffset: (j + 48) * 4, as: SIMD16<Float>.self)
-        var h0 = SIMD16<Float>(), h1 = SIMD16<Float>(), h2 = SIMD16<Float>(), h3 = SIMD16<Float>()
+    while j + 128 <= vDim {
+        let v0 = vr.loadUnaligned(fromByteOffset: (j + 0) * 4, as: SIMD16<Float>.self); let v1 = vr.loadUnaligned(fromByteOffset: (j + 16) * 4, as: SIMD16<Float>.self); let v2 = vr.loadUnaligned(fromByteOffset: (j + 32) * 4, as: SIMD16<Float>.self); let v3 = vr.loadUnaligned(fromByteOffset: (j + 48) * 4, as: SIMD16<Float>.self); let v4 = vr.loadUnaligned(fromByteOffset: (j + 64) * 4, as: SIMD16<Float>.self); let v5 = vr.loadUnaligned(fromByteOffset: (j + 80) * 4, as: SIMD16<Float>.self); let v6 = vr.loadUnaligned(fromByteOffset: (j + 96) * 4, as: SIMD16<Float>.self); let v7 = vr.loadUnaligned(fromByteOffset: (j + 112) * 4, as: SIMD16<Float>.self)
+        var h0 = SIMD16<Float>(); var h1 = SIMD16<Float>(); var h2 = SIMD16<Float>(); var h3 = SIMD16<Float>(); var h4 = SIMD16<Float>(); var h5 = SIMD16<Float>(); var h6 = SIMD16<Float>(); var h7 = SIMD16<Float>()
         for r in 0..<qkDim {
             let row = UnsafeMutableRawPointer(c + r * vDim + j)
             let kr = SIMD16<Float>(repeating: inputScale * k[r]), qr = SIMD16<Float>(repeating: queryScale * q[r])
@@ -852,21 +855,153 @@ public func mLSTMCellUpdateAVX512(_ c: UnsafeMutablePointer<Float>, _ n: UnsafeM
             row.storeBytes(of: u2, toByteOffset: 128, as: SIMD16<Float>.self); h2.addProduct(qr, u2)
             var u3 = f * row.loadUnaligned(fromByteOffset: 192, as: SIMD16<Float>.self); u3.addProduct(kr, v3)
             row.storeBytes(of: u3, toByteOffset: 192, as: SIMD16<Float>.self); h3.addProduct(qr, u3)
+            var u4 = f * row.loadUnaligned(fromByteOffset: 256, as: SIMD16<Float>.self); u4.addProduct(kr, v4)
+            row.storeBytes(of: u4, toByteOffset: 256, as: SIMD16<Float>.self); h4.addProduct(qr, u4)
+            var u5 = f * row.loadUnaligned(fromByteOffset: 320, as: SIMD16<Float>.self); u5.addProduct(kr, v5)
+            row.storeBytes(of: u5, toByteOffset: 320, as: SIMD16<Float>.self); h5.addProduct(qr, u5)
+            var u6 = f * row.loadUnaligned(fromByteOffset: 384, as: SIMD16<Float>.self); u6.addProduct(kr, v6)
+            row.storeBytes(of: u6, toByteOffset: 384, as: SIMD16<Float>.self); h6.addProduct(qr, u6)
+            var u7 = f * row.loadUnaligned(fromByteOffset: 448, as: SIMD16<Float>.self); u7.addProduct(kr, v7)
+            row.storeBytes(of: u7, toByteOffset: 448, as: SIMD16<Float>.self); h7.addProduct(qr, u7)
         }
-        hr.storeBytes(of: h0, toByteOffset: (j + 0) * 4, as: SIMD16<Float>.self); hr.storeBytes(of: h1, toByteOffset: (j + 16) * 4, as: SIMD16<Float>.self); hr.storeBytes(of: h2, toByteOffset: (j + 32) * 4, as: SIMD16<Float>.self); hr.storeBytes(of: h3, toByteOffset: (j + 48) * 4, as: SIMD16<Float>.self)
-        j += 64
+        hr.storeBytes(of: h0, toByteOffset: (j + 0) * 4, as: SIMD16<Float>.self); hr.storeBytes(of: h1, toByteOffset: (j + 16) * 4, as: SIMD16<Float>.self); hr.storeBytes(of: h2, toByteOffset: (j + 32) * 4, as: SIMD16<Float>.self); hr.storeBytes(of: h3, toByteOffset: (j + 48) * 4, as: SIMD16<Float>.self); hr.storeBytes(of: h4, toByteOffset: (j + 64) * 4, as: SIMD16<Float>.self); hr.storeBytes(of: h5, toByteOffset: (j + 80) * 4, as: SIMD16<Float>.self); hr.storeBytes(of: h6, toByteOffset: (j + 96) * 4, as: SIMD16<Float>.self); hr.storeBytes(of: h7, toByteOffset: (j + 112) * 4, as: SIMD16<Float>.self)
+        j += 128
     }
-    while j + 16 <= vDim {
-        let v0 = vr.loadUnaligned(fromByteOffset: j * 4, as: SIMD16<Float>.self)
-        var h0 = SIMD16<Float>()
-        for r in 0..<qkDim {
-            let row = UnsafeMutableRawPointer(c + r * vDim + j)
-            let kr = SIMD16<Float>(repeating: inputScale * k[r]), qr = SIMD16<Float>(repeating: queryScale * q[r])
-            var u0 = f * row.loadUnaligned(as: SIMD16<Float>.self); u0.addProduct(kr, v0)
-            row.storeBytes(of: u0, as: SIMD16<Float>.self); h0.addProduct(qr, u0)
+    switch (vDim - j) / 16 {
+    case 7:
+        do {
+            let v0 = vr.loadUnaligned(fromByteOffset: (j + 0) * 4, as: SIMD16<Float>.self); let v1 = vr.loadUnaligned(fromByteOffset: (j + 16) * 4, as: SIMD16<Float>.self); let v2 = vr.loadUnaligned(fromByteOffset: (j + 32) * 4, as: SIMD16<Float>.self); let v3 = vr.loadUnaligned(fromByteOffset: (j + 48) * 4, as: SIMD16<Float>.self); let v4 = vr.loadUnaligned(fromByteOffset: (j + 64) * 4, as: SIMD16<Float>.self); let v5 = vr.loadUnaligned(fromByteOffset: (j + 80) * 4, as: SIMD16<Float>.self); let v6 = vr.loadUnaligned(fromByteOffset: (j + 96) * 4, as: SIMD16<Float>.self)
+            var h0 = SIMD16<Float>(); var h1 = SIMD16<Float>(); var h2 = SIMD16<Float>(); var h3 = SIMD16<Float>(); var h4 = SIMD16<Float>(); var h5 = SIMD16<Float>(); var h6 = SIMD16<Float>()
+            for r in 0..<qkDim {
+                let row = UnsafeMutableRawPointer(c + r * vDim + j)
+                let kr = SIMD16<Float>(repeating: inputScale * k[r]), qr = SIMD16<Float>(repeating: queryScale * q[r])
+                var u0 = f * row.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self); u0.addProduct(kr, v0)
+                row.storeBytes(of: u0, toByteOffset: 0, as: SIMD16<Float>.self); h0.addProduct(qr, u0)
+                var u1 = f * row.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self); u1.addProduct(kr, v1)
+                row.storeBytes(of: u1, toByteOffset: 64, as: SIMD16<Float>.self); h1.addProduct(qr, u1)
+                var u2 = f * row.loadUnaligned(fromByteOffset: 128, as: SIMD16<Float>.self); u2.addProduct(kr, v2)
+                row.storeBytes(of: u2, toByteOffset: 128, as: SIMD16<Float>.self); h2.addProduct(qr, u2)
+                var u3 = f * row.loadUnaligned(fromByteOffset: 192, as: SIMD16<Float>.self); u3.addProduct(kr, v3)
+                row.storeBytes(of: u3, toByteOffset: 192, as: SIMD16<Float>.self); h3.addProduct(qr, u3)
+                var u4 = f * row.loadUnaligned(fromByteOffset: 256, as: SIMD16<Float>.self); u4.addProduct(kr, v4)
+                row.storeBytes(of: u4, toByteOffset: 256, as: SIMD16<Float>.self); h4.addProduct(qr, u4)
+                var u5 = f * row.loadUnaligned(fromByteOffset: 320, as: SIMD16<Float>.self); u5.addProduct(kr, v5)
+                row.storeBytes(of: u5, toByteOffset: 320, as: SIMD16<Float>.self); h5.addProduct(qr, u5)
+                var u6 = f * row.loadUnaligned(fromByteOffset: 384, as: SIMD16<Float>.self); u6.addProduct(kr, v6)
+                row.storeBytes(of: u6, toByteOffset: 384, as: SIMD16<Float>.self); h6.addProduct(qr, u6)
+            }
+            hr.storeBytes(of: h0, toByteOffset: (j + 0) * 4, as: SIMD16<Float>.self); hr.storeBytes(of: h1, toByteOffset: (j + 16) * 4, as: SIMD16<Float>.self); hr.storeBytes(of: h2, toByteOffset: (j + 32) * 4, as: SIMD16<Float>.self); hr.storeBytes(of: h3, toByteOffset: (j + 48) * 4, as: SIMD16<Float>.self); hr.storeBytes(of: h4, toByteOffset: (j + 64) * 4, as: SIMD16<Float>.self); hr.storeBytes(of: h5, toByteOffset: (j + 80) * 4, as: SIMD16<Float>.self); hr.storeBytes(of: h6, toByteOffset: (j + 96) * 4, as: SIMD16<Float>.self)
+            j += 112
         }
-        hr.storeBytes(of: h0, toByteOffset: j * 4, as: SIMD16<Float>.self)
-        j += 16
+    case 6:
+        do {
+            let v0 = vr.loadUnaligned(fromByteOffset: (j + 0) * 4, as: SIMD16<Float>.self); let v1 = vr.loadUnaligned(fromByteOffset: (j + 16) * 4, as: SIMD16<Float>.self); let v2 = vr.loadUnaligned(fromByteOffset: (j + 32) * 4, as: SIMD16<Float>.self); let v3 = vr.loadUnaligned(fromByteOffset: (j + 48) * 4, as: SIMD16<Float>.self); let v4 = vr.loadUnaligned(fromByteOffset: (j + 64) * 4, as: SIMD16<Float>.self); let v5 = vr.loadUnaligned(fromByteOffset: (j + 80) * 4, as: SIMD16<Float>.self)
+            var h0 = SIMD16<Float>(); var h1 = SIMD16<Float>(); var h2 = SIMD16<Float>(); var h3 = SIMD16<Float>(); var h4 = SIMD16<Float>(); var h5 = SIMD16<Float>()
+            for r in 0..<qkDim {
+                let row = UnsafeMutableRawPointer(c + r * vDim + j)
+                let kr = SIMD16<Float>(repeating: inputScale * k[r]), qr = SIMD16<Float>(repeating: queryScale * q[r])
+                var u0 = f * row.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self); u0.addProduct(kr, v0)
+                row.storeBytes(of: u0, toByteOffset: 0, as: SIMD16<Float>.self); h0.addProduct(qr, u0)
+                var u1 = f * row.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self); u1.addProduct(kr, v1)
+                row.storeBytes(of: u1, toByteOffset: 64, as: SIMD16<Float>.self); h1.addProduct(qr, u1)
+                var u2 = f * row.loadUnaligned(fromByteOffset: 128, as: SIMD16<Float>.self); u2.addProduct(kr, v2)
+                row.storeBytes(of: u2, toByteOffset: 128, as: SIMD16<Float>.self); h2.addProduct(qr, u2)
+                var u3 = f * row.loadUnaligned(fromByteOffset: 192, as: SIMD16<Float>.self); u3.addProduct(kr, v3)
+                row.storeBytes(of: u3, toByteOffset: 192, as: SIMD16<Float>.self); h3.addProduct(qr, u3)
+                var u4 = f * row.loadUnaligned(fromByteOffset: 256, as: SIMD16<Float>.self); u4.addProduct(kr, v4)
+                row.storeBytes(of: u4, toByteOffset: 256, as: SIMD16<Float>.self); h4.addProduct(qr, u4)
+                var u5 = f * row.loadUnaligned(fromByteOffset: 320, as: SIMD16<Float>.self); u5.addProduct(kr, v5)
+                row.storeBytes(of: u5, toByteOffset: 320, as: SIMD16<Float>.self); h5.addProduct(qr, u5)
+            }
+            hr.storeBytes(of: h0, toByteOffset: (j + 0) * 4, as: SIMD16<Float>.self); hr.storeBytes(of: h1, toByteOffset: (j + 16) * 4, as: SIMD16<Float>.self); hr.storeBytes(of: h2, toByteOffset: (j + 32) * 4, as: SIMD16<Float>.self); hr.storeBytes(of: h3, toByteOffset: (j + 48) * 4, as: SIMD16<Float>.self); hr.storeBytes(of: h4, toByteOffset: (j + 64) * 4, as: SIMD16<Float>.self); hr.storeBytes(of: h5, toByteOffset: (j + 80) * 4, as: SIMD16<Float>.self)
+            j += 96
+        }
+    case 5:
+        do {
+            let v0 = vr.loadUnaligned(fromByteOffset: (j + 0) * 4, as: SIMD16<Float>.self); let v1 = vr.loadUnaligned(fromByteOffset: (j + 16) * 4, as: SIMD16<Float>.self); let v2 = vr.loadUnaligned(fromByteOffset: (j + 32) * 4, as: SIMD16<Float>.self); let v3 = vr.loadUnaligned(fromByteOffset: (j + 48) * 4, as: SIMD16<Float>.self); let v4 = vr.loadUnaligned(fromByteOffset: (j + 64) * 4, as: SIMD16<Float>.self)
+            var h0 = SIMD16<Float>(); var h1 = SIMD16<Float>(); var h2 = SIMD16<Float>(); var h3 = SIMD16<Float>(); var h4 = SIMD16<Float>()
+            for r in 0..<qkDim {
+                let row = UnsafeMutableRawPointer(c + r * vDim + j)
+                let kr = SIMD16<Float>(repeating: inputScale * k[r]), qr = SIMD16<Float>(repeating: queryScale * q[r])
+                var u0 = f * row.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self); u0.addProduct(kr, v0)
+                row.storeBytes(of: u0, toByteOffset: 0, as: SIMD16<Float>.self); h0.addProduct(qr, u0)
+                var u1 = f * row.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self); u1.addProduct(kr, v1)
+                row.storeBytes(of: u1, toByteOffset: 64, as: SIMD16<Float>.self); h1.addProduct(qr, u1)
+                var u2 = f * row.loadUnaligned(fromByteOffset: 128, as: SIMD16<Float>.self); u2.addProduct(kr, v2)
+                row.storeBytes(of: u2, toByteOffset: 128, as: SIMD16<Float>.self); h2.addProduct(qr, u2)
+                var u3 = f * row.loadUnaligned(fromByteOffset: 192, as: SIMD16<Float>.self); u3.addProduct(kr, v3)
+                row.storeBytes(of: u3, toByteOffset: 192, as: SIMD16<Float>.self); h3.addProduct(qr, u3)
+                var u4 = f * row.loadUnaligned(fromByteOffset: 256, as: SIMD16<Float>.self); u4.addProduct(kr, v4)
+                row.storeBytes(of: u4, toByteOffset: 256, as: SIMD16<Float>.self); h4.addProduct(qr, u4)
+            }
+            hr.storeBytes(of: h0, toByteOffset: (j + 0) * 4, as: SIMD16<Float>.self); hr.storeBytes(of: h1, toByteOffset: (j + 16) * 4, as: SIMD16<Float>.self); hr.storeBytes(of: h2, toByteOffset: (j + 32) * 4, as: SIMD16<Float>.self); hr.storeBytes(of: h3, toByteOffset: (j + 48) * 4, as: SIMD16<Float>.self); hr.storeBytes(of: h4, toByteOffset: (j + 64) * 4, as: SIMD16<Float>.self)
+            j += 80
+        }
+    case 4:
+        do {
+            let v0 = vr.loadUnaligned(fromByteOffset: (j + 0) * 4, as: SIMD16<Float>.self); let v1 = vr.loadUnaligned(fromByteOffset: (j + 16) * 4, as: SIMD16<Float>.self); let v2 = vr.loadUnaligned(fromByteOffset: (j + 32) * 4, as: SIMD16<Float>.self); let v3 = vr.loadUnaligned(fromByteOffset: (j + 48) * 4, as: SIMD16<Float>.self)
+            var h0 = SIMD16<Float>(); var h1 = SIMD16<Float>(); var h2 = SIMD16<Float>(); var h3 = SIMD16<Float>()
+            for r in 0..<qkDim {
+                let row = UnsafeMutableRawPointer(c + r * vDim + j)
+                let kr = SIMD16<Float>(repeating: inputScale * k[r]), qr = SIMD16<Float>(repeating: queryScale * q[r])
+                var u0 = f * row.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self); u0.addProduct(kr, v0)
+                row.storeBytes(of: u0, toByteOffset: 0, as: SIMD16<Float>.self); h0.addProduct(qr, u0)
+                var u1 = f * row.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self); u1.addProduct(kr, v1)
+                row.storeBytes(of: u1, toByteOffset: 64, as: SIMD16<Float>.self); h1.addProduct(qr, u1)
+                var u2 = f * row.loadUnaligned(fromByteOffset: 128, as: SIMD16<Float>.self); u2.addProduct(kr, v2)
+                row.storeBytes(of: u2, toByteOffset: 128, as: SIMD16<Float>.self); h2.addProduct(qr, u2)
+                var u3 = f * row.loadUnaligned(fromByteOffset: 192, as: SIMD16<Float>.self); u3.addProduct(kr, v3)
+                row.storeBytes(of: u3, toByteOffset: 192, as: SIMD16<Float>.self); h3.addProduct(qr, u3)
+            }
+            hr.storeBytes(of: h0, toByteOffset: (j + 0) * 4, as: SIMD16<Float>.self); hr.storeBytes(of: h1, toByteOffset: (j + 16) * 4, as: SIMD16<Float>.self); hr.storeBytes(of: h2, toByteOffset: (j + 32) * 4, as: SIMD16<Float>.self); hr.storeBytes(of: h3, toByteOffset: (j + 48) * 4, as: SIMD16<Float>.self)
+            j += 64
+        }
+    case 3:
+        do {
+            let v0 = vr.loadUnaligned(fromByteOffset: (j + 0) * 4, as: SIMD16<Float>.self); let v1 = vr.loadUnaligned(fromByteOffset: (j + 16) * 4, as: SIMD16<Float>.self); let v2 = vr.loadUnaligned(fromByteOffset: (j + 32) * 4, as: SIMD16<Float>.self)
+            var h0 = SIMD16<Float>(); var h1 = SIMD16<Float>(); var h2 = SIMD16<Float>()
+            for r in 0..<qkDim {
+                let row = UnsafeMutableRawPointer(c + r * vDim + j)
+                let kr = SIMD16<Float>(repeating: inputScale * k[r]), qr = SIMD16<Float>(repeating: queryScale * q[r])
+                var u0 = f * row.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self); u0.addProduct(kr, v0)
+                row.storeBytes(of: u0, toByteOffset: 0, as: SIMD16<Float>.self); h0.addProduct(qr, u0)
+                var u1 = f * row.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self); u1.addProduct(kr, v1)
+                row.storeBytes(of: u1, toByteOffset: 64, as: SIMD16<Float>.self); h1.addProduct(qr, u1)
+                var u2 = f * row.loadUnaligned(fromByteOffset: 128, as: SIMD16<Float>.self); u2.addProduct(kr, v2)
+                row.storeBytes(of: u2, toByteOffset: 128, as: SIMD16<Float>.self); h2.addProduct(qr, u2)
+            }
+            hr.storeBytes(of: h0, toByteOffset: (j + 0) * 4, as: SIMD16<Float>.self); hr.storeBytes(of: h1, toByteOffset: (j + 16) * 4, as: SIMD16<Float>.self); hr.storeBytes(of: h2, toByteOffset: (j + 32) * 4, as: SIMD16<Float>.self)
+            j += 48
+        }
+    case 2:
+        do {
+            let v0 = vr.loadUnaligned(fromByteOffset: (j + 0) * 4, as: SIMD16<Float>.self); let v1 = vr.loadUnaligned(fromByteOffset: (j + 16) * 4, as: SIMD16<Float>.self)
+            var h0 = SIMD16<Float>(); var h1 = SIMD16<Float>()
+            for r in 0..<qkDim {
+                let row = UnsafeMutableRawPointer(c + r * vDim + j)
+                let kr = SIMD16<Float>(repeating: inputScale * k[r]), qr = SIMD16<Float>(repeating: queryScale * q[r])
+                var u0 = f * row.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self); u0.addProduct(kr, v0)
+                row.storeBytes(of: u0, toByteOffset: 0, as: SIMD16<Float>.self); h0.addProduct(qr, u0)
+                var u1 = f * row.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self); u1.addProduct(kr, v1)
+                row.storeBytes(of: u1, toByteOffset: 64, as: SIMD16<Float>.self); h1.addProduct(qr, u1)
+            }
+            hr.storeBytes(of: h0, toByteOffset: (j + 0) * 4, as: SIMD16<Float>.self); hr.storeBytes(of: h1, toByteOffset: (j + 16) * 4, as: SIMD16<Float>.self)
+            j += 32
+        }
+    case 1:
+        do {
+            let v0 = vr.loadUnaligned(fromByteOffset: (j + 0) * 4, as: SIMD16<Float>.self)
+            var h0 = SIMD16<Float>()
+            for r in 0..<qkDim {
+                let row = UnsafeMutableRawPointer(c + r * vDim + j)
+                let kr = SIMD16<Float>(repeating: inputScale * k[r]), qr = SIMD16<Float>(repeating: queryScale * q[r])
+                var u0 = f * row.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self); u0.addProduct(kr, v0)
+                row.storeBytes(of: u0, toByteOffset: 0, as: SIMD16<Float>.self); h0.addProduct(qr, u0)
+            }
+            hr.storeBytes(of: h0, toByteOffset: (j + 0) * 4, as: SIMD16<Float>.self)
+            j += 16
+        }
+    default: break
     }
     while j < vDim {
         var sum: Float = 0

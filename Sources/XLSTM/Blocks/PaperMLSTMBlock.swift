@@ -28,8 +28,7 @@ struct PaperMLSTMBlock: RecurrentBlock, @unchecked Sendable {
     let qProj: HeadwiseLinear               // [I/bs, bs, bs]
     let kProj: HeadwiseLinear
     let vProj: HeadwiseLinear
-    let inputGate: Linear                   // [NH, 3I] + bias [NH]
-    let forgetGate: Linear                  // [NH, 3I] + bias [NH]
+    let gates: NarrowLinear                 // [ĩ | f̃]: igate [NH, 3I] then fgate [NH, 3I], biases [2NH]
     let outNorm: UnsafePointer<Float>       // [I], 1 + w
     let learnableSkip: UnsafePointer<Float> // [I]
     let projDown: Linear                    // [E, I]
@@ -48,7 +47,8 @@ struct PaperMLSTMBlock: RecurrentBlock, @unchecked Sendable {
         if kernel > 0 {
             conv = CausalConv1D(weight: try w.tensor("xlstm.conv1d.conv.weight", [inner, 1, kernel]).data,
                                 bias: try w.tensor("xlstm.conv1d.conv.bias", [inner]).data,
-                                features: inner, kernel: kernel)
+                                features: inner, kernel: kernel,
+                                taps: w.store.derivedBuffer(count: inner * kernel))
         } else {
             conv = nil
         }
@@ -57,13 +57,13 @@ struct PaperMLSTMBlock: RecurrentBlock, @unchecked Sendable {
         func headwise(_ name: String) throws(XLSTMError) -> HeadwiseLinear {
             HeadwiseLinear(kernels: w.store.kernels, weight: try w.tensor("xlstm.\(name).weight", [projHeads, blockSize, blockSize]).data,
                            bias: try w.bias("xlstm.\(name).bias", inner, present: bias),
-                           heads: projHeads, inPerHead: blockSize, outPerHead: blockSize)
+                           heads: projHeads, inPerHead: blockSize, outPerHead: blockSize, store: w.store)
         }
         qProj = try headwise("q_proj")
         kProj = try headwise("k_proj")
         vProj = try headwise("v_proj")
-        inputGate = try w.linear("xlstm.mlstm_cell.igate", out: config.numHeads, in: 3 * inner, bias: true)
-        forgetGate = try w.linear("xlstm.mlstm_cell.fgate", out: config.numHeads, in: 3 * inner, bias: true)
+        gates = try NarrowLinear([("xlstm.mlstm_cell.igate", config.numHeads), ("xlstm.mlstm_cell.fgate", config.numHeads)],
+                                 cols: 3 * inner, bias: true, weights: w)
         outNorm = try w.residualNormWeight("xlstm.mlstm_cell.outnorm.weight", inner)
         learnableSkip = try w.tensor("xlstm.learnable_skip", [inner]).data
         projDown = try w.linear("xlstm.proj_down", out: embeddingDim, in: inner, bias: bias)
@@ -108,8 +108,7 @@ struct PaperMLSTMBlock: RecurrentBlock, @unchecked Sendable {
         qProj.apply(convOut, into: q)
         kProj.apply(convOut, into: k)
         vProj.apply(mBranch, into: v)
-        inputGate.apply(qkv, into: gates)
-        forgetGate.apply(qkv, into: gates + NH)
+        self.gates.apply(qkv, into: gates)
 
         let cState = state + convStateCount
         let nState = cState + NH * DH * DH
@@ -123,7 +122,7 @@ struct PaperMLSTMBlock: RecurrentBlock, @unchecked Sendable {
                           kernels: projUp.weight.kernels)
         }
         multiHeadLayerNorm(h, heads: NH, headDim: DH, weight: outNorm, bias: nil, eps: 1e-5)
-        for i in 0..<I { h[i] = (h[i] + learnableSkip[i] * convOut[i]) * silu(z[i]) }
+        skipSiluGate(h, skip: learnableSkip, convOut, gate: z, count: I)
         projDown.apply(h, into: out, pool: pool)
         add(out, into: x, count: E)
     }
@@ -159,8 +158,7 @@ extension PaperMLSTMBlock {
             kProj.apply(target, into: row + I)
             vProj.apply(mBranch, into: row + 2 * I)
         }
-        inputGate.applyBatch(qkv, xStride: 3 * I, count: T, into: gates, yStride: 2 * NH, pool: pool)
-        forgetGate.applyBatch(qkv, xStride: 3 * I, count: T, into: gates + NH, yStride: 2 * NH, pool: pool)
+        for t in 0..<T { self.gates.apply(qkv + t * 3 * I, into: gates + t * 2 * NH) }
 
         let cState = state + convStateCount
         let nState = cState + NH * DH * DH
@@ -180,7 +178,7 @@ extension PaperMLSTMBlock {
         for t in 0..<T {
             let row = h + t * I, z = up + t * 2 * I + I, c = convOut + t * I
             multiHeadLayerNorm(row, heads: NH, headDim: DH, weight: outNorm, bias: nil, eps: 1e-5)
-            for i in 0..<I { row[i] = (row[i] + learnableSkip[i] * c[i]) * silu(z[i]) }
+            skipSiluGate(row, skip: learnableSkip, c, gate: z, count: I)
         }
         projDown.applyBatch(h, xStride: I, count: T, into: out, yStride: E, pool: pool)
         add(out, into: x, count: T * E)
@@ -212,8 +210,7 @@ extension PaperMLSTMBlock {
             kProj.apply(target, into: row + I)
             vProj.apply(mBranch, into: row + 2 * I)
         }
-        inputGate.applyRows(qkv, xStride: 3 * I, count: N, into: gates, yStride: 2 * NH, pool: pool)
-        forgetGate.applyRows(qkv, xStride: 3 * I, count: N, into: gates + NH, yStride: 2 * NH, pool: pool)
+        for t in 0..<N { self.gates.apply(qkv + t * 3 * I, into: gates + t * 2 * NH) }
 
         let keyScale = 1 / sqrtf(Float(DH))
         let kernels = projUp.weight.kernels, convStates = convStateCount
@@ -232,7 +229,7 @@ extension PaperMLSTMBlock {
         for t in 0..<N {
             let row = h + t * I, z = up + t * 2 * I + I, c = convOut + t * I
             multiHeadLayerNorm(row, heads: NH, headDim: DH, weight: outNorm, bias: nil, eps: 1e-5)
-            for i in 0..<I { row[i] = (row[i] + learnableSkip[i] * c[i]) * silu(z[i]) }
+            skipSiluGate(row, skip: learnableSkip, c, gate: z, count: I)
         }
         projDown.applyRows(h, xStride: I, count: N, into: out, yStride: E, pool: pool)
         add(out, into: x, count: N * E)

@@ -47,29 +47,60 @@ struct ScratchCarver {
 /// weight [features, 1, kernel] as nn.Conv1d stores it; state holds the previous kernel−1 inputs.
 struct CausalConv1D: @unchecked Sendable {
     let weight: UnsafePointer<Float>  // [features, kernel]
+    let taps: UnsafePointer<Float>    // [kernel, features]: the weight transposed, one tap per row
     let bias: UnsafePointer<Float>?   // [features]
     let features: Int
     let kernel: Int
+
+    /// `taps` is filled from `weight` here (a buffer of the weight store, kernel · features floats).
+    init(weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, features: Int, kernel: Int,
+         taps: UnsafeMutablePointer<Float>) {
+        for f in 0..<features {
+            for j in 0..<kernel { taps[j * features + f] = weight[f * kernel + j] }
+        }
+        self.weight = weight
+        self.taps = UnsafePointer(taps)
+        self.bias = bias
+        self.features = features
+        self.kernel = kernel
+    }
 
     /// Floats of state: the last kernel−1 inputs, oldest first. [kernel − 1, features]
     var stateCount: Int { (kernel - 1) * features }
 
     /// y[f] = bias[f] + Σ_j weight[f, j] · window[j][f], window = (state…, x); then the window slides.
-    /// y must not alias x.
+    /// y must not alias x. Eight features at a time over the transposed taps (the strided scalar
+    /// loop over [features, kernel] was ~30% of a small model's batched mLSTM block, perf); each
+    /// lane adds its products in the same order as the scalar tail, so both give the same sums.
     @inline(__always)
     func step(_ x: UnsafePointer<Float>, state: UnsafeMutablePointer<Float>, into y: UnsafeMutablePointer<Float>) {
-        let history = kernel - 1
-        for f in 0..<features {
-            let w = weight + f * kernel
+        let history = kernel - 1, F = features
+        let sr = UnsafeRawPointer(state), tr = UnsafeRawPointer(taps), xr = UnsafeRawPointer(x)
+        let yr = UnsafeMutableRawPointer(y)
+        var f = 0
+        while f + 8 <= F {
+            var sum = SIMD8<Float>()
+            for j in 0..<history {
+                sum += sr.loadUnaligned(fromByteOffset: (j * F + f) * 4, as: SIMD8<Float>.self)
+                    * tr.loadUnaligned(fromByteOffset: (j * F + f) * 4, as: SIMD8<Float>.self)
+            }
+            sum += xr.loadUnaligned(fromByteOffset: f * 4, as: SIMD8<Float>.self)
+                * tr.loadUnaligned(fromByteOffset: (history * F + f) * 4, as: SIMD8<Float>.self)
+            if let bias { sum += UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: f * 4, as: SIMD8<Float>.self) }
+            yr.storeBytes(of: sum, toByteOffset: f * 4, as: SIMD8<Float>.self)
+            f += 8
+        }
+        while f < F {
             var sum: Float = 0
-            for j in 0..<history { sum += state[j * features + f] * w[j] }
-            sum += x[f] * w[history]
+            for j in 0..<history { sum += state[j * F + f] * taps[j * F + f] }
+            sum += x[f] * taps[history * F + f]
             if let bias { sum += bias[f] }
             y[f] = sum
+            f += 1
         }
         if history > 0 {
-            (state).update(from: state + features, count: (history - 1) * features)
-            (state + (history - 1) * features).update(from: x, count: features)
+            (state).update(from: state + F, count: (history - 1) * F)
+            (state + (history - 1) * F).update(from: x, count: F)
         }
     }
 }
@@ -83,12 +114,52 @@ struct HeadwiseLinear: @unchecked Sendable {
     let heads: Int
     let inPerHead: Int
     let outPerHead: Int
+    /// For blocks of 4 × 4 (the default qkv_proj_blocksize): the weight as [heads, inPerHead, 4],
+    /// so a head's 4 outputs are one vector; nil otherwise.
+    let columns: UnsafePointer<Float>?
+
+    /// `store` gives the buffer of the transposed 4 × 4 blocks (`columns`).
+    init(kernels: KernelSet, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, heads: Int,
+         inPerHead: Int, outPerHead: Int, store: WeightStore) {
+        self.kernels = kernels
+        self.weight = weight
+        self.bias = bias
+        self.heads = heads
+        self.inPerHead = inPerHead
+        self.outPerHead = outPerHead
+        if inPerHead == 4 && outPerHead == 4 {
+            let buffer = store.derivedBuffer(count: heads * 16)
+            for h in 0..<heads {
+                for o in 0..<4 {
+                    for d in 0..<4 { buffer[h * 16 + d * 4 + o] = weight[h * 16 + o * 4 + d] }
+                }
+            }
+            columns = UnsafePointer(buffer)
+        } else {
+            columns = nil
+        }
+    }
 
     @inline(__always)
     func apply(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>) {
+        if let columns {
+            // 4 × 4 blocks: a head's outputs as one vector, Σ_d column_d · x[d] in d order (the
+            // scalar loop's order, so the same sums; the scalar loop was ~10% of a small model's
+            // mLSTM block, perf).
+            let cr = UnsafeRawPointer(columns), yr = UnsafeMutableRawPointer(y)
+            for h in 0..<heads {
+                let xh = x + h * 4, base = h * 64
+                var sum = cr.loadUnaligned(fromByteOffset: base, as: SIMD4<Float>.self) * SIMD4(repeating: xh[0])
+                sum += cr.loadUnaligned(fromByteOffset: base + 16, as: SIMD4<Float>.self) * SIMD4(repeating: xh[1])
+                sum += cr.loadUnaligned(fromByteOffset: base + 32, as: SIMD4<Float>.self) * SIMD4(repeating: xh[2])
+                sum += cr.loadUnaligned(fromByteOffset: base + 48, as: SIMD4<Float>.self) * SIMD4(repeating: xh[3])
+                yr.storeBytes(of: sum, toByteOffset: h * 16, as: SIMD4<Float>.self)
+            }
+            if let bias { add(bias, into: y, count: heads * 4) }
+            return
+        }
         if inPerHead <= 8 && outPerHead <= 8 {
-            // Blocks of 4 (the default qkv_proj_blocksize): a call per block would cost more than
-            // its 16 multiply-adds; a plain loop over every head instead.
+            // Small blocks: a call per block would cost more than its multiply-adds; a plain loop.
             for h in 0..<heads {
                 let w = weight + h * outPerHead * inPerHead, xh = x + h * inPerHead, yh = y + h * outPerHead
                 for o in 0..<outPerHead {
@@ -105,6 +176,45 @@ struct HeadwiseLinear: @unchecked Sendable {
                               x + h * inPerHead, y + h * outPerHead)
         }
         if let bias { add(bias, into: y, count: heads * outPerHead) }
+    }
+}
+
+/// A projection with very few output rows (the paper mLSTM's input and forget gates: one row per
+/// head), kept row-major in float32 and computed with the row-major matvec. In the packed layout
+/// (MatrixPacking.swift) such a matrix is padded to the panel height (32 rows on AVX-512), so 4
+/// gate rows read 8× their bytes: ~25% of a 0.5 M-parameter model's step traffic (perf, issue 9).
+/// weight [rows, cols] (the stacked parts' rows in order), bias [rows].
+struct NarrowLinear: @unchecked Sendable {
+    let kernels: KernelSet
+    let weight: UnsafePointer<Float>
+    let bias: UnsafePointer<Float>?
+    let rows: Int
+    let cols: Int
+
+    /// The `parts` (checkpoint names, each [count, cols] with a bias [count]) stacked.
+    init(_ parts: [(name: String, rows: Int)], cols: Int, bias: Bool, weights w: WeightLoader) throws(XLSTMError) {
+        let rows = parts.reduce(0) { $0 + $1.rows }
+        let stacked = w.store.derivedBuffer(count: rows * cols)
+        let biases: UnsafeMutablePointer<Float>? = bias ? w.store.derivedBuffer(count: rows) : nil
+        var row = 0
+        for part in parts {
+            stacked.advanced(by: row * cols).update(from: try w.tensor(part.name + ".weight", [part.rows, cols]).data,
+                                                    count: part.rows * cols)
+            if let biases { (biases + row).update(from: try w.tensor(part.name + ".bias", [part.rows]).data, count: part.rows) }
+            row += part.rows
+        }
+        kernels = w.store.kernels
+        weight = UnsafePointer(stacked)
+        self.bias = biases.map { UnsafePointer($0) }
+        self.rows = rows
+        self.cols = cols
+    }
+
+    /// x [cols] -> y [rows]
+    @inline(__always)
+    func apply(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>) {
+        kernels.matVecRowMajorF32(weight, rows, cols, x, y)
+        if let bias { add(bias, into: y, count: rows) }
     }
 }
 

@@ -706,7 +706,10 @@ func dequantizePanelQ4Portable(_ a: UnsafeRawPointer, _ blocks: Int, _ out: Unsa
 /// eq. 19-21 of Beck et al. 2024, in the stabilised form of mlstm_kernels' native step):
 ///   C [qkDim, vDim] <- forget·C + (inputScale·k) vᵀ,  n [qkDim] <- forget·n + inputScale·k,
 ///   h [vDim] = Σ_r (queryScale·q[r]) C[r],  returns Σ_r (queryScale·q[r]) n[r].
-/// Column blocks of 32 keep v and h in registers while every row of C passes once.
+/// Column blocks of up to 32 (a whole row of C for the usual head widths) keep v and h in
+/// registers while every row of C passes once; each element's chain is the same whatever the block.
+/// (A head width of 96 used to run as a 64-wide pass and two 16-wide passes, the latter bound by
+/// the latency of their single h chain; one pass over whole rows runs at the FMA/load rate.)
 @inline(never)
 func mLSTMCellUpdatePortable(_ c: UnsafeMutablePointer<Float>, _ n: UnsafeMutablePointer<Float>,
                             _ q: UnsafePointer<Float>, _ k: UnsafePointer<Float>, _ v: UnsafePointer<Float>,
@@ -717,7 +720,7 @@ func mLSTMCellUpdatePortable(_ c: UnsafeMutablePointer<Float>, _ n: UnsafeMutabl
     var j = 0
     while j + 32 <= vDim {
         let v0 = vr.loadUnaligned(fromByteOffset: (j + 0) * 4, as: SIMD8<Float>.self); let v1 = vr.loadUnaligned(fromByteOffset: (j + 8) * 4, as: SIMD8<Float>.self); let v2 = vr.loadUnaligned(fromByteOffset: (j + 16) * 4, as: SIMD8<Float>.self); let v3 = vr.loadUnaligned(fromByteOffset: (j + 24) * 4, as: SIMD8<Float>.self)
-        var h0 = SIMD8<Float>(), h1 = SIMD8<Float>(), h2 = SIMD8<Float>(), h3 = SIMD8<Float>()
+        var h0 = SIMD8<Float>(); var h1 = SIMD8<Float>(); var h2 = SIMD8<Float>(); var h3 = SIMD8<Float>()
         for r in 0..<qkDim {
             let row = UnsafeMutableRawPointer(c + r * vDim + j)
             let kr = SIMD8<Float>(repeating: inputScale * k[r]), qr = SIMD8<Float>(repeating: queryScale * q[r])
@@ -733,17 +736,53 @@ func mLSTMCellUpdatePortable(_ c: UnsafeMutablePointer<Float>, _ n: UnsafeMutabl
         hr.storeBytes(of: h0, toByteOffset: (j + 0) * 4, as: SIMD8<Float>.self); hr.storeBytes(of: h1, toByteOffset: (j + 8) * 4, as: SIMD8<Float>.self); hr.storeBytes(of: h2, toByteOffset: (j + 16) * 4, as: SIMD8<Float>.self); hr.storeBytes(of: h3, toByteOffset: (j + 24) * 4, as: SIMD8<Float>.self)
         j += 32
     }
-    while j + 8 <= vDim {
-        let v0 = vr.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self)
-        var h0 = SIMD8<Float>()
-        for r in 0..<qkDim {
-            let row = UnsafeMutableRawPointer(c + r * vDim + j)
-            let kr = SIMD8<Float>(repeating: inputScale * k[r]), qr = SIMD8<Float>(repeating: queryScale * q[r])
-            var u0 = f * row.loadUnaligned(as: SIMD8<Float>.self); multiplyAdd(&u0, kr, v0)
-            row.storeBytes(of: u0, as: SIMD8<Float>.self); multiplyAdd(&h0, qr, u0)
+    switch (vDim - j) / 8 {
+    case 3:
+        do {
+            let v0 = vr.loadUnaligned(fromByteOffset: (j + 0) * 4, as: SIMD8<Float>.self); let v1 = vr.loadUnaligned(fromByteOffset: (j + 8) * 4, as: SIMD8<Float>.self); let v2 = vr.loadUnaligned(fromByteOffset: (j + 16) * 4, as: SIMD8<Float>.self)
+            var h0 = SIMD8<Float>(); var h1 = SIMD8<Float>(); var h2 = SIMD8<Float>()
+            for r in 0..<qkDim {
+                let row = UnsafeMutableRawPointer(c + r * vDim + j)
+                let kr = SIMD8<Float>(repeating: inputScale * k[r]), qr = SIMD8<Float>(repeating: queryScale * q[r])
+                var u0 = f * row.loadUnaligned(fromByteOffset: 0, as: SIMD8<Float>.self); multiplyAdd(&u0, kr, v0)
+                row.storeBytes(of: u0, toByteOffset: 0, as: SIMD8<Float>.self); multiplyAdd(&h0, qr, u0)
+                var u1 = f * row.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self); multiplyAdd(&u1, kr, v1)
+                row.storeBytes(of: u1, toByteOffset: 32, as: SIMD8<Float>.self); multiplyAdd(&h1, qr, u1)
+                var u2 = f * row.loadUnaligned(fromByteOffset: 64, as: SIMD8<Float>.self); multiplyAdd(&u2, kr, v2)
+                row.storeBytes(of: u2, toByteOffset: 64, as: SIMD8<Float>.self); multiplyAdd(&h2, qr, u2)
+            }
+            hr.storeBytes(of: h0, toByteOffset: (j + 0) * 4, as: SIMD8<Float>.self); hr.storeBytes(of: h1, toByteOffset: (j + 8) * 4, as: SIMD8<Float>.self); hr.storeBytes(of: h2, toByteOffset: (j + 16) * 4, as: SIMD8<Float>.self)
+            j += 24
         }
-        hr.storeBytes(of: h0, toByteOffset: j * 4, as: SIMD8<Float>.self)
-        j += 8
+    case 2:
+        do {
+            let v0 = vr.loadUnaligned(fromByteOffset: (j + 0) * 4, as: SIMD8<Float>.self); let v1 = vr.loadUnaligned(fromByteOffset: (j + 8) * 4, as: SIMD8<Float>.self)
+            var h0 = SIMD8<Float>(); var h1 = SIMD8<Float>()
+            for r in 0..<qkDim {
+                let row = UnsafeMutableRawPointer(c + r * vDim + j)
+                let kr = SIMD8<Float>(repeating: inputScale * k[r]), qr = SIMD8<Float>(repeating: queryScale * q[r])
+                var u0 = f * row.loadUnaligned(fromByteOffset: 0, as: SIMD8<Float>.self); multiplyAdd(&u0, kr, v0)
+                row.storeBytes(of: u0, toByteOffset: 0, as: SIMD8<Float>.self); multiplyAdd(&h0, qr, u0)
+                var u1 = f * row.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self); multiplyAdd(&u1, kr, v1)
+                row.storeBytes(of: u1, toByteOffset: 32, as: SIMD8<Float>.self); multiplyAdd(&h1, qr, u1)
+            }
+            hr.storeBytes(of: h0, toByteOffset: (j + 0) * 4, as: SIMD8<Float>.self); hr.storeBytes(of: h1, toByteOffset: (j + 8) * 4, as: SIMD8<Float>.self)
+            j += 16
+        }
+    case 1:
+        do {
+            let v0 = vr.loadUnaligned(fromByteOffset: (j + 0) * 4, as: SIMD8<Float>.self)
+            var h0 = SIMD8<Float>()
+            for r in 0..<qkDim {
+                let row = UnsafeMutableRawPointer(c + r * vDim + j)
+                let kr = SIMD8<Float>(repeating: inputScale * k[r]), qr = SIMD8<Float>(repeating: queryScale * q[r])
+                var u0 = f * row.loadUnaligned(fromByteOffset: 0, as: SIMD8<Float>.self); multiplyAdd(&u0, kr, v0)
+                row.storeBytes(of: u0, toByteOffset: 0, as: SIMD8<Float>.self); multiplyAdd(&h0, qr, u0)
+            }
+            hr.storeBytes(of: h0, toByteOffset: (j + 0) * 4, as: SIMD8<Float>.self)
+            j += 8
+        }
+    default: break
     }
     while j < vDim {
         var sum: Float = 0
