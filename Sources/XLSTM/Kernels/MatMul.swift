@@ -56,8 +56,6 @@ extension Matrix {
         let tokenSlivers = (n + nr - 1) / nr
         let packedB = ThreadScratch.buffer(.packedB, floats: min(KC, K) * tokenSlivers * nr)
         let quantized = quantFormat
-        let blockBytes = quantized?.panelBlockBytes(mr: mr) ?? 0
-        let blocksPerPanel = K / QuantFormat.blockSize
         // The edge tile [nr][mr], then (quantized panels) the dequantized panel block [KC][mr].
         let tile = ThreadScratch.buffer(.edgeTile, floats: mr * nr + (quantized == nil ? 0 : KC * mr))
         let dequantized = tile + mr * nr
@@ -70,15 +68,7 @@ extension Matrix {
             }
             for panel in 0..<panelCount {
                 let m0 = panel * mr, rowCount = min(mr, M - m0)
-                switch storage {
-                case let .q8(w):
-                    kernels.dequantizePanelQ8(w + (panel * blocksPerPanel + pc / QuantFormat.blockSize) * blockBytes,
-                                              kc / QuantFormat.blockSize, dequantized)
-                case let .q4(w):
-                    kernels.dequantizePanelQ4(w + (panel * blocksPerPanel + pc / QuantFormat.blockSize) * blockBytes,
-                                              kc / QuantFormat.blockSize, dequantized)
-                default: break
-                }
+                if quantized != nil { dequantizePanelBlock(panel, pc: pc, kc: kc, into: dequantized) }
                 for jr in 0..<tokenSlivers {
                     let n0 = jr * nr, tokens = min(nr, n - n0)
                     let b = packedB + jr * kc * nr
@@ -124,5 +114,24 @@ func packTokens(_ x: UnsafePointer<Float>, xStride: Int, first: Int, count: Int,
     for j in 0..<valid {
         let source = x + (first + j) * xStride
         for kk in 0..<kc { out[kk * nr + j] = source[kk] }
+    }
+}
+
+extension Matrix {
+    /// Rows [pc, pc + kc) of quantized panel `panel` (pc and kc multiples of 32) → out [kc][mr] f32, the
+    /// panel layout of the f32 micro-kernels: each value scale · code, the reference dequantization.
+    /// Prefill's and the batch's GEMMs run the f32 micro-kernels on it.
+    func dequantizePanelBlock(_ panel: Int, pc: Int, kc: Int, into out: UnsafeMutablePointer<Float>) {
+        let blocksPerPanel = cols / QuantFormat.blockSize, first = pc / QuantFormat.blockSize
+        switch storage {
+        case let .q8(w):
+            let blockBytes = QuantFormat.q8.panelBlockBytes(mr: kernels.mr)
+            kernels.dequantizePanelQ8(w + (panel * blocksPerPanel + first) * blockBytes, kc / QuantFormat.blockSize, out)
+        case let .q4(w):
+            let blockBytes = QuantFormat.q4.panelBlockBytes(mr: kernels.mr)
+            kernels.dequantizePanelQ4(w + (panel * blocksPerPanel + first) * blockBytes, kc / QuantFormat.blockSize, out)
+        case .f32, .bf16, .stacked:
+            preconditionFailure("dequantizePanelBlock: not a quantized matrix")
+        }
     }
 }

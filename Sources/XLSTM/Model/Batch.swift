@@ -136,8 +136,6 @@ extension Matrix {
         // The edge tile [nr][mr], then (quantized panels) one panel's K block dequantized, [KC][mr],
         // for the f32 micro-kernels (as prefill's gemm does).
         let quantized = quantFormat
-        let blockBytes = quantized?.panelBlockBytes(mr: mr) ?? 0
-        let blocksPerPanel = K / QuantFormat.blockSize
         let tile = ThreadScratch.buffer(.edgeTile, floats: mr * nr + (quantized == nil ? 0 : KC * mr))
         let dequantized = tile + mr * nr
         var pc = 0
@@ -163,15 +161,7 @@ extension Matrix {
                 let block = packedB + pc * columns, narrowB = block + wide * kc * nr
                 for panel in pair..<(pair + panelsHere) {
                     let m0 = panel * mr, rowCount = min(mr, M - m0)
-                    switch storage {
-                    case let .q8(w):
-                        kernels.dequantizePanelQ8(w + (panel * blocksPerPanel + pc / QuantFormat.blockSize) * blockBytes,
-                                                  kc / QuantFormat.blockSize, dequantized)
-                    case let .q4(w):
-                        kernels.dequantizePanelQ4(w + (panel * blocksPerPanel + pc / QuantFormat.blockSize) * blockBytes,
-                                                  kc / QuantFormat.blockSize, dequantized)
-                    default: break
-                    }
+                    if quantized != nil { dequantizePanelBlock(panel, pc: pc, kc: kc, into: dequantized) }
                     for sliver in 0..<(wide + narrow) {
                         let isWide = sliver < wide
                         let width = isWide ? nr : nn
