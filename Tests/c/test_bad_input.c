@@ -321,6 +321,50 @@ static unsigned char *blob_copy(state_blob blob, size_t size) {
     return copy;
 }
 
+// A blob loader under test: `target` is the session or the sampler the blob is loaded into.
+typedef xlstm_status (*blob_loader)(void *target, const void *bytes, size_t size);
+static xlstm_status load_session_blob(void *target, const void *bytes, size_t size) {
+    return xlstm_session_load_state(target, bytes, size);
+}
+static xlstm_status load_sampler_blob(void *target, const void *bytes, size_t size) {
+    return xlstm_sampler_load_state(target, bytes, size);
+}
+
+// The damage every blob format must refuse (the session's and the sampler's share the header: magic
+// [0, 8), format version [8, 12)): truncated or over-long copies (`lengths`), one-bit flips at
+// `offsets` (bits 0 and 7; the version field gives STATE_VERSION, every other byte STATE_CORRUPT),
+// format versions 0, 2 and UINT32_MAX with everything else intact, all zeros and all ones.
+static void damaged_blob_rows(state_blob good, const size_t *lengths, size_t n_lengths, const size_t *offsets,
+                              size_t n_offsets, blob_loader load, void *target) {
+    for (size_t i = 0; i < n_lengths; i++) {
+        unsigned char *copy = blob_copy(good, lengths[i]);
+        ROW(XLSTM_ERROR_STATE_CORRUPT, load(target, copy, lengths[i]));
+        free(copy);
+    }
+    for (size_t i = 0; i < n_offsets; i++) {
+        for (int bit = 0; bit < 8; bit += 7) {
+            unsigned char *copy = blob_copy(good, good.size);
+            copy[offsets[i]] ^= (unsigned char)(1u << bit);
+            xlstm_status expected = (offsets[i] >= 8 && offsets[i] < 12) ? XLSTM_ERROR_STATE_VERSION
+                                                                          : XLSTM_ERROR_STATE_CORRUPT;
+            ROW(expected, load(target, copy, good.size));
+            free(copy);
+        }
+    }
+    const uint32_t versions[] = {0, 2, UINT32_MAX};
+    for (size_t i = 0; i < sizeof versions / sizeof versions[0]; i++) {
+        unsigned char *copy = blob_copy(good, good.size);
+        memcpy(copy + 8, &versions[i], 4);
+        ROW(XLSTM_ERROR_STATE_VERSION, load(target, copy, good.size));
+        free(copy);
+    }
+    unsigned char *copy = calloc(good.size, 1);
+    ROW(XLSTM_ERROR_STATE_CORRUPT, load(target, copy, good.size));
+    memset(copy, 0xFF, good.size);
+    ROW(XLSTM_ERROR_STATE_CORRUPT, load(target, copy, good.size));
+    free(copy);
+}
+
 static void state_functions(void) {
     const size_t size = xlstm_session_state_size(with_logits);
     unsigned char *buffer = malloc(size + 64);
@@ -338,42 +382,14 @@ static void state_functions(void) {
     ROW(IA, xlstm_session_load_state(without_logits, NULL, good.size));
     ROW(XLSTM_ERROR_STATE_MISMATCH, xlstm_session_load_state(without_logits, foreign.bytes, foreign.size));
     ROW(XLSTM_ERROR_STATE_MISMATCH, xlstm_session_load_state(other_model, good.bytes, good.size));
-    // Truncated and over-long.
+    // Truncated and over-long; bit flips in every header field, the state, the logits and the
+    // checksum (the checksum is checked before identity); other versions; zeros and ones.
     const size_t lengths[] = {0, 1, 8, 55, 56, 63, 64, good.size / 2, good.size - 8, good.size - 1, good.size + 1,
                               good.size + 4096};
-    for (size_t i = 0; i < sizeof lengths / sizeof lengths[0]; i++) {
-        unsigned char *copy = blob_copy(good, lengths[i]);
-        ROW(XLSTM_ERROR_STATE_CORRUPT, xlstm_session_load_state(without_logits, copy, lengths[i]));
-        free(copy);
-    }
-    // Bit flips in every header field, the state, the logits and the checksum. The version field
-    // gives STATE_VERSION; everything else STATE_CORRUPT (the checksum is checked before identity).
     const size_t offsets[] = {0, 7, 8, 11, 12, 16, 23, 24, 32, 40, 44, 48, 55, 56, 57, 100, good.size / 2,
                               good.size - 4 * 100 - 8, good.size - 9, good.size - 8, good.size - 1};
-    for (size_t i = 0; i < sizeof offsets / sizeof offsets[0]; i++) {
-        for (int bit = 0; bit < 8; bit += 7) {
-            unsigned char *copy = blob_copy(good, good.size);
-            copy[offsets[i]] ^= (unsigned char)(1u << bit);
-            xlstm_status expected = (offsets[i] >= 8 && offsets[i] < 12) ? XLSTM_ERROR_STATE_VERSION
-                                                                          : XLSTM_ERROR_STATE_CORRUPT;
-            ROW(expected, xlstm_session_load_state(without_logits, copy, good.size));
-            free(copy);
-        }
-    }
-    // Format version 2 (and 0), everything else intact.
-    const uint32_t versions[] = {0, 2, UINT32_MAX};
-    for (size_t i = 0; i < sizeof versions / sizeof versions[0]; i++) {
-        unsigned char *copy = blob_copy(good, good.size);
-        memcpy(copy + 8, &versions[i], 4);
-        ROW(XLSTM_ERROR_STATE_VERSION, xlstm_session_load_state(without_logits, copy, good.size));
-        free(copy);
-    }
-    // All zeros and all ones of the right size.
-    unsigned char *copy = calloc(good.size, 1);
-    ROW(XLSTM_ERROR_STATE_CORRUPT, xlstm_session_load_state(without_logits, copy, good.size));
-    memset(copy, 0xFF, good.size);
-    ROW(XLSTM_ERROR_STATE_CORRUPT, xlstm_session_load_state(without_logits, copy, good.size));
-    free(copy);
+    damaged_blob_rows(good, lengths, sizeof lengths / sizeof lengths[0], offsets, sizeof offsets / sizeof offsets[0],
+                      load_session_blob, without_logits);
 
     // Files.
     ROW(IA, xlstm_session_save_state_file(NULL, scratch_file("a.state")));
@@ -494,40 +510,14 @@ static void sampler_state_functions(void) {
     ROW(XLSTM_ERROR_STATE_CORRUPT, xlstm_sampler_load_state(sampler, session_blob.bytes, good.size));
     // ...and the other way round: a sampler blob is no session state.
     ROW(XLSTM_ERROR_STATE_CORRUPT, xlstm_session_load_state(without_logits, good.bytes, good.size));
-    // Truncated and over-long.
+    // Truncated and over-long; bit flips in every header field, the history and the checksum;
+    // other versions; zeros and ones.
     const size_t lengths[] = {0, 1, 7, 8, 12, 71, 72, 79, good.size / 2, good.size - 8, good.size - 1, good.size + 1,
                               good.size + 4096};
-    for (size_t i = 0; i < sizeof lengths / sizeof lengths[0]; i++) {
-        unsigned char *copy = blob_copy(good, lengths[i]);
-        ROW(XLSTM_ERROR_STATE_CORRUPT, xlstm_sampler_load_state(sampler, copy, lengths[i]));
-        free(copy);
-    }
-    // Bit flips in every header field, the history and the checksum: the version field gives
-    // STATE_VERSION, everything else STATE_CORRUPT.
     const size_t offsets[] = {0, 7, 8, 11, 12, 16, 24, 32, 36, 40, 44, 48, 52, 56, 60, 64, 71, 72, 80, good.size - 9,
                               good.size - 8, good.size - 1};
-    for (size_t i = 0; i < sizeof offsets / sizeof offsets[0]; i++) {
-        for (int bit = 0; bit < 8; bit += 7) {
-            unsigned char *copy = blob_copy(good, good.size);
-            copy[offsets[i]] ^= (unsigned char)(1u << bit);
-            xlstm_status expected = (offsets[i] >= 8 && offsets[i] < 12) ? XLSTM_ERROR_STATE_VERSION
-                                                                          : XLSTM_ERROR_STATE_CORRUPT;
-            ROW(expected, xlstm_sampler_load_state(sampler, copy, good.size));
-            free(copy);
-        }
-    }
-    const uint32_t versions[] = {0, 2, UINT32_MAX};
-    for (size_t i = 0; i < sizeof versions / sizeof versions[0]; i++) {
-        unsigned char *copy = blob_copy(good, good.size);
-        memcpy(copy + 8, &versions[i], 4);
-        ROW(XLSTM_ERROR_STATE_VERSION, xlstm_sampler_load_state(sampler, copy, good.size));
-        free(copy);
-    }
-    unsigned char *copy = calloc(good.size, 1);
-    ROW(XLSTM_ERROR_STATE_CORRUPT, xlstm_sampler_load_state(sampler, copy, good.size));
-    memset(copy, 0xFF, good.size);
-    ROW(XLSTM_ERROR_STATE_CORRUPT, xlstm_sampler_load_state(sampler, copy, good.size));
-    free(copy);
+    damaged_blob_rows(good, lengths, sizeof lengths / sizeof lengths[0], offsets, sizeof offsets / sizeof offsets[0],
+                      load_sampler_blob, sampler);
 
     // Files.
     ROW(IA, xlstm_sampler_save_state_file(NULL, scratch_file("a.sampler")));
