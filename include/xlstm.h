@@ -69,14 +69,14 @@ extern "C" {
 #define XLSTM_VERSION_MAJOR 0
 
 // Minor version of the library: incremented for compatible additions.
-#define XLSTM_VERSION_MINOR 2
+#define XLSTM_VERSION_MINOR 3
 
 // Patch version of the library.
 #define XLSTM_VERSION_PATCH 0
 
 // Version of the C API this header describes; `xlstm_api_version()` returns the library's. A
 // program should check that they are equal at start-up.
-#define XLSTM_API_VERSION 3
+#define XLSTM_API_VERSION 4
 
 // Version of the state blob format written by `xlstm_session_save_state`.
 #define XLSTM_STATE_FORMAT_VERSION 1
@@ -228,6 +228,17 @@ typedef enum xlstm_load_mode {
     XLSTM_LOAD_MLOCK = 2
 } xlstm_load_mode;
 
+// How the projections treat activations (README "Precision"), chosen per model load.
+typedef enum xlstm_precision {
+    // float32 activations everywhere: the results the reference fixtures check (<= 1e-4). Default.
+    XLSTM_PRECISION_EXACT = 0,
+    // The single-session step's q8 / q4 matvecs quantize their input to int8 per block of 32 and
+    // sum integer products (AVX-512 VNNI or AVX2): decode near the memory bandwidth, at a measured
+    // error (README). Prefill, batches and f32 / bf16 weights run as in exact; on a path without
+    // int8 kernels (portable) the model loads as exact, which `xlstm_model_get_precision` reports.
+    XLSTM_PRECISION_FAST = 1
+} xlstm_precision;
+
 // Which logits a multi-token feed computes.
 typedef enum xlstm_logits_mode {
     // The logits after the last token (what generation needs).
@@ -269,9 +280,10 @@ typedef struct xlstm_model_params {
     xlstm_cpu_path cpu_path;
     // How the files are brought into memory (`xlstm_load_mode`); default XLSTM_LOAD_MMAP.
     xlstm_load_mode load_mode;
+    // Activations of the projections (`xlstm_precision`); default XLSTM_PRECISION_EXACT (this field
+    // was reserved, and 0, before API version 4).
+    xlstm_precision precision;
     // Reserved for future options; must be 0 (as set by `xlstm_model_default_params`).
-    int32_t reserved0;
-    // Reserved; must be 0.
     int32_t reserved1;
     // Reserved; must be 0.
     int32_t reserved2;
@@ -437,6 +449,12 @@ XLSTM_API xlstm_status xlstm_model_get_block_kind(const xlstm_model *model, int3
 // The instruction-set path the kernels of `model` run (never XLSTM_CPU_AUTO), into `*path`. Returns
 // XLSTM_ERROR_INVALID_ARGUMENT for a NULL argument. Thread-safe.
 XLSTM_API xlstm_status xlstm_model_get_cpu_path(const xlstm_model *model, xlstm_cpu_path *path);
+
+// The precision `model` runs (`xlstm_precision`) into `*precision`: what was asked at load, except
+// that XLSTM_PRECISION_FAST on a path without int8 kernels (portable) loads as exact. Returns
+// XLSTM_ERROR_INVALID_ARGUMENT for a NULL argument. Thread-safe.
+XLSTM_API xlstm_status xlstm_model_get_precision(const xlstm_model *model,
+                                                 xlstm_precision *precision);
 
 // The fastest kernel path this CPU runs (what XLSTM_CPU_AUTO picks when XLSTM_CPU is unset).
 // Thread-safe.

@@ -54,6 +54,9 @@ struct Bench: ParsableCommand {
     @Option(help: "Kernel path: auto (the fastest this CPU runs), portable, avx2 or avx512.")
     var cpu: String = "auto"
 
+    @Option(help: "Precision: exact (float32 activations) or fast (int8 activations in the step's q8/q4 matvecs).")
+    var precision: String = "exact"
+
     @Option(help: "Session counts for batched decode (xlstm_batch_feed), e.g. 1,4,16,64; none by default.")
     var sessions: String?
 
@@ -64,6 +67,7 @@ struct Bench: ParsableCommand {
         guard cpu == "auto" || CPUPath(name: cpu) != nil else {
             throw ValidationError("--cpu must be auto, \(CPUPath.allCases.map(\.description).joined(separator: ", "))")
         }
+        guard Precision(name: precision) != nil else { throw ValidationError("--precision must be exact or fast") }
         guard threads >= 1, prompt >= 1, steps >= 1, chunkSize >= 1 else { throw ValidationError("counts must be ≥ 1") }
         guard embedding % 64 == 0, embedding >= 64, blocks >= 1 else { throw ValidationError("--embedding must be a multiple of 64") }
         if let sessions {
@@ -99,12 +103,15 @@ struct Bench: ParsableCommand {
         let loaded: Model
         let rssBefore = residentBytes()
         let loadStart = now()
-        do { loaded = try Model(directory: directory, cpuPath: kernels.path, threads: threads) } catch { throw ValidationError(error.message) }
+        do {
+            loaded = try Model(directory: directory, cpuPath: kernels.path, threads: threads, precision: Precision(name: precision)!)
+        } catch { throw ValidationError(error.message) }
         let loadSeconds = now() - loadStart
         let params = Double(loaded.parameterCount)
         print("model     \(loaded.family == .large ? "7B family" : "paper family"), \(fmt(params / 1e6)) M parameters, "
               + "\(loaded.weights.dtypes.map(\.rawValue).sorted().joined(separator: "+")), step reads \(fmt(Double(loaded.stepWeightBytes) / 1e6)) MB")
 
+        print("precision \(loaded.precision)" + (loaded.kernels.int8MatVec.map { " (int8 matvecs: \($0))" } ?? " (float32 activations)"))
         print("load      \(fmt(loadSeconds)) s (weights repacked for \(kernels.path)), resident memory +\(fmt(Double(residentBytes() - rssBefore) / 1e6)) MB")
         let tokens = (0..<max(prompt, steps + 1)).map { Int32(($0 * 7919 + 13) % loaded.vocabSize) }
 

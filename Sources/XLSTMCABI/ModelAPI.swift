@@ -25,7 +25,7 @@ import XLSTM
     guard let path else { return argumentError("xlstm_model_load: path is NULL") }
     var options = defaultModelParams
     if let params { options = params.loadUnaligned(as: xlstm_model_params.self) }
-    guard options.reserved0 == 0, options.reserved1 == 0, options.reserved2 == 0, options.reserved3 == 0 else {
+    guard options.reserved1 == 0, options.reserved2 == 0, options.reserved3 == 0 else {
         return argumentError("xlstm_model_load: the reserved fields of params must be 0 (start from xlstm_model_default_params)")
     }
     let cpuPath: CPUPath?
@@ -52,9 +52,12 @@ import XLSTM
     case .XLSTM_LOAD_MLOCK?: loadMode = .lock
     case nil: return argumentError("xlstm_model_load: unknown load_mode \(options.load_mode)")
     }
+    guard let precision = Precision(rawValue: Int(options.precision)) else {
+        return argumentError("xlstm_model_load: unknown precision \(options.precision)")
+    }
     return guarded { () throws(XLSTMError) in
         let loaded = try Model(directory: String(cString: path), policy: policy, cpuPath: cpuPath, loadMode: loadMode,
-                               threads: Int(options.n_threads))
+                               threads: Int(options.n_threads), precision: precision)
         model.pointee = retained(ModelBox(model: loaded))
     }
 }
@@ -105,6 +108,17 @@ import XLSTM
     return ok
 }
 
+/// The precision `model` runs (`xlstm_precision`) into `*precision`: what was asked at load, except
+/// that XLSTM_PRECISION_FAST on a path without int8 kernels (portable) loads as exact. Returns
+/// XLSTM_ERROR_INVALID_ARGUMENT for a NULL argument. Thread-safe.
+@c public func xlstm_model_get_precision(_ model: ConstHandle<xlstm_model>?,
+                                         _ precision: UnsafeMutablePointer<CEnumValue<xlstm_precision>>?) -> CEnumValue<xlstm_status> {
+    guard let box = borrowed(model, as: ModelBox.self) else { return argumentError("xlstm_model_get_precision: model is NULL") }
+    guard let precision else { return argumentError("xlstm_model_get_precision: precision is NULL") }
+    precision.pointee = Int32(box.model.precision.rawValue)
+    return ok
+}
+
 /// The fastest kernel path this CPU runs (what XLSTM_CPU_AUTO picks when XLSTM_CPU is unset).
 /// Thread-safe.
 @c public func xlstm_cpu_best_path() -> CEnumValue<xlstm_cpu_path> {
@@ -134,4 +148,4 @@ import XLSTM
 var defaultModelParams: xlstm_model_params { xlstm_model_params(
     n_threads: 1, weight_policy: xlstm_weight_policy.XLSTM_WEIGHTS_NATIVE.rawValue,
     cpu_path: xlstm_cpu_path.XLSTM_CPU_AUTO.rawValue, load_mode: xlstm_load_mode.XLSTM_LOAD_MMAP.rawValue,
-    reserved0: 0, reserved1: 0, reserved2: 0, reserved3: 0) }
+    precision: xlstm_precision.XLSTM_PRECISION_EXACT.rawValue, reserved1: 0, reserved2: 0, reserved3: 0) }

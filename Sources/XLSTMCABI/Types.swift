@@ -39,12 +39,12 @@ public typealias CEnumValue<E> = Int32
 /// Major version of the library: incremented for incompatible API changes.
 public let XLSTM_VERSION_MAJOR: Int32 = 0
 /// Minor version of the library: incremented for compatible additions.
-public let XLSTM_VERSION_MINOR: Int32 = 2
+public let XLSTM_VERSION_MINOR: Int32 = 3
 /// Patch version of the library.
 public let XLSTM_VERSION_PATCH: Int32 = 0
 /// Version of the C API this header describes; `xlstm_api_version()` returns the library's.
 /// A program should check that they are equal at start-up.
-public let XLSTM_API_VERSION: Int32 = 3
+public let XLSTM_API_VERSION: Int32 = 4
 /// Version of the state blob format written by `xlstm_session_save_state`.
 public let XLSTM_STATE_FORMAT_VERSION: Int32 = 1
 /// Version of the sampler state blob format written by `xlstm_sampler_save_state`.
@@ -156,6 +156,17 @@ public enum xlstm_load_mode: Int32, CEnum {
     case XLSTM_LOAD_MLOCK = 2
 }
 
+/// How the projections treat activations (README "Precision"), chosen per model load.
+public enum xlstm_precision: Int32, CEnum {
+    /// float32 activations everywhere: the results the reference fixtures check (≤ 1e-4). Default.
+    case XLSTM_PRECISION_EXACT = 0
+    /// The single-session step's q8 / q4 matvecs quantize their input to int8 per block of 32 and
+    /// sum integer products (AVX-512 VNNI or AVX2): decode near the memory bandwidth, at a measured
+    /// error (README). Prefill, batches and f32 / bf16 weights run as in exact; on a path without
+    /// int8 kernels (portable) the model loads as exact, which `xlstm_model_get_precision` reports.
+    case XLSTM_PRECISION_FAST = 1
+}
+
 /// Which logits a multi-token feed computes.
 public enum xlstm_logits_mode: Int32, CEnum {
     /// The logits after the last token (what generation needs).
@@ -180,9 +191,10 @@ public struct xlstm_model_params: CStruct {
     public var cpu_path: CEnumValue<xlstm_cpu_path>
     /// How the files are brought into memory (`xlstm_load_mode`); default XLSTM_LOAD_MMAP.
     public var load_mode: CEnumValue<xlstm_load_mode>
+    /// Activations of the projections (`xlstm_precision`); default XLSTM_PRECISION_EXACT (this
+    /// field was reserved, and 0, before API version 4).
+    public var precision: CEnumValue<xlstm_precision>
     /// Reserved for future options; must be 0 (as set by `xlstm_model_default_params`).
-    public var reserved0: Int32
-    /// Reserved; must be 0.
     public var reserved1: Int32
     /// Reserved; must be 0.
     public var reserved2: Int32

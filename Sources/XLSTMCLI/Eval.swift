@@ -32,6 +32,9 @@ struct Eval: ParsableCommand {
     @Option(help: "Worker threads for the matrix kernels (≥ 1).")
     var threads: Int = 1
 
+    @Option(help: precisionHelp)
+    var precision: Precision = .exact
+
     @Option(name: .customLong("chunk-size"), help: "Chunk size of the chunkwise-parallel mLSTM cell (prefill mode).")
     var chunkSize: Int = 64
 
@@ -41,7 +44,7 @@ struct Eval: ParsableCommand {
     }
 
     func run() throws {
-        let model = loadModel(modelDirectory, threads: threads)
+        let model = loadModel(modelDirectory, threads: threads, precision: precision)
         let bytes = readFile(tokensPath)
         guard bytes.count % 4 == 0 else { fail("\(tokensPath): size \(bytes.count) is not a multiple of 4 (int32 tokens)") }
         let tokens = int32LittleEndian(bytes)

@@ -66,6 +66,9 @@ struct Generate: ParsableCommand {
     @Option(help: "Worker threads (≥ 1).")
     var threads: Int = 1
 
+    @Option(help: precisionHelp)
+    var precision: Precision = .exact
+
     func validate() throws {
         guard maxTokens >= 0 else { throw ValidationError("--max-tokens must be ≥ 0") }
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
@@ -73,7 +76,7 @@ struct Generate: ParsableCommand {
     }
 
     func run() throws {
-        let model = loadModel(modelDirectory, threads: threads)
+        let model = loadModel(modelDirectory, threads: threads, precision: precision)
         let tokenizer: Tokenizer? = Tokenizer.exists(in: modelDirectory) ? loadTokenizer(modelDirectory) : nil
         let byteLevel = tokenizer == nil && isByteLevel(model)
         var promptTokens: [Int32] = []

@@ -8,8 +8,11 @@ struct Info: ParsableCommand {
     @Argument(help: "Model directory (config.json or an official xlstm_large config.yaml, + safetensors).")
     var modelDirectory: String
 
+    @Option(help: precisionHelp)
+    var precision: Precision = .exact
+
     func run() throws {
-        let model = loadModel(modelDirectory)
+        let model = loadModel(modelDirectory, precision: precision)
         let kinds = model.blockKinds
         let mlstmCount = kinds.filter { $0 == .mLSTM }.count
         let familyName: String
@@ -49,5 +52,7 @@ struct Info: ParsableCommand {
         let cpu = CPUInfo.current
         print("kernels:         \(model.cpuPath) (\(cpu.brand); runs \(cpu.supportedPaths.map(\.description).joined(separator: ", "))"
               + "; XLSTM_CPU=portable|avx2|avx512 forces a lower path)")
+        print("precision:       \(model.precision)" + (model.kernels.int8MatVec.map { " (the step's q8/q4 matvecs: int8 activations, \($0))" }
+              ?? " (float32 activations)"))
     }
 }

@@ -11,8 +11,8 @@ struct Perplexity: ParsableCommand {
         discussion: """
         The text is one stream fed from the initial state: the result is the mean of −log2 p(x[t+1] | x[0…t])
         over t = 0…n−2. Byte-level models read FILE as bytes; other models read it as raw little-endian
-        int32 token ids (--token-file). Windows of tokens go through the parallel prefill. A progress bar
-        is drawn on stderr when it is a terminal.
+        int32 token ids (--token-file). Windows of tokens go through the parallel prefill (--step: one token
+        at a time). A progress bar is drawn on stderr when it is a terminal.
         """)
 
     @Argument(help: "Model directory.")
@@ -24,15 +24,21 @@ struct Perplexity: ParsableCommand {
     @Flag(name: .customLong("token-file"), help: "FILE holds raw little-endian int32 token ids.")
     var tokenFile = false
 
+    @Flag(help: "Feed one token at a time (the step, as generation does; what --precision fast changes) instead of prefill windows.")
+    var step = false
+
     @Option(help: "Worker threads (≥ 1).")
     var threads: Int = 1
+
+    @Option(help: precisionHelp)
+    var precision: Precision = .exact
 
     func validate() throws {
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
     }
 
     func run() throws {
-        let model = loadModel(modelDirectory, threads: threads)
+        let model = loadModel(modelDirectory, threads: threads, precision: precision)
         let bytes = readFile(file)
         let tokens: [Int32]
         if tokenFile {
@@ -55,11 +61,18 @@ struct Perplexity: ParsableCommand {
         while start < tokens.count - 1 {
             let count = min(window, tokens.count - 1 - start)
             do {
-                try tokens[start..<(start + count)].withUnsafeBufferPointer { ids throws(XLSTMError) in
-                    let result = logits.withUnsafeMutableBufferPointer { out in
-                        Result { () throws(XLSTMError) in try session.prefill(ids, logits: .all(out.baseAddress!)) }
+                if step {
+                    for t in 0..<count {
+                        try session.feed(tokens[start + t])
+                        for j in 0..<vocab { logits[t * vocab + j] = session.logits[j] }
                     }
-                    try result.get()
+                } else {
+                    try tokens[start..<(start + count)].withUnsafeBufferPointer { ids throws(XLSTMError) in
+                        let result = logits.withUnsafeMutableBufferPointer { out in
+                            Result { () throws(XLSTMError) in try session.prefill(ids, logits: .all(out.baseAddress!)) }
+                        }
+                        try result.get()
+                    }
                 }
             } catch {
                 fail("token \(start): \(error.message)")

@@ -24,9 +24,9 @@ func fail(_ message: String) -> Never {
     exit(1)
 }
 
-func loadModel(_ directory: String, threads: Int = 1) -> Model {
+func loadModel(_ directory: String, threads: Int = 1, precision: Precision = .exact) -> Model {
     do {
-        return try Model(directory: directory, threads: threads)
+        return try Model(directory: directory, threads: threads, precision: precision)
     } catch {
         fail(error.message)
     }
@@ -70,3 +70,14 @@ func monotonicSeconds() -> Double {
     clock_gettime(CLOCK_MONOTONIC, &t)
     return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
 }
+
+extension Precision: ExpressibleByArgument {
+    public init?(argument: String) { self.init(name: argument) }
+    public static var allValueStrings: [String] { allCases.map(\.description) }
+}
+
+/// What `--precision` does, for the help of every command that loads a model.
+let precisionHelp: ArgumentHelp = """
+    exact (float32 activations: the official code's results within 1e-4) or fast (the step's q8/q4 \
+    matvecs take int8 activations: faster decode, README "Precision").
+    """

@@ -15,6 +15,12 @@ enum Tolerance {
     /// summation-order difference as prefill (KC = 128 blocks vs the matvec's even/odd chains over
     /// blocks of 64): measured at most 5.3e-6 (large_bias_tied_caps, 3 rounds), 1e-6 is not reached.
     static let batchVsStep: Float = 1e-5
+    /// `Precision.fast` (int8 activations in the step's q8 / q4 matvecs) vs the official model on
+    /// the quantized fixtures: measured 0.016–0.145 on these tiny random-weight models, whose logits
+    /// amplify a 0.3% matvec error through the exponential gates (README "Precision"; on the bundled
+    /// trained model the same kernels cost +0.0001 / +0.0002 bits per byte). The kernels themselves
+    /// are checked to 1e-5 against the int8 arithmetic (Int8MatVecTests).
+    static let fast: Float = 0.2
 }
 
 /// max |a − b| / max |b|

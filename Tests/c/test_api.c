@@ -145,8 +145,8 @@ static void model_default_params_and_null(void) {
     CHECK(params.n_threads == 1 && params.weight_policy == XLSTM_WEIGHTS_NATIVE, "defaults: n_threads %d, policy %d",
           (int)params.n_threads, (int)params.weight_policy);
     CHECK(params.cpu_path == XLSTM_CPU_AUTO, "defaults: cpu_path %d", (int)params.cpu_path);
-    CHECK(params.reserved0 == 0 && params.reserved1 == 0 && params.reserved2 == 0 && params.reserved3 == 0,
-          "defaults: reserved fields not 0");
+    CHECK(params.precision == XLSTM_PRECISION_EXACT, "defaults: precision %d", (int)params.precision);
+    CHECK(params.reserved1 == 0 && params.reserved2 == 0 && params.reserved3 == 0, "defaults: reserved fields not 0");
 }
 
 // Kernel paths: names, what this CPU runs, forcing each one, refusing unknown and unsupported ones.

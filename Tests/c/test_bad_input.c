@@ -150,6 +150,13 @@ static void model_functions(void) {
         params.load_mode = (xlstm_load_mode)modes[i];
         ROW(IA, xlstm_model_load(good_path, &params, &out_model));
     }
+    const int32_t precisions[] = {-1, 2, INT32_MAX, INT32_MIN};
+    for (size_t i = 0; i < sizeof precisions / sizeof precisions[0]; i++) {
+        xlstm_model_params params;
+        xlstm_model_default_params(&params);
+        params.precision = (xlstm_precision)precisions[i];
+        ROW(IA, xlstm_model_load(good_path, &params, &out_model));
+    }
     const xlstm_load_mode good_modes[] = {XLSTM_LOAD_MMAP, XLSTM_LOAD_COPY, XLSTM_LOAD_MLOCK};
     for (size_t i = 0; i < 3; i++) {
         xlstm_model_params params;

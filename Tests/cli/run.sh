@@ -224,5 +224,25 @@ expect_error "quantize into an existing directory" "already exists" "$cli" quant
 expect_error "quantize a quantized model" "already quantized" "$cli" quantize "$work/qout/q4" "$work/qout/x" --type q8
 if [ "$(ls -A "$work/qout")" = "q4" ]; then ok "failed quantize runs leave nothing next to the output"; else bad "left: $(ls -A "$work/qout")"; fi
 
+# --precision: info names what the model runs; fast changes nothing for float weights (same bits per
+# byte in step mode) and stays close on a quantized fixture; an unknown precision is a one-line error.
+q4fix="$fixtures/q4_paper_mixed/model"
+"$cli" info "$q4fix" --precision fast >"$work/out" 2>&1
+if grep -Eq "^precision: +fast \(the step's q8/q4 matvecs: int8 activations|^precision: +exact" "$work/out" \
+   && "$cli" info "$q4fix" | grep -Eq "^precision: +exact \(float32 activations\)"; then
+  ok "info --precision: the precision the model runs"
+else bad "info --precision: $(grep precision "$work/out")"; fi
+bundled="$here/../../examples/models/fortunes-xlstm"
+head -c 2000 "$bundled/valid.txt" >"$work/ptext"
+pe=$("$cli" perplexity "$bundled/model" "$work/ptext" --step --precision exact 2>/dev/null | head -1)
+pf=$("$cli" perplexity "$bundled/model" "$work/ptext" --step --precision fast 2>/dev/null | head -1)
+pp=$("$cli" perplexity "$bundled/model" "$work/ptext" 2>/dev/null | head -1)
+if [ -n "$pe" ] && [ "$pe" = "$pf" ] && [ "${pe#bits per byte: }" != "$pe" ]; then
+  ok "perplexity --step: fast leaves the bundled model's bf16 weights alone ($pe; prefill: ${pp#bits per byte: })"
+else bad "perplexity --step: exact '$pe' vs fast '$pf'"; fi
+if "$cli" info "$q4fix" --precision bogus >"$work/out" 2>"$work/err"; then bad "--precision bogus: exited 0"
+elif grep -q "'exact' and 'fast'" "$work/err"; then ok "an unknown --precision is refused, naming the choices"
+else bad "--precision bogus: $(head -1 "$work/err")"; fi
+
 echo "cli: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -94,10 +94,32 @@ public struct CPUInfo: Sendable {
     }
 }
 
+/// How the projections treat activations, chosen per model at load (`xlstm_precision`).
+public enum Precision: Int, CaseIterable, Sendable, CustomStringConvertible {
+    /// float32 activations everywhere: every fixture within 1e-4 of the official code (the default).
+    case exact = 0
+    /// The step's quantized (q8 / q4) matvecs quantize their input to int8 per block of 32 and sum
+    /// integer products (AVX-512 VNNI, AVX2): decode at the memory bandwidth, at a measured error
+    /// (README "Precision"). Everything else — f32 / bf16 weights, prefill, batches — runs as `exact`.
+    case fast = 1
+
+    public var description: String { self == .exact ? "exact" : "fast" }
+
+    public init?(name: String) {
+        guard let precision = Precision.allCases.first(where: { $0.description == name }) else { return nil }
+        self = precision
+    }
+}
+
 /// One ISA's kernel entry points. Chosen per model at load; the engine calls nothing else for
 /// matrix products.
 public final class KernelSet: Sendable {
     public let path: CPUPath
+    /// The precision this table was made for (`KernelSet.select`).
+    public let precision: Precision
+    /// The int8 kernels the step's quantized matvecs run in `fast` ("avx512-vnni", "avx2"), nil
+    /// where they run the float kernels (`exact`, or a path without int8 kernels: portable).
+    public let int8MatVec: String?
     /// Row-major W [rows, cols] (f32) · x [cols] -> y [rows] (small per-head matrices, used in place).
     let matVecRowMajorF32: MatVec<Float>
     /// W in f32 / bf16 panels of `mr` rows · x [cols] -> y [rows] (MatrixPacking.swift).
@@ -154,6 +176,8 @@ public final class KernelSet: Sendable {
                  peakLoop: @escaping @Sendable (Int) -> Float,
                  streamRead: @escaping @Sendable (UnsafeRawPointer, Int) -> Float) {
         self.path = path
+        precision = .exact
+        int8MatVec = nil
         matVecRowMajorF32 = rowMajor
         matVecPackedF32 = packedF32
         matVecPackedBF16 = packedBF16
@@ -177,6 +201,34 @@ public final class KernelSet: Sendable {
         peakFlopsPerIteration = 12 * lanes * 2
     }
 
+    /// `base` with the quantized matvecs replaced by int8 kernels named `name` (`fast`).
+    private init(_ base: KernelSet, fastQ8: @escaping MatVec<UInt8>, fastQ4: @escaping MatVec<UInt8>, name: String) {
+        path = base.path
+        precision = .fast
+        int8MatVec = name
+        matVecRowMajorF32 = base.matVecRowMajorF32
+        matVecPackedF32 = base.matVecPackedF32
+        matVecPackedBF16 = base.matVecPackedBF16
+        matVecPackedQ8 = fastQ8
+        matVecPackedQ4 = fastQ4
+        dequantizePanelQ8 = base.dequantizePanelQ8
+        dequantizePanelQ4 = base.dequantizePanelQ4
+        microKernelF32 = base.microKernelF32
+        microKernelBF16 = base.microKernelBF16
+        microKernelNarrowF32 = base.microKernelNarrowF32
+        microKernelNarrowBF16 = base.microKernelNarrowBF16
+        narrowNR = base.narrowNR
+        mLSTMCellUpdate = base.mLSTMCellUpdate
+        combineRows = base.combineRows
+        dot = base.dot
+        mr = base.mr
+        nr = base.nr
+        lanes = base.lanes
+        peakLoop = base.peakLoop
+        streamRead = base.streamRead
+        peakFlopsPerIteration = base.peakFlopsPerIteration
+    }
+
     public static let portable = KernelSet(
         path: .portable, rowMajor: matVecRowMajorF32Portable, packedF32: matVecPackedF32Portable,
         packedBF16: matVecPackedBF16Portable, packedQ8: matVecPackedQ8Portable, packedQ4: matVecPackedQ4Portable,
@@ -187,6 +239,11 @@ public final class KernelSet: Sendable {
         peakLoop: fmaChainsPortable, streamRead: streamReadPortable)
 
     #if arch(x86_64)
+    static let avx2Fast = KernelSet(.avx2, fastQ8: { int8_matvec_q8_avx2($0, $1, $2, $3, $4) },
+                                    fastQ4: { int8_matvec_q4_avx2($0, $1, $2, $3, $4) }, name: "avx2")
+    static let avx512Fast = KernelSet(.avx512, fastQ8: { int8_matvec_q8_vnni512($0, $1, $2, $3, $4) },
+                                      fastQ4: { int8_matvec_q4_vnni512($0, $1, $2, $3, $4) }, name: "avx512-vnni")
+
     public static let avx2 = KernelSet(
         path: .avx2, rowMajor: matVecRowMajorF32AVX2, packedF32: matVecPackedF32AVX2,
         packedBF16: matVecPackedBF16AVX2, packedQ8: matVecPackedQ8AVX2, packedQ4: matVecPackedQ4AVX2,
@@ -206,23 +263,27 @@ public final class KernelSet: Sendable {
         streamRead: streamReadAVX512)
     #endif
 
-    /// The table of `path` (which the caller has checked this CPU supports).
-    public static func table(_ path: CPUPath) -> KernelSet {
+    /// The table of `path` (which the caller has checked this CPU supports) for `precision`: `fast`
+    /// gets the int8 matvecs where the path has them and this CPU runs them (AVX2 + F16C; AVX-512
+    /// also VNNI), else the `exact` table.
+    public static func table(_ path: CPUPath, precision: Precision = .exact) -> KernelSet {
+        #if arch(x86_64)
+        let cpu = CPUInfo.current
+        let int8 = precision == .fast && cpu.has(CPU_FEATURE_F16C)
         switch path {
         case .portable: return .portable
-        #if arch(x86_64)
-        case .avx2: return .avx2
-        case .avx512: return .avx512
-        #else
-        default: return .portable
-        #endif
+        case .avx2: return int8 ? .avx2Fast : .avx2
+        case .avx512: return int8 && cpu.has(CPU_FEATURE_AVX512VNNI) ? .avx512Fast : .avx512
         }
+        #else
+        return .portable
+        #endif
     }
 
     /// The path a model loads with: `requested` if given, else the `XLSTM_CPU` environment variable
     /// if set, else the fastest path of this CPU. Asking for a path this CPU cannot run, or an
     /// unknown name in XLSTM_CPU, is an error (never a silent fallback).
-    public static func select(_ requested: CPUPath? = nil) throws(XLSTMError) -> KernelSet {
+    public static func select(_ requested: CPUPath? = nil, precision: Precision = .exact) throws(XLSTMError) -> KernelSet {
         let cpu = CPUInfo.current
         var path = cpu.bestPath
         var origin = "the CPU"
@@ -241,7 +302,7 @@ public final class KernelSet: Sendable {
             throw XLSTMError(.unsupported,
                              "\(origin) asks for the \(path) kernels, but this CPU (\(cpu.brand)) runs only \(cpu.supportedPaths.map(\.description).joined(separator: ", "))")
         }
-        return table(path)
+        return table(path, precision: precision)
     }
 
     /// FLOP/s of this path's peak loop on the calling thread over `iterations` (for the benchmark).

@@ -42,6 +42,8 @@ public final class Model: @unchecked Sendable {
     /// The kernel table (ISA path) every product of this model runs.
     public let kernels: KernelSet
     public var cpuPath: CPUPath { kernels.path }
+    /// The precision the model was loaded with (`KernelSet.int8MatVec` says whether it changed a kernel).
+    public var precision: Precision { kernels.precision }
 
     let embedding: EmbeddingTable        // [V, E], row-major
     let blocks: [any RecurrentBlock]
@@ -80,10 +82,11 @@ public final class Model: @unchecked Sendable {
     ///
     /// `cpuPath` forces the kernels of one ISA path (default: `XLSTM_CPU`, else the fastest this CPU
     /// runs); `loadMode` says how the files are brought into memory; `threads` (≥ 1, the caller
-    /// included) sizes the model's thread pool, which all its sessions share.
+    /// included) sizes the model's thread pool, which all its sessions share; `precision` picks the
+    /// step's quantized matvecs (`Precision`).
     public init(directory: String, policy: WeightPolicy = .native, cpuPath: CPUPath? = nil,
-                loadMode: LoadMode = .map, threads: Int = 1) throws(XLSTMError) {
-        kernels = try KernelSet.select(cpuPath)
+                loadMode: LoadMode = .map, threads: Int = 1, precision: Precision = .exact) throws(XLSTMError) {
+        kernels = try KernelSet.select(cpuPath, precision: precision)
         guard isDirectory(directory) else {
             throw XLSTMError(.io, fileExists(directory) ? "\(directory): not a directory (a model is a directory)"
                                                           : "\(directory): no such model directory")

@@ -19,7 +19,7 @@ Failures raise :class:`XlstmError` subclasses (see :mod:`libxlstm.errors`).
 """
 
 from . import capi
-from .enums import BlockKind, CpuPath, Family, LoadMode, LogitsMode, QuantType, Status, WeightPolicy
+from .enums import BlockKind, CpuPath, Family, LoadMode, LogitsMode, Precision, QuantType, Status, WeightPolicy
 from .errors import (
     BufferTooSmallError,
     CancelledError,
@@ -92,6 +92,7 @@ __all__ = [
     "TokenOutOfRangeError",
     "WeightPolicy",
     "LoadMode",
+    "Precision",
     "XlstmError",
     "capi",
     "quantize",

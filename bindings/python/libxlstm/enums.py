@@ -34,4 +34,5 @@ WeightPolicy = _pythonic("xlstm_weight_policy", "WeightPolicy", ("XLSTM_WEIGHTS_
 LogitsMode = _pythonic("xlstm_logits_mode", "LogitsMode", ("XLSTM_LOGITS_",))
 CpuPath = _pythonic("xlstm_cpu_path", "CpuPath", ("XLSTM_CPU_",))
 LoadMode = _pythonic("xlstm_load_mode", "LoadMode", ("XLSTM_LOAD_",))
+Precision = _pythonic("xlstm_precision", "Precision", ("XLSTM_PRECISION_",))
 QuantType = _pythonic("xlstm_quant_type", "QuantType", ("XLSTM_QUANT_",))

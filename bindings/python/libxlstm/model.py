@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, List, Optional, Sequence, Tuple, Union
 from . import capi
 from ._native import Owner, check, integer, lib
 from ._tokens import as_token_array
-from .enums import BlockKind, CpuPath, Family, LoadMode, LogitsMode, Status, WeightPolicy
+from .enums import BlockKind, CpuPath, Family, LoadMode, LogitsMode, Precision, Status, WeightPolicy
 from .errors import InvalidArgumentError, make_error
 
 if TYPE_CHECKING:
@@ -56,13 +56,15 @@ class MemoryInfo:
 class Model(Owner):
     """A model directory loaded by ``xlstm_model_load``.
 
-    ``Model(path, n_threads=None, weight_policy=None, cpu_path=None, load_mode=None)``: ``n_threads``
+    ``Model(path, n_threads=None, weight_policy=None, cpu_path=None, load_mode=None, precision=None)``: ``n_threads``
     sizes the model's thread pool, which every session and batch of this model shares (default: the
     library's, 1); ``weight_policy`` a :class:`WeightPolicy` (default NATIVE: bf16 weights stay bf16);
     ``cpu_path`` a :class:`CpuPath` to force the kernels of one instruction set (default AUTO: the
     fastest this CPU runs; a path it cannot run raises :class:`ModelLoadError` with UNSUPPORTED);
     ``load_mode`` a :class:`LoadMode` (default MMAP; COPY makes the model immune to later changes of
-    its files, MLOCK locks the mapping in RAM).
+    its files, MLOCK locks the mapping in RAM); ``precision`` a :class:`Precision` (default EXACT;
+    FAST gives the step's q8/q4 matvecs int8 activations, README "Precision"; ``self.precision`` is
+    what the model runs: EXACT where this path has no int8 kernels).
     Raises :class:`ModelLoadError` (``status`` IO, INVALID_MODEL or UNSUPPORTED) with the library's
     message naming the file and tensor at fault.
 
@@ -74,7 +76,7 @@ class Model(Owner):
 
     def __init__(self, path: PathLike, *, n_threads: Optional[int] = None,
                  weight_policy: Optional[WeightPolicy] = None, cpu_path: Optional[CpuPath] = None,
-                 load_mode: Optional[LoadMode] = None):
+                 load_mode: Optional[LoadMode] = None, precision: Optional[Precision] = None):
         super().__init__()
         if not isinstance(path, (str, bytes, os.PathLike)):
             raise TypeError(f"path must be a str, bytes or os.PathLike, not {type(path).__name__}")
@@ -90,6 +92,8 @@ class Model(Owner):
             params.cpu_path = int(CpuPath(cpu_path))
         if load_mode is not None:
             params.load_mode = int(LoadMode(load_mode))
+        if precision is not None:
+            params.precision = int(Precision(precision))
         pointer = ctypes.POINTER(capi.HANDLES["xlstm_model"])()
         check(library.xlstm_model_load(os.fsencode(path), ctypes.byref(params), ctypes.byref(pointer)),
               loading_model=True)
@@ -102,6 +106,9 @@ class Model(Owner):
         check(library.xlstm_model_get_cpu_path(pointer, ctypes.byref(used)))
         #: The :class:`CpuPath` this model's kernels run (never AUTO).
         self.cpu_path = CpuPath(used.value)
+        check(library.xlstm_model_get_precision(pointer, ctypes.byref(used)))
+        #: The :class:`Precision` this model runs.
+        self.precision = Precision(used.value)
 
     @staticmethod
     def _read_info(pointer: Any) -> ModelInfo:

@@ -77,7 +77,8 @@ def test_enums_and_macros_are_the_manifests():
     pythonic = {"xlstm_status": libxlstm.Status, "xlstm_family": libxlstm.Family,
                 "xlstm_block_kind": libxlstm.BlockKind, "xlstm_weight_policy": libxlstm.WeightPolicy,
                 "xlstm_logits_mode": libxlstm.LogitsMode, "xlstm_cpu_path": libxlstm.CpuPath,
-                "xlstm_load_mode": libxlstm.LoadMode, "xlstm_quant_type": libxlstm.QuantType}
+                "xlstm_load_mode": libxlstm.LoadMode, "xlstm_quant_type": libxlstm.QuantType,
+                "xlstm_precision": libxlstm.Precision}
     assert set(pythonic) == set(capi.ENUMS)
     for c_name, python_enum in pythonic.items():
         assert sorted(m.value for m in python_enum) == sorted(m.value for m in capi.ENUMS[c_name])

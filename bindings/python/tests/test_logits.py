@@ -82,6 +82,33 @@ def test_every_kernel_path_of_this_cpu_matches_reference(cpu_path):
     assert prefill_error <= RELATIVE_TOLERANCE
 
 
+# README "Precision": int8 activations on the tiny random-weight fixtures (measured 0.016-0.145).
+FAST_TOLERANCE = 0.2
+
+
+@pytest.mark.parametrize("cpu_path", SUPPORTED_PATHS, ids=lambda path: path.name.lower())
+def test_precision_fast_on_a_quantized_fixture(cpu_path):
+    tokens, expected, _ = read_fixture("q4_paper_mixed")
+    with libxlstm.Model(fixture_model("q4_paper_mixed"), cpu_path=cpu_path,
+                        precision=libxlstm.Precision.FAST) as model:
+        if cpu_path is libxlstm.CpuPath.PORTABLE:
+            assert model.precision is libxlstm.Precision.EXACT  # no int8 kernels on the portable path
+        with model.session() as session:
+            rows = []
+            for token in tokens:
+                session.feed(token)
+                rows.append(as_list(session.logits_copy()))
+    tolerance = FAST_TOLERANCE if model.precision is libxlstm.Precision.FAST else RELATIVE_TOLERANCE
+    assert relative_error(rows, expected) <= tolerance
+    with libxlstm.Model(fixture_model("q4_paper_mixed")) as exact:
+        assert exact.precision is libxlstm.Precision.EXACT
+
+
+def test_an_unknown_precision_is_refused():
+    with pytest.raises(ValueError):
+        libxlstm.Model(fixture_model("paper_mixed"), precision=7)
+
+
 def test_an_unknown_cpu_path_is_refused():
     with pytest.raises(ValueError):
         libxlstm.Model(fixture_model("paper_mixed"), cpu_path=99)

@@ -1,0 +1,30 @@
+// The `fast` precision's quantized matvecs: W in q8_0 / q4_0 panels (Sources/XLSTM/Quant/
+// QuantPanels.swift) · x [cols] -> y [rows], with x quantized on the fly to int8, one scale per
+// block of 32 (d = max|x| / 127, q = round-to-nearest-even(x · 127 / max|x|)), and the products
+// summed as integers per block: AVX-512 VNNI `vpdpbusd`, or AVX2 `vpmaddubsw` + `vpmaddwd`. Swift
+// has no spelling for these instructions, so these few kernels are C, each function compiled for
+// its ISA by a `target` attribute (the rest of the library is built for baseline x86-64).
+//
+//   y[r] = Σ_b  float(Σ_{c in b} (code[r][c] − offset) · xq[c])  ·  (scale[r][b] · d[b])
+//
+// summed over the blocks b in order, one fused multiply-add per block (offset 128 for q8's stored
+// q + 128, 8 for q4); the integer part is exact, so the result does not depend on the thread split.
+// Rows past `rows` in the last panel are not written. `cols` is a multiple of 32.
+//
+// The panels must be those of the path: MR = 32 rows (AVX-512) or 16 (AVX2), as KernelSet's `mr`.
+// Call a function only on a CPU with its features (KernelSet checks CPU_FEATURE_AVX512VNNI /
+// AVX2 + F16C). Nothing here is exported from libxlstm.so (the version script keeps only xlstm_*).
+#ifndef XLSTM_INT8_H
+#define XLSTM_INT8_H
+
+#include <stdint.h>
+
+/// AVX-512 F/BW/VL + VNNI, panels of 32 rows.
+void int8_matvec_q8_vnni512(const uint8_t *panels, intptr_t rows, intptr_t cols, const float *x, float *y);
+void int8_matvec_q4_vnni512(const uint8_t *panels, intptr_t rows, intptr_t cols, const float *x, float *y);
+
+/// AVX2 + FMA + F16C, panels of 16 rows.
+void int8_matvec_q8_avx2(const uint8_t *panels, intptr_t rows, intptr_t cols, const float *x, float *y);
+void int8_matvec_q4_avx2(const uint8_t *panels, intptr_t rows, intptr_t cols, const float *x, float *y);
+
+#endif

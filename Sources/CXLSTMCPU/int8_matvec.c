@@ -1,0 +1,368 @@
+// The `fast` precision's quantized matvecs (see xlstm_int8.h for what they compute).
+//
+// Panel layout (QuantPanels.swift), for a path of L float lanes and MR = 2L rows: a block (32
+// columns of one panel) is its codes, in chunks of one vector (4L bytes; 32-bit word j of a chunk
+// belongs to lane j), then MR binary16 scales as L words (row j in the low half, row j + L in the
+// high half).
+//   q4: chunk k holds columns 4k .. 4k+3; byte t of word j holds column 4k + t, row j in its low
+//       nibble and row j + L in its high one. So `word & 0x0F0F0F0F` is row j's 4 codes and
+//       `(word >> 4) & 0x0F0F0F0F` row j + L's: exactly the u8 operand of a 4-way dot product with
+//       the 4 activations of those columns broadcast.
+//   q8: chunk k holds columns 2k, 2k+1 as bytes (row j, 2k) (row j+L, 2k) (row j, 2k+1)
+//       (row j+L, 2k+1), codes q + 128. Broadcasting (x[2k], 0, x[2k+1], 0) gives row j's two
+//       products, (0, x[2k], 0, x[2k+1]) row j + L's (these words are x's bytes zero-extended to
+//       16 bits, and that shifted left by 8).
+// The integer sums are exact (q4: |Σ| ≤ 32·15·127; q8: ≤ 32·255·127); the offsets are removed
+// with Σ xq of the block. On AVX2, `vpmaddubsw` sums byte pairs into int16 with saturation: q4's
+// pairs are ≤ 2·15·127 and eight chunks of them ≤ 30 480, so they add up in int16 before one
+// `vpmaddwd`; q8's pairs hold one zero term each (≤ 255·127), so they never saturate either.
+//
+// x is quantized in chunks of CHUNK_BLOCKS blocks into buffers on the stack (no allocation); each
+// thread quantizes what it reads (a few hundred instructions against its rows · cols products).
+
+#include "xlstm_int8.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#include <math.h>
+#include <string.h>
+
+enum { CHUNK_BLOCKS = 64 };   // 2 048 columns: 8 KB of q4 activation words, 16 KB of q8's
+#ifndef PF
+#define PF 4096   // prefetch distance in bytes (measured: 1 024 → 75%, 4 096 → 86–96% of the read bandwidth)
+#endif
+
+#define TARGET_512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,fma,f16c")))
+#define TARGET_256 __attribute__((target("avx2,fma,f16c")))
+
+// ---- AVX-512 --------------------------------------------------------------------------------
+
+/// x [32] -> q [32] int8; returns Σ q, sets *d (NaN when x holds a NaN, so the result is NaN).
+static inline TARGET_512 int32_t quantize_block_512(const float *x, int8_t *q, float *d) {
+    const __m512 v0 = _mm512_loadu_ps(x), v1 = _mm512_loadu_ps(x + 16);
+    const float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(v0), _mm512_abs_ps(v1)));
+    const __mmask16 nan = _mm512_cmp_ps_mask(v0, v0, _CMP_UNORD_Q) | _mm512_cmp_ps_mask(v1, v1, _CMP_UNORD_Q);
+    const float id = amax > 0.0f ? 127.0f / amax : 0.0f;
+    *d = nan ? NAN : amax / 127.0f;
+    const __m512 vid = _mm512_set1_ps(id);
+    const __m512i q0 = _mm512_cvtps_epi32(_mm512_mul_ps(v0, vid));   // round to nearest even
+    const __m512i q1 = _mm512_cvtps_epi32(_mm512_mul_ps(v1, vid));
+    _mm_storeu_si128((__m128i *)q, _mm512_cvtsepi32_epi8(q0));
+    _mm_storeu_si128((__m128i *)(q + 16), _mm512_cvtsepi32_epi8(q1));
+    return _mm512_reduce_add_epi32(_mm512_add_epi32(q0, q1));
+}
+
+/// The 32 scales of a block (16 words: low halves rows 0–15, high halves rows 16–31) times d.
+static inline TARGET_512 void block_scales_512(const uint8_t *p, float d, __m512 *lo, __m512 *hi) {
+    const __m512i words = _mm512_loadu_si512(p);
+    const __m512 vd = _mm512_set1_ps(d);
+    *lo = _mm512_mul_ps(_mm512_cvtph_ps(_mm512_cvtepi32_epi16(words)), vd);
+    *hi = _mm512_mul_ps(_mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(words, 16))), vd);
+}
+
+static inline TARGET_512 void store_panel_512(float *y, intptr_t valid, int accumulate, __m512 a, __m512 b) {
+    const __mmask16 ma = valid >= 16 ? 0xFFFF : (__mmask16)((1u << valid) - 1);
+    const __mmask16 mb = valid >= 32 ? 0xFFFF : valid <= 16 ? 0 : (__mmask16)((1u << (valid - 16)) - 1);
+    if (accumulate) {
+        a = _mm512_add_ps(a, _mm512_maskz_loadu_ps(ma, y));
+        b = _mm512_add_ps(b, _mm512_maskz_loadu_ps(mb, y + 16));
+    }
+    _mm512_mask_storeu_ps(y, ma, a);
+    _mm512_mask_storeu_ps(y + 16, mb, b);
+}
+
+/// One q4 block of one panel: y0 (rows 0–15), y1 (rows 16–31) += its products with xq.
+static inline __attribute__((always_inline)) TARGET_512 void block_q4_512(const uint8_t *blk, const uint32_t *w4, int32_t off,
+                                                                         float d, __m512 *y0, __m512 *y1) {
+    const __m512i nibble = _mm512_set1_epi8(0x0F);
+    __m512i l0 = _mm512_setzero_si512(), l1 = l0, h0 = l0, h1 = l0;
+    for (int k = 0; k < 8; k += 2) {
+        _mm_prefetch((const char *)blk + 64 * k + PF, _MM_HINT_T0);
+        _mm_prefetch((const char *)blk + 64 * k + PF + 64, _MM_HINT_T0);
+        const __m512i w0 = _mm512_loadu_si512(blk + 64 * k), w1 = _mm512_loadu_si512(blk + 64 * k + 64);
+        const __m512i x0 = _mm512_set1_epi32((int)w4[k]), x1 = _mm512_set1_epi32((int)w4[k + 1]);
+        l0 = _mm512_dpbusd_epi32(l0, _mm512_and_si512(w0, nibble), x0);
+        h0 = _mm512_dpbusd_epi32(h0, _mm512_and_si512(_mm512_srli_epi16(w0, 4), nibble), x0);
+        l1 = _mm512_dpbusd_epi32(l1, _mm512_and_si512(w1, nibble), x1);
+        h1 = _mm512_dpbusd_epi32(h1, _mm512_and_si512(_mm512_srli_epi16(w1, 4), nibble), x1);
+    }
+    _mm_prefetch((const char *)blk + 512 + PF, _MM_HINT_T0);
+    const __m512i o = _mm512_set1_epi32(off);
+    __m512 slo, shi;
+    block_scales_512(blk + 512, d, &slo, &shi);
+    *y0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_add_epi32(l0, l1), o)), slo, *y0);
+    *y1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_add_epi32(h0, h1), o)), shi, *y1);
+}
+
+/// One q8 block of one panel, as block_q4_512.
+static inline __attribute__((always_inline)) TARGET_512 void block_q8_512(const uint8_t *blk, const uint32_t *wa,
+                                                                         const uint32_t *wb, int32_t off, float d,
+                                                                         __m512 *y0, __m512 *y1) {
+    __m512i l0 = _mm512_setzero_si512(), l1 = l0, h0 = l0, h1 = l0;
+    for (int k = 0; k < 16; k += 2) {
+        _mm_prefetch((const char *)blk + 64 * k + PF, _MM_HINT_T0);
+        _mm_prefetch((const char *)blk + 64 * k + PF + 64, _MM_HINT_T0);
+        const __m512i w0 = _mm512_loadu_si512(blk + 64 * k), w1 = _mm512_loadu_si512(blk + 64 * k + 64);
+        l0 = _mm512_dpbusd_epi32(l0, w0, _mm512_set1_epi32((int)wa[k]));
+        h0 = _mm512_dpbusd_epi32(h0, w0, _mm512_set1_epi32((int)wb[k]));
+        l1 = _mm512_dpbusd_epi32(l1, w1, _mm512_set1_epi32((int)wa[k + 1]));
+        h1 = _mm512_dpbusd_epi32(h1, w1, _mm512_set1_epi32((int)wb[k + 1]));
+    }
+    _mm_prefetch((const char *)blk + 1024 + PF, _MM_HINT_T0);
+    const __m512i o = _mm512_set1_epi32(off);
+    __m512 slo, shi;
+    block_scales_512(blk + 1024, d, &slo, &shi);
+    *y0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_add_epi32(l0, l1), o)), slo, *y0);
+    *y1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_add_epi32(h0, h1), o)), shi, *y1);
+}
+
+// Both kernels run two panels side by side (two read streams: one sustains ~80% of the
+// bandwidth, two ~90%), then the odd one.
+
+TARGET_512 void int8_matvec_q4_vnni512(const uint8_t *a, intptr_t rows, intptr_t cols, const float *x, float *y) {
+    enum { MR = 32, BLOCK = 18 * MR };
+    const intptr_t panels = (rows + MR - 1) / MR, blocks = cols / 32;
+    int8_t xq[CHUNK_BLOCKS * 32] __attribute__((aligned(64)));
+    float dx[CHUNK_BLOCKS];
+    int32_t sx[CHUNK_BLOCKS];
+    for (intptr_t b0 = 0; b0 < blocks; b0 += CHUNK_BLOCKS) {
+        const intptr_t nb = blocks - b0 < CHUNK_BLOCKS ? blocks - b0 : CHUNK_BLOCKS;
+        for (intptr_t b = 0; b < nb; b++) sx[b] = 8 * quantize_block_512(x + 32 * (b0 + b), xq + 32 * b, &dx[b]);
+        const uint32_t *xw = (const uint32_t *)xq;
+        intptr_t p = 0;
+        for (; p + 2 <= panels; p += 2) {
+            const uint8_t *pa = a + (p * blocks + b0) * BLOCK, *pb = pa + blocks * BLOCK;
+            __m512 a0 = _mm512_setzero_ps(), a1 = a0, c0 = a0, c1 = a0;
+            for (intptr_t b = 0; b < nb; b++, pa += BLOCK, pb += BLOCK) {
+                block_q4_512(pa, xw + 8 * b, sx[b], dx[b], &a0, &a1);
+                block_q4_512(pb, xw + 8 * b, sx[b], dx[b], &c0, &c1);
+            }
+            store_panel_512(y + p * MR, rows - p * MR, b0 > 0, a0, a1);
+            store_panel_512(y + p * MR + MR, rows - p * MR - MR, b0 > 0, c0, c1);
+        }
+        if (p < panels) {
+            const uint8_t *pa = a + (p * blocks + b0) * BLOCK;
+            __m512 a0 = _mm512_setzero_ps(), a1 = a0;
+            for (intptr_t b = 0; b < nb; b++, pa += BLOCK) block_q4_512(pa, xw + 8 * b, sx[b], dx[b], &a0, &a1);
+            store_panel_512(y + p * MR, rows - p * MR, b0 > 0, a0, a1);
+        }
+    }
+}
+
+TARGET_512 void int8_matvec_q8_vnni512(const uint8_t *a, intptr_t rows, intptr_t cols, const float *x, float *y) {
+    enum { MR = 32, BLOCK = 34 * MR };
+    const intptr_t panels = (rows + MR - 1) / MR, blocks = cols / 32;
+    int8_t xq[32] __attribute__((aligned(64)));
+    uint32_t xa[CHUNK_BLOCKS * 16] __attribute__((aligned(64))), xb[CHUNK_BLOCKS * 16] __attribute__((aligned(64)));
+    float dx[CHUNK_BLOCKS];
+    int32_t sx[CHUNK_BLOCKS];
+    for (intptr_t b0 = 0; b0 < blocks; b0 += CHUNK_BLOCKS) {
+        const intptr_t nb = blocks - b0 < CHUNK_BLOCKS ? blocks - b0 : CHUNK_BLOCKS;
+        for (intptr_t b = 0; b < nb; b++) {
+            sx[b] = 128 * quantize_block_512(x + 32 * (b0 + b), xq, &dx[b]);
+            const __m512i words = _mm512_cvtepu8_epi16(_mm256_load_si256((const __m256i *)xq));
+            _mm512_store_si512(xa + 16 * b, words);                           // (x0, 0, x1, 0)
+            _mm512_store_si512(xb + 16 * b, _mm512_slli_epi16(words, 8));     // (0, x0, 0, x1)
+        }
+        intptr_t p = 0;
+        for (; p + 2 <= panels; p += 2) {
+            const uint8_t *pa = a + (p * blocks + b0) * BLOCK, *pb = pa + blocks * BLOCK;
+            __m512 a0 = _mm512_setzero_ps(), a1 = a0, c0 = a0, c1 = a0;
+            for (intptr_t b = 0; b < nb; b++, pa += BLOCK, pb += BLOCK) {
+                block_q8_512(pa, xa + 16 * b, xb + 16 * b, sx[b], dx[b], &a0, &a1);
+                block_q8_512(pb, xa + 16 * b, xb + 16 * b, sx[b], dx[b], &c0, &c1);
+            }
+            store_panel_512(y + p * MR, rows - p * MR, b0 > 0, a0, a1);
+            store_panel_512(y + p * MR + MR, rows - p * MR - MR, b0 > 0, c0, c1);
+        }
+        if (p < panels) {
+            const uint8_t *pa = a + (p * blocks + b0) * BLOCK;
+            __m512 a0 = _mm512_setzero_ps(), a1 = a0;
+            for (intptr_t b = 0; b < nb; b++, pa += BLOCK) block_q8_512(pa, xa + 16 * b, xb + 16 * b, sx[b], dx[b], &a0, &a1);
+            store_panel_512(y + p * MR, rows - p * MR, b0 > 0, a0, a1);
+        }
+    }
+}
+
+// ---- AVX2 -----------------------------------------------------------------------------------
+
+static inline TARGET_256 float hmax_256(__m256 v) {
+    __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+    m = _mm_max_ss(m, _mm_shuffle_ps(m, m, 1));
+    return _mm_cvtss_f32(m);
+}
+
+static inline TARGET_256 int32_t hsum_256i(__m256i v) {
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
+    return _mm_cvtsi128_si32(s);
+}
+
+/// As quantize_block_512.
+static inline TARGET_256 int32_t quantize_block_256(const float *x, int8_t *q, float *d) {
+    const __m256 sign = _mm256_set1_ps(-0.0f);
+    __m256 v[4];
+    __m256 amax = _mm256_setzero_ps(), unord = _mm256_setzero_ps();
+    for (int i = 0; i < 4; i++) {
+        v[i] = _mm256_loadu_ps(x + 8 * i);
+        amax = _mm256_max_ps(amax, _mm256_andnot_ps(sign, v[i]));
+        unord = _mm256_or_ps(unord, _mm256_cmp_ps(v[i], v[i], _CMP_UNORD_Q));
+    }
+    const float m = hmax_256(amax);
+    const float id = m > 0.0f ? 127.0f / m : 0.0f;
+    *d = _mm256_movemask_ps(unord) ? NAN : m / 127.0f;
+    const __m256 vid = _mm256_set1_ps(id);
+    __m256i qi[4];
+    for (int i = 0; i < 4; i++) qi[i] = _mm256_cvtps_epi32(_mm256_mul_ps(v[i], vid));
+    const __m256i p01 = _mm256_packs_epi32(qi[0], qi[1]), p23 = _mm256_packs_epi32(qi[2], qi[3]);
+    const __m256i bytes = _mm256_permutevar8x32_epi32(_mm256_packs_epi16(p01, p23), _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+    _mm256_storeu_si256((__m256i *)q, bytes);
+    return hsum_256i(_mm256_add_epi32(_mm256_add_epi32(qi[0], qi[1]), _mm256_add_epi32(qi[2], qi[3])));
+}
+
+/// The 16 scales of a block (8 words: low halves rows 0–7, high halves rows 8–15) times d.
+static inline TARGET_256 void block_scales_256(const uint8_t *p, float d, __m256 *lo, __m256 *hi) {
+    const __m128i w0 = _mm_loadu_si128((const __m128i *)p), w1 = _mm_loadu_si128((const __m128i *)(p + 16));
+    const __m128i low = _mm_set1_epi32(0xFFFF);
+    const __m128i l = _mm_packus_epi32(_mm_and_si128(w0, low), _mm_and_si128(w1, low));
+    const __m128i h = _mm_packus_epi32(_mm_srli_epi32(w0, 16), _mm_srli_epi32(w1, 16));
+    const __m256 vd = _mm256_set1_ps(d);
+    *lo = _mm256_mul_ps(_mm256_cvtph_ps(l), vd);
+    *hi = _mm256_mul_ps(_mm256_cvtph_ps(h), vd);
+}
+
+static inline TARGET_256 void store_panel_256(float *y, intptr_t valid, int accumulate, __m256 a, __m256 b) {
+    if (valid >= 16) {
+        if (accumulate) {
+            a = _mm256_add_ps(a, _mm256_loadu_ps(y));
+            b = _mm256_add_ps(b, _mm256_loadu_ps(y + 8));
+        }
+        _mm256_storeu_ps(y, a);
+        _mm256_storeu_ps(y + 8, b);
+        return;
+    }
+    float t[16];
+    _mm256_storeu_ps(t, a);
+    _mm256_storeu_ps(t + 8, b);
+    for (intptr_t i = 0; i < valid; i++) y[i] = accumulate ? y[i] + t[i] : t[i];
+}
+
+/// One q4 block of one 16-row panel: y0 (rows 0–7), y1 (rows 8–15) += its products with xq.
+static inline __attribute__((always_inline)) TARGET_256 void block_q4_256(const uint8_t *blk, const uint32_t *w4, int32_t off,
+                                                                         float d, __m256 *y0, __m256 *y1) {
+    const __m256i nibble = _mm256_set1_epi8(0x0F), ones = _mm256_set1_epi16(1);
+    __m256i l = _mm256_setzero_si256(), h = l;
+    for (int k = 0; k < 8; k++) {
+        if ((k & 1) == 0) _mm_prefetch((const char *)blk + 32 * k + PF, _MM_HINT_T0);
+        const __m256i w = _mm256_loadu_si256((const __m256i *)(blk + 32 * k));
+        const __m256i xv = _mm256_set1_epi32((int)w4[k]);
+        l = _mm256_add_epi16(l, _mm256_maddubs_epi16(_mm256_and_si256(w, nibble), xv));
+        h = _mm256_add_epi16(h, _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(w, 4), nibble), xv));
+    }
+    _mm_prefetch((const char *)blk + 256 + PF, _MM_HINT_T0);
+    const __m256i o = _mm256_set1_epi32(off);
+    __m256 slo, shi;
+    block_scales_256(blk + 256, d, &slo, &shi);
+    *y0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(_mm256_madd_epi16(l, ones), o)), slo, *y0);
+    *y1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(_mm256_madd_epi16(h, ones), o)), shi, *y1);
+}
+
+/// One q8 block of one 16-row panel, as block_q4_256.
+static inline __attribute__((always_inline)) TARGET_256 void block_q8_256(const uint8_t *blk, const uint32_t *wa,
+                                                                         const uint32_t *wb, int32_t off, float d,
+                                                                         __m256 *y0, __m256 *y1) {
+    const __m256i ones = _mm256_set1_epi16(1);
+    __m256i l0 = _mm256_setzero_si256(), l1 = l0, h0 = l0, h1 = l0;
+    for (int k = 0; k < 16; k += 2) {
+        _mm_prefetch((const char *)blk + 32 * k + PF, _MM_HINT_T0);
+        const __m256i w0 = _mm256_loadu_si256((const __m256i *)(blk + 32 * k));
+        const __m256i w1 = _mm256_loadu_si256((const __m256i *)(blk + 32 * k + 32));
+        l0 = _mm256_add_epi32(l0, _mm256_madd_epi16(_mm256_maddubs_epi16(w0, _mm256_set1_epi32((int)wa[k])), ones));
+        h0 = _mm256_add_epi32(h0, _mm256_madd_epi16(_mm256_maddubs_epi16(w0, _mm256_set1_epi32((int)wb[k])), ones));
+        l1 = _mm256_add_epi32(l1, _mm256_madd_epi16(_mm256_maddubs_epi16(w1, _mm256_set1_epi32((int)wa[k + 1])), ones));
+        h1 = _mm256_add_epi32(h1, _mm256_madd_epi16(_mm256_maddubs_epi16(w1, _mm256_set1_epi32((int)wb[k + 1])), ones));
+    }
+    _mm_prefetch((const char *)blk + 512 + PF, _MM_HINT_T0);
+    const __m256i o = _mm256_set1_epi32(off);
+    __m256 slo, shi;
+    block_scales_256(blk + 512, d, &slo, &shi);
+    *y0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(_mm256_add_epi32(l0, l1), o)), slo, *y0);
+    *y1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(_mm256_add_epi32(h0, h1), o)), shi, *y1);
+}
+
+TARGET_256 void int8_matvec_q4_avx2(const uint8_t *a, intptr_t rows, intptr_t cols, const float *x, float *y) {
+    enum { MR = 16, BLOCK = 18 * MR };
+    const intptr_t panels = (rows + MR - 1) / MR, blocks = cols / 32;
+    int8_t xq[CHUNK_BLOCKS * 32] __attribute__((aligned(32)));
+    float dx[CHUNK_BLOCKS];
+    int32_t sx[CHUNK_BLOCKS];
+    for (intptr_t b0 = 0; b0 < blocks; b0 += CHUNK_BLOCKS) {
+        const intptr_t nb = blocks - b0 < CHUNK_BLOCKS ? blocks - b0 : CHUNK_BLOCKS;
+        for (intptr_t b = 0; b < nb; b++) sx[b] = 8 * quantize_block_256(x + 32 * (b0 + b), xq + 32 * b, &dx[b]);
+        const uint32_t *xw = (const uint32_t *)xq;
+        intptr_t p = 0;
+        for (; p + 2 <= panels; p += 2) {
+            const uint8_t *pa = a + (p * blocks + b0) * BLOCK, *pb = pa + blocks * BLOCK;
+            __m256 a0 = _mm256_setzero_ps(), a1 = a0, c0 = a0, c1 = a0;
+            for (intptr_t b = 0; b < nb; b++, pa += BLOCK, pb += BLOCK) {
+                block_q4_256(pa, xw + 8 * b, sx[b], dx[b], &a0, &a1);
+                block_q4_256(pb, xw + 8 * b, sx[b], dx[b], &c0, &c1);
+            }
+            store_panel_256(y + p * MR, rows - p * MR, b0 > 0, a0, a1);
+            store_panel_256(y + p * MR + MR, rows - p * MR - MR, b0 > 0, c0, c1);
+        }
+        if (p < panels) {
+            const uint8_t *pa = a + (p * blocks + b0) * BLOCK;
+            __m256 a0 = _mm256_setzero_ps(), a1 = a0;
+            for (intptr_t b = 0; b < nb; b++, pa += BLOCK) block_q4_256(pa, xw + 8 * b, sx[b], dx[b], &a0, &a1);
+            store_panel_256(y + p * MR, rows - p * MR, b0 > 0, a0, a1);
+        }
+    }
+}
+
+TARGET_256 void int8_matvec_q8_avx2(const uint8_t *a, intptr_t rows, intptr_t cols, const float *x, float *y) {
+    enum { MR = 16, BLOCK = 34 * MR };
+    const intptr_t panels = (rows + MR - 1) / MR, blocks = cols / 32;
+    int8_t xq[32] __attribute__((aligned(32)));
+    uint32_t xa[CHUNK_BLOCKS * 16] __attribute__((aligned(32))), xb[CHUNK_BLOCKS * 16] __attribute__((aligned(32)));
+    float dx[CHUNK_BLOCKS];
+    int32_t sx[CHUNK_BLOCKS];
+    for (intptr_t b0 = 0; b0 < blocks; b0 += CHUNK_BLOCKS) {
+        const intptr_t nb = blocks - b0 < CHUNK_BLOCKS ? blocks - b0 : CHUNK_BLOCKS;
+        for (intptr_t b = 0; b < nb; b++) {
+            sx[b] = 128 * quantize_block_256(x + 32 * (b0 + b), xq, &dx[b]);
+            for (int half = 0; half < 2; half++) {
+                const __m256i words = _mm256_cvtepu8_epi16(_mm_load_si128((const __m128i *)(xq + 16 * half)));
+                _mm256_store_si256((__m256i *)(xa + 16 * b + 8 * half), words);
+                _mm256_store_si256((__m256i *)(xb + 16 * b + 8 * half), _mm256_slli_epi16(words, 8));
+            }
+        }
+        intptr_t p = 0;
+        for (; p + 2 <= panels; p += 2) {
+            const uint8_t *pa = a + (p * blocks + b0) * BLOCK, *pb = pa + blocks * BLOCK;
+            __m256 a0 = _mm256_setzero_ps(), a1 = a0, c0 = a0, c1 = a0;
+            for (intptr_t b = 0; b < nb; b++, pa += BLOCK, pb += BLOCK) {
+                block_q8_256(pa, xa + 16 * b, xb + 16 * b, sx[b], dx[b], &a0, &a1);
+                block_q8_256(pb, xa + 16 * b, xb + 16 * b, sx[b], dx[b], &c0, &c1);
+            }
+            store_panel_256(y + p * MR, rows - p * MR, b0 > 0, a0, a1);
+            store_panel_256(y + p * MR + MR, rows - p * MR - MR, b0 > 0, c0, c1);
+        }
+        if (p < panels) {
+            const uint8_t *pa = a + (p * blocks + b0) * BLOCK;
+            __m256 a0 = _mm256_setzero_ps(), a1 = a0;
+            for (intptr_t b = 0; b < nb; b++, pa += BLOCK) block_q8_256(pa, xa + 16 * b, xb + 16 * b, sx[b], dx[b], &a0, &a1);
+            store_panel_256(y + p * MR, rows - p * MR, b0 > 0, a0, a1);
+        }
+    }
+}
+
+#else
+// No x86-64: the engine never selects these (KernelSet offers `fast` kernels only on x86-64).
+void int8_matvec_q8_vnni512(const uint8_t *a, intptr_t r, intptr_t c, const float *x, float *y) { (void)a; (void)r; (void)c; (void)x; (void)y; }
+void int8_matvec_q4_vnni512(const uint8_t *a, intptr_t r, intptr_t c, const float *x, float *y) { (void)a; (void)r; (void)c; (void)x; (void)y; }
+void int8_matvec_q8_avx2(const uint8_t *a, intptr_t r, intptr_t c, const float *x, float *y) { (void)a; (void)r; (void)c; (void)x; (void)y; }
+void int8_matvec_q4_avx2(const uint8_t *a, intptr_t r, intptr_t c, const float *x, float *y) { (void)a; (void)r; (void)c; (void)x; (void)y; }
+#endif
