@@ -3,7 +3,8 @@
 //
 // Layers (each a target; a layer only imports the ones above it):
 //   CJSONC      system library: json-c, the only JSON parser the library uses
-//   CXLSTMCPU   cpuid/xgetbv feature detection (C: Swift cannot spell these instructions)
+//   CXLSTMCPU   cpuid/xgetbv feature detection, the int8 (VNNI / vpmaddubsw) matvecs of the `fast`
+//               precision (C: Swift cannot spell these instructions; per-function target attributes)
 //   XLSTMKernelsAVX2, XLSTMKernelsAVX512   the kernels of one ISA each, compiled for it
 //   XLSTM       the engine: config → weights → blocks → session (pure Swift, no Foundation)
 //   XLSTMCABI   the C ABI: nothing but exported thunks; built as libxlstm.so (product "xlstm")
@@ -38,7 +39,9 @@ let package = Package(
             pkgConfig: "json-c",
             providers: [.apt(["libjson-c-dev"])]
         ),
-        // cpuid / xgetbv / the AMX permission request, a prefetch: the only things Swift cannot spell.
+        // cpuid / xgetbv / the AMX permission request, a prefetch, the int8 dot-product kernels:
+        // the only things Swift cannot spell. Built for baseline x86-64; the kernels' functions
+        // carry their ISA in `__attribute__((target))` (tools/check-isa.sh checks nothing leaks).
         .target(name: "CXLSTMCPU"),
         // The kernels import CXLSTMCPU only for its inline `xlstm_prefetch`.
         .target(name: "XLSTMKernelsAVX2", dependencies: ["CXLSTMCPU"], swiftSettings: isaFlags("haswell")),

@@ -38,7 +38,7 @@ enum { CHUNK_BLOCKS = 64 };   // 2 048 columns: 8 KB of q4 activation words, 16 
 // ---- AVX-512 --------------------------------------------------------------------------------
 
 /// x [32] -> q [32] int8; returns Σ q, sets *d (NaN when x holds a NaN, so the result is NaN).
-static inline TARGET_512 int32_t quantize_block_512(const float *x, int8_t *q, float *d) {
+static inline __attribute__((always_inline)) TARGET_512 int32_t quantize_block_512(const float *x, int8_t *q, float *d) {
     const __m512 v0 = _mm512_loadu_ps(x), v1 = _mm512_loadu_ps(x + 16);
     const float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(v0), _mm512_abs_ps(v1)));
     const __mmask16 nan = _mm512_cmp_ps_mask(v0, v0, _CMP_UNORD_Q) | _mm512_cmp_ps_mask(v1, v1, _CMP_UNORD_Q);
@@ -53,14 +53,14 @@ static inline TARGET_512 int32_t quantize_block_512(const float *x, int8_t *q, f
 }
 
 /// The 32 scales of a block (16 words: low halves rows 0–15, high halves rows 16–31) times d.
-static inline TARGET_512 void block_scales_512(const uint8_t *p, float d, __m512 *lo, __m512 *hi) {
+static inline __attribute__((always_inline)) TARGET_512 void block_scales_512(const uint8_t *p, float d, __m512 *lo, __m512 *hi) {
     const __m512i words = _mm512_loadu_si512(p);
     const __m512 vd = _mm512_set1_ps(d);
     *lo = _mm512_mul_ps(_mm512_cvtph_ps(_mm512_cvtepi32_epi16(words)), vd);
     *hi = _mm512_mul_ps(_mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(words, 16))), vd);
 }
 
-static inline TARGET_512 void store_panel_512(float *y, intptr_t valid, int accumulate, __m512 a, __m512 b) {
+static inline __attribute__((always_inline)) TARGET_512 void store_panel_512(float *y, intptr_t valid, int accumulate, __m512 a, __m512 b) {
     const __mmask16 ma = valid >= 16 ? 0xFFFF : (__mmask16)((1u << valid) - 1);
     const __mmask16 mb = valid >= 32 ? 0xFFFF : valid <= 16 ? 0 : (__mmask16)((1u << (valid - 16)) - 1);
     if (accumulate) {
@@ -186,14 +186,14 @@ TARGET_512 void int8_matvec_q8_vnni512(const uint8_t *a, intptr_t rows, intptr_t
 
 // ---- AVX2 -----------------------------------------------------------------------------------
 
-static inline TARGET_256 float hmax_256(__m256 v) {
+static inline __attribute__((always_inline)) TARGET_256 float hmax_256(__m256 v) {
     __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
     m = _mm_max_ps(m, _mm_movehl_ps(m, m));
     m = _mm_max_ss(m, _mm_shuffle_ps(m, m, 1));
     return _mm_cvtss_f32(m);
 }
 
-static inline TARGET_256 int32_t hsum_256i(__m256i v) {
+static inline __attribute__((always_inline)) TARGET_256 int32_t hsum_256i(__m256i v) {
     __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
     s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
     s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
@@ -201,7 +201,7 @@ static inline TARGET_256 int32_t hsum_256i(__m256i v) {
 }
 
 /// As quantize_block_512.
-static inline TARGET_256 int32_t quantize_block_256(const float *x, int8_t *q, float *d) {
+static inline __attribute__((always_inline)) TARGET_256 int32_t quantize_block_256(const float *x, int8_t *q, float *d) {
     const __m256 sign = _mm256_set1_ps(-0.0f);
     __m256 v[4];
     __m256 amax = _mm256_setzero_ps(), unord = _mm256_setzero_ps();
@@ -223,7 +223,7 @@ static inline TARGET_256 int32_t quantize_block_256(const float *x, int8_t *q, f
 }
 
 /// The 16 scales of a block (8 words: low halves rows 0–7, high halves rows 8–15) times d.
-static inline TARGET_256 void block_scales_256(const uint8_t *p, float d, __m256 *lo, __m256 *hi) {
+static inline __attribute__((always_inline)) TARGET_256 void block_scales_256(const uint8_t *p, float d, __m256 *lo, __m256 *hi) {
     const __m128i w0 = _mm_loadu_si128((const __m128i *)p), w1 = _mm_loadu_si128((const __m128i *)(p + 16));
     const __m128i low = _mm_set1_epi32(0xFFFF);
     const __m128i l = _mm_packus_epi32(_mm_and_si128(w0, low), _mm_and_si128(w1, low));
@@ -233,7 +233,7 @@ static inline TARGET_256 void block_scales_256(const uint8_t *p, float d, __m256
     *hi = _mm256_mul_ps(_mm256_cvtph_ps(h), vd);
 }
 
-static inline TARGET_256 void store_panel_256(float *y, intptr_t valid, int accumulate, __m256 a, __m256 b) {
+static inline __attribute__((always_inline)) TARGET_256 void store_panel_256(float *y, intptr_t valid, int accumulate, __m256 a, __m256 b) {
     if (valid >= 16) {
         if (accumulate) {
             a = _mm256_add_ps(a, _mm256_loadu_ps(y));
