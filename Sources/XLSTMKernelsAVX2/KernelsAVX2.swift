@@ -112,6 +112,7 @@ public func matVecPackedF32AVX2(_ a: UnsafePointer<Float>, _ rows: Int, _ cols: 
             let kEnd = min(k + 64, cols)
             var e00 = SIMD8<Float>(), o00 = SIMD8<Float>(); var e01 = SIMD8<Float>(), o01 = SIMD8<Float>(); var e10 = SIMD8<Float>(), o10 = SIMD8<Float>(); var e11 = SIMD8<Float>(), o11 = SIMD8<Float>()
             while k + 2 <= kEnd {
+                xlstm_prefetch(pa + 4096); xlstm_prefetch(pa + 4160); xlstm_prefetch(pb + 4096); xlstm_prefetch(pb + 4160)
                 let x0 = SIMD8<Float>(repeating: x[k]), x1 = SIMD8<Float>(repeating: x[k + 1])
                 e00.addProduct(pa.loadUnaligned(fromByteOffset: 0, as: SIMD8<Float>.self), x0)
                 e01.addProduct(pa.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self), x0)
@@ -168,6 +169,7 @@ public func matVecPackedF32AVX2(_ a: UnsafePointer<Float>, _ rows: Int, _ cols: 
             let kEnd = min(k + 64, cols)
             var e00 = SIMD8<Float>(), o00 = SIMD8<Float>(); var e01 = SIMD8<Float>(), o01 = SIMD8<Float>()
             while k + 2 <= kEnd {
+                xlstm_prefetch(pa + 4096); xlstm_prefetch(pa + 4160)
                 let x0 = SIMD8<Float>(repeating: x[k]), x1 = SIMD8<Float>(repeating: x[k + 1])
                 e00.addProduct(pa.loadUnaligned(fromByteOffset: 0, as: SIMD8<Float>.self), x0)
                 e01.addProduct(pa.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self), x0)
@@ -216,6 +218,7 @@ public func matVecPackedBF16AVX2(_ a: UnsafePointer<UInt16>, _ rows: Int, _ cols
             let kEnd = min(k + 64, cols)
             var e00 = SIMD8<Float>(), o00 = SIMD8<Float>(); var e01 = SIMD8<Float>(), o01 = SIMD8<Float>(); var e10 = SIMD8<Float>(), o10 = SIMD8<Float>(); var e11 = SIMD8<Float>(), o11 = SIMD8<Float>()
             while k + 2 <= kEnd {
+                xlstm_prefetch(pa + 4096); xlstm_prefetch(pb + 4096)
                 let x0 = SIMD8<Float>(repeating: x[k]), x1 = SIMD8<Float>(repeating: x[k + 1])
                 do {
                     let words = pa.loadUnaligned(fromByteOffset: 0, as: SIMD8<UInt32>.self)
@@ -302,6 +305,7 @@ public func matVecPackedBF16AVX2(_ a: UnsafePointer<UInt16>, _ rows: Int, _ cols
             let kEnd = min(k + 64, cols)
             var e00 = SIMD8<Float>(), o00 = SIMD8<Float>(); var e01 = SIMD8<Float>(), o01 = SIMD8<Float>()
             while k + 2 <= kEnd {
+                xlstm_prefetch(pa + 4096)
                 let x0 = SIMD8<Float>(repeating: x[k]), x1 = SIMD8<Float>(repeating: x[k + 1])
                 do {
                     let words = pa.loadUnaligned(fromByteOffset: 0, as: SIMD8<UInt32>.self)

@@ -113,6 +113,7 @@ public func matVecPackedF32AVX512(_ a: UnsafePointer<Float>, _ rows: Int, _ cols
             let kEnd = min(k + 64, cols)
             var e00 = SIMD16<Float>(), o00 = SIMD16<Float>(); var e01 = SIMD16<Float>(), o01 = SIMD16<Float>(); var e10 = SIMD16<Float>(), o10 = SIMD16<Float>(); var e11 = SIMD16<Float>(), o11 = SIMD16<Float>()
             while k + 2 <= kEnd {
+                xlstm_prefetch(pa + 4096); xlstm_prefetch(pa + 4160); xlstm_prefetch(pa + 4224); xlstm_prefetch(pa + 4288); xlstm_prefetch(pb + 4096); xlstm_prefetch(pb + 4160); xlstm_prefetch(pb + 4224); xlstm_prefetch(pb + 4288)
                 let x0 = SIMD16<Float>(repeating: x[k]), x1 = SIMD16<Float>(repeating: x[k + 1])
                 e00.addProduct(pa.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self), x0)
                 e01.addProduct(pa.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self), x0)
@@ -169,6 +170,7 @@ public func matVecPackedF32AVX512(_ a: UnsafePointer<Float>, _ rows: Int, _ cols
             let kEnd = min(k + 64, cols)
             var e00 = SIMD16<Float>(), o00 = SIMD16<Float>(); var e01 = SIMD16<Float>(), o01 = SIMD16<Float>()
             while k + 2 <= kEnd {
+                xlstm_prefetch(pa + 4096); xlstm_prefetch(pa + 4160); xlstm_prefetch(pa + 4224); xlstm_prefetch(pa + 4288)
                 let x0 = SIMD16<Float>(repeating: x[k]), x1 = SIMD16<Float>(repeating: x[k + 1])
                 e00.addProduct(pa.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self), x0)
                 e01.addProduct(pa.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self), x0)
@@ -217,6 +219,7 @@ public func matVecPackedBF16AVX512(_ a: UnsafePointer<UInt16>, _ rows: Int, _ co
             let kEnd = min(k + 64, cols)
             var e00 = SIMD16<Float>(), o00 = SIMD16<Float>(); var e01 = SIMD16<Float>(), o01 = SIMD16<Float>(); var e10 = SIMD16<Float>(), o10 = SIMD16<Float>(); var e11 = SIMD16<Float>(), o11 = SIMD16<Float>()
             while k + 2 <= kEnd {
+                xlstm_prefetch(pa + 4096); xlstm_prefetch(pa + 4160); xlstm_prefetch(pb + 4096); xlstm_prefetch(pb + 4160)
                 let x0 = SIMD16<Float>(repeating: x[k]), x1 = SIMD16<Float>(repeating: x[k + 1])
                 do {
                     let words = pa.loadUnaligned(fromByteOffset: 0, as: SIMD16<UInt32>.self)
@@ -303,6 +306,7 @@ public func matVecPackedBF16AVX512(_ a: UnsafePointer<UInt16>, _ rows: Int, _ co
             let kEnd = min(k + 64, cols)
             var e00 = SIMD16<Float>(), o00 = SIMD16<Float>(); var e01 = SIMD16<Float>(), o01 = SIMD16<Float>()
             while k + 2 <= kEnd {
+                xlstm_prefetch(pa + 4096); xlstm_prefetch(pa + 4160)
                 let x0 = SIMD16<Float>(repeating: x[k]), x1 = SIMD16<Float>(repeating: x[k + 1])
                 do {
                     let words = pa.loadUnaligned(fromByteOffset: 0, as: SIMD16<UInt32>.self)

@@ -109,6 +109,7 @@ func matVecPackedF32Portable(_ a: UnsafePointer<Float>, _ rows: Int, _ cols: Int
             let kEnd = min(k + 64, cols)
             var e00 = SIMD8<Float>(), o00 = SIMD8<Float>(); var e10 = SIMD8<Float>(), o10 = SIMD8<Float>()
             while k + 2 <= kEnd {
+                xlstm_prefetch(pa + 4096); xlstm_prefetch(pb + 4096)
                 let x0 = SIMD8<Float>(repeating: x[k]), x1 = SIMD8<Float>(repeating: x[k + 1])
                 multiplyAdd(&e00, pa.loadUnaligned(fromByteOffset: 0, as: SIMD8<Float>.self), x0)
                 multiplyAdd(&o00, pa.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self), x1)
@@ -155,6 +156,7 @@ func matVecPackedF32Portable(_ a: UnsafePointer<Float>, _ rows: Int, _ cols: Int
             let kEnd = min(k + 64, cols)
             var e00 = SIMD8<Float>(), o00 = SIMD8<Float>()
             while k + 2 <= kEnd {
+                xlstm_prefetch(pa + 4096)
                 let x0 = SIMD8<Float>(repeating: x[k]), x1 = SIMD8<Float>(repeating: x[k + 1])
                 multiplyAdd(&e00, pa.loadUnaligned(fromByteOffset: 0, as: SIMD8<Float>.self), x0)
                 multiplyAdd(&o00, pa.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self), x1)
@@ -198,6 +200,7 @@ func matVecPackedBF16Portable(_ a: UnsafePointer<UInt16>, _ rows: Int, _ cols: I
             let kEnd = min(k + 64, cols)
             var e00 = SIMD8<Float>(), o00 = SIMD8<Float>(); var e10 = SIMD8<Float>(), o10 = SIMD8<Float>()
             while k + 2 <= kEnd {
+                xlstm_prefetch(pa + 4096); xlstm_prefetch(pb + 4096)
                 let x0 = SIMD8<Float>(repeating: x[k]), x1 = SIMD8<Float>(repeating: x[k + 1])
                 do {
                     let words = pa.loadUnaligned(fromByteOffset: 0, as: SIMD4<UInt32>.self)
@@ -268,6 +271,7 @@ func matVecPackedBF16Portable(_ a: UnsafePointer<UInt16>, _ rows: Int, _ cols: I
             let kEnd = min(k + 64, cols)
             var e00 = SIMD8<Float>(), o00 = SIMD8<Float>()
             while k + 2 <= kEnd {
+                xlstm_prefetch(pa + 4096)
                 let x0 = SIMD8<Float>(repeating: x[k]), x1 = SIMD8<Float>(repeating: x[k + 1])
                 do {
                     let words = pa.loadUnaligned(fromByteOffset: 0, as: SIMD4<UInt32>.self)
