@@ -291,7 +291,9 @@ public final class Model: @unchecked Sendable {
 
     /// Floats of prefill scratch for a window of `tokens` tokens (the largest block's).
     func prefillScratchCount(tokens: Int, chunkSize: Int) -> Int {
-        blocks.map { $0.prefillScratchCount(tokens: tokens, chunkSize: chunkSize) }.max() ?? 0
+        var largest = 0   // a loop, not map + max: called on every prefill, it must not allocate
+        for block in blocks { largest = max(largest, block.prefillScratchCount(tokens: tokens, chunkSize: chunkSize)) }
+        return largest
     }
 
     /// Bytes of scratch a thread that feeds this model holds (CallerScratch), shared by every session
