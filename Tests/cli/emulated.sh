@@ -50,6 +50,20 @@ for spec in Haswell:avx2 Nehalem:portable; do
       fi
     done
   done
+  # The fast precision's int8 kernels on the emulated CPU (Haswell: the AVX2 vpmaddubsw ones;
+  # Nehalem: none, the model loads as exact) on a quantized fixture, within the fast bound.
+  qdir="$fixtures/q4_paper_mixed"
+  want=$([ "$expected" = avx2 ] && echo "fast" || echo "exact")
+  pline=$(run "$cli" info "$qdir/model" --precision fast | grep '^precision:')
+  if run "$cli" eval "$qdir/model" --tokens "$qdir/tokens.i32" --logits-out "$work/out.f32" --precision fast \
+     && echo "$pline" | grep -q "^precision: *$want "; then
+    r=$(rel "$work/out.f32" "$qdir/logits.f32")
+    bound=$([ "$want" = fast ] && echo 0.2 || echo 1e-4)
+    if python3 -c "import sys; sys.exit(0 if float('$r') <= $bound else 1)"; then ok "$cpu: eval --precision fast q4_paper_mixed runs $want (rel $r)"
+    else bad "$cpu: eval --precision fast q4_paper_mixed (rel $r > $bound)"; fi
+  else
+    bad "$cpu: --precision fast: '$pline' $(grep -v 'TCG doesn' "$work/qemu-err" | tail -2)"
+  fi
   for higher in avx2 avx512; do
     [ "$higher" = "$expected" ] && continue
     [ "$expected" = avx2 ] && [ "$higher" = avx2 ] && continue
