@@ -32,13 +32,13 @@ FUZZ_SOURCES    := $(shell find Sources/XLSTM -name '*.swift') $(wildcard Tests/
 # each kernel module for its own ISA (not instrumented: coverage is wanted in the parsers).
 FUZZ_ISA_MODULES := $(if $(filter x86_64,$(shell uname -m)),XLSTMKernelsAVX2:haswell XLSTMKernelsAVX512:skylake-avx512,)
 FUZZ_ISA_OBJECTS := $(foreach m,$(FUZZ_ISA_MODULES),$(FUZZ_DIR)/$(firstword $(subst :, ,$(m))).o)
-FUZZ_CPU_OBJECT  := $(FUZZ_DIR)/cpu.o
+FUZZ_CPU_OBJECT  := $(FUZZ_DIR)/cpu.o $(FUZZ_DIR)/int8_matvec.o
 
 .PHONY: fuzz fuzz-build fuzz-replay fuzz-merge fuzz-seeds
 
 fuzz-build: $(FUZZ_BIN)
 
-$(FUZZ_CPU_OBJECT): Sources/CXLSTMCPU/cpu.c Sources/CXLSTMCPU/include/xlstm_cpu.h
+$(FUZZ_DIR)/%.o: Sources/CXLSTMCPU/%.c Sources/CXLSTMCPU/include/*.h
 	@mkdir -p $(FUZZ_DIR)
 	$(CC) -O2 -c -I Sources/CXLSTMCPU/include $< -o $@
 
