@@ -125,6 +125,10 @@ struct Bench: ParsableCommand {
         let stepBandwidth = Double(loaded.stepWeightBytes) * stepRate
         print("step      \(fmt(stepRate)) tokens/s, weights streamed at \(fmt(stepBandwidth / 1e9)) GB/s = "
               + "\(fmt(100 * stepBandwidth / bandwidth))% of measured bandwidth")
+        // The session's recurrent state is read and written once per token as well (the mLSTM's C).
+        let stepTraffic = Double(loaded.stepWeightBytes + 2 * loaded.stateBytes) * stepRate
+        print("          weights + state read and written (\(fmt(Double(loaded.stepWeightBytes + 2 * loaded.stateBytes) / 1e6)) MB "
+              + "per token): \(fmt(stepTraffic / 1e9)) GB/s = \(fmt(100 * stepTraffic / bandwidth))% of measured bandwidth")
 
         // Prefill.
         let prefillSession = Session(model: loaded)
