@@ -76,7 +76,7 @@ run_program test_batch "$build/asan/test_batch" "$fixtures"
 run_program test_memory "$build/plain/test_memory" "$fixtures"
 run_program test_memory "$build/asan/test_memory" "$fixtures" 500 50
 # Zero allocations per token (malloc interposed: uninstrumented build only).
-run_program test_alloc "$build/plain/test_alloc" "$fixtures"
+run_program test_alloc "$build/plain/test_alloc" "$fixtures" "$work/large_vocab_model"
 # The long run, short: 20 000 tokens per family (`make soak` runs 1 000 000).
 run_program test_soak "$build/plain/test_soak" "$fixtures" 20000
 run_program test_tokenizer "$build/asan/test_tokenizer" "$fixtures"

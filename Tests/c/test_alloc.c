@@ -1,13 +1,13 @@
 // Zero allocations per token (issue 9): after a warm-up, feeding tokens — one at a time, in spans,
 // in batches of sessions — and sampling call no allocator function at all, on every fixture
 // (the quantized ones included), in both precisions. With a 2-thread pool the single-token step
-// and sampling must allocate nothing as well (the fixtures' matrices are below the size that is
-// split across threads); spans and batches, whose projections are split, are only counted and
-// printed: every parallel region costs one closure context (ThreadPool.run's
-// withoutActuallyEscaping; a known gap, README "Reliability"). The program defines
+// and sampling must allocate nothing as well — also on LARGE_MODEL_DIR (run.sh's vocab-2048 model,
+// whose lm_head is split across the pool: `ParallelJob` values); spans and batches, whose GEMMs
+// and head loops still hand the pool closures, are only counted and printed (one closure context
+// per parallel region: ThreadPool.run's withoutActuallyEscaping; README "Reliability"). The program defines
 // malloc & co. itself, so every allocation of the process — libxlstm.so, the Swift runtime linked
 // into it, libstdc++ — comes through here (ELF interposition) and is counted while `counting` is set.
-// Plain build only (AddressSanitizer has its own allocator). Usage: test_alloc [FIXTURES_DIR]
+// Plain build only (AddressSanitizer has its own allocator). Usage: test_alloc [FIXTURES_DIR [LARGE_MODEL_DIR]]
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
@@ -115,6 +115,39 @@ done:
     fixture_close(&f);
 }
 
+static const char *large_model_dir;
+
+// A model whose lm_head the 2-thread pool splits: the step must still allocate nothing.
+static void threaded_step_allocates_nothing(void) {
+    long counts[2] = {-1, -1};
+    for (int precision = XLSTM_PRECISION_EXACT; precision <= XLSTM_PRECISION_FAST; precision++) {
+        xlstm_model_params params;
+        xlstm_model_default_params(&params);
+        params.n_threads = 2;
+        params.precision = (xlstm_precision)precision;
+        xlstm_model *model = NULL;
+        CHECK_STATUS(xlstm_model_load(large_model_dir, &params, &model), XLSTM_OK);
+        xlstm_session *session = model ? new_session(model) : NULL;
+        if (!session) {
+            xlstm_model_free(model);
+            return;
+        }
+        for (int32_t t = 0; t < 4; t++) CHECK_STATUS(xlstm_session_feed_token(session, t * 37 % 2048), XLSTM_OK);
+        start_counting();
+        for (int32_t t = 4; t < 68; t++) {
+            if (xlstm_session_feed_token(session, t * 37 % 2048) != XLSTM_OK) break;
+        }
+        const long step = stop_counting();
+        counts[precision] = step;
+        CHECK(step == 0, "%s: %ld allocations in 64 feeds with a 2-thread pool", precision ? "fast" : "exact", step);
+        CHECK(xlstm_session_n_tokens(session) == 68, "fed %lld tokens", (long long)xlstm_session_n_tokens(session));
+        xlstm_session_free(session);
+        xlstm_model_free(model);
+    }
+    snprintf(case_note, sizeof case_note, "(vocab-2048 model, lm_head split across 2 threads: %ld / %ld allocations in 64 steps, exact / fast)",
+             counts[0], counts[1]);
+}
+
 static int by_name(const void *a, const void *b) { return strcmp(a, b); }
 
 int main(int argc, char **argv) {
@@ -157,5 +190,9 @@ int main(int argc, char **argv) {
         }
     }
     free(names);
+    if (argc > 2) {
+        large_model_dir = argv[2];
+        run_case("threaded_step_allocates_nothing", threaded_step_allocates_nothing);
+    }
     return finish();
 }

@@ -85,15 +85,23 @@ public struct Matrix: @unchecked Sendable {
         let panels = panelCount
         if let pool, pool.parts > 1, rows * cols >= Matrix.parallelThreshold, panels >= 2 * pool.parts {
             let parts = pool.parts
-            let perPart = (panels + parts - 1) / parts
-            let mr = kernels.mr
-            pool.run { part in
-                let first = part * perPart
-                let count = min(perPart, panels - first)
-                if count > 0 { self.panels(first, count: count).applySerial(x, into: y + first * mr) }
-            }
+            pool.run(PanelSplit(matrix: self, x: x, y: y, perPart: (panels + parts - 1) / parts))
         } else {
             applySerial(x, into: y)
+        }
+    }
+
+    /// One part of a threaded `apply`: a run of panels (a value job: the step allocates nothing).
+    struct PanelSplit: ParallelJob {
+        let matrix: Matrix
+        let x: UnsafePointer<Float>
+        let y: UnsafeMutablePointer<Float>
+        let perPart: Int
+
+        func run(part: Int) {
+            let first = part * perPart
+            let count = min(perPart, matrix.panelCount - first)
+            if count > 0 { matrix.panels(first, count: count).applySerial(x, into: y + first * matrix.kernels.mr) }
         }
     }
 

@@ -18,6 +18,15 @@ import Synchronization
 import Glibc
 #endif
 
+/// A parallel region's work as a value (the allocation-free form of `ThreadPool.run`): `run(part:)`
+/// for every part in 0..<parts, parts writing disjoint outputs. The pool reads the job through a
+/// pointer to the caller's copy, so handing it to the workers allocates nothing — unlike a closure,
+/// which Swift can only hand to another thread through `withoutActuallyEscaping` (one heap context
+/// per call). The per-token paths (`Matrix.apply`) use this form.
+public protocol ParallelJob {
+    func run(part: Int)
+}
+
 public final class ThreadPool: @unchecked Sendable {
     /// Shared with the worker threads (they retain the core, not the pool, so `deinit` can stop them).
     private final class Core: @unchecked Sendable {
@@ -28,6 +37,8 @@ public final class ThreadPool: @unchecked Sendable {
         let shuttingDown = Atomic<Bool>(false)
         let busy = Atomic<Bool>(false)       // a caller's job is in the pool
         var job: ((Int) -> Void)?
+        var jobValue: UnsafeRawPointer?              // or a ParallelJob value of type `jobType`
+        var jobType: (any ParallelJob.Type)?
         var mutex = pthread_mutex_t()
         var wake = pthread_cond_t()
         var done = pthread_cond_t()
@@ -59,6 +70,31 @@ public final class ThreadPool: @unchecked Sendable {
             }
         }
 
+        static func invoke<Job: ParallelJob>(_: Job.Type, _ value: UnsafeRawPointer, part: Int) {
+            value.assumingMemoryBound(to: Job.self).pointee.run(part: part)
+        }
+
+        /// Starts the job set in `job` / `jobValue` on the workers, runs part 0 on the calling
+        /// thread, and returns when every part is done.
+        @inline(__always)
+        func dispatchAndWait(workers: Int, part0: () -> Void) {
+            pending.store(workers, ordering: .relaxed)
+            generation.add(1, ordering: .sequentiallyConsistent)
+            if sleepingWorkers.load(ordering: .sequentiallyConsistent) > 0 {
+                pthread_mutex_lock(&mutex)
+                pthread_cond_broadcast(&wake)
+                pthread_mutex_unlock(&mutex)
+            }
+            part0()
+            if !Core.spin(until: { pending.load(ordering: .acquiring) == 0 }) {
+                pthread_mutex_lock(&mutex)
+                callerSleeping.store(true, ordering: .sequentiallyConsistent)
+                while pending.load(ordering: .sequentiallyConsistent) > 0 { pthread_cond_wait(&done, &mutex) }
+                callerSleeping.store(false, ordering: .sequentiallyConsistent)
+                pthread_mutex_unlock(&mutex)
+            }
+        }
+
         func workerLoop(index: Int) {
             var seen = 0
             while true {
@@ -79,7 +115,7 @@ public final class ThreadPool: @unchecked Sendable {
                 }
                 if shuttingDown.load(ordering: .acquiring) { return }
                 seen = generation.load(ordering: .acquiring)
-                job!(index)
+                if let jobType { Core.invoke(jobType, jobValue!, part: index) } else { job!(index) }
                 if pending.subtract(1, ordering: .sequentiallyConsistent).newValue == 0
                     && callerSleeping.load(ordering: .sequentiallyConsistent) {
                     pthread_mutex_lock(&mutex)
@@ -140,22 +176,25 @@ public final class ThreadPool: @unchecked Sendable {
         }
         withoutActuallyEscaping(body) { escaping in
             core.job = escaping
-            core.pending.store(workers.count, ordering: .relaxed)
-            core.generation.add(1, ordering: .sequentiallyConsistent)
-            if core.sleepingWorkers.load(ordering: .sequentiallyConsistent) > 0 {
-                pthread_mutex_lock(&core.mutex)
-                pthread_cond_broadcast(&core.wake)
-                pthread_mutex_unlock(&core.mutex)
-            }
-            escaping(0)
-            if !Core.spin(until: { core.pending.load(ordering: .acquiring) == 0 }) {
-                pthread_mutex_lock(&core.mutex)
-                core.callerSleeping.store(true, ordering: .sequentiallyConsistent)
-                while core.pending.load(ordering: .sequentiallyConsistent) > 0 { pthread_cond_wait(&core.done, &core.mutex) }
-                core.callerSleeping.store(false, ordering: .sequentiallyConsistent)
-                pthread_mutex_unlock(&core.mutex)
-            }
+            core.dispatchAndWait(workers: workers.count) { escaping(0) }
             core.job = nil
+        }
+        core.busy.store(false, ordering: .releasing)
+    }
+
+    /// `job.run(part:)` for every part, as `run(_ body:)` does — without allocating.
+    public func run<Job: ParallelJob>(_ job: Job) {
+        if workers.isEmpty { job.run(part: 0); return }
+        guard core.busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else {
+            for part in 0..<parts { job.run(part: part) }
+            return
+        }
+        withUnsafePointer(to: job) { value in
+            core.jobValue = UnsafeRawPointer(value)
+            core.jobType = Job.self
+            core.dispatchAndWait(workers: workers.count) { job.run(part: 0) }
+            core.jobType = nil
+            core.jobValue = nil
         }
         core.busy.store(false, ordering: .releasing)
     }
