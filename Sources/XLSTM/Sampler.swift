@@ -169,11 +169,15 @@ public final class Sampler: @unchecked Sendable {
             fullSort(order, count: vocab, by: adjusted)
         }
 
-        // Softmax with temperature over the candidates.
+        // Softmax with temperature over the candidates. Penalties can overflow a finite logit to
+        // ±inf: candidates equal to the maximum weigh 1 (exp(0), and the limit for +inf), and if
+        // every candidate is -inf the best by id is taken (as greedy would), not a NaN draw.
         let maxLogit = adjusted[Int(order[0])]
+        if maxLogit == -.infinity { return order[0] }
         var total: Float = 0
         for i in 0..<count {
-            let e = expf((adjusted[Int(order[i])] - maxLogit) / p.temperature)
+            let value = adjusted[Int(order[i])]
+            let e = value == maxLogit ? 1 : expf((value - maxLogit) / p.temperature)
             probabilities[i] = e
             total += e
         }

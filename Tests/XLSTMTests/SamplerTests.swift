@@ -79,6 +79,29 @@ import XLSTM
         #expect(token == 0)
     }
 
+    /// Penalties large enough to overflow the penalised logits to ±inf: the draw stays a proper
+    /// one (before: every probability NaN, and the *last* candidate — the least likely — returned).
+    @Test func overflowingPenaltiesStillDrawSensibly() throws {
+        var p = SamplerParameters()
+        p.temperature = 1; p.topK = 0; p.topP = 1; p.minP = 0; p.seed = 11
+        p.repetitionPenalty = 3e38
+        var sampler = try Sampler(p)
+        for token: Int32 in [0, 1, 2] { sampler.accept(token) }
+        let negative: [Float] = [-2, -3, -4]                    // all penalised to -inf
+        var drawn = try negative.withUnsafeBufferPointer { b throws(XLSTMError) in try sampler.sample(b) }
+        #expect(drawn == 0, "every candidate -inf: the best by id, not the last")
+        p.repetitionPenalty = 1e-38                             // 2 / 1e-38 = +inf
+        sampler = try Sampler(p)
+        sampler.accept(0)
+        let positive: [Float] = [2, 1, 0.5]
+        var seen = Set<Int32>()
+        for _ in 0..<50 {
+            drawn = try positive.withUnsafeBufferPointer { b throws(XLSTMError) in try sampler.sample(b) }
+            seen.insert(drawn)
+        }
+        #expect(seen == [0], "a +inf logit takes all the mass")
+    }
+
     @Test func presencePenaltyAndWindow() throws {
         var p = SamplerParameters()
         p.temperature = 0; p.presencePenalty = 5; p.penaltyWindow = 2
