@@ -66,7 +66,9 @@ extension Model {
                 for i in 0..<n { finalNorm.apply(hidden + i * E, count: E) }
                 lmHead.applyRows(hidden, xStride: E, count: n, into: rows, yStride: V, pool: pool)
                 if let cap = logitSoftCap {
-                    for i in 0..<(n * V) { rows[i] = softCap(rows[i], cap) }
+                    // Row by row, as the step caps its logits (so a row's lanes never depend on n);
+                    // vectorised: libm's tanhf here was ~15% of a 16-session batch of the 162 M model.
+                    for i in 0..<n { softCapInPlace(rows + i * V, count: V, cap: cap) }
                 }
                 for i in 0..<n { logitRows[first + i].update(from: rows + i * V, count: V) }
             }
