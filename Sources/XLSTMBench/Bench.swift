@@ -62,6 +62,13 @@ struct Bench: ParsableCommand {
 
     var sessionCounts: [Int] { (sessions ?? "").split(separator: ",").compactMap { Int($0) } }
 
+    @Option(name: .customLong("batch-gemm"),
+            help: "Row counts for the batch GEMM alone (the projections of n sessions over 384 MiB of --dtype weights), e.g. 1,16,64; then exits.")
+    var batchGEMM: String?
+
+    @Option(name: .customLong("batch-gemm-mib"), help: "MiB of weights for --batch-gemm (small: from cache).")
+    var batchGEMMMiB: Int = 384
+
     func validate() throws {
         guard ["f32", "bf16"].contains(dtype) else { throw ValidationError("--dtype must be f32 or bf16") }
         guard cpu == "auto" || CPUPath(name: cpu) != nil else {
@@ -89,6 +96,12 @@ struct Bench: ParsableCommand {
         let bandwidth = measureBandwidth(pool: pool)
         print("machine   peak \(kernels.path) FMA \(fmt(peak / 1e9)) GFLOP/s, memory bandwidth \(fmt(bandwidth / 1e9)) GB/s  "
               + "(\(threads) thread\(threads == 1 ? "" : "s"))")
+        if let batchGEMM {
+            let counts = batchGEMM.split(separator: ",").compactMap { Int($0) }.filter { $0 >= 1 }
+            measureBatchGEMM(kernels: kernels, pool: pool, dtype: dtype, embedding: embedding, counts: counts,
+                             peak: peak, bandwidth: bandwidth, bytes: batchGEMMMiB << 20)
+            return
+        }
 
         var directory = model ?? ""
         var temporary: String?

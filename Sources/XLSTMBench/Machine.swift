@@ -87,7 +87,7 @@ func measureGEMM(_ model: Model, tokens: Int, pool: ThreadPool) throws -> (Doubl
     var x = [Float](repeating: 0.01, count: tokens * c.embeddingDim)
     var y = [Float](repeating: 0, count: tokens * rows)
     var best = 0.0
-    for _ in 0..<3 {
+    for _ in 0..<12 {   // best of 12: one product is ~10 ms, short enough for a neighbour's burst to spoil
         let start = now()
         x.withUnsafeMutableBufferPointer { xb in
             y.withUnsafeMutableBufferPointer { yb in

@@ -354,17 +354,21 @@ public func matVecPackedBF16AVX2(_ a: UnsafePointer<UInt16>, _ rows: Int, _ cols
 /// The GEMM micro-kernel (16 × 6, 12 accumulator registers): C [6 tokens][16 rows] (+)= A · B over
 /// k in 0..<kc, a = a panel at its k-th row ([kc][16], f32),
 /// b packed [kc][6] (tokens of X), c[j·ldc + i] = row i of token j. The only code of the GEMM that multiplies.
+/// Meanwhile it prefetches into L2 the kc · 64 bytes at `next` (the A block the caller runs next, or
+/// `a` when that is this one), as many lines per k as an A row spans (at least one): the weights
+/// stream from memory while the FMAs run, instead of stalling them block by block.
 @inline(never)
 public func gemmMicroKernelF32AVX2(_ kc: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
-                             _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool) {
+                             _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool, _ next: UnsafeRawPointer) {
     var c0_0 = SIMD8<Float>(), c0_1 = SIMD8<Float>()
     var c1_0 = SIMD8<Float>(), c1_1 = SIMD8<Float>()
     var c2_0 = SIMD8<Float>(), c2_1 = SIMD8<Float>()
     var c3_0 = SIMD8<Float>(), c3_1 = SIMD8<Float>()
     var c4_0 = SIMD8<Float>(), c4_1 = SIMD8<Float>()
     var c5_0 = SIMD8<Float>(), c5_1 = SIMD8<Float>()
-    var pa = UnsafeRawPointer(a), pb = b
+    var pa = UnsafeRawPointer(a), pb = b, pn = next
     for _ in 0..<kc {
+        xlstm_prefetch_l2(pn); pn += 64
         let a0 = pa.loadUnaligned(fromByteOffset: 0, as: SIMD8<Float>.self); let a1 = pa.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
         let b0 = SIMD8<Float>(repeating: pb[0]); c0_0.addProduct(a0, b0); c0_1.addProduct(a1, b0)
         let b1 = SIMD8<Float>(repeating: pb[1]); c1_0.addProduct(a0, b1); c1_1.addProduct(a1, b1)
@@ -390,17 +394,21 @@ public func gemmMicroKernelF32AVX2(_ kc: Int, _ a: UnsafePointer<Float>, _ b: Un
 /// The GEMM micro-kernel (16 × 6, 12 accumulator registers): C [6 tokens][16 rows] (+)= A · B over
 /// k in 0..<kc, a = a panel at its k-th row ([kc][16], bf16, widened in registers),
 /// b packed [kc][6] (tokens of X), c[j·ldc + i] = row i of token j. The only code of the GEMM that multiplies.
+/// Meanwhile it prefetches into L2 the kc · 32 bytes at `next` (the A block the caller runs next, or
+/// `a` when that is this one), as many lines per k as an A row spans (at least one): the weights
+/// stream from memory while the FMAs run, instead of stalling them block by block.
 @inline(never)
 public func gemmMicroKernelBF16AVX2(_ kc: Int, _ a: UnsafePointer<UInt16>, _ b: UnsafePointer<Float>,
-                             _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool) {
+                             _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool, _ next: UnsafeRawPointer) {
     var c0_0 = SIMD8<Float>(), c0_1 = SIMD8<Float>()
     var c1_0 = SIMD8<Float>(), c1_1 = SIMD8<Float>()
     var c2_0 = SIMD8<Float>(), c2_1 = SIMD8<Float>()
     var c3_0 = SIMD8<Float>(), c3_1 = SIMD8<Float>()
     var c4_0 = SIMD8<Float>(), c4_1 = SIMD8<Float>()
     var c5_0 = SIMD8<Float>(), c5_1 = SIMD8<Float>()
-    var pa = UnsafeRawPointer(a), pb = b
+    var pa = UnsafeRawPointer(a), pb = b, pn = next
     for _ in 0..<kc {
+        xlstm_prefetch_l2(pn); pn += 32
         let words = pa.loadUnaligned(fromByteOffset: 0, as: SIMD8<UInt32>.self)
         let a0 = unsafeBitCast(words &<< 16, to: SIMD8<Float>.self)
         let a1 = unsafeBitCast(words & SIMD8<UInt32>(repeating: 0xFFFF_0000), to: SIMD8<Float>.self)
@@ -428,13 +436,17 @@ public func gemmMicroKernelBF16AVX2(_ kc: Int, _ a: UnsafePointer<UInt16>, _ b: 
 /// The GEMM micro-kernel (16 × 2, 4 accumulator registers): C [2 tokens][16 rows] (+)= A · B over
 /// k in 0..<kc, a = a panel at its k-th row ([kc][16], f32),
 /// b packed [kc][2] (tokens of X), c[j·ldc + i] = row i of token j. The only code of the GEMM that multiplies.
+/// Meanwhile it prefetches into L2 the kc · 64 bytes at `next` (the A block the caller runs next, or
+/// `a` when that is this one), as many lines per k as an A row spans (at least one): the weights
+/// stream from memory while the FMAs run, instead of stalling them block by block.
 @inline(never)
 public func gemmMicroKernelNarrowF32AVX2(_ kc: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
-                             _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool) {
+                             _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool, _ next: UnsafeRawPointer) {
     var c0_0 = SIMD8<Float>(), c0_1 = SIMD8<Float>()
     var c1_0 = SIMD8<Float>(), c1_1 = SIMD8<Float>()
-    var pa = UnsafeRawPointer(a), pb = b
+    var pa = UnsafeRawPointer(a), pb = b, pn = next
     for _ in 0..<kc {
+        xlstm_prefetch_l2(pn); pn += 64
         let a0 = pa.loadUnaligned(fromByteOffset: 0, as: SIMD8<Float>.self); let a1 = pa.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
         let b0 = SIMD8<Float>(repeating: pb[0]); c0_0.addProduct(a0, b0); c0_1.addProduct(a1, b0)
         let b1 = SIMD8<Float>(repeating: pb[1]); c1_0.addProduct(a0, b1); c1_1.addProduct(a1, b1)
@@ -452,13 +464,17 @@ public func gemmMicroKernelNarrowF32AVX2(_ kc: Int, _ a: UnsafePointer<Float>, _
 /// The GEMM micro-kernel (16 × 2, 4 accumulator registers): C [2 tokens][16 rows] (+)= A · B over
 /// k in 0..<kc, a = a panel at its k-th row ([kc][16], bf16, widened in registers),
 /// b packed [kc][2] (tokens of X), c[j·ldc + i] = row i of token j. The only code of the GEMM that multiplies.
+/// Meanwhile it prefetches into L2 the kc · 32 bytes at `next` (the A block the caller runs next, or
+/// `a` when that is this one), as many lines per k as an A row spans (at least one): the weights
+/// stream from memory while the FMAs run, instead of stalling them block by block.
 @inline(never)
 public func gemmMicroKernelNarrowBF16AVX2(_ kc: Int, _ a: UnsafePointer<UInt16>, _ b: UnsafePointer<Float>,
-                             _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool) {
+                             _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool, _ next: UnsafeRawPointer) {
     var c0_0 = SIMD8<Float>(), c0_1 = SIMD8<Float>()
     var c1_0 = SIMD8<Float>(), c1_1 = SIMD8<Float>()
-    var pa = UnsafeRawPointer(a), pb = b
+    var pa = UnsafeRawPointer(a), pb = b, pn = next
     for _ in 0..<kc {
+        xlstm_prefetch_l2(pn); pn += 32
         let words = pa.loadUnaligned(fromByteOffset: 0, as: SIMD8<UInt32>.self)
         let a0 = unsafeBitCast(words &<< 16, to: SIMD8<Float>.self)
         let a1 = unsafeBitCast(words & SIMD8<UInt32>(repeating: 0xFFFF_0000), to: SIMD8<Float>.self)

@@ -355,9 +355,12 @@ public func matVecPackedBF16AVX512(_ a: UnsafePointer<UInt16>, _ rows: Int, _ co
 /// The GEMM micro-kernel (32 × 12, 24 accumulator registers): C [12 tokens][32 rows] (+)= A · B over
 /// k in 0..<kc, a = a panel at its k-th row ([kc][32], f32),
 /// b packed [kc][12] (tokens of X), c[j·ldc + i] = row i of token j. The only code of the GEMM that multiplies.
+/// Meanwhile it prefetches into L2 the kc · 128 bytes at `next` (the A block the caller runs next, or
+/// `a` when that is this one), as many lines per k as an A row spans (at least one): the weights
+/// stream from memory while the FMAs run, instead of stalling them block by block.
 @inline(never)
 public func gemmMicroKernelF32AVX512(_ kc: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
-                             _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool) {
+                             _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool, _ next: UnsafeRawPointer) {
     var c0_0 = SIMD16<Float>(), c0_1 = SIMD16<Float>()
     var c1_0 = SIMD16<Float>(), c1_1 = SIMD16<Float>()
     var c2_0 = SIMD16<Float>(), c2_1 = SIMD16<Float>()
@@ -370,8 +373,9 @@ public func gemmMicroKernelF32AVX512(_ kc: Int, _ a: UnsafePointer<Float>, _ b: 
     var c9_0 = SIMD16<Float>(), c9_1 = SIMD16<Float>()
     var c10_0 = SIMD16<Float>(), c10_1 = SIMD16<Float>()
     var c11_0 = SIMD16<Float>(), c11_1 = SIMD16<Float>()
-    var pa = UnsafeRawPointer(a), pb = b
+    var pa = UnsafeRawPointer(a), pb = b, pn = next
     for _ in 0..<kc {
+        xlstm_prefetch_l2(pn); xlstm_prefetch_l2(pn + 64); pn += 128
         let a0 = pa.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self); let a1 = pa.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
         let b0 = SIMD16<Float>(repeating: pb[0]); c0_0.addProduct(a0, b0); c0_1.addProduct(a1, b0)
         let b1 = SIMD16<Float>(repeating: pb[1]); c1_0.addProduct(a0, b1); c1_1.addProduct(a1, b1)
@@ -409,9 +413,12 @@ public func gemmMicroKernelF32AVX512(_ kc: Int, _ a: UnsafePointer<Float>, _ b: 
 /// The GEMM micro-kernel (32 × 12, 24 accumulator registers): C [12 tokens][32 rows] (+)= A · B over
 /// k in 0..<kc, a = a panel at its k-th row ([kc][32], bf16, widened in registers),
 /// b packed [kc][12] (tokens of X), c[j·ldc + i] = row i of token j. The only code of the GEMM that multiplies.
+/// Meanwhile it prefetches into L2 the kc · 64 bytes at `next` (the A block the caller runs next, or
+/// `a` when that is this one), as many lines per k as an A row spans (at least one): the weights
+/// stream from memory while the FMAs run, instead of stalling them block by block.
 @inline(never)
 public func gemmMicroKernelBF16AVX512(_ kc: Int, _ a: UnsafePointer<UInt16>, _ b: UnsafePointer<Float>,
-                             _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool) {
+                             _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool, _ next: UnsafeRawPointer) {
     var c0_0 = SIMD16<Float>(), c0_1 = SIMD16<Float>()
     var c1_0 = SIMD16<Float>(), c1_1 = SIMD16<Float>()
     var c2_0 = SIMD16<Float>(), c2_1 = SIMD16<Float>()
@@ -424,8 +431,9 @@ public func gemmMicroKernelBF16AVX512(_ kc: Int, _ a: UnsafePointer<UInt16>, _ b
     var c9_0 = SIMD16<Float>(), c9_1 = SIMD16<Float>()
     var c10_0 = SIMD16<Float>(), c10_1 = SIMD16<Float>()
     var c11_0 = SIMD16<Float>(), c11_1 = SIMD16<Float>()
-    var pa = UnsafeRawPointer(a), pb = b
+    var pa = UnsafeRawPointer(a), pb = b, pn = next
     for _ in 0..<kc {
+        xlstm_prefetch_l2(pn); pn += 64
         let words = pa.loadUnaligned(fromByteOffset: 0, as: SIMD16<UInt32>.self)
         let a0 = unsafeBitCast(words &<< 16, to: SIMD16<Float>.self)
         let a1 = unsafeBitCast(words & SIMD16<UInt32>(repeating: 0xFFFF_0000), to: SIMD16<Float>.self)
@@ -465,15 +473,19 @@ public func gemmMicroKernelBF16AVX512(_ kc: Int, _ a: UnsafePointer<UInt16>, _ b
 /// The GEMM micro-kernel (32 × 4, 8 accumulator registers): C [4 tokens][32 rows] (+)= A · B over
 /// k in 0..<kc, a = a panel at its k-th row ([kc][32], f32),
 /// b packed [kc][4] (tokens of X), c[j·ldc + i] = row i of token j. The only code of the GEMM that multiplies.
+/// Meanwhile it prefetches into L2 the kc · 128 bytes at `next` (the A block the caller runs next, or
+/// `a` when that is this one), as many lines per k as an A row spans (at least one): the weights
+/// stream from memory while the FMAs run, instead of stalling them block by block.
 @inline(never)
 public func gemmMicroKernelNarrowF32AVX512(_ kc: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
-                             _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool) {
+                             _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool, _ next: UnsafeRawPointer) {
     var c0_0 = SIMD16<Float>(), c0_1 = SIMD16<Float>()
     var c1_0 = SIMD16<Float>(), c1_1 = SIMD16<Float>()
     var c2_0 = SIMD16<Float>(), c2_1 = SIMD16<Float>()
     var c3_0 = SIMD16<Float>(), c3_1 = SIMD16<Float>()
-    var pa = UnsafeRawPointer(a), pb = b
+    var pa = UnsafeRawPointer(a), pb = b, pn = next
     for _ in 0..<kc {
+        xlstm_prefetch_l2(pn); xlstm_prefetch_l2(pn + 64); pn += 128
         let a0 = pa.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self); let a1 = pa.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
         let b0 = SIMD16<Float>(repeating: pb[0]); c0_0.addProduct(a0, b0); c0_1.addProduct(a1, b0)
         let b1 = SIMD16<Float>(repeating: pb[1]); c1_0.addProduct(a0, b1); c1_1.addProduct(a1, b1)
@@ -495,15 +507,19 @@ public func gemmMicroKernelNarrowF32AVX512(_ kc: Int, _ a: UnsafePointer<Float>,
 /// The GEMM micro-kernel (32 × 4, 8 accumulator registers): C [4 tokens][32 rows] (+)= A · B over
 /// k in 0..<kc, a = a panel at its k-th row ([kc][32], bf16, widened in registers),
 /// b packed [kc][4] (tokens of X), c[j·ldc + i] = row i of token j. The only code of the GEMM that multiplies.
+/// Meanwhile it prefetches into L2 the kc · 64 bytes at `next` (the A block the caller runs next, or
+/// `a` when that is this one), as many lines per k as an A row spans (at least one): the weights
+/// stream from memory while the FMAs run, instead of stalling them block by block.
 @inline(never)
 public func gemmMicroKernelNarrowBF16AVX512(_ kc: Int, _ a: UnsafePointer<UInt16>, _ b: UnsafePointer<Float>,
-                             _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool) {
+                             _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool, _ next: UnsafeRawPointer) {
     var c0_0 = SIMD16<Float>(), c0_1 = SIMD16<Float>()
     var c1_0 = SIMD16<Float>(), c1_1 = SIMD16<Float>()
     var c2_0 = SIMD16<Float>(), c2_1 = SIMD16<Float>()
     var c3_0 = SIMD16<Float>(), c3_1 = SIMD16<Float>()
-    var pa = UnsafeRawPointer(a), pb = b
+    var pa = UnsafeRawPointer(a), pb = b, pn = next
     for _ in 0..<kc {
+        xlstm_prefetch_l2(pn); pn += 64
         let words = pa.loadUnaligned(fromByteOffset: 0, as: SIMD16<UInt32>.self)
         let a0 = unsafeBitCast(words &<< 16, to: SIMD16<Float>.self)
         let a1 = unsafeBitCast(words & SIMD16<UInt32>(repeating: 0xFFFF_0000), to: SIMD16<Float>.self)

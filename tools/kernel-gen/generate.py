@@ -433,13 +433,17 @@ def generate(isa):
         w(f"/// The GEMM micro-kernel ({MR} × {nr}, {NV * nr} accumulator registers): C [{nr} tokens][{MR} rows] (+)= A · B over")
         w(f"/// k in 0..<kc, a = a panel at its k-th row ([kc][{MR}], {'f32' if dtype == 'F32' else 'bf16, widened in registers'}),")
         w(f"/// b packed [kc][{nr}] (tokens of X), c[j·ldc + i] = row i of token j. The only code of the GEMM that multiplies.")
+        w(f"/// Meanwhile it prefetches into L2 the kc · {row_bytes} bytes at `next` (the A block the caller runs next, or")
+        w("/// `a` when that is this one), as many lines per k as an A row spans (at least one): the weights")
+        w("/// stream from memory while the FMAs run, instead of stalling them block by block.")
         w("@inline(never)")
         w(f"{pub}func gemmMicroKernel{name}{dtype}{S}(_ kc: Int, _ a: UnsafePointer<{elem}>, _ b: UnsafePointer<Float>,")
-        w(f"                             _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool) {{")
+        w(f"                             _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool, _ next: UnsafeRawPointer) {{")
         for j in range(nr):
             w("    var " + ", ".join(f"c{j}_{v} = {V}()" for v in range(NV)))
-        w("    var pa = UnsafeRawPointer(a), pb = b")
+        w("    var pa = UnsafeRawPointer(a), pb = b, pn = next")
         w("    for _ in 0..<kc {")
+        w("        " + "; ".join(f"xlstm_prefetch_l2(pn{'' if l == 0 else f' + {64 * l}'})" for l in range(max(1, row_bytes // 64))) + f"; pn += {row_bytes}")
         if dtype == "F32":
             w("        " + "; ".join(f"let a{v} = pa.loadUnaligned(fromByteOffset: {v * L * 4}, as: {V}.self)" for v in range(NV)))
         else:

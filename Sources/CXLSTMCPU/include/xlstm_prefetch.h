@@ -9,4 +9,10 @@ static inline __attribute__((always_inline)) void xlstm_prefetch(const void *add
     __builtin_prefetch(address, 0, 3);
 }
 
+/// Asks for the cache line holding `address` to be brought into L2 (`prefetcht1`): a stream read
+/// well ahead of its use, which need not hold one of L1's few line-fill buffers meanwhile.
+static inline __attribute__((always_inline)) void xlstm_prefetch_l2(const void *address) {
+    __builtin_prefetch(address, 0, 2);
+}
+
 #endif

@@ -131,7 +131,8 @@ public final class KernelSet: Sendable {
     /// `blocks` blocks of a q8_0 / q4_0 panel -> f32 panel rows [32·blocks][mr] (the quantized GEMM).
     let dequantizePanelQ8: Dequantize
     let dequantizePanelQ4: Dequantize
-    /// C [nr][mr] (+)= panel rows [kc][mr] · packed B [kc][nr]: (kc, a, b, c, ldc, accumulate).
+    /// C [nr][mr] (+)= panel rows [kc][mr] · packed B [kc][nr]: (kc, a, b, c, ldc, accumulate, next), prefetching
+    /// kc rows' bytes of A at `next` into L2 meanwhile (the block the caller runs next).
     let microKernelF32: MicroKernel<Float>
     let microKernelBF16: MicroKernel<UInt16>
     /// The same over `narrowNR` tokens (C [narrowNR][mr], B [kc][narrowNR]): batched decode's edge slivers.
@@ -162,7 +163,7 @@ public final class KernelSet: Sendable {
                                       Float, Float, Float) -> Float
     typealias Dequantize = @Sendable (UnsafeRawPointer, Int, UnsafeMutablePointer<Float>) -> Void
     typealias MicroKernel<Element> = @Sendable (Int, UnsafePointer<Element>, UnsafePointer<Float>,
-                                                UnsafeMutablePointer<Float>, Int, Bool) -> Void
+                                                UnsafeMutablePointer<Float>, Int, Bool, UnsafeRawPointer) -> Void
 
     private init(path: CPUPath, rowMajor: @escaping MatVec<Float>, packedF32: @escaping MatVec<Float>,
                  packedBF16: @escaping MatVec<UInt16>, packedQ8: @escaping MatVec<UInt8>,

@@ -75,13 +75,16 @@ extension Matrix {
                     let c = y + n0 * yStride + m0
                     let full = rowCount == mr && tokens == nr
                     let target = full ? c : tile
+                    // The first sliver prefetches the next panel's block (the rest find this one in L1).
                     switch storage {
                     case let .f32(w):
-                        kernels.microKernelF32(kc, w + (panel * K + pc) * mr, b, target, full ? yStride : mr, full && pc > 0)
+                        let a = w + (panel * K + pc) * mr
+                        kernels.microKernelF32(kc, a, b, target, full ? yStride : mr, full && pc > 0, UnsafeRawPointer(jr == 0 ? a + K * mr : a))
                     case let .bf16(w):
-                        kernels.microKernelBF16(kc, w + (panel * K + pc) * mr, b, target, full ? yStride : mr, full && pc > 0)
+                        let a = w + (panel * K + pc) * mr
+                        kernels.microKernelBF16(kc, a, b, target, full ? yStride : mr, full && pc > 0, UnsafeRawPointer(jr == 0 ? a + K * mr : a))
                     case .q8, .q4:
-                        kernels.microKernelF32(kc, dequantized, b, target, full ? yStride : mr, full && pc > 0)
+                        kernels.microKernelF32(kc, dequantized, b, target, full ? yStride : mr, full && pc > 0, UnsafeRawPointer(dequantized))
                     case .stacked:
                         preconditionFailure("a stack of matrices runs part by part")
                     }

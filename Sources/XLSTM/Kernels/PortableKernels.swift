@@ -312,15 +312,19 @@ func matVecPackedBF16Portable(_ a: UnsafePointer<UInt16>, _ rows: Int, _ cols: I
 /// The GEMM micro-kernel (8 × 4, 4 accumulator registers): C [4 tokens][8 rows] (+)= A · B over
 /// k in 0..<kc, a = a panel at its k-th row ([kc][8], f32),
 /// b packed [kc][4] (tokens of X), c[j·ldc + i] = row i of token j. The only code of the GEMM that multiplies.
+/// Meanwhile it prefetches into L2 the kc · 32 bytes at `next` (the A block the caller runs next, or
+/// `a` when that is this one), as many lines per k as an A row spans (at least one): the weights
+/// stream from memory while the FMAs run, instead of stalling them block by block.
 @inline(never)
 func gemmMicroKernelF32Portable(_ kc: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
-                             _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool) {
+                             _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool, _ next: UnsafeRawPointer) {
     var c0_0 = SIMD8<Float>()
     var c1_0 = SIMD8<Float>()
     var c2_0 = SIMD8<Float>()
     var c3_0 = SIMD8<Float>()
-    var pa = UnsafeRawPointer(a), pb = b
+    var pa = UnsafeRawPointer(a), pb = b, pn = next
     for _ in 0..<kc {
+        xlstm_prefetch_l2(pn); pn += 32
         let a0 = pa.loadUnaligned(fromByteOffset: 0, as: SIMD8<Float>.self)
         let b0 = SIMD8<Float>(repeating: pb[0]); multiplyAdd(&c0_0, a0, b0)
         let b1 = SIMD8<Float>(repeating: pb[1]); multiplyAdd(&c1_0, a0, b1)
@@ -342,15 +346,19 @@ func gemmMicroKernelF32Portable(_ kc: Int, _ a: UnsafePointer<Float>, _ b: Unsaf
 /// The GEMM micro-kernel (8 × 4, 4 accumulator registers): C [4 tokens][8 rows] (+)= A · B over
 /// k in 0..<kc, a = a panel at its k-th row ([kc][8], bf16, widened in registers),
 /// b packed [kc][4] (tokens of X), c[j·ldc + i] = row i of token j. The only code of the GEMM that multiplies.
+/// Meanwhile it prefetches into L2 the kc · 16 bytes at `next` (the A block the caller runs next, or
+/// `a` when that is this one), as many lines per k as an A row spans (at least one): the weights
+/// stream from memory while the FMAs run, instead of stalling them block by block.
 @inline(never)
 func gemmMicroKernelBF16Portable(_ kc: Int, _ a: UnsafePointer<UInt16>, _ b: UnsafePointer<Float>,
-                             _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool) {
+                             _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool, _ next: UnsafeRawPointer) {
     var c0_0 = SIMD8<Float>()
     var c1_0 = SIMD8<Float>()
     var c2_0 = SIMD8<Float>()
     var c3_0 = SIMD8<Float>()
-    var pa = UnsafeRawPointer(a), pb = b
+    var pa = UnsafeRawPointer(a), pb = b, pn = next
     for _ in 0..<kc {
+        xlstm_prefetch_l2(pn); pn += 16
         let words = pa.loadUnaligned(fromByteOffset: 0, as: SIMD4<UInt32>.self)
         let a0 = SIMD8<Float>(lowHalf: unsafeBitCast(words &<< 16, to: SIMD4<Float>.self), highHalf: unsafeBitCast(words & SIMD4(repeating: 0xFFFF_0000), to: SIMD4<Float>.self))
         let b0 = SIMD8<Float>(repeating: pb[0]); multiplyAdd(&c0_0, a0, b0)
@@ -373,12 +381,16 @@ func gemmMicroKernelBF16Portable(_ kc: Int, _ a: UnsafePointer<UInt16>, _ b: Uns
 /// The GEMM micro-kernel (8 × 1, 1 accumulator registers): C [1 tokens][8 rows] (+)= A · B over
 /// k in 0..<kc, a = a panel at its k-th row ([kc][8], f32),
 /// b packed [kc][1] (tokens of X), c[j·ldc + i] = row i of token j. The only code of the GEMM that multiplies.
+/// Meanwhile it prefetches into L2 the kc · 32 bytes at `next` (the A block the caller runs next, or
+/// `a` when that is this one), as many lines per k as an A row spans (at least one): the weights
+/// stream from memory while the FMAs run, instead of stalling them block by block.
 @inline(never)
 func gemmMicroKernelNarrowF32Portable(_ kc: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
-                             _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool) {
+                             _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool, _ next: UnsafeRawPointer) {
     var c0_0 = SIMD8<Float>()
-    var pa = UnsafeRawPointer(a), pb = b
+    var pa = UnsafeRawPointer(a), pb = b, pn = next
     for _ in 0..<kc {
+        xlstm_prefetch_l2(pn); pn += 32
         let a0 = pa.loadUnaligned(fromByteOffset: 0, as: SIMD8<Float>.self)
         let b0 = SIMD8<Float>(repeating: pb[0]); multiplyAdd(&c0_0, a0, b0)
         pa += 32; pb += 1
@@ -394,12 +406,16 @@ func gemmMicroKernelNarrowF32Portable(_ kc: Int, _ a: UnsafePointer<Float>, _ b:
 /// The GEMM micro-kernel (8 × 1, 1 accumulator registers): C [1 tokens][8 rows] (+)= A · B over
 /// k in 0..<kc, a = a panel at its k-th row ([kc][8], bf16, widened in registers),
 /// b packed [kc][1] (tokens of X), c[j·ldc + i] = row i of token j. The only code of the GEMM that multiplies.
+/// Meanwhile it prefetches into L2 the kc · 16 bytes at `next` (the A block the caller runs next, or
+/// `a` when that is this one), as many lines per k as an A row spans (at least one): the weights
+/// stream from memory while the FMAs run, instead of stalling them block by block.
 @inline(never)
 func gemmMicroKernelNarrowBF16Portable(_ kc: Int, _ a: UnsafePointer<UInt16>, _ b: UnsafePointer<Float>,
-                             _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool) {
+                             _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool, _ next: UnsafeRawPointer) {
     var c0_0 = SIMD8<Float>()
-    var pa = UnsafeRawPointer(a), pb = b
+    var pa = UnsafeRawPointer(a), pb = b, pn = next
     for _ in 0..<kc {
+        xlstm_prefetch_l2(pn); pn += 16
         let words = pa.loadUnaligned(fromByteOffset: 0, as: SIMD4<UInt32>.self)
         let a0 = SIMD8<Float>(lowHalf: unsafeBitCast(words &<< 16, to: SIMD4<Float>.self), highHalf: unsafeBitCast(words & SIMD4(repeating: 0xFFFF_0000), to: SIMD4<Float>.self))
         let b0 = SIMD8<Float>(repeating: pb[0]); multiplyAdd(&c0_0, a0, b0)
