@@ -2,9 +2,9 @@
 // in batches of sessions — and sampling call no allocator function at all, on every fixture
 // (the quantized ones included), in both precisions. With a 2-thread pool the single-token step
 // and sampling must allocate nothing as well — also on LARGE_MODEL_DIR (run.sh's vocab-2048 model,
-// whose lm_head is split across the pool: `ParallelJob` values); spans and batches, whose GEMMs
-// and head loops still hand the pool closures, are only counted and printed (one closure context
-// per parallel region: ThreadPool.run's withoutActuallyEscaping; README "Reliability"). The program defines
+// whose lm_head is split across the pool: `ParallelJob` values); spans and batches, whose head
+// loops still hand the pool closures, are only counted and printed (one closure context per
+// parallel region: ThreadPool.run's withoutActuallyEscaping; README "Reliability"). The program defines
 // malloc & co. itself, so every allocation of the process — libxlstm.so, the Swift runtime linked
 // into it, libstdc++ — comes through here (ELF interposition) and is counted while `counting` is set.
 // Plain build only (AddressSanitizer has its own allocator). Usage: test_alloc [FIXTURES_DIR [LARGE_MODEL_DIR]]

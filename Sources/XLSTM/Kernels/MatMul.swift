@@ -36,16 +36,36 @@ extension Matrix {
         let parts = pool?.parts ?? 1
         let panels = panelCount, mr = kernels.mr
         if let pool, parts > 1, rows * cols * count >= Matrix.parallelThreshold, panels >= 2 * parts {
-            let perPart = (panels + parts - 1) / parts
-            pool.run { part in
-                let first = part * perPart
-                let n = min(perPart, panels - first)
-                if n > 0 {
-                    self.panels(first, count: n).gemm(x, xStride: xStride, count: count, into: y + first * mr, yStride: yStride)
-                }
-            }
+            pool.run(GEMMSplit(matrix: self, x: x, xStride: xStride, count: count, y: y, yStride: yStride,
+                               perPart: (panels + parts - 1) / parts, mr: mr, batch: false))
         } else {
             gemm(x, xStride: xStride, count: count, into: y, yStride: yStride)
+        }
+    }
+
+    /// One part of a threaded GEMM (prefill's `gemm` or a batch's `batchGEMM`): a run of panels,
+    /// handed to the pool as a value (no allocation).
+    struct GEMMSplit: ParallelJob {
+        let matrix: Matrix
+        let x: UnsafePointer<Float>
+        let xStride: Int
+        let count: Int
+        let y: UnsafeMutablePointer<Float>
+        let yStride: Int
+        let perPart: Int
+        let mr: Int
+        let batch: Bool
+
+        func run(part: Int) {
+            let first = part * perPart
+            let n = min(perPart, matrix.panelCount - first)
+            guard n > 0 else { return }
+            let rows = matrix.panels(first, count: n)
+            if batch {
+                rows.batchGEMM(x, xStride: xStride, count: count, into: y + first * mr, yStride: yStride)
+            } else {
+                rows.gemm(x, xStride: xStride, count: count, into: y + first * mr, yStride: yStride)
+            }
         }
     }
 

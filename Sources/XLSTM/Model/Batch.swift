@@ -105,14 +105,8 @@ extension Matrix {
         let parts = pool?.parts ?? 1
         let panels = panelCount, mr = kernels.mr
         if let pool, parts > 1, rows * cols >= Matrix.parallelThreshold, panels >= 2 * parts {
-            let perPart = (panels + parts - 1) / parts
-            pool.run { part in
-                let first = part * perPart
-                let n = min(perPart, panels - first)
-                if n > 0 {
-                    self.panels(first, count: n).batchGEMM(x, xStride: xStride, count: count, into: y + first * mr, yStride: yStride)
-                }
-            }
+            pool.run(GEMMSplit(matrix: self, x: x, xStride: xStride, count: count, y: y, yStride: yStride,
+                               perPart: (panels + parts - 1) / parts, mr: mr, batch: true))
         } else {
             batchGEMM(x, xStride: xStride, count: count, into: y, yStride: yStride)
         }
