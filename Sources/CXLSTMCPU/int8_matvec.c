@@ -184,6 +184,177 @@ TARGET_512 void int8_matvec_q8_vnni512(const uint8_t *a, intptr_t rows, intptr_t
     }
 }
 
+// ---- AVX-512 VNNI, exact: x as three int8 digits ----------------------------------------------
+//
+// The exact precision's q8/q4 matvecs on VNNI: x is split per block into three int8 digits,
+// x ≈ d1·q1 + d2·q2 + d3·q3 with d1 = max|x| / 127, d2 = d1 / 252, d3 = d2 / 252 (each residual is
+// at most half a step of the digit above, so |q2|, |q3| ≤ 127), which leaves at most d3 / 2 =
+// max|x| · 6.2e-8 — the size of float32's own rounding of the block's largest value. The three
+// integer dot products are exact; the block sum is d1·S1 + d2·S2 + d3·S3 in float, so the result
+// equals the float32 product within float32 rounding (the tests hold it to 1e-5 of a
+// double-precision product, as the float kernels). Three vpdpbusd per 64 codes cost less than
+// widening codes to float (q4: four vector operations per 16 weights, compute-bound).
+
+/// x [32] -> three digits q1, q2, q3 [32] int8; returns the digits' sums, sets d[0..2].
+static inline __attribute__((always_inline)) TARGET_512 void digits_block_512(const float *x, int8_t *q, float *d, int32_t *sums) {
+    const __m512 v0 = _mm512_loadu_ps(x), v1 = _mm512_loadu_ps(x + 16);
+    const float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(v0), _mm512_abs_ps(v1)));
+    const __mmask16 nan = _mm512_cmp_ps_mask(v0, v0, _CMP_UNORD_Q) | _mm512_cmp_ps_mask(v1, v1, _CMP_UNORD_Q);
+    const float d1 = amax / 127.0f, d2 = d1 / 252.0f, d3 = d2 / 252.0f;
+    const float inverse[3] = {amax > 0.0f ? 127.0f / amax : 0.0f, d2 > 0.0f ? 1.0f / d2 : 0.0f, d3 > 0.0f ? 1.0f / d3 : 0.0f};
+    const float step[3] = {d1, d2, d3};
+    __m512 r0 = v0, r1 = v1;
+    for (int k = 0; k < 3; k++) {
+        const __m512 vi = _mm512_set1_ps(inverse[k]), vs = _mm512_set1_ps(step[k]);
+        const __m512i q0 = _mm512_cvtps_epi32(_mm512_mul_ps(r0, vi)), q1 = _mm512_cvtps_epi32(_mm512_mul_ps(r1, vi));
+        r0 = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(q0), vs, r0);   // the residual for the next digit
+        r1 = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(q1), vs, r1);
+        _mm_storeu_si128((__m128i *)(q + 32 * k), _mm512_cvtsepi32_epi8(q0));
+        _mm_storeu_si128((__m128i *)(q + 32 * k + 16), _mm512_cvtsepi32_epi8(q1));
+        sums[k] = _mm512_reduce_add_epi32(_mm512_add_epi32(q0, q1));
+    }
+    d[0] = nan || !(amax <= 3.4e38f) ? NAN : d1;   // a NaN or infinite x gives NaN, as the float product would
+    d[1] = d2;
+    d[2] = d3;
+}
+
+/// The block's float sum from the three digits' integer sums (offsets removed): d1·S1 + d2·S2 + d3·S3.
+static inline __attribute__((always_inline)) TARGET_512 __m512 digit_sum_512(__m512i s1, __m512i s2, __m512i s3, const float *d) {
+    __m512 t = _mm512_mul_ps(_mm512_cvtepi32_ps(s3), _mm512_set1_ps(d[2]));
+    t = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s2), _mm512_set1_ps(d[1]), t);
+    return _mm512_fmadd_ps(_mm512_cvtepi32_ps(s1), _mm512_set1_ps(d[0]), t);
+}
+
+/// One q4 block of one panel with the three digits (w4: the block's 3 × 8 activation words).
+static inline __attribute__((always_inline)) TARGET_512 void block_q4_exact_512(const uint8_t *blk, const uint32_t *w4, const int32_t *off,
+                                                                               const float *d, __m512 *y0, __m512 *y1) {
+    const __m512i nibble = _mm512_set1_epi8(0x0F);
+    __m512i l[3], h[3];
+    for (int k = 0; k < 3; k++) l[k] = h[k] = _mm512_setzero_si512();
+    for (int c = 0; c < 8; c++) {
+        if ((c & 1) == 0) {
+            _mm_prefetch((const char *)blk + 64 * c + PF, _MM_HINT_T0);
+            _mm_prefetch((const char *)blk + 64 * c + PF + 64, _MM_HINT_T0);
+        }
+        const __m512i w = _mm512_loadu_si512(blk + 64 * c);
+        const __m512i lo = _mm512_and_si512(w, nibble), hi = _mm512_and_si512(_mm512_srli_epi16(w, 4), nibble);
+        for (int k = 0; k < 3; k++) {
+            const __m512i xv = _mm512_set1_epi32((int)w4[8 * k + c]);
+            l[k] = _mm512_dpbusd_epi32(l[k], lo, xv);
+            h[k] = _mm512_dpbusd_epi32(h[k], hi, xv);
+        }
+    }
+    _mm_prefetch((const char *)blk + 512 + PF, _MM_HINT_T0);
+    __m512 slo, shi;
+    block_scales_512(blk + 512, 1.0f, &slo, &shi);
+    const __m512 lo = digit_sum_512(_mm512_sub_epi32(l[0], _mm512_set1_epi32(off[0])), _mm512_sub_epi32(l[1], _mm512_set1_epi32(off[1])),
+                                    _mm512_sub_epi32(l[2], _mm512_set1_epi32(off[2])), d);
+    const __m512 hi = digit_sum_512(_mm512_sub_epi32(h[0], _mm512_set1_epi32(off[0])), _mm512_sub_epi32(h[1], _mm512_set1_epi32(off[1])),
+                                    _mm512_sub_epi32(h[2], _mm512_set1_epi32(off[2])), d);
+    *y0 = _mm512_fmadd_ps(lo, slo, *y0);
+    *y1 = _mm512_fmadd_ps(hi, shi, *y1);
+}
+
+/// One q8 block of one panel with the three digits (wa / wb: the block's 3 × 16 pair words).
+static inline __attribute__((always_inline)) TARGET_512 void block_q8_exact_512(const uint8_t *blk, const uint32_t *wa, const uint32_t *wb,
+                                                                               const int32_t *off, const float *d, __m512 *y0, __m512 *y1) {
+    __m512i l[3], h[3];
+    for (int k = 0; k < 3; k++) l[k] = h[k] = _mm512_setzero_si512();
+    for (int c = 0; c < 16; c++) {
+        if ((c & 1) == 0) {
+            _mm_prefetch((const char *)blk + 64 * c + PF, _MM_HINT_T0);
+            _mm_prefetch((const char *)blk + 64 * c + PF + 64, _MM_HINT_T0);
+        }
+        const __m512i w = _mm512_loadu_si512(blk + 64 * c);
+        for (int k = 0; k < 3; k++) {
+            l[k] = _mm512_dpbusd_epi32(l[k], w, _mm512_set1_epi32((int)wa[16 * k + c]));
+            h[k] = _mm512_dpbusd_epi32(h[k], w, _mm512_set1_epi32((int)wb[16 * k + c]));
+        }
+    }
+    _mm_prefetch((const char *)blk + 1024 + PF, _MM_HINT_T0);
+    __m512 slo, shi;
+    block_scales_512(blk + 1024, 1.0f, &slo, &shi);
+    const __m512 lo = digit_sum_512(_mm512_sub_epi32(l[0], _mm512_set1_epi32(off[0])), _mm512_sub_epi32(l[1], _mm512_set1_epi32(off[1])),
+                                    _mm512_sub_epi32(l[2], _mm512_set1_epi32(off[2])), d);
+    const __m512 hi = digit_sum_512(_mm512_sub_epi32(h[0], _mm512_set1_epi32(off[0])), _mm512_sub_epi32(h[1], _mm512_set1_epi32(off[1])),
+                                    _mm512_sub_epi32(h[2], _mm512_set1_epi32(off[2])), d);
+    *y0 = _mm512_fmadd_ps(lo, slo, *y0);
+    *y1 = _mm512_fmadd_ps(hi, shi, *y1);
+}
+
+enum { EXACT_CHUNK = 32 };   // blocks per chunk of x (1 024 columns): 3 digits' words on the stack
+
+TARGET_512 void int8_matvec_q4_exact_vnni512(const uint8_t *a, intptr_t rows, intptr_t cols, const float *x, float *y) {
+    enum { MR = 32, BLOCK = 18 * MR };
+    const intptr_t panels = (rows + MR - 1) / MR, blocks = cols / 32;
+    int8_t xq[EXACT_CHUNK * 96] __attribute__((aligned(64)));   // per block: digit 1, 2, 3 (32 bytes each)
+    float dx[EXACT_CHUNK * 3];
+    int32_t sx[EXACT_CHUNK * 3];
+    for (intptr_t b0 = 0; b0 < blocks; b0 += EXACT_CHUNK) {
+        const intptr_t nb = blocks - b0 < EXACT_CHUNK ? blocks - b0 : EXACT_CHUNK;
+        for (intptr_t b = 0; b < nb; b++) {
+            digits_block_512(x + 32 * (b0 + b), xq + 96 * b, dx + 3 * b, sx + 3 * b);
+            for (int k = 0; k < 3; k++) sx[3 * b + k] *= 8;
+        }
+        const uint32_t *xw = (const uint32_t *)xq;
+        intptr_t p = 0;
+        for (; p + 2 <= panels; p += 2) {
+            const uint8_t *pa = a + (p * blocks + b0) * BLOCK, *pb = pa + blocks * BLOCK;
+            __m512 a0 = _mm512_setzero_ps(), a1 = a0, c0 = a0, c1 = a0;
+            for (intptr_t b = 0; b < nb; b++, pa += BLOCK, pb += BLOCK) {
+                block_q4_exact_512(pa, xw + 24 * b, sx + 3 * b, dx + 3 * b, &a0, &a1);
+                block_q4_exact_512(pb, xw + 24 * b, sx + 3 * b, dx + 3 * b, &c0, &c1);
+            }
+            store_panel_512(y + p * MR, rows - p * MR, b0 > 0, a0, a1);
+            store_panel_512(y + p * MR + MR, rows - p * MR - MR, b0 > 0, c0, c1);
+        }
+        if (p < panels) {
+            const uint8_t *pa = a + (p * blocks + b0) * BLOCK;
+            __m512 a0 = _mm512_setzero_ps(), a1 = a0;
+            for (intptr_t b = 0; b < nb; b++, pa += BLOCK) block_q4_exact_512(pa, xw + 24 * b, sx + 3 * b, dx + 3 * b, &a0, &a1);
+            store_panel_512(y + p * MR, rows - p * MR, b0 > 0, a0, a1);
+        }
+    }
+}
+
+TARGET_512 void int8_matvec_q8_exact_vnni512(const uint8_t *a, intptr_t rows, intptr_t cols, const float *x, float *y) {
+    enum { MR = 32, BLOCK = 34 * MR };
+    const intptr_t panels = (rows + MR - 1) / MR, blocks = cols / 32;
+    int8_t xq[96] __attribute__((aligned(64)));
+    uint32_t xa[EXACT_CHUNK * 48] __attribute__((aligned(64))), xb[EXACT_CHUNK * 48] __attribute__((aligned(64)));
+    float dx[EXACT_CHUNK * 3];
+    int32_t sx[EXACT_CHUNK * 3];
+    for (intptr_t b0 = 0; b0 < blocks; b0 += EXACT_CHUNK) {
+        const intptr_t nb = blocks - b0 < EXACT_CHUNK ? blocks - b0 : EXACT_CHUNK;
+        for (intptr_t b = 0; b < nb; b++) {
+            digits_block_512(x + 32 * (b0 + b), xq, dx + 3 * b, sx + 3 * b);
+            for (int k = 0; k < 3; k++) {
+                sx[3 * b + k] *= 128;
+                const __m512i words = _mm512_cvtepu8_epi16(_mm256_load_si256((const __m256i *)(xq + 32 * k)));
+                _mm512_store_si512(xa + 48 * b + 16 * k, words);
+                _mm512_store_si512(xb + 48 * b + 16 * k, _mm512_slli_epi16(words, 8));
+            }
+        }
+        intptr_t p = 0;
+        for (; p + 2 <= panels; p += 2) {
+            const uint8_t *pa = a + (p * blocks + b0) * BLOCK, *pb = pa + blocks * BLOCK;
+            __m512 a0 = _mm512_setzero_ps(), a1 = a0, c0 = a0, c1 = a0;
+            for (intptr_t b = 0; b < nb; b++, pa += BLOCK, pb += BLOCK) {
+                block_q8_exact_512(pa, xa + 48 * b, xb + 48 * b, sx + 3 * b, dx + 3 * b, &a0, &a1);
+                block_q8_exact_512(pb, xa + 48 * b, xb + 48 * b, sx + 3 * b, dx + 3 * b, &c0, &c1);
+            }
+            store_panel_512(y + p * MR, rows - p * MR, b0 > 0, a0, a1);
+            store_panel_512(y + p * MR + MR, rows - p * MR - MR, b0 > 0, c0, c1);
+        }
+        if (p < panels) {
+            const uint8_t *pa = a + (p * blocks + b0) * BLOCK;
+            __m512 a0 = _mm512_setzero_ps(), a1 = a0;
+            for (intptr_t b = 0; b < nb; b++, pa += BLOCK) block_q8_exact_512(pa, xa + 48 * b, xb + 48 * b, sx + 3 * b, dx + 3 * b, &a0, &a1);
+            store_panel_512(y + p * MR, rows - p * MR, b0 > 0, a0, a1);
+        }
+    }
+}
+
 // ---- AVX2 -----------------------------------------------------------------------------------
 
 static inline __attribute__((always_inline)) TARGET_256 float hmax_256(__m256 v) {
@@ -361,6 +532,8 @@ TARGET_256 void int8_matvec_q8_avx2(const uint8_t *a, intptr_t rows, intptr_t co
 
 #else
 // No x86-64: the engine never selects these (KernelSet offers `fast` kernels only on x86-64).
+void int8_matvec_q8_exact_vnni512(const uint8_t *a, intptr_t r, intptr_t c, const float *x, float *y) { (void)a; (void)r; (void)c; (void)x; (void)y; }
+void int8_matvec_q4_exact_vnni512(const uint8_t *a, intptr_t r, intptr_t c, const float *x, float *y) { (void)a; (void)r; (void)c; (void)x; (void)y; }
 void int8_matvec_q8_vnni512(const uint8_t *a, intptr_t r, intptr_t c, const float *x, float *y) { (void)a; (void)r; (void)c; (void)x; (void)y; }
 void int8_matvec_q4_vnni512(const uint8_t *a, intptr_t r, intptr_t c, const float *x, float *y) { (void)a; (void)r; (void)c; (void)x; (void)y; }
 void int8_matvec_q8_avx2(const uint8_t *a, intptr_t r, intptr_t c, const float *x, float *y) { (void)a; (void)r; (void)c; (void)x; (void)y; }

@@ -124,7 +124,7 @@ struct Bench: ParsableCommand {
         print("model     \(loaded.family == .large ? "7B family" : "paper family"), \(fmt(params / 1e6)) M parameters, "
               + "\(loaded.weights.dtypes.map(\.rawValue).sorted().joined(separator: "+")), step reads \(fmt(Double(loaded.stepWeightBytes) / 1e6)) MB")
 
-        print("precision \(loaded.precision)" + (loaded.kernels.int8MatVec.map { " (int8 matvecs: \($0))" } ?? " (float32 activations)"))
+        print("precision \(loaded.precision)" + (loaded.kernels.int8MatVec.map { " (q8/q4 matvecs: int8, \($0))" } ?? " (float32 activations)"))
         print("load      \(fmt(loadSeconds)) s (weights repacked for \(kernels.path)), resident memory +\(fmt(Double(residentBytes() - rssBefore) / 1e6)) MB")
         let tokens = (0..<max(prompt, steps + 1)).map { Int32(($0 * 7919 + 13) % loaded.vocabSize) }
 

@@ -52,7 +52,9 @@ struct Info: ParsableCommand {
         let cpu = CPUInfo.current
         print("kernels:         \(model.cpuPath) (\(cpu.brand); runs \(cpu.supportedPaths.map(\.description).joined(separator: ", "))"
               + "; XLSTM_CPU=portable|avx2|avx512 forces a lower path)")
-        print("precision:       \(model.precision)" + (model.kernels.int8MatVec.map { " (the step's q8/q4 matvecs: int8 activations, \($0))" }
-              ?? " (float32 activations)"))
+        let int8 = model.kernels.int8MatVec
+        print("precision:       \(model.precision)" + (model.precision == .fast
+            ? " (the step's q8/q4 matvecs: int8 activations, \(int8 ?? "?"))"
+            : " (float32 activations" + (int8.map { "; q8/q4 matvecs: \($0)" } ?? "") + ")"))
     }
 }

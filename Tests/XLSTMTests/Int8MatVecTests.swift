@@ -63,7 +63,8 @@ import XLSTM
         for path in cpu.supportedPaths {
             let fast = KernelSet.table(path, precision: .fast)
             #expect(fast.path == path)
-            #expect(KernelSet.table(path).int8MatVec == nil)
+            #expect(KernelSet.table(path).int8MatVec == (path == .avx512 && vnni && f16c ? "avx512-vnni, 3 digits" : nil))
+            #expect(KernelSet.table(path).precision == .exact)
             switch path {
             case .portable: #expect(fast.int8MatVec == nil && fast.precision == .exact)
             case .avx2: #expect(fast.int8MatVec == (f16c ? "avx2" : nil))
@@ -87,6 +88,33 @@ import XLSTM
             // What `fast` costs against `exact` on this data (a random x: ~0.3% of max |y|).
             let exact = KernelTests.reference(q.values, rows: rows, cols: cols, x)
             #expect(QuantKernelTests.relative(y, exact) <= 2e-2, "\(format) \(path) [\(rows) × \(cols)] vs exact")
+        }
+    }
+
+    /// The exact precision's three-digit VNNI kernels and the float kernels they replace on VNNI CPUs
+    /// (`KernelSet.avx512`, still the path's table on AVX-512 CPUs without VNNI) against a
+    /// double-precision product, on x of every magnitude from 1e-20 to 1e20 and with mixed blocks.
+    @Test(arguments: QuantFormat.allCases)
+    func threeDigitExactKernelsMatchTheFloatProduct(_ format: QuantFormat) throws {
+        let exact = KernelSet.table(.avx512)
+        guard CPUInfo.current.supports(.avx512), exact.int8MatVec != nil else { return }
+        for (rows, cols) in Self.shapes {
+            let q = QuantKernelTests.quantized(format, rows: rows, cols: cols, seed: UInt64(rows * 7 + cols))
+            for scale: Float in [1e-20, 1e-3, 1, 1e20] {
+                var x = KernelTests.randomFloats(cols, seed: 31).map { $0 * scale }
+                for c in 0..<cols where c % 11 == 5 { x[c] *= 1e-4 }   // small values beside large ones in a block
+                let expected = KernelTests.reference(q.values, rows: rows, cols: cols, x)
+                for kernels in [exact, KernelSet.avx512] {
+                    let m = try q.data.withUnsafeBytes { d in
+                        try q.scales.withUnsafeBytes { s in
+                            try OwnedMatrix(quantized: format, data: d.baseAddress!, scales: s.baseAddress!, rows: rows, cols: cols,
+                                            kernels: kernels)
+                        }
+                    }
+                    let error = QuantKernelTests.relative(Self.apply(m, x), expected)
+                    #expect(error <= 1e-5, "\(format) \(kernels.int8MatVec ?? "float") [\(rows) × \(cols)] x·\(scale): \(error)")
+                }
+            }
         }
     }
 

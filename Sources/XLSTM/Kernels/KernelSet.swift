@@ -117,8 +117,10 @@ public final class KernelSet: Sendable {
     public let path: CPUPath
     /// The precision this table was made for (`KernelSet.select`).
     public let precision: Precision
-    /// The int8 kernels the step's quantized matvecs run in `fast` ("avx512-vnni", "avx2"), nil
-    /// where they run the float kernels (`exact`, or a path without int8 kernels: portable).
+    /// The int8 kernels the step's quantized matvecs run, nil where they widen codes to float:
+    /// `fast` — x as one int8 digit per block ("avx512-vnni", "avx2"); `exact` on a VNNI CPU — x
+    /// as three int8 digits, equal to the float product within float32 rounding ("avx512-vnni,
+    /// 3 digits"; Sources/CXLSTMCPU/include/xlstm_int8.h).
     public let int8MatVec: String?
     /// Row-major W [rows, cols] (f32) · x [cols] -> y [rows] (small per-head matrices, used in place).
     let matVecRowMajorF32: MatVec<Float>
@@ -202,10 +204,11 @@ public final class KernelSet: Sendable {
         peakFlopsPerIteration = 12 * lanes * 2
     }
 
-    /// `base` with the quantized matvecs replaced by int8 kernels named `name` (`fast`).
-    private init(_ base: KernelSet, fastQ8: @escaping MatVec<UInt8>, fastQ4: @escaping MatVec<UInt8>, name: String) {
+    /// `base` with the quantized matvecs replaced by int8 kernels named `name`.
+    private init(_ base: KernelSet, fastQ8: @escaping MatVec<UInt8>, fastQ4: @escaping MatVec<UInt8>, name: String,
+                 precision: Precision = .fast) {
         path = base.path
-        precision = .fast
+        self.precision = precision
         int8MatVec = name
         matVecRowMajorF32 = base.matVecRowMajorF32
         matVecPackedF32 = base.matVecPackedF32
@@ -244,6 +247,9 @@ public final class KernelSet: Sendable {
                                     fastQ4: { int8_matvec_q4_avx2($0, $1, $2, $3, $4) }, name: "avx2")
     static let avx512Fast = KernelSet(.avx512, fastQ8: { int8_matvec_q8_vnni512($0, $1, $2, $3, $4) },
                                       fastQ4: { int8_matvec_q4_vnni512($0, $1, $2, $3, $4) }, name: "avx512-vnni")
+    static let avx512ExactVNNI = KernelSet(.avx512, fastQ8: { int8_matvec_q8_exact_vnni512($0, $1, $2, $3, $4) },
+                                           fastQ4: { int8_matvec_q4_exact_vnni512($0, $1, $2, $3, $4) },
+                                           name: "avx512-vnni, 3 digits", precision: .exact)
 
     public static let avx2 = KernelSet(
         path: .avx2, rowMajor: matVecRowMajorF32AVX2, packedF32: matVecPackedF32AVX2,
@@ -266,15 +272,19 @@ public final class KernelSet: Sendable {
 
     /// The table of `path` (which the caller has checked this CPU supports) for `precision`: `fast`
     /// gets the int8 matvecs where the path has them and this CPU runs them (AVX2 + F16C; AVX-512
-    /// also VNNI), else the `exact` table.
+    /// also VNNI), else the `exact` table; `exact` on AVX-512 with VNNI gets the three-digit int8
+    /// matvecs (as exact as the float ones, and not bound by arithmetic), elsewhere the float ones
+    /// (`KernelSet.avx512` itself keeps the float kernels: the tests run both).
     public static func table(_ path: CPUPath, precision: Precision = .exact) -> KernelSet {
         #if arch(x86_64)
         let cpu = CPUInfo.current
-        let int8 = precision == .fast && cpu.has(CPU_FEATURE_F16C)
+        let f16c = cpu.has(CPU_FEATURE_F16C), vnni = cpu.has(CPU_FEATURE_AVX512VNNI)
         switch path {
         case .portable: return .portable
-        case .avx2: return int8 ? .avx2Fast : .avx2
-        case .avx512: return int8 && cpu.has(CPU_FEATURE_AVX512VNNI) ? .avx512Fast : .avx512
+        case .avx2: return precision == .fast && f16c ? .avx2Fast : .avx2
+        case .avx512:
+            guard f16c && vnni else { return .avx512 }
+            return precision == .fast ? .avx512Fast : .avx512ExactVNNI
         }
         #else
         return .portable
