@@ -35,6 +35,30 @@ enum { CHUNK_BLOCKS = 64 };   // 2 048 columns: 8 KB of q4 activation words, 16 
 #define TARGET_512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,fma,f16c")))
 #define TARGET_256 __attribute__((target("avx2,fma,f16c")))
 
+// The panel walk every kernel shares, for one chunk of blocks [b0, b0 + nb): panels two at a time
+// (two read streams), then the odd one; BLOCK_AT(pointer, &y0, &y1) adds block b (a variable of
+// the loop) of the panel at `pointer` into the panel's two row vectors, and STORE writes them.
+#define WALK_PANELS(V, ZERO, STORE, BLOCK_AT)                                                        \
+    do {                                                                                             \
+        intptr_t p = 0;                                                                              \
+        for (; p + 2 <= panels; p += 2) {                                                            \
+            const uint8_t *pa = a + (p * blocks + b0) * BLOCK, *pb = pa + blocks * BLOCK;            \
+            V a0 = ZERO, a1 = a0, c0 = a0, c1 = a0;                                                  \
+            for (intptr_t b = 0; b < nb; b++, pa += BLOCK, pb += BLOCK) {                            \
+                BLOCK_AT(pa, &a0, &a1);                                                              \
+                BLOCK_AT(pb, &c0, &c1);                                                              \
+            }                                                                                        \
+            STORE(y + p * MR, rows - p * MR, b0 > 0, a0, a1);                                        \
+            STORE(y + p * MR + MR, rows - p * MR - MR, b0 > 0, c0, c1);                              \
+        }                                                                                            \
+        if (p < panels) {                                                                            \
+            const uint8_t *pa = a + (p * blocks + b0) * BLOCK;                                       \
+            V a0 = ZERO, a1 = a0;                                                                    \
+            for (intptr_t b = 0; b < nb; b++, pa += BLOCK) BLOCK_AT(pa, &a0, &a1);                   \
+            STORE(y + p * MR, rows - p * MR, b0 > 0, a0, a1);                                        \
+        }                                                                                            \
+    } while (0)
+
 // ---- AVX-512 --------------------------------------------------------------------------------
 
 /// x [32] -> q [32] int8; returns Σ q, sets *d (NaN when x holds a NaN, so the result is NaN).
@@ -129,23 +153,9 @@ TARGET_512 void int8_matvec_q4_vnni512(const uint8_t *a, intptr_t rows, intptr_t
         const intptr_t nb = blocks - b0 < CHUNK_BLOCKS ? blocks - b0 : CHUNK_BLOCKS;
         for (intptr_t b = 0; b < nb; b++) sx[b] = 8 * quantize_block_512(x + 32 * (b0 + b), xq + 32 * b, &dx[b]);
         const uint32_t *xw = (const uint32_t *)xq;
-        intptr_t p = 0;
-        for (; p + 2 <= panels; p += 2) {
-            const uint8_t *pa = a + (p * blocks + b0) * BLOCK, *pb = pa + blocks * BLOCK;
-            __m512 a0 = _mm512_setzero_ps(), a1 = a0, c0 = a0, c1 = a0;
-            for (intptr_t b = 0; b < nb; b++, pa += BLOCK, pb += BLOCK) {
-                block_q4_512(pa, xw + 8 * b, sx[b], dx[b], &a0, &a1);
-                block_q4_512(pb, xw + 8 * b, sx[b], dx[b], &c0, &c1);
-            }
-            store_panel_512(y + p * MR, rows - p * MR, b0 > 0, a0, a1);
-            store_panel_512(y + p * MR + MR, rows - p * MR - MR, b0 > 0, c0, c1);
-        }
-        if (p < panels) {
-            const uint8_t *pa = a + (p * blocks + b0) * BLOCK;
-            __m512 a0 = _mm512_setzero_ps(), a1 = a0;
-            for (intptr_t b = 0; b < nb; b++, pa += BLOCK) block_q4_512(pa, xw + 8 * b, sx[b], dx[b], &a0, &a1);
-            store_panel_512(y + p * MR, rows - p * MR, b0 > 0, a0, a1);
-        }
+#define BLOCK_AT(pointer, y0, y1) block_q4_512(pointer, xw + 8 * b, sx[b], dx[b], y0, y1)
+        WALK_PANELS(__m512, _mm512_setzero_ps(), store_panel_512, BLOCK_AT);
+#undef BLOCK_AT
     }
 }
 
@@ -164,23 +174,9 @@ TARGET_512 void int8_matvec_q8_vnni512(const uint8_t *a, intptr_t rows, intptr_t
             _mm512_store_si512(xa + 16 * b, words);                           // (x0, 0, x1, 0)
             _mm512_store_si512(xb + 16 * b, _mm512_slli_epi16(words, 8));     // (0, x0, 0, x1)
         }
-        intptr_t p = 0;
-        for (; p + 2 <= panels; p += 2) {
-            const uint8_t *pa = a + (p * blocks + b0) * BLOCK, *pb = pa + blocks * BLOCK;
-            __m512 a0 = _mm512_setzero_ps(), a1 = a0, c0 = a0, c1 = a0;
-            for (intptr_t b = 0; b < nb; b++, pa += BLOCK, pb += BLOCK) {
-                block_q8_512(pa, xa + 16 * b, xb + 16 * b, sx[b], dx[b], &a0, &a1);
-                block_q8_512(pb, xa + 16 * b, xb + 16 * b, sx[b], dx[b], &c0, &c1);
-            }
-            store_panel_512(y + p * MR, rows - p * MR, b0 > 0, a0, a1);
-            store_panel_512(y + p * MR + MR, rows - p * MR - MR, b0 > 0, c0, c1);
-        }
-        if (p < panels) {
-            const uint8_t *pa = a + (p * blocks + b0) * BLOCK;
-            __m512 a0 = _mm512_setzero_ps(), a1 = a0;
-            for (intptr_t b = 0; b < nb; b++, pa += BLOCK) block_q8_512(pa, xa + 16 * b, xb + 16 * b, sx[b], dx[b], &a0, &a1);
-            store_panel_512(y + p * MR, rows - p * MR, b0 > 0, a0, a1);
-        }
+#define BLOCK_AT(pointer, y0, y1) block_q8_512(pointer, xa + 16 * b, xb + 16 * b, sx[b], dx[b], y0, y1)
+        WALK_PANELS(__m512, _mm512_setzero_ps(), store_panel_512, BLOCK_AT);
+#undef BLOCK_AT
     }
 }
 
@@ -297,23 +293,9 @@ TARGET_512 void int8_matvec_q4_exact_vnni512(const uint8_t *a, intptr_t rows, in
             for (int k = 0; k < 3; k++) sx[3 * b + k] *= 8;
         }
         const uint32_t *xw = (const uint32_t *)xq;
-        intptr_t p = 0;
-        for (; p + 2 <= panels; p += 2) {
-            const uint8_t *pa = a + (p * blocks + b0) * BLOCK, *pb = pa + blocks * BLOCK;
-            __m512 a0 = _mm512_setzero_ps(), a1 = a0, c0 = a0, c1 = a0;
-            for (intptr_t b = 0; b < nb; b++, pa += BLOCK, pb += BLOCK) {
-                block_q4_exact_512(pa, xw + 24 * b, sx + 3 * b, dx + 3 * b, &a0, &a1);
-                block_q4_exact_512(pb, xw + 24 * b, sx + 3 * b, dx + 3 * b, &c0, &c1);
-            }
-            store_panel_512(y + p * MR, rows - p * MR, b0 > 0, a0, a1);
-            store_panel_512(y + p * MR + MR, rows - p * MR - MR, b0 > 0, c0, c1);
-        }
-        if (p < panels) {
-            const uint8_t *pa = a + (p * blocks + b0) * BLOCK;
-            __m512 a0 = _mm512_setzero_ps(), a1 = a0;
-            for (intptr_t b = 0; b < nb; b++, pa += BLOCK) block_q4_exact_512(pa, xw + 24 * b, sx + 3 * b, dx + 3 * b, &a0, &a1);
-            store_panel_512(y + p * MR, rows - p * MR, b0 > 0, a0, a1);
-        }
+#define BLOCK_AT(pointer, y0, y1) block_q4_exact_512(pointer, xw + 24 * b, sx + 3 * b, dx + 3 * b, y0, y1)
+        WALK_PANELS(__m512, _mm512_setzero_ps(), store_panel_512, BLOCK_AT);
+#undef BLOCK_AT
     }
 }
 
@@ -335,23 +317,9 @@ TARGET_512 void int8_matvec_q8_exact_vnni512(const uint8_t *a, intptr_t rows, in
                 _mm512_store_si512(xb + 48 * b + 16 * k, _mm512_slli_epi16(words, 8));
             }
         }
-        intptr_t p = 0;
-        for (; p + 2 <= panels; p += 2) {
-            const uint8_t *pa = a + (p * blocks + b0) * BLOCK, *pb = pa + blocks * BLOCK;
-            __m512 a0 = _mm512_setzero_ps(), a1 = a0, c0 = a0, c1 = a0;
-            for (intptr_t b = 0; b < nb; b++, pa += BLOCK, pb += BLOCK) {
-                block_q8_exact_512(pa, xa + 48 * b, xb + 48 * b, sx + 3 * b, dx + 3 * b, &a0, &a1);
-                block_q8_exact_512(pb, xa + 48 * b, xb + 48 * b, sx + 3 * b, dx + 3 * b, &c0, &c1);
-            }
-            store_panel_512(y + p * MR, rows - p * MR, b0 > 0, a0, a1);
-            store_panel_512(y + p * MR + MR, rows - p * MR - MR, b0 > 0, c0, c1);
-        }
-        if (p < panels) {
-            const uint8_t *pa = a + (p * blocks + b0) * BLOCK;
-            __m512 a0 = _mm512_setzero_ps(), a1 = a0;
-            for (intptr_t b = 0; b < nb; b++, pa += BLOCK) block_q8_exact_512(pa, xa + 48 * b, xb + 48 * b, sx + 3 * b, dx + 3 * b, &a0, &a1);
-            store_panel_512(y + p * MR, rows - p * MR, b0 > 0, a0, a1);
-        }
+#define BLOCK_AT(pointer, y0, y1) block_q8_exact_512(pointer, xa + 48 * b, xb + 48 * b, sx + 3 * b, dx + 3 * b, y0, y1)
+        WALK_PANELS(__m512, _mm512_setzero_ps(), store_panel_512, BLOCK_AT);
+#undef BLOCK_AT
     }
 }
 
@@ -473,23 +441,9 @@ TARGET_256 void int8_matvec_q4_avx2(const uint8_t *a, intptr_t rows, intptr_t co
         const intptr_t nb = blocks - b0 < CHUNK_BLOCKS ? blocks - b0 : CHUNK_BLOCKS;
         for (intptr_t b = 0; b < nb; b++) sx[b] = 8 * quantize_block_256(x + 32 * (b0 + b), xq + 32 * b, &dx[b]);
         const uint32_t *xw = (const uint32_t *)xq;
-        intptr_t p = 0;
-        for (; p + 2 <= panels; p += 2) {
-            const uint8_t *pa = a + (p * blocks + b0) * BLOCK, *pb = pa + blocks * BLOCK;
-            __m256 a0 = _mm256_setzero_ps(), a1 = a0, c0 = a0, c1 = a0;
-            for (intptr_t b = 0; b < nb; b++, pa += BLOCK, pb += BLOCK) {
-                block_q4_256(pa, xw + 8 * b, sx[b], dx[b], &a0, &a1);
-                block_q4_256(pb, xw + 8 * b, sx[b], dx[b], &c0, &c1);
-            }
-            store_panel_256(y + p * MR, rows - p * MR, b0 > 0, a0, a1);
-            store_panel_256(y + p * MR + MR, rows - p * MR - MR, b0 > 0, c0, c1);
-        }
-        if (p < panels) {
-            const uint8_t *pa = a + (p * blocks + b0) * BLOCK;
-            __m256 a0 = _mm256_setzero_ps(), a1 = a0;
-            for (intptr_t b = 0; b < nb; b++, pa += BLOCK) block_q4_256(pa, xw + 8 * b, sx[b], dx[b], &a0, &a1);
-            store_panel_256(y + p * MR, rows - p * MR, b0 > 0, a0, a1);
-        }
+#define BLOCK_AT(pointer, y0, y1) block_q4_256(pointer, xw + 8 * b, sx[b], dx[b], y0, y1)
+        WALK_PANELS(__m256, _mm256_setzero_ps(), store_panel_256, BLOCK_AT);
+#undef BLOCK_AT
     }
 }
 
@@ -510,23 +464,9 @@ TARGET_256 void int8_matvec_q8_avx2(const uint8_t *a, intptr_t rows, intptr_t co
                 _mm256_store_si256((__m256i *)(xb + 16 * b + 8 * half), _mm256_slli_epi16(words, 8));
             }
         }
-        intptr_t p = 0;
-        for (; p + 2 <= panels; p += 2) {
-            const uint8_t *pa = a + (p * blocks + b0) * BLOCK, *pb = pa + blocks * BLOCK;
-            __m256 a0 = _mm256_setzero_ps(), a1 = a0, c0 = a0, c1 = a0;
-            for (intptr_t b = 0; b < nb; b++, pa += BLOCK, pb += BLOCK) {
-                block_q8_256(pa, xa + 16 * b, xb + 16 * b, sx[b], dx[b], &a0, &a1);
-                block_q8_256(pb, xa + 16 * b, xb + 16 * b, sx[b], dx[b], &c0, &c1);
-            }
-            store_panel_256(y + p * MR, rows - p * MR, b0 > 0, a0, a1);
-            store_panel_256(y + p * MR + MR, rows - p * MR - MR, b0 > 0, c0, c1);
-        }
-        if (p < panels) {
-            const uint8_t *pa = a + (p * blocks + b0) * BLOCK;
-            __m256 a0 = _mm256_setzero_ps(), a1 = a0;
-            for (intptr_t b = 0; b < nb; b++, pa += BLOCK) block_q8_256(pa, xa + 16 * b, xb + 16 * b, sx[b], dx[b], &a0, &a1);
-            store_panel_256(y + p * MR, rows - p * MR, b0 > 0, a0, a1);
-        }
+#define BLOCK_AT(pointer, y0, y1) block_q8_256(pointer, xa + 16 * b, xb + 16 * b, sx[b], dx[b], y0, y1)
+        WALK_PANELS(__m256, _mm256_setzero_ps(), store_panel_256, BLOCK_AT);
+#undef BLOCK_AT
     }
 }
 
