@@ -30,7 +30,7 @@ objdump -d "$binary" | awk -v binary="$binary" '
     if (kind == "") next
     module = "baseline"
     if (index(fn, "XLSTMKernelsAVX512") > 0 || fn ~ /^<int8_matvec_q[48]_(exact_)?vnni512>:$/) module = "avx512"
-    else if (index(fn, "XLSTMKernelsAVX2") > 0 || fn ~ /^<int8_matvec_q[48]_avx2>:$/) module = "avx2"
+    else if (index(fn, "XLSTMKernelsAVX2") > 0 || fn ~ /^<int8_matvec_q[48]_(exact_)?avx2>:$/) module = "avx2"
     count[module "," kind]++
     if ((module == "baseline") || (module == "avx2" && kind == "evex")) {
       if (!(fn in reported)) { reported[fn] = 1; print "isa: " kind " instruction in " module " function " fn ": " parts[3] > "/dev/stderr" }

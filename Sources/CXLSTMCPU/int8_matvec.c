@@ -470,6 +470,145 @@ TARGET_256 void int8_matvec_q8_avx2(const uint8_t *a, intptr_t rows, intptr_t co
     }
 }
 
+// ---- AVX2, exact: x as three int8 digits (as the AVX-512 VNNI ones above) ---------------------
+//
+// `vpmaddubsw` pairs stay below int16 saturation digit by digit: q4's eight chunks sum to at most
+// 30 480 per pair (|q| ≤ 127, codes ≤ 15), q8's pairs hold one zero term each.
+
+/// As digits_block_512.
+static inline __attribute__((always_inline)) TARGET_256 void digits_block_256(const float *x, int8_t *q, float *d, int32_t *sums) {
+    const __m256 sign = _mm256_set1_ps(-0.0f);
+    __m256 r[4];
+    __m256 amax = _mm256_setzero_ps(), unord = _mm256_setzero_ps();
+    for (int i = 0; i < 4; i++) {
+        r[i] = _mm256_loadu_ps(x + 8 * i);
+        amax = _mm256_max_ps(amax, _mm256_andnot_ps(sign, r[i]));
+        unord = _mm256_or_ps(unord, _mm256_cmp_ps(r[i], r[i], _CMP_UNORD_Q));
+    }
+    const float m = hmax_256(amax);
+    const float d1 = m / 127.0f, d2 = d1 / 252.0f, d3 = d2 / 252.0f;
+    const float inverse[3] = {m > 0.0f ? 127.0f / m : 0.0f, d2 > 0.0f ? 1.0f / d2 : 0.0f, d3 > 0.0f ? 1.0f / d3 : 0.0f};
+    const float step[3] = {d1, d2, d3};
+    for (int k = 0; k < 3; k++) {
+        const __m256 vi = _mm256_set1_ps(inverse[k]), vs = _mm256_set1_ps(step[k]);
+        __m256i qi[4];
+        for (int i = 0; i < 4; i++) {
+            qi[i] = _mm256_cvtps_epi32(_mm256_mul_ps(r[i], vi));
+            r[i] = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(qi[i]), vs, r[i]);
+        }
+        const __m256i p01 = _mm256_packs_epi32(qi[0], qi[1]), p23 = _mm256_packs_epi32(qi[2], qi[3]);
+        _mm256_storeu_si256((__m256i *)(q + 32 * k),
+                            _mm256_permutevar8x32_epi32(_mm256_packs_epi16(p01, p23), _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7)));
+        sums[k] = hsum_256i(_mm256_add_epi32(_mm256_add_epi32(qi[0], qi[1]), _mm256_add_epi32(qi[2], qi[3])));
+    }
+    d[0] = _mm256_movemask_ps(unord) || !(m <= 3.4e38f) ? NAN : d1;
+    d[1] = d2;
+    d[2] = d3;
+}
+
+static inline __attribute__((always_inline)) TARGET_256 __m256 digit_sum_256(__m256i s1, __m256i s2, __m256i s3, const float *d) {
+    __m256 t = _mm256_mul_ps(_mm256_cvtepi32_ps(s3), _mm256_set1_ps(d[2]));
+    t = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s2), _mm256_set1_ps(d[1]), t);
+    return _mm256_fmadd_ps(_mm256_cvtepi32_ps(s1), _mm256_set1_ps(d[0]), t);
+}
+
+static inline __attribute__((always_inline)) TARGET_256 void block_q4_exact_256(const uint8_t *blk, const uint32_t *w4, const int32_t *off,
+                                                                               const float *d, __m256 *y0, __m256 *y1) {
+    const __m256i nibble = _mm256_set1_epi8(0x0F), ones = _mm256_set1_epi16(1);
+    __m256i l[3], h[3];
+    for (int k = 0; k < 3; k++) l[k] = h[k] = _mm256_setzero_si256();
+    for (int c = 0; c < 8; c++) {
+        if ((c & 1) == 0) _mm_prefetch((const char *)blk + 32 * c + PF, _MM_HINT_T0);
+        const __m256i w = _mm256_loadu_si256((const __m256i *)(blk + 32 * c));
+        const __m256i lo = _mm256_and_si256(w, nibble), hi = _mm256_and_si256(_mm256_srli_epi16(w, 4), nibble);
+        for (int k = 0; k < 3; k++) {
+            const __m256i xv = _mm256_set1_epi32((int)w4[8 * k + c]);
+            l[k] = _mm256_add_epi16(l[k], _mm256_maddubs_epi16(lo, xv));
+            h[k] = _mm256_add_epi16(h[k], _mm256_maddubs_epi16(hi, xv));
+        }
+    }
+    _mm_prefetch((const char *)blk + 256 + PF, _MM_HINT_T0);
+    __m256i sl[3], sh[3];
+    for (int k = 0; k < 3; k++) {
+        sl[k] = _mm256_sub_epi32(_mm256_madd_epi16(l[k], ones), _mm256_set1_epi32(off[k]));
+        sh[k] = _mm256_sub_epi32(_mm256_madd_epi16(h[k], ones), _mm256_set1_epi32(off[k]));
+    }
+    __m256 slo, shi;
+    block_scales_256(blk + 256, 1.0f, &slo, &shi);
+    *y0 = _mm256_fmadd_ps(digit_sum_256(sl[0], sl[1], sl[2], d), slo, *y0);
+    *y1 = _mm256_fmadd_ps(digit_sum_256(sh[0], sh[1], sh[2], d), shi, *y1);
+}
+
+static inline __attribute__((always_inline)) TARGET_256 void block_q8_exact_256(const uint8_t *blk, const uint32_t *wa, const uint32_t *wb,
+                                                                               const int32_t *off, const float *d, __m256 *y0, __m256 *y1) {
+    const __m256i ones = _mm256_set1_epi16(1);
+    __m256i l[3], h[3];
+    for (int k = 0; k < 3; k++) l[k] = h[k] = _mm256_setzero_si256();
+    for (int c = 0; c < 16; c++) {
+        if ((c & 1) == 0) _mm_prefetch((const char *)blk + 32 * c + PF, _MM_HINT_T0);
+        const __m256i w = _mm256_loadu_si256((const __m256i *)(blk + 32 * c));
+        for (int k = 0; k < 3; k++) {
+            l[k] = _mm256_add_epi32(l[k], _mm256_madd_epi16(_mm256_maddubs_epi16(w, _mm256_set1_epi32((int)wa[16 * k + c])), ones));
+            h[k] = _mm256_add_epi32(h[k], _mm256_madd_epi16(_mm256_maddubs_epi16(w, _mm256_set1_epi32((int)wb[16 * k + c])), ones));
+        }
+    }
+    _mm_prefetch((const char *)blk + 512 + PF, _MM_HINT_T0);
+    __m256i sl[3], sh[3];
+    for (int k = 0; k < 3; k++) {
+        sl[k] = _mm256_sub_epi32(l[k], _mm256_set1_epi32(off[k]));
+        sh[k] = _mm256_sub_epi32(h[k], _mm256_set1_epi32(off[k]));
+    }
+    __m256 slo, shi;
+    block_scales_256(blk + 512, 1.0f, &slo, &shi);
+    *y0 = _mm256_fmadd_ps(digit_sum_256(sl[0], sl[1], sl[2], d), slo, *y0);
+    *y1 = _mm256_fmadd_ps(digit_sum_256(sh[0], sh[1], sh[2], d), shi, *y1);
+}
+
+TARGET_256 void int8_matvec_q4_exact_avx2(const uint8_t *a, intptr_t rows, intptr_t cols, const float *x, float *y) {
+    enum { MR = 16, BLOCK = 18 * MR };
+    const intptr_t panels = (rows + MR - 1) / MR, blocks = cols / 32;
+    int8_t xq[EXACT_CHUNK * 96] __attribute__((aligned(32)));
+    float dx[EXACT_CHUNK * 3];
+    int32_t sx[EXACT_CHUNK * 3];
+    for (intptr_t b0 = 0; b0 < blocks; b0 += EXACT_CHUNK) {
+        const intptr_t nb = blocks - b0 < EXACT_CHUNK ? blocks - b0 : EXACT_CHUNK;
+        for (intptr_t b = 0; b < nb; b++) {
+            digits_block_256(x + 32 * (b0 + b), xq + 96 * b, dx + 3 * b, sx + 3 * b);
+            for (int k = 0; k < 3; k++) sx[3 * b + k] *= 8;
+        }
+        const uint32_t *xw = (const uint32_t *)xq;
+#define BLOCK_AT(pointer, y0, y1) block_q4_exact_256(pointer, xw + 24 * b, sx + 3 * b, dx + 3 * b, y0, y1)
+        WALK_PANELS(__m256, _mm256_setzero_ps(), store_panel_256, BLOCK_AT);
+#undef BLOCK_AT
+    }
+}
+
+TARGET_256 void int8_matvec_q8_exact_avx2(const uint8_t *a, intptr_t rows, intptr_t cols, const float *x, float *y) {
+    enum { MR = 16, BLOCK = 34 * MR };
+    const intptr_t panels = (rows + MR - 1) / MR, blocks = cols / 32;
+    int8_t xq[96] __attribute__((aligned(32)));
+    uint32_t xa[EXACT_CHUNK * 48] __attribute__((aligned(32))), xb[EXACT_CHUNK * 48] __attribute__((aligned(32)));
+    float dx[EXACT_CHUNK * 3];
+    int32_t sx[EXACT_CHUNK * 3];
+    for (intptr_t b0 = 0; b0 < blocks; b0 += EXACT_CHUNK) {
+        const intptr_t nb = blocks - b0 < EXACT_CHUNK ? blocks - b0 : EXACT_CHUNK;
+        for (intptr_t b = 0; b < nb; b++) {
+            digits_block_256(x + 32 * (b0 + b), xq, dx + 3 * b, sx + 3 * b);
+            for (int k = 0; k < 3; k++) {
+                sx[3 * b + k] *= 128;
+                for (int half = 0; half < 2; half++) {
+                    const __m256i words = _mm256_cvtepu8_epi16(_mm_load_si128((const __m128i *)(xq + 32 * k + 16 * half)));
+                    _mm256_store_si256((__m256i *)(xa + 48 * b + 16 * k + 8 * half), words);
+                    _mm256_store_si256((__m256i *)(xb + 48 * b + 16 * k + 8 * half), _mm256_slli_epi16(words, 8));
+                }
+            }
+        }
+#define BLOCK_AT(pointer, y0, y1) block_q8_exact_256(pointer, xa + 48 * b, xb + 48 * b, sx + 3 * b, dx + 3 * b, y0, y1)
+        WALK_PANELS(__m256, _mm256_setzero_ps(), store_panel_256, BLOCK_AT);
+#undef BLOCK_AT
+    }
+}
+
 #else
 // No x86-64: the engine never selects these (KernelSet offers `fast` kernels only on x86-64).
 void int8_matvec_q8_exact_vnni512(const uint8_t *a, intptr_t r, intptr_t c, const float *x, float *y) { (void)a; (void)r; (void)c; (void)x; (void)y; }
@@ -478,4 +617,6 @@ void int8_matvec_q8_vnni512(const uint8_t *a, intptr_t r, intptr_t c, const floa
 void int8_matvec_q4_vnni512(const uint8_t *a, intptr_t r, intptr_t c, const float *x, float *y) { (void)a; (void)r; (void)c; (void)x; (void)y; }
 void int8_matvec_q8_avx2(const uint8_t *a, intptr_t r, intptr_t c, const float *x, float *y) { (void)a; (void)r; (void)c; (void)x; (void)y; }
 void int8_matvec_q4_avx2(const uint8_t *a, intptr_t r, intptr_t c, const float *x, float *y) { (void)a; (void)r; (void)c; (void)x; (void)y; }
+void int8_matvec_q8_exact_avx2(const uint8_t *a, intptr_t r, intptr_t c, const float *x, float *y) { (void)a; (void)r; (void)c; (void)x; (void)y; }
+void int8_matvec_q4_exact_avx2(const uint8_t *a, intptr_t r, intptr_t c, const float *x, float *y) { (void)a; (void)r; (void)c; (void)x; (void)y; }
 #endif

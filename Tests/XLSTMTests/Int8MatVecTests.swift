@@ -63,7 +63,12 @@ import XLSTM
         for path in cpu.supportedPaths {
             let fast = KernelSet.table(path, precision: .fast)
             #expect(fast.path == path)
-            #expect(KernelSet.table(path).int8MatVec == (path == .avx512 && vnni && f16c ? "avx512-vnni, 3 digits" : nil))
+            let exactInt8: String? = switch path {
+            case .portable: nil
+            case .avx2: f16c ? "avx2, 3 digits" : nil
+            case .avx512: vnni && f16c ? "avx512-vnni, 3 digits" : nil
+            }
+            #expect(KernelSet.table(path).int8MatVec == exactInt8)
             #expect(KernelSet.table(path).precision == .exact)
             switch path {
             case .portable: #expect(fast.int8MatVec == nil && fast.precision == .exact)
@@ -91,20 +96,26 @@ import XLSTM
         }
     }
 
-    /// The exact precision's three-digit VNNI kernels and the float kernels they replace on VNNI CPUs
-    /// (`KernelSet.avx512`, still the path's table on AVX-512 CPUs without VNNI) against a
+    /// The exact precision's three-digit kernels and the float kernels they replace (`KernelSet.avx2`
+    /// / `.avx512`, still the tables where the CPU lacks F16C / VNNI) against a
     /// double-precision product, on x of every magnitude from 1e-20 to 1e20 and with mixed blocks.
-    @Test(arguments: QuantFormat.allCases)
-    func threeDigitExactKernelsMatchTheFloatProduct(_ format: QuantFormat) throws {
-        let exact = KernelSet.table(.avx512)
-        guard CPUInfo.current.supports(.avx512), exact.int8MatVec != nil else { return }
+    @Test(arguments: QuantFormat.allCases, [CPUPath.avx2, .avx512])
+    func threeDigitExactKernelsMatchTheFloatProduct(_ format: QuantFormat, _ path: CPUPath) throws {
+        guard CPUInfo.current.supports(path) else { return }
+        let exact = KernelSet.table(path)
+        guard exact.int8MatVec != nil else { return }
+        #if arch(x86_64)
+        let float: KernelSet = path == .avx2 ? .avx2 : .avx512
+        #else
+        let float: KernelSet = .portable
+        #endif
         for (rows, cols) in Self.shapes {
             let q = QuantKernelTests.quantized(format, rows: rows, cols: cols, seed: UInt64(rows * 7 + cols))
             for scale: Float in [1e-20, 1e-3, 1, 1e20] {
                 var x = KernelTests.randomFloats(cols, seed: 31).map { $0 * scale }
                 for c in 0..<cols where c % 11 == 5 { x[c] *= 1e-4 }   // small values beside large ones in a block
                 let expected = KernelTests.reference(q.values, rows: rows, cols: cols, x)
-                for kernels in [exact, KernelSet.avx512] {
+                for kernels in [exact, float] {
                     let m = try q.data.withUnsafeBytes { d in
                         try q.scales.withUnsafeBytes { s in
                             try OwnedMatrix(quantized: format, data: d.baseAddress!, scales: s.baseAddress!, rows: rows, cols: cols,

@@ -29,7 +29,9 @@ void int8_matvec_q4_vnni512(const uint8_t *panels, intptr_t rows, intptr_t cols,
 void int8_matvec_q8_exact_vnni512(const uint8_t *panels, intptr_t rows, intptr_t cols, const float *x, float *y);
 void int8_matvec_q4_exact_vnni512(const uint8_t *panels, intptr_t rows, intptr_t cols, const float *x, float *y);
 
-/// AVX2 + FMA + F16C, panels of 16 rows.
+/// AVX2 + FMA + F16C, panels of 16 rows: the exact precision's three-digit kernels, then `fast`'s.
+void int8_matvec_q8_exact_avx2(const uint8_t *panels, intptr_t rows, intptr_t cols, const float *x, float *y);
+void int8_matvec_q4_exact_avx2(const uint8_t *panels, intptr_t rows, intptr_t cols, const float *x, float *y);
 void int8_matvec_q8_avx2(const uint8_t *panels, intptr_t rows, intptr_t cols, const float *x, float *y);
 void int8_matvec_q4_avx2(const uint8_t *panels, intptr_t rows, intptr_t cols, const float *x, float *y);
 

@@ -118,9 +118,9 @@ public final class KernelSet: Sendable {
     /// The precision this table was made for (`KernelSet.select`).
     public let precision: Precision
     /// The int8 kernels the step's quantized matvecs run, nil where they widen codes to float:
-    /// `fast` — x as one int8 digit per block ("avx512-vnni", "avx2"); `exact` on a VNNI CPU — x
-    /// as three int8 digits, equal to the float product within float32 rounding ("avx512-vnni,
-    /// 3 digits"; Sources/CXLSTMCPU/include/xlstm_int8.h).
+    /// `fast` — x as one int8 digit per block ("avx512-vnni", "avx2"); `exact` — x as three int8
+    /// digits, equal to the float product within float32 rounding ("avx512-vnni, 3 digits",
+    /// "avx2, 3 digits"; Sources/CXLSTMCPU/include/xlstm_int8.h).
     public let int8MatVec: String?
     /// Row-major W [rows, cols] (f32) · x [cols] -> y [rows] (small per-head matrices, used in place).
     let matVecRowMajorF32: MatVec<Float>
@@ -247,6 +247,9 @@ public final class KernelSet: Sendable {
                                     fastQ4: { int8_matvec_q4_avx2($0, $1, $2, $3, $4) }, name: "avx2")
     static let avx512Fast = KernelSet(.avx512, fastQ8: { int8_matvec_q8_vnni512($0, $1, $2, $3, $4) },
                                       fastQ4: { int8_matvec_q4_vnni512($0, $1, $2, $3, $4) }, name: "avx512-vnni")
+    static let avx2ExactInt8 = KernelSet(.avx2, fastQ8: { int8_matvec_q8_exact_avx2($0, $1, $2, $3, $4) },
+                                         fastQ4: { int8_matvec_q4_exact_avx2($0, $1, $2, $3, $4) },
+                                         name: "avx2, 3 digits", precision: .exact)
     static let avx512ExactVNNI = KernelSet(.avx512, fastQ8: { int8_matvec_q8_exact_vnni512($0, $1, $2, $3, $4) },
                                            fastQ4: { int8_matvec_q4_exact_vnni512($0, $1, $2, $3, $4) },
                                            name: "avx512-vnni, 3 digits", precision: .exact)
@@ -272,16 +275,19 @@ public final class KernelSet: Sendable {
 
     /// The table of `path` (which the caller has checked this CPU supports) for `precision`: `fast`
     /// gets the int8 matvecs where the path has them and this CPU runs them (AVX2 + F16C; AVX-512
-    /// also VNNI), else the `exact` table; `exact` on AVX-512 with VNNI gets the three-digit int8
-    /// matvecs (as exact as the float ones, and not bound by arithmetic), elsewhere the float ones
-    /// (`KernelSet.avx512` itself keeps the float kernels: the tests run both).
+    /// also VNNI), else the `exact` table; `exact` gets the three-digit int8 matvecs where the CPU
+    /// has them (AVX2 + F16C; AVX-512 with VNNI: as exact as the float ones, and not bound by
+    /// arithmetic), elsewhere the float ones (`KernelSet.avx2` / `.avx512` themselves keep the float
+    /// kernels: the tests run both).
     public static func table(_ path: CPUPath, precision: Precision = .exact) -> KernelSet {
         #if arch(x86_64)
         let cpu = CPUInfo.current
         let f16c = cpu.has(CPU_FEATURE_F16C), vnni = cpu.has(CPU_FEATURE_AVX512VNNI)
         switch path {
         case .portable: return .portable
-        case .avx2: return precision == .fast && f16c ? .avx2Fast : .avx2
+        case .avx2:
+            guard f16c else { return .avx2 }
+            return precision == .fast ? .avx2Fast : .avx2ExactInt8
         case .avx512:
             guard f16c && vnni else { return .avx512 }
             return precision == .fast ? .avx512Fast : .avx512ExactVNNI
