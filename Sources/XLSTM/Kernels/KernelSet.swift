@@ -205,7 +205,7 @@ public final class KernelSet: Sendable {
     }
 
     /// `base` with the quantized matvecs replaced by int8 kernels named `name`.
-    private init(_ base: KernelSet, fastQ8: @escaping MatVec<UInt8>, fastQ4: @escaping MatVec<UInt8>, name: String,
+    private init(_ base: KernelSet, int8Q8: @escaping MatVec<UInt8>, int8Q4: @escaping MatVec<UInt8>, name: String,
                  precision: Precision = .fast) {
         path = base.path
         self.precision = precision
@@ -213,8 +213,8 @@ public final class KernelSet: Sendable {
         matVecRowMajorF32 = base.matVecRowMajorF32
         matVecPackedF32 = base.matVecPackedF32
         matVecPackedBF16 = base.matVecPackedBF16
-        matVecPackedQ8 = fastQ8
-        matVecPackedQ4 = fastQ4
+        matVecPackedQ8 = int8Q8
+        matVecPackedQ4 = int8Q4
         dequantizePanelQ8 = base.dequantizePanelQ8
         dequantizePanelQ4 = base.dequantizePanelQ4
         microKernelF32 = base.microKernelF32
@@ -243,15 +243,15 @@ public final class KernelSet: Sendable {
         peakLoop: fmaChainsPortable, streamRead: streamReadPortable)
 
     #if arch(x86_64)
-    static let avx2Fast = KernelSet(.avx2, fastQ8: { int8_matvec_q8_avx2($0, $1, $2, $3, $4) },
-                                    fastQ4: { int8_matvec_q4_avx2($0, $1, $2, $3, $4) }, name: "avx2")
-    static let avx512Fast = KernelSet(.avx512, fastQ8: { int8_matvec_q8_vnni512($0, $1, $2, $3, $4) },
-                                      fastQ4: { int8_matvec_q4_vnni512($0, $1, $2, $3, $4) }, name: "avx512-vnni")
-    static let avx2ExactInt8 = KernelSet(.avx2, fastQ8: { int8_matvec_q8_exact_avx2($0, $1, $2, $3, $4) },
-                                         fastQ4: { int8_matvec_q4_exact_avx2($0, $1, $2, $3, $4) },
+    static let avx2Fast = KernelSet(.avx2, int8Q8: { int8_matvec_q8_avx2($0, $1, $2, $3, $4) },
+                                    int8Q4: { int8_matvec_q4_avx2($0, $1, $2, $3, $4) }, name: "avx2")
+    static let avx512Fast = KernelSet(.avx512, int8Q8: { int8_matvec_q8_vnni512($0, $1, $2, $3, $4) },
+                                      int8Q4: { int8_matvec_q4_vnni512($0, $1, $2, $3, $4) }, name: "avx512-vnni")
+    static let avx2ExactInt8 = KernelSet(.avx2, int8Q8: { int8_matvec_q8_exact_avx2($0, $1, $2, $3, $4) },
+                                         int8Q4: { int8_matvec_q4_exact_avx2($0, $1, $2, $3, $4) },
                                          name: "avx2, 3 digits", precision: .exact)
-    static let avx512ExactVNNI = KernelSet(.avx512, fastQ8: { int8_matvec_q8_exact_vnni512($0, $1, $2, $3, $4) },
-                                           fastQ4: { int8_matvec_q4_exact_vnni512($0, $1, $2, $3, $4) },
+    static let avx512ExactVNNI = KernelSet(.avx512, int8Q8: { int8_matvec_q8_exact_vnni512($0, $1, $2, $3, $4) },
+                                           int8Q4: { int8_matvec_q4_exact_vnni512($0, $1, $2, $3, $4) },
                                            name: "avx512-vnni, 3 digits", precision: .exact)
 
     public static let avx2 = KernelSet(
