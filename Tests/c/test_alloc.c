@@ -1,11 +1,9 @@
 // Zero allocations per token (issue 9): after a warm-up, feeding tokens — one at a time, in spans,
 // in batches of sessions — and sampling call no allocator function at all, on every fixture
-// (the quantized ones included), in both precisions. With a 2-thread pool the single-token step
-// and sampling must allocate nothing as well — also on LARGE_MODEL_DIR (run.sh's vocab-2048 model,
-// whose lm_head is split across the pool: `ParallelJob` values); spans and batches, whose head
-// loops still hand the pool closures, are only counted and printed (one closure context per
-// parallel region: ThreadPool.run's withoutActuallyEscaping; README "Reliability"). The program defines
-// malloc & co. itself, so every allocation of the process — libxlstm.so, the Swift runtime linked
+// (the quantized ones included), in both precisions, on 1 thread and on a 2-thread pool (whose
+// parallel regions get values, not closures: `ParallelJob`, `IndexedBody`; README "Reliability");
+// also on LARGE_MODEL_DIR (run.sh's vocab-2048 model, whose lm_head the pool splits). The program
+// defines malloc & co. itself, so every allocation of the process — libxlstm.so, the Swift runtime linked
 // into it, libstdc++ — comes through here (ELF interposition) and is counted while `counting` is set.
 // Plain build only (AddressSanitizer has its own allocator). Usage: test_alloc [FIXTURES_DIR [LARGE_MODEL_DIR]]
 #define _GNU_SOURCE
@@ -101,10 +99,8 @@ static void feeds_allocate_nothing(void) {
     }
     const long sample = stop_counting();
     CHECK(step == 0, "%s: %ld allocations in %zu single-token feeds", current, step, n - 4);
-    if (current_threads == 1) {
-        CHECK(spans == 0, "%s: %ld allocations in feeds of 8-token spans", current, spans);
-        CHECK(batch == 0, "%s: %ld allocations in batched feeds of 3 sessions", current, batch);
-    }
+    CHECK(spans == 0, "%s: %ld allocations in feeds of 8-token spans", current, spans);
+    CHECK(batch == 0, "%s: %ld allocations in batched feeds of 3 sessions", current, batch);
     CHECK(sample == 0, "%s: %ld allocations in 16 samples", current, sample);
     snprintf(case_note, sizeof case_note, "(allocations: step %ld, spans %ld, batch %ld, sample %ld)", step, spans, batch,
              sample);

@@ -158,16 +158,11 @@ extension LargeMLSTMBlock {
         let nState = cState + NH * DQK * DV
         let mState = nState + NH * DQK
         let queryScale = Float(1 / Double(DQK).squareRoot())
-        let cellScratch = mLSTMChunkScratchCount(chunkSize: chunkSize, qkDim: DQK)
-        forEachHead(NH, pool: pool) { head in   // heads touch disjoint columns and state
-            let span = MLSTMSpan(q: q + head * DQK, qStride: R, k: k + head * DQK, kStride: R,
-                                 v: v + head * DV, vStride: R, inputGate: gates + head, gateStride: R,
-                                 forgetGate: gates + NH + head, h: h + head * DV, hStride: V)
-            mLSTMChunkwise(span, count: T, qkDim: DQK, vDim: DV, keyScale: 1, queryScale: queryScale,
-                           eps: config.cellEps, c: cState + head * DQK * DV, n: nState + head * DQK,
-                           m: mState + head, chunkSize: chunkSize,
-                           scratch: ThreadScratch.buffer(.cell, floats: cellScratch), kernels: projections.weight.kernels)
-        }
+        let span = MLSTMSpan(q: q, qStride: R, k: k, kStride: R, v: v, vStride: R, inputGate: gates, gateStride: R,
+                             forgetGate: gates + NH, h: h, hStride: V)
+        forEachHead(NH, pool: pool, ChunkwiseHeads(span: span, count: T, qkDim: DQK, vDim: DV, keyScale: 1, queryScale: queryScale,
+                                                   eps: config.cellEps, c: cState, n: nState, m: mState, chunkSize: chunkSize,
+                                                   kernels: projections.weight.kernels))
         for t in 0..<T {
             let row = h + t * V, gate = o + t * R
             multiHeadLayerNorm(row, heads: NH, headDim: DV, weight: headNorm, bias: headNormBias, eps: config.normEps)
@@ -212,19 +207,10 @@ extension LargeMLSTMBlock {
         }
 
         let queryScale = Float(1 / Double(DQK).squareRoot())
-        let kernels = projections.weight.kernels, eps = config.cellEps
-        forEachRow(N * NH, pool: pool) { job in   // (session, head) pairs touch disjoint state and rows
-            let t = job / NH, head = job % NH
-            let cState = states[t] + stateOffset
-            let nState = cState + NH * DQK * DV
-            let mState = nState + NH * DQK
-            let row = t * R
-            mLSTMCellStep(q: q + row + head * DQK, k: k + row + head * DQK, v: v + row + head * DV,
-                          inputPreactivation: gates[row + head], forgetPreactivation: gates[row + NH + head],
-                          c: cState + head * DQK * DV, n: nState + head * DQK, m: mState + head,
-                          qkDim: DQK, vDim: DV, keyScale: 1, queryScale: queryScale, eps: eps,
-                          h: h + t * V + head * DV, kernels: kernels)
-        }
+        forEachRow(N * NH, pool: pool, StepCells(q: q, k: k, v: v, rowStride: R, gates: gates, gateStride: R, h: h, hStride: V,
+                                                 states: states, stateOffset: stateOffset, heads: NH, qkDim: DQK, vDim: DV,
+                                                 keyScale: 1, queryScale: queryScale, eps: config.cellEps,
+                                                 kernels: projections.weight.kernels))
         for t in 0..<N {
             let row = h + t * V
             multiHeadLayerNorm(row, heads: NH, headDim: DV, weight: headNorm, bias: headNormBias, eps: config.normEps)

@@ -31,18 +31,89 @@ struct MLSTMSpan {
 /// Floats of scratch `mLSTMChunkwise` needs for chunks of `chunkSize` tokens and heads of (at most) `qkDim`.
 func mLSTMChunkScratchCount(chunkSize: Int, qkDim: Int) -> Int { chunkSize * chunkSize + 4 * chunkSize + qkDim }
 
-/// Runs `body(head)` for every head in 0..<heads, the heads dealt round-robin to the pool's parts
-/// (each head's cell is independent: its own columns of q/k/v/h and its own state).
+/// One index of a loop that `forEachHead` deals to the pool: a value holding what the loop body
+/// reads, not a closure. Swift hands a closure to another thread only through
+/// `withoutActuallyEscaping`, which boxes it on the heap (one allocation per parallel region); a
+/// value goes to the workers by pointer and allocates nothing.
+protocol IndexedBody {
+    func callAsFunction(_ index: Int)
+}
+
+/// Runs `body(i)` for every i in 0..<count, the indices dealt round-robin to the pool's parts
+/// (each index touches its own data: a head's columns and state, a session's row).
 @inline(__always)
-func forEachHead(_ heads: Int, pool: ThreadPool?, _ body: (Int) -> Void) {
-    if let pool, pool.parts > 1, heads > 1 {
-        let parts = pool.parts
-        pool.run { part in
-            var head = part
-            while head < heads { body(head); head += parts }
-        }
+func forEachHead<Body: IndexedBody>(_ count: Int, pool: ThreadPool?, _ body: Body) {
+    if let pool, pool.parts > 1, count > 1 {
+        pool.run(RoundRobin(body: body, count: count, parts: pool.parts))
     } else {
-        for head in 0..<heads { body(head) }
+        for i in 0..<count { body(i) }
+    }
+}
+
+/// `body(i)` for i in 0..<count, part p taking p, p + parts, … (forEachHead's job).
+struct RoundRobin<Body: IndexedBody>: ParallelJob {
+    let body: Body
+    let count: Int
+    let parts: Int
+
+    func run(part: Int) {
+        var i = part
+        while i < count { body(i); i += parts }
+    }
+}
+
+/// Prefill's mLSTM cells, one head per index: the chunkwise cell over the span, on head `head`'s
+/// columns (q, k at head · qkDim; v, h at head · vDim; the gates at head) and state. Both families.
+struct ChunkwiseHeads: IndexedBody {
+    /// Head 0's views.
+    let span: MLSTMSpan
+    let count: Int, qkDim: Int, vDim: Int
+    let keyScale: Float, queryScale: Float, eps: Float
+    /// Head 0's state: c [heads, qkDim, vDim], n [heads, qkDim], m [heads].
+    let c: UnsafeMutablePointer<Float>, n: UnsafeMutablePointer<Float>, m: UnsafeMutablePointer<Float>
+    let chunkSize: Int
+    let kernels: KernelSet
+
+    func callAsFunction(_ head: Int) {
+        var s = span
+        s.q += head * qkDim
+        s.k += head * qkDim
+        s.v += head * vDim
+        s.h += head * vDim
+        s.inputGate += head
+        s.forgetGate += head
+        mLSTMChunkwise(s, count: count, qkDim: qkDim, vDim: vDim, keyScale: keyScale, queryScale: queryScale, eps: eps,
+                       c: c + head * qkDim * vDim, n: n + head * qkDim, m: m + head, chunkSize: chunkSize,
+                       scratch: ThreadScratch.buffer(.cell, floats: mLSTMChunkScratchCount(chunkSize: chunkSize, qkDim: qkDim)),
+                       kernels: kernels)
+    }
+}
+
+/// A batch's mLSTM cells, one (session, head) pair per index (index = session · heads + head): one
+/// step of the cell on the session's row and state. Both families.
+struct StepCells: IndexedBody {
+    /// Session 0's q, k, v (head 0), rows `rowStride` apart; its input gates (head 0; the forget
+    /// gates follow `heads` later), rows `gateStride` apart; its h, rows `hStride` apart.
+    let q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>, rowStride: Int
+    let gates: UnsafePointer<Float>, gateStride: Int
+    let h: UnsafeMutablePointer<Float>, hStride: Int
+    /// Each session's state base; its cell state (c | n | m) starts `stateOffset` floats in.
+    let states: UnsafePointer<UnsafeMutablePointer<Float>>, stateOffset: Int
+    let heads: Int, qkDim: Int, vDim: Int
+    let keyScale: Float, queryScale: Float, eps: Float
+    let kernels: KernelSet
+
+    func callAsFunction(_ job: Int) {
+        let t = job / heads, head = job % heads
+        let c = states[t] + stateOffset
+        let n = c + heads * qkDim * vDim
+        let m = n + heads * qkDim
+        let row = t * rowStride, gate = gates + t * gateStride
+        mLSTMCellStep(q: q + row + head * qkDim, k: k + row + head * qkDim, v: v + row + head * vDim,
+                      inputPreactivation: gate[head], forgetPreactivation: gate[heads + head],
+                      c: c + head * qkDim * vDim, n: n + head * qkDim, m: m + head,
+                      qkDim: qkDim, vDim: vDim, keyScale: keyScale, queryScale: queryScale, eps: eps,
+                      h: h + t * hStride + head * vDim, kernels: kernels)
     }
 }
 

@@ -164,17 +164,11 @@ extension PaperMLSTMBlock {
         let nState = cState + NH * DH * DH
         let mState = nState + NH * DH
         let keyScale = 1 / sqrtf(Float(DH))
-        let cellScratch = mLSTMChunkScratchCount(chunkSize: chunkSize, qkDim: DH)
-        forEachHead(NH, pool: pool) { head in   // heads touch disjoint columns and state
-            let span = MLSTMSpan(q: qkv + head * DH, qStride: 3 * I, k: qkv + I + head * DH, kStride: 3 * I,
-                                 v: qkv + 2 * I + head * DH, vStride: 3 * I,
-                                 inputGate: gates + head, gateStride: 2 * NH, forgetGate: gates + NH + head,
-                                 h: h + head * DH, hStride: I)
-            mLSTMChunkwise(span, count: T, qkDim: DH, vDim: DH, keyScale: keyScale, queryScale: 1, eps: 1e-6,
-                           c: cState + head * DH * DH, n: nState + head * DH, m: mState + head,
-                           chunkSize: chunkSize, scratch: ThreadScratch.buffer(.cell, floats: cellScratch),
-                           kernels: projUp.weight.kernels)
-        }
+        let span = MLSTMSpan(q: qkv, qStride: 3 * I, k: qkv + I, kStride: 3 * I, v: qkv + 2 * I, vStride: 3 * I,
+                             inputGate: gates, gateStride: 2 * NH, forgetGate: gates + NH, h: h, hStride: I)
+        forEachHead(NH, pool: pool, ChunkwiseHeads(span: span, count: T, qkDim: DH, vDim: DH, keyScale: keyScale, queryScale: 1,
+                                                   eps: 1e-6, c: cState, n: nState, m: mState, chunkSize: chunkSize,
+                                                   kernels: projUp.weight.kernels))
         for t in 0..<T {
             let row = h + t * I, z = up + t * 2 * I + I, c = convOut + t * I
             multiHeadLayerNorm(row, heads: NH, headDim: DH, weight: outNorm, bias: nil, eps: 1e-5)
@@ -182,6 +176,31 @@ extension PaperMLSTMBlock {
         }
         projDown.applyBatch(h, xStride: I, count: T, into: out, yStride: E, pool: pool)
         add(out, into: x, count: T * E)
+    }
+}
+
+extension PaperMLSTMBlock {
+    /// A batch's convolution and q/k/v projections, one session's row per index (each row's
+    /// convolution state is its session's).
+    struct ConvRows: IndexedBody {
+        let block: PaperMLSTMBlock
+        let up: UnsafeMutablePointer<Float>, convOut: UnsafeMutablePointer<Float>, qkv: UnsafeMutablePointer<Float>
+        let states: UnsafePointer<UnsafeMutablePointer<Float>>, stateOffset: Int
+
+        func callAsFunction(_ t: Int) {
+            let I = block.innerDim
+            let mBranch = up + t * 2 * I, target = convOut + t * I
+            if let conv = block.conv {
+                conv.step(mBranch, state: states[t] + stateOffset, into: target)
+            } else {
+                target.update(from: mBranch, count: I)
+            }
+            siluInPlace(target, count: I)
+            let row = qkv + t * 3 * I
+            block.qProj.apply(target, into: row)
+            block.kProj.apply(target, into: row + I)
+            block.vProj.apply(mBranch, into: row + 2 * I)
+        }
     }
 }
 
@@ -201,31 +220,15 @@ extension PaperMLSTMBlock {
 
         for t in 0..<N { layerNorm(x + t * E, count: E, weight: norm, bias: nil, eps: 1e-5, into: normed + t * E) }
         projUp.applyRows(normed, xStride: E, count: N, into: up, yStride: 2 * I, pool: pool)
-        forEachRow(N, pool: pool) { t in   // each row's convolution state is its session's
-            let mBranch = up + t * 2 * I, target = convOut + t * I
-            if let conv { conv.step(mBranch, state: states[t] + stateOffset, into: target) } else { target.update(from: mBranch, count: I) }
-            siluInPlace(target, count: I)
-            let row = qkv + t * 3 * I
-            qProj.apply(target, into: row)
-            kProj.apply(target, into: row + I)
-            vProj.apply(mBranch, into: row + 2 * I)
-        }
+        forEachRow(N, pool: pool, ConvRows(block: self, up: up, convOut: convOut, qkv: qkv, states: states,
+                                           stateOffset: stateOffset))
         for t in 0..<N { self.gates.apply(qkv + t * 3 * I, into: gates + t * 2 * NH) }
 
-        let keyScale = 1 / sqrtf(Float(DH))
-        let kernels = projUp.weight.kernels, convStates = convStateCount
-        forEachRow(N * NH, pool: pool) { job in   // (session, head) pairs touch disjoint state and rows
-            let t = job / NH, head = job % NH
-            let cState = states[t] + stateOffset + convStates
-            let nState = cState + NH * DH * DH
-            let mState = nState + NH * DH
-            let row = qkv + t * 3 * I, gate = gates + t * 2 * NH
-            mLSTMCellStep(q: row + head * DH, k: row + I + head * DH, v: row + 2 * I + head * DH,
-                          inputPreactivation: gate[head], forgetPreactivation: gate[NH + head],
-                          c: cState + head * DH * DH, n: nState + head * DH, m: mState + head,
-                          qkDim: DH, vDim: DH, keyScale: keyScale, queryScale: 1, eps: 1e-6, h: h + t * I + head * DH,
-                          kernels: kernels)
-        }
+        forEachRow(N * NH, pool: pool, StepCells(q: qkv, k: qkv + I, v: qkv + 2 * I, rowStride: 3 * I, gates: gates,
+                                                 gateStride: 2 * NH, h: h, hStride: I, states: states,
+                                                 stateOffset: stateOffset + convStateCount, heads: NH, qkDim: DH, vDim: DH,
+                                                 keyScale: 1 / sqrtf(Float(DH)), queryScale: 1, eps: 1e-6,
+                                                 kernels: projUp.weight.kernels))
         for t in 0..<N {
             let row = h + t * I, z = up + t * 2 * I + I, c = convOut + t * I
             multiHeadLayerNorm(row, heads: NH, headDim: DH, weight: outNorm, bias: nil, eps: 1e-5)

@@ -285,24 +285,8 @@ extension SLSTMBlock {
         let raw = carve.take(N * 4 * E)
         let out = carve.take(N * E)
 
-        forEachRow(N, pool: pool) { t in
-            let state = states[t] + stateOffset
-            let rowIn = normed + t * E, row = raw + t * 4 * E
-            layerNorm(x + t * E, count: E, weight: norm, bias: nil, eps: 1e-5, into: rowIn)
-            let gateInput: UnsafePointer<Float>
-            if let conv {
-                conv.step(rowIn, state: state, into: convOut + t * E)
-                siluInPlace(convOut + t * E, count: E)
-                gateInput = UnsafePointer(convOut + t * E)
-            } else {
-                gateInput = UnsafePointer(rowIn)
-            }
-            projectGates(gateInput, rowIn, into: row, temp: out + t * E)
-            recur(row, state: state + convStateCount)
-            let target = out + t * E
-            target.update(from: state + convStateCount, count: E)   // y
-            multiHeadLayerNorm(target, heads: numHeads, headDim: headDim, weight: groupNorm, bias: nil, eps: 1e-5)
-        }
+        forEachRow(N, pool: pool, Rows(block: self, x: x, normed: normed, convOut: convOut, raw: raw, out: out,
+                                       states: states, stateOffset: stateOffset))
         add(out, into: x, count: N * E)
         feedForward?.stepBatch(x, count: N, scratch: carve.take(feedForward!.prefillScratchCount(tokens: N)), pool: pool)
     }
@@ -390,6 +374,38 @@ struct GatedFeedForward: @unchecked Sendable {
         case .sigmoid: return sigmoid(v)
         case .swish: return silu(v)
         case .selu: return selu(v)
+        }
+    }
+}
+
+extension SLSTMBlock {
+    /// A batch's rows, one session per index: norm, convolution, gate projections and the
+    /// recurrence on the session's state, then the group norm of its output.
+    struct Rows: IndexedBody {
+        let block: SLSTMBlock
+        let x: UnsafeMutablePointer<Float>, normed: UnsafeMutablePointer<Float>, convOut: UnsafeMutablePointer<Float>
+        let raw: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>
+        let states: UnsafePointer<UnsafeMutablePointer<Float>>, stateOffset: Int
+
+        func callAsFunction(_ t: Int) {
+            let E = block.embeddingDim
+            let state = states[t] + stateOffset
+            let rowIn = normed + t * E, row = raw + t * 4 * E
+            layerNorm(x + t * E, count: E, weight: block.norm, bias: nil, eps: 1e-5, into: rowIn)
+            let gateInput: UnsafePointer<Float>
+            if let conv = block.conv {
+                conv.step(rowIn, state: state, into: convOut + t * E)
+                siluInPlace(convOut + t * E, count: E)
+                gateInput = UnsafePointer(convOut + t * E)
+            } else {
+                gateInput = UnsafePointer(rowIn)
+            }
+            block.projectGates(gateInput, rowIn, into: row, temp: out + t * E)
+            block.recur(row, state: state + block.convStateCount)
+            let target = out + t * E
+            target.update(from: state + block.convStateCount, count: E)   // y
+            multiHeadLayerNorm(target, heads: block.numHeads, headDim: block.headDim, weight: block.groupNorm, bias: nil,
+                               eps: 1e-5)
         }
     }
 }

@@ -223,6 +223,6 @@ extension Linear {
 
 /// Runs body(i) for i in 0..<count, spread over `pool` (rows touch disjoint data).
 @inline(__always)
-func forEachRow(_ count: Int, pool: ThreadPool?, _ body: (Int) -> Void) {
+func forEachRow<Body: IndexedBody>(_ count: Int, pool: ThreadPool?, _ body: Body) {
     forEachHead(count, pool: pool, body)
 }
