@@ -69,14 +69,14 @@ extern "C" {
 #define XLSTM_VERSION_MAJOR 0
 
 // Minor version of the library: incremented for compatible additions.
-#define XLSTM_VERSION_MINOR 3
+#define XLSTM_VERSION_MINOR 4
 
 // Patch version of the library.
 #define XLSTM_VERSION_PATCH 0
 
 // Version of the C API this header describes; `xlstm_api_version()` returns the library's. A
 // program should check that they are equal at start-up.
-#define XLSTM_API_VERSION 4
+#define XLSTM_API_VERSION 5
 
 // Version of the state blob format written by `xlstm_session_save_state`.
 #define XLSTM_STATE_FORMAT_VERSION 1
@@ -634,7 +634,8 @@ XLSTM_API xlstm_status xlstm_sampler_sample_batch(xlstm_sampler *const *samplers
                                                   int32_t *tokens);
 
 // -------------------------------------------------------------------------------------------------
-// Batches: one token for each of N sessions of one model, each weight read once (Batch.swift)
+// Batches: one token (or a span of tokens) for each of N sessions of one model, each weight read
+// once per pass (Batch.swift, BatchPrefill.swift)
 
 // Feeds `tokens[i]` to `sessions[i]` for i in [0, n): one decode step for N sessions of the same
 // model in one pass over the weights (matrix-matrix products over the N rows; each session's
@@ -659,6 +660,30 @@ XLSTM_API xlstm_status xlstm_sampler_sample_batch(xlstm_sampler *const *samplers
 // in batches, at the same time. Invalidates pointers from `xlstm_session_logits` of the sessions.
 XLSTM_API xlstm_status xlstm_batch_feed(xlstm_session *const *sessions, const int32_t *tokens,
                                         size_t n, xlstm_logits_mode mode);
+
+// Feeds `n_tokens[i]` tokens from `tokens[i]` to `sessions[i]` for i in [0, n): a prompt (or any
+// span) for each of N sessions of the same model in one pass over the weights per window -- the
+// spans laid end to end, every projection one matrix-matrix product over all their rows, each
+// session's recurrent state advancing along its own span. Spans may have any lengths (a session
+// with n_tokens[i] = 0 is left as it is, logits included); sessions may be at any positions. With
+// XLSTM_LOGITS_LAST each fed session's logits after its last token are computed
+// (`xlstm_session_logits`); with XLSTM_LOGITS_NONE none are.
+//
+// Everything is checked before anything runs: `sessions`, `tokens` and `n_tokens` non-NULL (when n
+// > 0), no NULL session, `tokens[i]` non-NULL where n_tokens[i] > 0, every session created from the
+// same `xlstm_model` handle's load, no session twice, every token in [0, vocab_size). On failure
+// (XLSTM_ERROR_INVALID_ARGUMENT, or XLSTM_ERROR_TOKEN_OUT_OF_RANGE; the message names the session
+// index and the position) no session is changed.
+//
+// Results equal feeding each span with `xlstm_session_feed_tokens` up to float rounding (about 1e-6
+// relative). Many short prompts gain the most: 16 prompts of 20 tokens read each weight once, as
+// one 320-token prompt does, instead of 16 times. n = 0 does nothing. Allocates nothing once the
+// calling thread's prefill and batch scratch have grown (see `xlstm_memory_info`).
+//
+// Threads: as `xlstm_batch_feed`. Invalidates pointers from `xlstm_session_logits` of the sessions.
+XLSTM_API xlstm_status xlstm_batch_feed_tokens(xlstm_session *const *sessions,
+                                               const int32_t *const *tokens, const size_t *n_tokens,
+                                               size_t n, xlstm_logits_mode mode);
 
 // ---- Memory: what one more session costs, and the calling threads' shared scratch ---------------
 

@@ -7,6 +7,8 @@
 //   GEMM               one projection over the prompt; GFLOP/s vs the peak
 //   sessions           (--sessions 1,4,16,64) batched decode of N sessions at mixed positions:
 //                      aggregate tokens/s, its ratio to one session's step, resident memory per session
+//   prompts            (--prompts 16x20) batched prefill of N prompts of about L tokens each
+//                      (xlstm_batch_feed_tokens) against the same prompts prefilled one session at a time
 //
 // Without --model it writes a ~100 M-parameter model of the 7B family with random weights to a
 // temporary directory and loads it through the normal path (safetensors, mmap).
@@ -62,6 +64,16 @@ struct Bench: ParsableCommand {
 
     var sessionCounts: [Int] { (sessions ?? "").split(separator: ",").compactMap { Int($0) } }
 
+    @Option(help: "Batched prefill (xlstm_batch_feed_tokens): N prompts of about L tokens each, as NxL, e.g. 16x20; comma-separated for several.")
+    var prompts: String?
+
+    var promptShapes: [(count: Int, length: Int)] {
+        (prompts ?? "").split(separator: ",").compactMap { item in
+            let parts = item.split(separator: "x").compactMap { Int($0) }
+            return parts.count == 2 ? (parts[0], parts[1]) : nil
+        }
+    }
+
     @Option(name: .customLong("batch-gemm"),
             help: "Row counts for the batch GEMM alone (the projections of n sessions over 384 MiB of --dtype weights), e.g. 1,16,64; then exits.")
     var batchGEMM: String?
@@ -77,6 +89,13 @@ struct Bench: ParsableCommand {
         guard Precision(name: precision) != nil else { throw ValidationError("--precision must be exact or fast") }
         guard threads >= 1, prompt >= 1, steps >= 1, chunkSize >= 1 else { throw ValidationError("counts must be ≥ 1") }
         guard embedding % 64 == 0, embedding >= 64, blocks >= 1 else { throw ValidationError("--embedding must be a multiple of 64") }
+        if let prompts {
+            let items = prompts.split(separator: ",", omittingEmptySubsequences: false)
+            guard !items.isEmpty, items.count == promptShapes.count,
+                  promptShapes.allSatisfy({ (1...4096).contains($0.count) && (2...8192).contains($0.length) }) else {
+                throw ValidationError("--prompts must be NxL (N prompts of about L tokens; N in [1, 4096], L in [2, 8192]), e.g. 16x20")
+            }
+        }
         if let sessions {
             let counts = sessions.split(separator: ",", omittingEmptySubsequences: false).map { Int($0) }
             guard !counts.isEmpty, counts.allSatisfy({ ($0 ?? 0) >= 1 && ($0 ?? 0) <= 4096 }) else {
@@ -165,6 +184,43 @@ struct Bench: ParsableCommand {
         for count in sessionCounts {
             try measureSessions(loaded, count: count, tokens: tokens, cpu: "\(info.brand), \(kernels.path)")
         }
+        for shape in promptShapes {
+            try measurePrompts(loaded, count: shape.count, length: shape.length, cpu: "\(info.brand), \(kernels.path)")
+        }
+    }
+
+    /// N prompts of L/2 … 3L/2 tokens (about L on average) for N fresh sessions: one batched prefill
+    /// (`Model.feedBatch(spans:)`) against the same prompts prefilled session by session, repeated
+    /// alternately for ~2.4 s in all; tokens/s of both and their ratio.
+    func measurePrompts(_ model: Model, count: Int, length: Int, cpu: String) throws {
+        let spans = (0..<count).map { i in
+            (0..<(length / 2 + (i * 7919) % (length + 1))).map { Int32(($0 * 131 + i * 17 + 3) % model.vocabSize) }
+        }
+        let total = spans.reduce(0) { $0 + $1.count }
+        let crowd = (0..<count).map { _ in Session(model: model) }
+        try model.feedBatch(crowd, spans: spans)   // warm-up: the calling thread's scratch
+        for session in crowd {
+            session.reset()
+            try spans[0].withUnsafeBufferPointer { ids throws(XLSTMError) in try session.prefill(ids, logits: .last) }
+        }
+        var batchSeconds = 0.0, aloneSeconds = 0.0, batchTokens = 0, aloneTokens = 0
+        repeat {
+            for session in crowd { session.reset() }
+            var start = now()
+            try model.feedBatch(crowd, spans: spans)
+            batchSeconds += now() - start
+            batchTokens += total
+            for session in crowd { session.reset() }
+            start = now()
+            for (session, span) in zip(crowd, spans) {
+                try span.withUnsafeBufferPointer { ids throws(XLSTMError) in try session.prefill(ids, logits: .last) }
+            }
+            aloneSeconds += now() - start
+            aloneTokens += total
+        } while batchSeconds + aloneSeconds < 2.4
+        let batched = Double(batchTokens) / batchSeconds, alone = Double(aloneTokens) / aloneSeconds
+        print("prompts   \(count) × ~\(length) tokens (\(total) in all): batched prefill \(fmt(batched)) tokens/s vs "
+              + "\(fmt(alone)) one session at a time = \(fmt(batched / alone))×  [\(cpu), \(model.threads) thread\(model.threads == 1 ? "" : "s")]")
     }
 
     /// N sessions at mixed positions (each primed with 1…8 tokens), then batched feeds of one token

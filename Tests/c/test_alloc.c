@@ -1,5 +1,5 @@
 // Zero allocations per token (issue 9): after a warm-up, feeding tokens — one at a time, in spans,
-// in batches of sessions — and sampling call no allocator function at all, on every fixture
+// in batches of sessions, in batches of spans — and sampling call no allocator function at all, on every fixture
 // (the quantized ones included), in both precisions, on 1 thread and on a 2-thread pool (whose
 // parallel regions get values, not closures: `ParallelJob`, `IndexedBody`; README "Reliability");
 // also on LARGE_MODEL_DIR (run.sh's vocab-2048 model, whose lm_head the pool splits). The program
@@ -76,6 +76,9 @@ static void feeds_allocate_nothing(void) {
     CHECK_STATUS(xlstm_session_feed_tokens(s[1], f.tokens, 8, XLSTM_LOGITS_LAST), XLSTM_OK);
     for (int i = 0; i < 3; i++) tokens[i] = f.tokens[i];
     CHECK_STATUS(xlstm_batch_feed(s, tokens, 3, XLSTM_LOGITS_LAST), XLSTM_OK);
+    const int32_t *prompt[3] = {f.tokens, f.tokens + 1, f.tokens + 2};
+    const size_t lengths[3] = {5, 2, 7};
+    CHECK_STATUS(xlstm_batch_feed_tokens(s, prompt, lengths, 3, XLSTM_LOGITS_LAST), XLSTM_OK);
     CHECK_STATUS(xlstm_sampler_sample(sampler, s[0], &next), XLSTM_OK);
 
     start_counting();
@@ -94,6 +97,11 @@ static void feeds_allocate_nothing(void) {
     }
     const long batch = stop_counting();
     start_counting();
+    for (int round = 0; round < 3; round++) {
+        if (xlstm_batch_feed_tokens(s, prompt, lengths, 3, XLSTM_LOGITS_LAST) != XLSTM_OK) break;
+    }
+    const long prompts = stop_counting();
+    start_counting();
     for (int i = 0; i < 16; i++) {
         if (xlstm_sampler_sample(sampler, s[i % 3], &next) != XLSTM_OK) break;
     }
@@ -101,9 +109,10 @@ static void feeds_allocate_nothing(void) {
     CHECK(step == 0, "%s: %ld allocations in %zu single-token feeds", current, step, n - 4);
     CHECK(spans == 0, "%s: %ld allocations in feeds of 8-token spans", current, spans);
     CHECK(batch == 0, "%s: %ld allocations in batched feeds of 3 sessions", current, batch);
+    CHECK(prompts == 0, "%s: %ld allocations in batched spans of 3 sessions", current, prompts);
     CHECK(sample == 0, "%s: %ld allocations in 16 samples", current, sample);
-    snprintf(case_note, sizeof case_note, "(allocations: step %ld, spans %ld, batch %ld, sample %ld)", step, spans, batch,
-             sample);
+    snprintf(case_note, sizeof case_note, "(allocations: step %ld, spans %ld, batch %ld, batched spans %ld, sample %ld)", step,
+             spans, batch, prompts, sample);
 done:
     xlstm_sampler_free(sampler);
     for (int i = 0; i < 3; i++) xlstm_session_free(s[i]);

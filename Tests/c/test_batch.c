@@ -3,8 +3,13 @@
 //     positions fed one token each per call equal the same sessions fed one token at a time
 //     (xlstm_session_feed_token) within 1e-5 relative, match the official logits (logits.f32)
 //     within 1e-4, and a session's logits are bit-identical across N;
+//   * batched prefill (xlstm_batch_feed_tokens): N = 1, 3, 17, 64 sessions at mixed positions, each
+//     given a span of its own length (some empty; together more than one 256-row window, so spans
+//     cross windows), equal each span fed alone (xlstm_session_feed_tokens) within 1e-5 and the
+//     official logits within 1e-4, after the span and after one more batched step;
 //   * bad input (NULL array, NULL session, sessions of two models, a repeated session, a token out of
-//     range, an unknown mode) fails with a message naming the index, and no session changes;
+//     range, an unknown mode) fails with a message naming the index, and no session changes —
+//     for both calls;
 //   * xlstm_model_get_memory_info: one more session costs its state + logits + < 64 KiB.
 //
 // Usage: test_batch [FIXTURES_DIR]
@@ -92,6 +97,73 @@ static void batch_matches_single(void) {
     fixture_close(&f);
 }
 
+// Span i's length: 0–10 tokens (so 64 sessions fill more than one window), and on a long fixture
+// also 0, 400 or 800 more (one session's span crosses windows).
+static size_t span_length(size_t i, size_t n_tokens) {
+    return (i * 7) % 11 + (n_tokens > 1000 ? 400 * (i % 3) : 0);
+}
+
+static void prompts_match_single(void) {
+    fixture f;
+    if (!fixture_open(&f, current_name)) return;
+    xlstm_model_params params;
+    xlstm_model_default_params(&params);
+    params.cpu_path = current_path;
+    xlstm_model *model = load_fixture_model(current_name, &params);
+    if (!model) { fixture_close(&f); return; }
+    size_t V = f.vocab_size, most_rows = 0;
+    double worst_single = 0, worst_reference = 0;
+    for (size_t b = 0; b < sizeof batch_sizes / sizeof batch_sizes[0]; b++) {
+        size_t n = batch_sizes[b], rows = 0;
+        xlstm_session *sessions[64], *single[64];
+        const int32_t *spans[64];
+        size_t lengths[64];
+        for (size_t i = 0; i < n; i++) {
+            sessions[i] = new_session(model);
+            single[i] = new_session(model);
+            for (size_t t = 0; t < primed(i); t++) {
+                CHECK_STATUS(xlstm_session_feed_token(sessions[i], f.tokens[t]), XLSTM_OK);
+                CHECK_STATUS(xlstm_session_feed_token(single[i], f.tokens[t]), XLSTM_OK);
+            }
+            spans[i] = f.tokens + primed(i);
+            lengths[i] = span_length(i, f.n_tokens);
+            rows += lengths[i];
+        }
+        if (rows > most_rows) most_rows = rows;
+        CHECK_STATUS(xlstm_batch_feed_tokens(sessions, spans, lengths, n, XLSTM_LOGITS_LAST), XLSTM_OK);
+        int32_t next[64];
+        for (size_t i = 0; i < n; i++) {
+            CHECK_STATUS(xlstm_session_feed_tokens(single[i], spans[i], lengths[i], XLSTM_LOGITS_LAST), XLSTM_OK);
+            size_t at = primed(i) + lengths[i];   // tokens fed so far
+            CHECK(xlstm_session_n_tokens(sessions[i]) == (int64_t)at, "session %zu: token count", i);
+            next[i] = f.tokens[at];
+            const float *batched = xlstm_session_logits(sessions[i]), *alone = xlstm_session_logits(single[i]);
+            CHECK((batched == NULL) == (alone == NULL), "session %zu: logits present in one only", i);
+            if (!batched || !alone) continue;
+            double d = relative(batched, alone, V), r = relative(batched, f.logits + (at - 1) * V, V);
+            if (d > worst_single) worst_single = d;
+            if (r > worst_reference) worst_reference = r;
+        }
+        // One more token each, batched: the states the spans left are the right ones.
+        CHECK_STATUS(xlstm_batch_feed(sessions, next, n, XLSTM_LOGITS_LAST), XLSTM_OK);
+        for (size_t i = 0; i < n; i++) {
+            const float *batched = xlstm_session_logits(sessions[i]);
+            CHECK(batched != NULL, "session %zu: no logits after the step", i);
+            if (!batched) continue;
+            double r = relative(batched, f.logits + (primed(i) + lengths[i]) * V, V);
+            if (r > worst_reference) worst_reference = r;
+            xlstm_session_free(sessions[i]);
+            xlstm_session_free(single[i]);
+        }
+    }
+    CHECK(worst_single <= 1e-5, "%s: batched prefill vs each span alone: %g", current_name, worst_single);
+    CHECK(worst_reference <= 1e-4, "%s: batched prefill vs official: %g", current_name, worst_reference);
+    snprintf(case_note, sizeof case_note, "(N = 1, 3, 17, 64, up to %zu rows; vs alone %.1e, vs official %.1e)", most_rows,
+             worst_single, worst_reference);
+    xlstm_model_free(model);
+    fixture_close(&f);
+}
+
 static int message_has(const char *fragment) { return strstr(xlstm_last_error_message(), fragment) != NULL; }
 
 static void bad_input_changes_nothing(void) {
@@ -125,6 +197,30 @@ static void bad_input_changes_nothing(void) {
     CHECK_FAILS(xlstm_batch_feed(s, negative, 4, XLSTM_LOGITS_NONE), XLSTM_ERROR_TOKEN_OUT_OF_RANGE);
     CHECK(message_has("at index 3"), "message: %s", xlstm_last_error_message());
     CHECK_STATUS(xlstm_batch_feed(NULL, NULL, 0, XLSTM_LOGITS_LAST), XLSTM_OK);  // n = 0: nothing
+    // The same for spans.
+    const int32_t *spans[5] = {tokens, tokens, tokens, tokens, tokens};
+    size_t lengths[5] = {5, 2, 0, 3, 1};
+    CHECK_FAILS(xlstm_batch_feed_tokens(NULL, spans, lengths, 4, XLSTM_LOGITS_LAST), XLSTM_ERROR_INVALID_ARGUMENT);
+    CHECK_FAILS(xlstm_batch_feed_tokens(s, NULL, lengths, 4, XLSTM_LOGITS_LAST), XLSTM_ERROR_INVALID_ARGUMENT);
+    CHECK_FAILS(xlstm_batch_feed_tokens(s, spans, NULL, 4, XLSTM_LOGITS_LAST), XLSTM_ERROR_INVALID_ARGUMENT);
+    CHECK_FAILS(xlstm_batch_feed_tokens(s, spans, lengths, 4, (xlstm_logits_mode)7), XLSTM_ERROR_INVALID_ARGUMENT);
+    CHECK_FAILS(xlstm_batch_feed_tokens(with_null, spans, lengths, 4, XLSTM_LOGITS_LAST), XLSTM_ERROR_INVALID_ARGUMENT);
+    CHECK(message_has("session 2 is NULL"), "message: %s", xlstm_last_error_message());
+    CHECK_FAILS(xlstm_batch_feed_tokens(mixed, spans, lengths, 5, XLSTM_LOGITS_LAST), XLSTM_ERROR_INVALID_ARGUMENT);
+    CHECK(message_has("session 4"), "message: %s", xlstm_last_error_message());
+    CHECK_FAILS(xlstm_batch_feed_tokens(repeated, spans, lengths, 4, XLSTM_LOGITS_LAST), XLSTM_ERROR_INVALID_ARGUMENT);
+    CHECK(message_has("session 3 is the same session as 1"), "message: %s", xlstm_last_error_message());
+    const int32_t *null_span[4] = {tokens, NULL, tokens, tokens};
+    CHECK_FAILS(xlstm_batch_feed_tokens(s, null_span, lengths, 4, XLSTM_LOGITS_LAST), XLSTM_ERROR_INVALID_ARGUMENT);
+    CHECK(message_has("tokens[1] is NULL"), "message: %s", xlstm_last_error_message());
+    size_t huge[4] = {1, SIZE_MAX, 1, 1};
+    CHECK_FAILS(xlstm_batch_feed_tokens(s, spans, huge, 4, XLSTM_LOGITS_LAST), XLSTM_ERROR_INVALID_ARGUMENT);
+    const int32_t *bad_span[4] = {tokens, tokens, tokens, bad};   // bad[2] = 100: session 3, position 2
+    CHECK_FAILS(xlstm_batch_feed_tokens(s, bad_span, lengths, 4, XLSTM_LOGITS_LAST), XLSTM_ERROR_TOKEN_OUT_OF_RANGE);
+    CHECK(message_has("session 3 at position 2"), "message: %s", xlstm_last_error_message());
+    null_span[1] = NULL;
+    size_t empty[4] = {1, 0, 1, 1};   // a NULL span of no tokens is fine; n = 0 does nothing
+    CHECK_STATUS(xlstm_batch_feed_tokens(NULL, NULL, NULL, 0, XLSTM_LOGITS_LAST), XLSTM_OK);
     for (int i = 0; i < 4; i++) {
         CHECK(unchanged(s[i], before[i]), "session %d changed by a failed batch", i);
         CHECK(xlstm_session_n_tokens(s[i]) == 1, "session %d: token count", i);
@@ -136,10 +232,25 @@ static void bad_input_changes_nothing(void) {
         CHECK(xlstm_session_logits(s[i]) == NULL && xlstm_session_n_tokens(s[i]) == 2, "session %d after NONE", i);
         xlstm_session_free(s[i]);
     }
+    // Spans with XLSTM_LOGITS_NONE, one of them NULL and empty: the others advance and have no
+    // logits; the empty one keeps its logits and count.
+    for (int i = 0; i < 4; i++) {
+        s[i] = new_session(model);
+        CHECK_STATUS(xlstm_session_feed_token(s[i], i + 1), XLSTM_OK);
+    }
+    CHECK_STATUS(xlstm_batch_feed_tokens(s, null_span, empty, 4, XLSTM_LOGITS_NONE), XLSTM_OK);
+    for (int i = 0; i < 4; i++) {
+        if (i == 1) {
+            CHECK(xlstm_session_logits(s[i]) != NULL && xlstm_session_n_tokens(s[i]) == 1, "the empty span's session changed");
+        } else {
+            CHECK(xlstm_session_logits(s[i]) == NULL && xlstm_session_n_tokens(s[i]) == 2, "session %d after NONE spans", i);
+        }
+        xlstm_session_free(s[i]);
+    }
     xlstm_session_free(foreign);
     xlstm_model_free(model);
     xlstm_model_free(other);
-    snprintf(case_note, sizeof case_note, "(NULLs, two models, a repeat, bad ids, bad mode: index named, nothing changed)");
+    snprintf(case_note, sizeof case_note, "(NULLs, two models, a repeat, bad ids, bad mode, for tokens and spans: index named, nothing changed)");
 }
 
 static void memory_info(void) {
@@ -196,6 +307,8 @@ int main(int argc, char **argv) {
             current_name = names[i];
             current_path = paths[p];
             run_case(label, batch_matches_single);
+            snprintf(label, sizeof label, "prompts %s %.255s", xlstm_cpu_path_name(paths[p]), names[i]);
+            run_case(label, prompts_match_single);
         }
     }
     free(names);

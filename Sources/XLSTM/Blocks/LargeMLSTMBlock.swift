@@ -132,8 +132,9 @@ extension LargeMLSTMBlock {
         return T * (2 * config.embeddingDim + R + config.vDim + 2 * config.ffnDim)
     }
 
-    func prefill(_ x: UnsafeMutablePointer<Float>, count T: Int, state: UnsafeMutablePointer<Float>,
-                 scratch: UnsafeMutablePointer<Float>, pool: ThreadPool?, chunkSize: Int) {
+    func prefill(_ x: UnsafeMutablePointer<Float>, spans: Spans, scratch: UnsafeMutablePointer<Float>,
+                 pool: ThreadPool?, chunkSize: Int) {
+        let T = spans.rows
         let E = config.embeddingDim, QK = config.qkDim, V = config.vDim, NH = config.numHeads, P = config.ffnDim
         let DQK = qkHeadDim, DV = vHeadDim
         let R = 2 * QK + 2 * V + 2 * NH
@@ -154,15 +155,12 @@ extension LargeMLSTMBlock {
             }
         }
 
-        let cState = state
-        let nState = cState + NH * DQK * DV
-        let mState = nState + NH * DQK
-        let queryScale = Float(1 / Double(DQK).squareRoot())
-        let span = MLSTMSpan(q: q, qStride: R, k: k, kStride: R, v: v, vStride: R, inputGate: gates, gateStride: R,
+        let rows = MLSTMSpan(q: q, qStride: R, k: k, kStride: R, v: v, vStride: R, inputGate: gates, gateStride: R,
                              forgetGate: gates + NH, h: h, hStride: V)
-        forEachHead(NH, pool: pool, ChunkwiseHeads(span: span, count: T, qkDim: DQK, vDim: DV, keyScale: 1, queryScale: queryScale,
-                                                   eps: config.cellEps, c: cState, n: nState, m: mState, chunkSize: chunkSize,
-                                                   kernels: projections.weight.kernels))
+        forEachHead(spans.count * NH, pool: pool,
+                    ChunkwiseHeads(rows: rows, spans: spans, heads: NH, qkDim: DQK, vDim: DV, keyScale: 1,
+                                   queryScale: Float(1 / Double(DQK).squareRoot()), eps: config.cellEps,
+                                   chunkSize: chunkSize, kernels: projections.weight.kernels))
         for t in 0..<T {
             let row = h + t * V, gate = o + t * R
             multiHeadLayerNorm(row, heads: NH, headDim: DV, weight: headNorm, bias: headNormBias, eps: config.normEps)

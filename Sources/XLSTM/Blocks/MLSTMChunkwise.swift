@@ -62,28 +62,33 @@ struct RoundRobin<Body: IndexedBody>: ParallelJob {
     }
 }
 
-/// Prefill's mLSTM cells, one head per index: the chunkwise cell over the span, on head `head`'s
-/// columns (q, k at head · qkDim; v, h at head · vDim; the gates at head) and state. Both families.
+/// Prefill's mLSTM cells, one (span, head) pair per index (index = span · heads + head): the
+/// chunkwise cell over the span's rows, on head `head`'s columns (q, k at head · qkDim; v, h at
+/// head · vDim; the gates at head) and the span's state (c | n | m from `spans.state`). Both families.
 struct ChunkwiseHeads: IndexedBody {
-    /// Head 0's views.
-    let span: MLSTMSpan
-    let count: Int, qkDim: Int, vDim: Int
+    /// Row 0's views, head 0.
+    let rows: MLSTMSpan
+    let spans: Spans
+    let heads: Int, qkDim: Int, vDim: Int
     let keyScale: Float, queryScale: Float, eps: Float
-    /// Head 0's state: c [heads, qkDim, vDim], n [heads, qkDim], m [heads].
-    let c: UnsafeMutablePointer<Float>, n: UnsafeMutablePointer<Float>, m: UnsafeMutablePointer<Float>
     let chunkSize: Int
     let kernels: KernelSet
 
-    func callAsFunction(_ head: Int) {
-        var s = span
-        s.q += head * qkDim
-        s.k += head * qkDim
-        s.v += head * vDim
-        s.h += head * vDim
-        s.inputGate += head
-        s.forgetGate += head
-        mLSTMChunkwise(s, count: count, qkDim: qkDim, vDim: vDim, keyScale: keyScale, queryScale: queryScale, eps: eps,
-                       c: c + head * qkDim * vDim, n: n + head * qkDim, m: m + head, chunkSize: chunkSize,
+    func callAsFunction(_ job: Int) {
+        let span = job / heads, head = job % heads
+        let first = spans.start(span)
+        var s = rows
+        s.q += first * s.qStride + head * qkDim
+        s.k += first * s.kStride + head * qkDim
+        s.v += first * s.vStride + head * vDim
+        s.h += first * s.hStride + head * vDim
+        s.inputGate += first * s.gateStride + head
+        s.forgetGate += first * s.gateStride + head
+        let c = spans.state(span)
+        let n = c + heads * qkDim * vDim
+        let m = n + heads * qkDim
+        mLSTMChunkwise(s, count: spans.length(span), qkDim: qkDim, vDim: vDim, keyScale: keyScale, queryScale: queryScale,
+                       eps: eps, c: c + head * qkDim * vDim, n: n + head * qkDim, m: m + head, chunkSize: chunkSize,
                        scratch: ThreadScratch.buffer(.cell, floats: mLSTMChunkScratchCount(chunkSize: chunkSize, qkDim: qkDim)),
                        kernels: kernels)
     }

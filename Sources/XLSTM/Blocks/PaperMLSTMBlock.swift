@@ -135,8 +135,9 @@ extension PaperMLSTMBlock {
         T * (2 * embeddingDim + 7 * innerDim + 2 * numHeads)
     }
 
-    func prefill(_ x: UnsafeMutablePointer<Float>, count T: Int, state: UnsafeMutablePointer<Float>,
-                 scratch: UnsafeMutablePointer<Float>, pool: ThreadPool?, chunkSize: Int) {
+    func prefill(_ x: UnsafeMutablePointer<Float>, spans: Spans, scratch: UnsafeMutablePointer<Float>,
+                 pool: ThreadPool?, chunkSize: Int) {
+        let T = spans.rows
         let E = embeddingDim, I = innerDim, NH = numHeads, DH = headDim
         var carve = ScratchCarver(scratch)
         let normed = carve.take(T * E)
@@ -149,26 +150,26 @@ extension PaperMLSTMBlock {
 
         for t in 0..<T { layerNorm(x + t * E, count: E, weight: norm, bias: nil, eps: 1e-5, into: normed + t * E) }
         projUp.applyBatch(normed, xStride: E, count: T, into: up, yStride: 2 * I, pool: pool)
-        for t in 0..<T {
-            let mBranch = up + t * 2 * I, target = convOut + t * I
-            if let conv { conv.step(mBranch, state: state, into: target) } else { target.update(from: mBranch, count: I) }
-            siluInPlace(target, count: I)
-            let row = qkv + t * 3 * I
-            qProj.apply(target, into: row)
-            kProj.apply(target, into: row + I)
-            vProj.apply(mBranch, into: row + 2 * I)
+        for span in 0..<spans.count {   // the convolution runs along each span on its state
+            let state = spans.state(span)
+            for t in spans.start(span)..<spans.start(span + 1) {
+                let mBranch = up + t * 2 * I, target = convOut + t * I
+                if let conv { conv.step(mBranch, state: state, into: target) } else { target.update(from: mBranch, count: I) }
+                siluInPlace(target, count: I)
+                let row = qkv + t * 3 * I
+                qProj.apply(target, into: row)
+                kProj.apply(target, into: row + I)
+                vProj.apply(mBranch, into: row + 2 * I)
+            }
         }
         for t in 0..<T { self.gates.apply(qkv + t * 3 * I, into: gates + t * 2 * NH) }
 
-        let cState = state + convStateCount
-        let nState = cState + NH * DH * DH
-        let mState = nState + NH * DH
-        let keyScale = 1 / sqrtf(Float(DH))
-        let span = MLSTMSpan(q: qkv, qStride: 3 * I, k: qkv + I, kStride: 3 * I, v: qkv + 2 * I, vStride: 3 * I,
+        let rows = MLSTMSpan(q: qkv, qStride: 3 * I, k: qkv + I, kStride: 3 * I, v: qkv + 2 * I, vStride: 3 * I,
                              inputGate: gates, gateStride: 2 * NH, forgetGate: gates + NH, h: h, hStride: I)
-        forEachHead(NH, pool: pool, ChunkwiseHeads(span: span, count: T, qkDim: DH, vDim: DH, keyScale: keyScale, queryScale: 1,
-                                                   eps: 1e-6, c: cState, n: nState, m: mState, chunkSize: chunkSize,
-                                                   kernels: projUp.weight.kernels))
+        forEachHead(spans.count * NH, pool: pool,
+                    ChunkwiseHeads(rows: rows, spans: spans.at(stateOffset: spans.stateOffset + convStateCount), heads: NH,
+                                   qkDim: DH, vDim: DH, keyScale: 1 / sqrtf(Float(DH)), queryScale: 1, eps: 1e-6,
+                                   chunkSize: chunkSize, kernels: projUp.weight.kernels))
         for t in 0..<T {
             let row = h + t * I, z = up + t * 2 * I + I, c = convOut + t * I
             multiHeadLayerNorm(row, heads: NH, headDim: DH, weight: outNorm, bias: nil, eps: 1e-5)

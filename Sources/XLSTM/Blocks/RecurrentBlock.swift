@@ -16,17 +16,38 @@ protocol RecurrentBlock: Sendable {
               pool: ThreadPool?)
     /// Floats of scratch `prefill` needs for spans of up to `tokens` tokens.
     func prefillScratchCount(tokens: Int, chunkSize: Int) -> Int
-    /// x [count, embeddingDim] ← x + block(x) for a span of tokens, advancing `state` over all of them:
-    /// the same result as `count` calls of `step`, computed with matrix–matrix products and (mLSTM)
-    /// the chunkwise-parallel cell.
-    func prefill(_ x: UnsafeMutablePointer<Float>, count: Int, state: UnsafeMutablePointer<Float>,
-                 scratch: UnsafeMutablePointer<Float>, pool: ThreadPool?, chunkSize: Int)
+    /// x [spans.rows, embeddingDim] ← x + block(x) for spans of tokens laid end to end (one
+    /// session's span, or several sessions' in a batched prefill), advancing each span's state over
+    /// its tokens: the same result as a `step` per token, computed with matrix–matrix projections
+    /// over all the rows and (mLSTM) the chunkwise-parallel cell per span.
+    func prefill(_ x: UnsafeMutablePointer<Float>, spans: Spans, scratch: UnsafeMutablePointer<Float>,
+                 pool: ThreadPool?, chunkSize: Int)
     /// x [count, embeddingDim] ← x + block(x) for `count` independent sequences, one token each:
     /// row i advances the state at states[i] + stateOffset (Batch.swift). The same as `step` on each
     /// row up to float rounding (its projections are matrix–matrix products through the GEMM).
     /// Scratch: `prefillScratchCount(tokens: count, chunkSize: 1)` floats.
     func stepBatch(_ x: UnsafeMutablePointer<Float>, count: Int, states: UnsafePointer<UnsafeMutablePointer<Float>>,
                    stateOffset: Int, scratch: UnsafeMutablePointer<Float>, pool: ThreadPool?)
+}
+
+/// The rows of a prefill: `count` spans of tokens laid end to end, span i being rows
+/// [starts[i], starts[i + 1]) of the block's input, on the state at states[i] + stateOffset.
+struct Spans {
+    let count: Int
+    let starts: UnsafePointer<Int>                            // [count + 1], starts[0] = 0
+    let states: UnsafePointer<UnsafeMutablePointer<Float>>    // [count]: each session's state base
+    let stateOffset: Int                                      // floats from a base to this block's state
+
+    /// Rows in all.
+    var rows: Int { starts[count] }
+    func start(_ i: Int) -> Int { starts[i] }
+    func length(_ i: Int) -> Int { starts[i + 1] - starts[i] }
+    /// Span i's state for this block.
+    func state(_ i: Int) -> UnsafeMutablePointer<Float> { states[i] + stateOffset }
+    /// The same spans for the block whose state starts `offset` floats into each base.
+    func at(stateOffset offset: Int) -> Spans {
+        Spans(count: count, starts: starts, states: states, stateOffset: offset)
+    }
 }
 
 public enum BlockKind: String, Sendable {

@@ -240,9 +240,9 @@ extension SLSTMBlock {
         T * 7 * embeddingDim + (feedForward?.prefillScratchCount(tokens: T) ?? 0)
     }
 
-    func prefill(_ x: UnsafeMutablePointer<Float>, count T: Int, state: UnsafeMutablePointer<Float>,
-                 scratch: UnsafeMutablePointer<Float>, pool: ThreadPool?, chunkSize: Int) {
-        let E = embeddingDim
+    func prefill(_ x: UnsafeMutablePointer<Float>, spans: Spans, scratch: UnsafeMutablePointer<Float>,
+                 pool: ThreadPool?, chunkSize: Int) {
+        let E = embeddingDim, T = spans.rows
         var carve = ScratchCarver(scratch)
         let normed = carve.take(T * E)
         let convOut = carve.take(T * E)
@@ -252,7 +252,10 @@ extension SLSTMBlock {
         for t in 0..<T { layerNorm(x + t * E, count: E, weight: norm, bias: nil, eps: 1e-5, into: normed + t * E) }
         let gateInput: UnsafePointer<Float>
         if let conv {
-            conv.run(normed, count: T, state: state, into: convOut)
+            for span in 0..<spans.count {
+                let first = spans.start(span)
+                conv.run(normed + first * E, count: spans.length(span), state: spans.state(span), into: convOut + first * E)
+            }
             siluInPlace(convOut, count: T * E)
             gateInput = UnsafePointer(convOut)
         } else {
@@ -262,11 +265,14 @@ extension SLSTMBlock {
             let row = raw + t * 4 * E
             projectGates(gateInput + t * E, normed + t * E, into: row, temp: out + t * E)
         }
-        for t in 0..<T {
-            recur(raw + t * 4 * E, state: state + convStateCount)
-            let target = out + t * E
-            target.update(from: state + convStateCount, count: E)   // y
-            multiHeadLayerNorm(target, heads: numHeads, headDim: headDim, weight: groupNorm, bias: nil, eps: 1e-5)
+        for span in 0..<spans.count {   // the recurrence runs along each span on its state
+            let cell = spans.state(span) + convStateCount
+            for t in spans.start(span)..<spans.start(span + 1) {
+                recur(raw + t * 4 * E, state: cell)
+                let target = out + t * E
+                target.update(from: cell, count: E)   // y
+                multiHeadLayerNorm(target, heads: numHeads, headDim: headDim, weight: groupNorm, bias: nil, eps: 1e-5)
+            }
         }
         add(out, into: x, count: T * E)
         feedForward?.prefill(x, count: T, scratch: carve.take(feedForward!.prefillScratchCount(tokens: T)), pool: pool)

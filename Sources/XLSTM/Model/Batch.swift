@@ -27,27 +27,12 @@ extension Model {
     public func feedBatch(count: Int, sessions: (Int) -> Session, tokens: (Int) -> Int32,
                           computeLogits: Bool) throws(XLSTMError) {
         guard count > 0 else { return }
-        // [count] state bases, then [count] logits buffers, as raw words.
-        let words = CallerScratch.raw(.batchStates, bytes: 2 * count * MemoryLayout<UnsafeMutablePointer<Float>>.stride)
-            .bindMemory(to: UnsafeMutablePointer<Float>.self, capacity: 2 * count)
-        let states = words, logitRows = words + count
+        let states = try batchStates(count: count, sessions: sessions)
         for i in 0..<count {
-            let session = sessions(i)
-            guard session.model === self else {
-                throw XLSTMError(.invalidArgument, session.model.fingerprint == fingerprint
-                    ? "session \(i) belongs to another load of this model (a batch needs sessions of one loaded model)"
-                    : "session \(i) belongs to a different model")
-            }
             let token = tokens(i)
             guard token >= 0, Int(token) < vocabSize else {
                 throw XLSTMError(.tokenOutOfRange, "token id \(token) at index \(i) is out of range [0, \(vocabSize))")
             }
-            let base = session.state.baseAddress!
-            for j in 0..<i where states[j] == base {
-                throw XLSTMError(.invalidArgument, "session \(i) is the same session as \(j) (each may appear once)")
-            }
-            states[i] = base
-            logitRows[i] = session.logits.baseAddress!
         }
 
         let E = embeddingDim, V = vocabSize
@@ -70,7 +55,7 @@ extension Model {
                     // vectorised: libm's tanhf here was ~15% of a 16-session batch of the 162 M model.
                     for i in 0..<n { softCapInPlace(rows + i * V, count: V, cap: cap) }
                 }
-                for i in 0..<n { logitRows[first + i].update(from: rows + i * V, count: V) }
+                for i in 0..<n { sessions(first + i).logits.baseAddress!.update(from: rows + i * V, count: V) }
             }
             first += n
         }

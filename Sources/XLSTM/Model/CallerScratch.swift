@@ -20,6 +20,7 @@ enum CallerScratch {
         case batchHidden       // [N, E]
         case batch             // the blocks' batch scratch for N sessions, then logits [N, V]
         case batchStates       // [N] state pointers (stored as raw words)
+        case batchSpans        // a batched prefill window's span table (BatchPrefill.swift)
     }
 
     /// The thread's table: per slot, a 64-byte aligned buffer and its capacity in bytes.

@@ -133,14 +133,22 @@ public final class Session: @unchecked Sendable {
         let hiddenRows = CallerScratch.floats(.prefillHidden, count: window * E)
         let scratchBase = CallerScratch.floats(.prefill, count: model.prefillScratchCount(tokens: window,
                                                                                          chunkSize: mLSTMChunkSize))
-        let base = state.baseAddress!
+        var base = state.baseAddress!
+        var bounds = (0, 0)   // the one span's rows [0, count)
         var start = 0
         while start < tokens.count {
             let count = min(window, tokens.count - start)
             for t in 0..<count { model.embed(Int(tokens[start + t]), into: hiddenRows + t * E) }
-            for (block, offset) in zip(model.blocks, model.stateOffsets) {
-                block.prefill(hiddenRows, count: count, state: base + offset, scratch: scratchBase, pool: pool,
-                              chunkSize: mLSTMChunkSize)
+            bounds.1 = count
+            withUnsafePointer(to: &bounds) { bounds in
+                withUnsafePointer(to: &base) { base in
+                    let span = Spans(count: 1, starts: UnsafeRawPointer(bounds).assumingMemoryBound(to: Int.self), states: base,
+                                     stateOffset: 0)
+                    for (block, offset) in zip(model.blocks, model.stateOffsets) {
+                        block.prefill(hiddenRows, spans: span.at(stateOffset: offset), scratch: scratchBase, pool: pool,
+                                      chunkSize: mLSTMChunkSize)
+                    }
+                }
             }
             let isLastWindow = start + count == tokens.count
             switch request {

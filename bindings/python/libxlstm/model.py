@@ -202,6 +202,47 @@ class Model(Owner):
                 session._lock.release()
         check(status)
 
+    def feed_batch_tokens(self, sessions: "Sequence[Session]", spans: "Sequence[Any]", *, logits: bool = True) -> None:
+        """Feeds ``spans[i]`` (a sequence of ids, possibly empty) to ``sessions[i]``: a prompt for each
+        of N sessions of this model in one pass over the weights per window
+        (``xlstm_batch_feed_tokens``). The spans may have any lengths and the sessions be at any
+        positions; a session given no tokens is left as it is.
+
+        Everything is checked first: a session of another model, a session given twice or an id
+        out of range raises (the message names the session and the position) and no session
+        changes. Each session's results equal :meth:`Session.feed` of its span up to float rounding
+        (~1e-6 relative). With ``logits=False`` no logits are computed. The GIL is released while
+        the library works.
+        """
+        from .session import Session
+
+        sessions = list(sessions)
+        spans = list(spans)
+        for index, session in enumerate(sessions):
+            if not isinstance(session, Session):
+                raise TypeError(f"sessions[{index}] is a {type(session).__name__}, not a libxlstm.Session")
+        if len(spans) != len(sessions):
+            raise make_error(InvalidArgumentError, Status.INVALID_ARGUMENT,
+                             f"feed_batch_tokens: {len(sessions)} sessions but {len(spans)} spans")
+        count = len(sessions)
+        if count == 0:
+            return
+        arrays = [as_token_array(span) for span in spans]   # kept alive until the call returns
+        pointers = (ctypes.POINTER(ctypes.c_int32) * count)(
+            *[ctypes.cast(pointer, ctypes.POINTER(ctypes.c_int32)) if n else None for pointer, n in arrays])
+        lengths = (ctypes.c_size_t * count)(*[n for _, n in arrays])
+        unique = sorted({id(s): s for s in sessions}.values(), key=id)
+        for session in unique:
+            session._lock.acquire()
+        try:
+            handles = (ctypes.POINTER(capi.HANDLES["xlstm_session"]) * count)(*[s._pointer() for s in sessions])
+            mode = LogitsMode.LAST if logits else LogitsMode.NONE
+            status = lib().xlstm_batch_feed_tokens(handles, pointers, lengths, count, mode)
+        finally:
+            for session in reversed(unique):
+                session._lock.release()
+        check(status)
+
     def generate_batch(self, sessions: "Sequence[Session]", samplers: "Sequence[Sampler]",
                        max_tokens: int, *, stop: Optional[int] = None) -> List[List[int]]:
         """Generates up to ``max_tokens`` tokens for each session at once: every round, each session

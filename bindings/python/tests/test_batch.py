@@ -1,5 +1,6 @@
-"""Model.feed_batch / generate_batch (xlstm_batch_feed): N sessions at mixed positions fed in one call
-equal the same sessions fed one at a time, match the official logits, and bad input changes nothing."""
+"""Model.feed_batch / generate_batch (xlstm_batch_feed) and feed_batch_tokens (xlstm_batch_feed_tokens): N
+sessions at mixed positions fed in one call equal the same sessions fed one at a time, match the official
+logits, and bad input changes nothing."""
 
 from __future__ import annotations
 
@@ -77,3 +78,53 @@ def test_generate_batch_and_memory_info(mixed_model):
     floor = mixed_model.info.state_bytes_in_memory + 4 * mixed_model.vocab_size
     assert floor <= memory.session_bytes <= floor + 65536
     assert memory.n_threads == 1 and memory.batch_window >= 1
+
+
+@pytest.mark.parametrize("name", ["paper_mixed", "large_bias_tied_caps"])
+def test_batch_tokens_equal_each_span_alone(name):
+    # Model.feed_batch_tokens (xlstm_batch_feed_tokens): prompts of different lengths (one empty)
+    # for sessions at mixed positions, against each span fed alone and the official logits.
+    tokens, reference, _ = read_fixture(name)
+    with libxlstm.Model(fixture_model(name)) as model:
+        count = 6
+        primed = [(i * 5) % 13 for i in range(count)]
+        lengths = [(i * 7) % 11 for i in range(count)]   # 0, 7, 3, 10, 6, 2
+        batch = [model.session() for _ in range(count)]
+        alone = [model.session() for _ in range(count)]
+        for i in range(count):
+            if primed[i]:
+                batch[i].feed(tokens[:primed[i]])
+                alone[i].feed(tokens[:primed[i]])
+        spans = [tokens[primed[i]:primed[i] + lengths[i]] for i in range(count)]
+        model.feed_batch_tokens(batch, spans)
+        for i in range(count):
+            end = primed[i] + lengths[i]
+            assert batch[i].n_tokens == end
+            if end == 0:   # never fed: still no logits
+                with pytest.raises(libxlstm.NoLogitsError):
+                    batch[i].logits
+                continue
+            if lengths[i]:
+                alone[i].feed(spans[i])
+            assert relative(batch[i].logits, alone[i].logits) <= 1e-5
+            assert relative(batch[i].logits, reference[end - 1]) <= RELATIVE_TOLERANCE
+
+
+def test_batch_tokens_bad_input_changes_nothing(mixed_model, other_model):
+    sessions = [mixed_model.session() for _ in range(3)]
+    for i, s in enumerate(sessions):
+        s.feed(i + 1)
+    before = [s.save_state() for s in sessions]
+    with other_model.session() as foreign:
+        with pytest.raises(libxlstm.InvalidArgumentError, match="session 3"):
+            mixed_model.feed_batch_tokens(sessions + [foreign], [[1], [2], [3], [4]])
+    with pytest.raises(libxlstm.InvalidArgumentError, match="session 2 is the same session as 0"):
+        mixed_model.feed_batch_tokens([sessions[0], sessions[1], sessions[0]], [[1], [2, 3], [3]])
+    with pytest.raises(libxlstm.TokenOutOfRangeError, match="session 1 at position 2"):
+        mixed_model.feed_batch_tokens(sessions, [[1], [2, 3, mixed_model.vocab_size], [3]])
+    with pytest.raises(libxlstm.InvalidArgumentError, match="3 sessions but 2 spans"):
+        mixed_model.feed_batch_tokens(sessions, [[1], [2]])
+    with pytest.raises(TypeError):
+        mixed_model.feed_batch_tokens(sessions, [[1], "text", [3]])
+    assert [s.save_state() for s in sessions] == before
+    mixed_model.feed_batch_tokens([], [])  # nothing

@@ -2,6 +2,8 @@
 //
 //   * one model, loaded once and shared (read-only, thread-safe);
 //   * one session per NPC: a fixed-size recurrent state, no growing KV cache;
+//   * the crowd's personas go in with one xlstm_batch_feed_tokens: eight prompts of different
+//     lengths in one prefill, each weight read once for all of them;
 //   * a frame loop: every frame each NPC gets a small token budget, so no frame stalls; the NPCs
 //     with budget left advance together, one xlstm_batch_feed per token (each weight read once for
 //     the whole crowd, not once per NPC), and one xlstm_sampler_sample_batch draws every NPC's next
@@ -61,6 +63,26 @@ static void say_to(npc *character, const char *text) {
     for (size_t i = 0; i < n; i++) tokens[i] = (unsigned char)text[i];
     check(xlstm_session_feed_tokens(character->session, tokens, n, XLSTM_LOGITS_LAST), "feed");
     for (size_t i = 0; i < n; i++) xlstm_sampler_accept(character->sampler, tokens[i]);
+}
+
+// Feeds every NPC its persona in one batched prefill (prompts of different lengths).
+static void introduce_crowd(void) {
+    static int32_t bytes[NPC_COUNT][256];
+    const int32_t *spans[NPC_COUNT];
+    size_t lengths[NPC_COUNT];
+    xlstm_session *sessions[NPC_COUNT];
+    for (int i = 0; i < NPC_COUNT; i++) {
+        size_t n = strlen(crowd[i].persona);
+        if (n > 256) n = 256;
+        for (size_t t = 0; t < n; t++) bytes[i][t] = (unsigned char)crowd[i].persona[t];
+        spans[i] = bytes[i];
+        lengths[i] = n;
+        sessions[i] = crowd[i].session;
+    }
+    check(xlstm_batch_feed_tokens(sessions, spans, lengths, NPC_COUNT, XLSTM_LOGITS_LAST), "batch prefill");
+    for (int i = 0; i < NPC_COUNT; i++) {
+        for (size_t t = 0; t < lengths[i]; t++) xlstm_sampler_accept(crowd[i].sampler, bytes[i][t]);
+    }
 }
 
 // Generates up to `budget` bytes of the NPC's current line; returns 1 when the line is finished.
@@ -223,7 +245,7 @@ int main(int argc, char **argv) {
     int resumed = load_all(argv[2], &first_frame);
     if (!resumed) first_frame = 0;
     if (!resumed) {
-        for (int i = 0; i < NPC_COUNT; i++) say_to(&crowd[i], crowd[i].persona);
+        introduce_crowd();
     }
     printf("%d NPCs, one model (%llu parameters), %llu bytes of state each; %s\n", NPC_COUNT,
            (unsigned long long)info.n_parameters, (unsigned long long)info.state_bytes_in_memory,
