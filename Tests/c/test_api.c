@@ -693,6 +693,24 @@ static void load_state_null_foreign_corrupt_truncated_version(void) {
     memcpy(damaged, good.bytes, good.size);
     damaged[0] = 'Y';
     check_rejected_blob(damaged, good.size, XLSTM_ERROR_STATE_CORRUPT, "blob with bad magic");
+    // A sampler's blob handed to the session loader: rejected, and the message says what it is.
+    xlstm_sampler_params sampler_params;
+    xlstm_sampler_default_params(&sampler_params);
+    xlstm_sampler *sampler = NULL;
+    CHECK_STATUS(xlstm_sampler_create(&sampler_params, &sampler), XLSTM_OK);
+    if (sampler) {
+        xlstm_sampler_accept(sampler, 3);
+        size_t sampler_size = xlstm_sampler_state_size(sampler), written = 0;
+        unsigned char *sampler_blob = malloc(sampler_size);
+        CHECK_STATUS(xlstm_sampler_save_state(sampler, sampler_blob, sampler_size, &written), XLSTM_OK);
+        check_rejected_blob(sampler_blob, written, XLSTM_ERROR_STATE_CORRUPT, "a sampler state blob");
+        xlstm_session *probe = session_after(1);
+        CHECK_FAILS(xlstm_session_load_state(probe, sampler_blob, written), XLSTM_ERROR_STATE_CORRUPT);
+        CHECK(strstr(xlstm_last_error_message(), "sampler state blob") != NULL, "message: %s", xlstm_last_error_message());
+        xlstm_session_free(probe);
+        free(sampler_blob);
+        xlstm_sampler_free(sampler);
+    }
     // Truncated (at several lengths, including below the header) and over-long.
     const size_t lengths[] = {0, 8, 55, 63, 64, good.size / 2, good.size - 8, good.size - 1, good.size + 1, good.size + 8};
     for (size_t i = 0; i < sizeof lengths / sizeof lengths[0]; i++) {

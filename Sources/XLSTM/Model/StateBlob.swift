@@ -26,6 +26,8 @@ import Darwin
 
 public enum StateBlob {
     public static let magic: [UInt8] = Array("XLSTMSTA".utf8)
+    /// What loading a sampler's blob into a session says.
+    static let samplerBlobMessage = "this is a sampler state blob, not a session state blob (load it with xlstm_sampler_load_state)"
     public static let formatVersion: UInt32 = 1
     static let headerSize = 56
 
@@ -66,6 +68,9 @@ public enum StateBlob {
     /// session is left exactly as it was.
     public static func load(_ blob: UnsafeRawBufferPointer, into session: Session) throws(XLSTMError) {
         let model = session.model
+        if blob.count >= 8, Array(blob[0..<8]) == SamplerStateBlob.magic {
+            throw XLSTMError(.stateCorrupt, StateBlob.samplerBlobMessage)
+        }
         guard let base = blob.baseAddress, blob.count >= headerSize + 8 else {
             throw XLSTMError(.stateCorrupt, "state blob is truncated (\(blob.count) bytes)")
         }
@@ -150,6 +155,9 @@ extension StateBlob {
             let fd = open(path, O_RDONLY | O_CLOEXEC)
             let n = fd < 0 ? -1 : header.withUnsafeMutableBytes { pread(fd, $0.baseAddress!, headerSize, 0) }
             if fd >= 0 { close(fd) }
+            if n >= 8, Array(header[0..<8]) == SamplerStateBlob.magic {
+                return XLSTMError(.stateCorrupt, "\(path): \(StateBlob.samplerBlobMessage)")
+            }
             if n == headerSize, Array(header[0..<8]) == magic {
                 let version = header.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: 8, as: UInt32.self)) }
                 if version != formatVersion {
