@@ -1,0 +1,225 @@
+// The `fast` precision's int8 GEMM for prefill and batches (see xlstm_int8.h for what it computes).
+//
+// Activations: every token row of X is quantized once per call, per block of 32 exactly as the
+// matvecs do (d = max|x| / 127, round-to-nearest-even; `quantize_block_512` below is
+// int8_matvec.c's), into a buffer the caller owns: codes [n][blocks][32] int8, then d [n][blocks]
+// float, then −offset · Σq [n][blocks] int32 (offset 128 for q8, 8 for q4), the integer
+// accumulators' starting value, so no subtraction is left in the inner loop.
+//
+// Weights: each panel of 32 rows is first unpacked (all its K) into the thread's scratch, the
+// same "dense" form for both formats, per block 1 152 bytes:
+//   16 vectors of u8 codes: for c in 0..<8, rows 0–15 then rows 16–31, 32-bit word j holding that
+//   row's columns 4c .. 4c+3 — the u8 operand of one `vpdpbusd` whose s8 operand is the token's
+//   activation word c of the block, broadcast (`vpdpbusd zmm, zmm, m32bcst`: a load, no shuffle);
+//   then the 32 scales as f32 (rows 0–15, 16–31).
+// q4's codes already are that form (`word & 0x0F0F0F0F`, `(word >> 4) & 0x0F0F0F0F`); q8's panel
+// words interleave two rows and two columns, (row j, 2k) (row j+16, 2k) (row j, 2k+1) (row j+16, 2k+1),
+// so two chunks make one pair of dense vectors with a byte shuffle and two shift/or merges. The
+// unpacking is paid once per panel and call; every group of NR tokens then reuses the panel from
+// L1/L2 (a 768-column panel: 27 KiB), and each weight vector loaded is reused by NR tokens.
+//
+// Per token and block the integer sums start at −offset · Σq and take 8 `vpdpbusd` per 16 rows;
+// then y += float(sum) · (scale · d), one multiply and one FMA per 16 rows, in block order, and
+// blocks are summed in chunks of 64 (a chunk's partial from zero, added to y after the first) —
+// the matvecs' exact operations, so a token's row of Y is bit-identical to the fast step's matvec
+// of that token, whatever the tile, the token count or the thread split.
+
+#include "xlstm_int8.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#include <math.h>
+#include <string.h>
+
+enum {
+    GEMM_CHUNK_BLOCKS = 64,        // as int8_matvec.c's CHUNK_BLOCKS: the same partial sums
+    UNPACKED_BLOCK_512 = 1152,     // 1 024 bytes of dense codes + 32 f32 scales
+};
+#ifndef GEMM_NR
+#define GEMM_NR 6                  // tokens per register tile: 4·NR accumulators + 4 operands of 32 zmm
+#endif
+
+#define TARGET_512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,fma,f16c")))
+
+intptr_t int8_gemm_activation_bytes(intptr_t n, intptr_t cols) { return n * (cols / 32) * 40; }
+
+intptr_t int8_gemm_panel_scratch_bytes(intptr_t cols) { return (cols / 32) * UNPACKED_BLOCK_512; }
+
+// ---- AVX-512 VNNI -----------------------------------------------------------------------------
+
+/// int8_matvec.c's quantize_block_512, operation for operation: x [32] -> q [32]; returns Σ q
+/// (of the unsaturated int32 codes), sets *d (NaN when x holds a NaN).
+static inline __attribute__((always_inline)) TARGET_512 int32_t quantize_block_512(const float *x, int8_t *q, float *d) {
+    const __m512 v0 = _mm512_loadu_ps(x), v1 = _mm512_loadu_ps(x + 16);
+    const float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(v0), _mm512_abs_ps(v1)));
+    const __mmask16 nan = _mm512_cmp_ps_mask(v0, v0, _CMP_UNORD_Q) | _mm512_cmp_ps_mask(v1, v1, _CMP_UNORD_Q);
+    const float id = amax > 0.0f ? 127.0f / amax : 0.0f;
+    *d = nan ? NAN : amax / 127.0f;
+    const __m512 vid = _mm512_set1_ps(id);
+    const __m512i q0 = _mm512_cvtps_epi32(_mm512_mul_ps(v0, vid));   // round to nearest even
+    const __m512i q1 = _mm512_cvtps_epi32(_mm512_mul_ps(v1, vid));
+    _mm_storeu_si128((__m128i *)q, _mm512_cvtsepi32_epi8(q0));
+    _mm_storeu_si128((__m128i *)(q + 16), _mm512_cvtsepi32_epi8(q1));
+    return _mm512_reduce_add_epi32(_mm512_add_epi32(q0, q1));
+}
+
+TARGET_512 void int8_gemm_quantize_vnni512(const float *x, intptr_t xStride, intptr_t n, intptr_t cols, int32_t offset,
+                                           void *out) {
+    const intptr_t blocks = cols / 32;
+    int8_t *codes = (int8_t *)out;
+    float *d = (float *)(codes + n * blocks * 32);
+    int32_t *start = (int32_t *)(d + n * blocks);
+    for (intptr_t t = 0; t < n; t++) {
+        for (intptr_t b = 0; b < blocks; b++) {
+            const intptr_t i = t * blocks + b;
+            const int32_t sum = quantize_block_512(x + t * xStride + 32 * b, codes + 32 * i, &d[i]);
+            start[i] = (int32_t)(0u - (uint32_t)offset * (uint32_t)sum);   // wraps as the matvec's (NaN / ∞ rows only)
+        }
+    }
+}
+
+/// A block's 16 binary16 scale words (low halves rows 0–15, high halves 16–31) → 32 f32 at out.
+static inline __attribute__((always_inline)) TARGET_512 void unpack_scales_512(const uint8_t *p, uint8_t *out) {
+    const __m512i words = _mm512_loadu_si512(p);
+    _mm512_store_ps((float *)out, _mm512_cvtph_ps(_mm512_cvtepi32_epi16(words)));
+    _mm512_store_ps((float *)(out + 64), _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(words, 16))));
+}
+
+/// `blocks` q4 blocks of one panel (576 bytes each) → the dense form.
+static inline __attribute__((always_inline)) TARGET_512 void unpack_q4_512(const uint8_t *src, intptr_t blocks, uint8_t *dst) {
+    const __m512i nibble = _mm512_set1_epi8(0x0F);
+    for (intptr_t b = 0; b < blocks; b++, src += 18 * 32, dst += UNPACKED_BLOCK_512) {
+        for (int c = 0; c < 8; c++) {
+            const __m512i w = _mm512_loadu_si512(src + 64 * c);
+            _mm512_store_si512(dst + 128 * c, _mm512_and_si512(w, nibble));
+            _mm512_store_si512(dst + 128 * c + 64, _mm512_and_si512(_mm512_srli_epi16(w, 4), nibble));
+        }
+        unpack_scales_512(src + 512, dst + 1024);
+    }
+}
+
+/// `blocks` q8 blocks of one panel (1 088 bytes each) → the dense form: chunks 2c and 2c+1 hold
+/// columns 4c, 4c+1 and 4c+2, 4c+3; shuffling each word to (j, ·)(j, ·)(j+16, ·)(j+16, ·) leaves row j's
+/// pairs in the low 16 bits and row j+16's in the high ones.
+static inline __attribute__((always_inline)) TARGET_512 void unpack_q8_512(const uint8_t *src, intptr_t blocks, uint8_t *dst) {
+    const __m512i order = _mm512_broadcast_i32x4(_mm_setr_epi8(0, 2, 1, 3, 4, 6, 5, 7, 8, 10, 9, 11, 12, 14, 13, 15));
+    const __m512i low = _mm512_set1_epi32(0xFFFF);
+    for (intptr_t b = 0; b < blocks; b++, src += 34 * 32, dst += UNPACKED_BLOCK_512) {
+        for (int c = 0; c < 8; c++) {
+            const __m512i a = _mm512_shuffle_epi8(_mm512_loadu_si512(src + 128 * c), order);        // columns 4c, 4c+1
+            const __m512i e = _mm512_shuffle_epi8(_mm512_loadu_si512(src + 128 * c + 64), order);   // columns 4c+2, 4c+3
+            _mm512_store_si512(dst + 128 * c, _mm512_or_si512(_mm512_and_si512(a, low), _mm512_slli_epi32(e, 16)));
+            _mm512_store_si512(dst + 128 * c + 64, _mm512_or_si512(_mm512_srli_epi32(a, 16), _mm512_andnot_si512(low, e)));
+        }
+        unpack_scales_512(src + 1024, dst + 1024);
+    }
+}
+
+/// T tokens (1 ≤ T ≤ GEMM_NR, a constant after inlining) × the panel's 32 rows over blocks
+/// [b0, b0 + nb): y_t (+)= Σ_b float(Σ codes · xq) · (scale · d_t). `codes`, `d`, `start` point at
+/// the first token's rows (stride `blocks` blocks); rows are masked by (ma, mb).
+static inline __attribute__((always_inline)) TARGET_512 void tile_512(const int T, const uint8_t *u, intptr_t b0, intptr_t nb,
+                                                                     intptr_t blocks, const int8_t *codes, const float *d,
+                                                                     const int32_t *start, float *y, intptr_t yStride,
+                                                                     __mmask16 ma, __mmask16 mb) {
+    __m512 f0[GEMM_NR], f1[GEMM_NR];
+    for (int t = 0; t < T; t++) f0[t] = f1[t] = _mm512_setzero_ps();
+    for (intptr_t b = b0; b < b0 + nb; b++) {
+        const uint8_t *ub = u + b * UNPACKED_BLOCK_512;
+        __m512i l[GEMM_NR], h[GEMM_NR];
+        for (int t = 0; t < T; t++) l[t] = h[t] = _mm512_set1_epi32(start[t * blocks + b]);
+        for (int c = 0; c < 8; c++) {
+            const __m512i wl = _mm512_load_si512(ub + 128 * c), wh = _mm512_load_si512(ub + 128 * c + 64);
+            for (int t = 0; t < T; t++) {
+                int32_t word;
+                memcpy(&word, codes + (t * blocks + b) * 32 + 4 * c, 4);
+                const __m512i xv = _mm512_set1_epi32(word);
+                l[t] = _mm512_dpbusd_epi32(l[t], wl, xv);
+                h[t] = _mm512_dpbusd_epi32(h[t], wh, xv);
+            }
+        }
+        const __m512 slo = _mm512_load_ps((const float *)(ub + 1024)), shi = _mm512_load_ps((const float *)(ub + 1088));
+        for (int t = 0; t < T; t++) {
+            const __m512 dt = _mm512_set1_ps(d[t * blocks + b]);
+            f0[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(l[t]), _mm512_mul_ps(slo, dt), f0[t]);
+            f1[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(h[t]), _mm512_mul_ps(shi, dt), f1[t]);
+        }
+    }
+    for (int t = 0; t < T; t++) {
+        float *row = y + t * yStride;
+        if (b0 > 0) {
+            f0[t] = _mm512_add_ps(f0[t], _mm512_maskz_loadu_ps(ma, row));
+            f1[t] = _mm512_add_ps(f1[t], _mm512_maskz_loadu_ps(mb, row + 16));
+        }
+        _mm512_mask_storeu_ps(row, ma, f0[t]);
+        _mm512_mask_storeu_ps(row + 16, mb, f1[t]);
+    }
+}
+
+static inline __attribute__((always_inline)) TARGET_512 void gemm_512(int q8, const uint8_t *a, intptr_t rows, intptr_t cols,
+                                                                     const void *xq, intptr_t n, float *y, intptr_t yStride,
+                                                                     void *scratch) {
+    enum { MR = 32 };
+    const intptr_t panels = (rows + MR - 1) / MR, blocks = cols / 32;
+    const intptr_t blockBytes = (q8 ? 34 : 18) * MR;
+    const int8_t *codes = (const int8_t *)xq;
+    const float *d = (const float *)(codes + n * blocks * 32);
+    const int32_t *start = (const int32_t *)(d + n * blocks);
+    uint8_t *u = (uint8_t *)scratch;
+    for (intptr_t p = 0; p < panels; p++) {
+        const uint8_t *panel = a + p * blocks * blockBytes;
+        if (q8) unpack_q8_512(panel, blocks, u); else unpack_q4_512(panel, blocks, u);
+        const intptr_t valid = rows - p * MR;
+        const __mmask16 ma = valid >= 16 ? 0xFFFF : (__mmask16)((1u << valid) - 1);
+        const __mmask16 mb = valid >= 32 ? 0xFFFF : valid <= 16 ? 0 : (__mmask16)((1u << (valid - 16)) - 1);
+        float *yp = y + p * MR;
+        for (intptr_t b0 = 0; b0 < blocks; b0 += GEMM_CHUNK_BLOCKS) {
+            const intptr_t nb = blocks - b0 < GEMM_CHUNK_BLOCKS ? blocks - b0 : GEMM_CHUNK_BLOCKS;
+            intptr_t t0 = 0;
+            for (; t0 + GEMM_NR <= n; t0 += GEMM_NR) {
+                const intptr_t i = t0 * blocks;
+                tile_512(GEMM_NR, u, b0, nb, blocks, codes + 32 * i, d + i, start + i, yp + t0 * yStride, yStride, ma, mb);
+            }
+            const intptr_t i = t0 * blocks;
+            const int8_t *c0 = codes + 32 * i;
+            float *y0 = yp + t0 * yStride;
+            switch (n - t0) {   // the last tokens: the same per-token operations in a narrower tile
+            case 0: break;
+#if GEMM_NR > 7
+#error "GEMM_NR > 7: add the tails"
+#endif
+#if GEMM_NR > 6
+            case 6: tile_512(6, u, b0, nb, blocks, c0, d + i, start + i, y0, yStride, ma, mb); break;
+#endif
+#if GEMM_NR > 5
+            case 5: tile_512(5, u, b0, nb, blocks, c0, d + i, start + i, y0, yStride, ma, mb); break;
+#endif
+#if GEMM_NR > 4
+            case 4: tile_512(4, u, b0, nb, blocks, c0, d + i, start + i, y0, yStride, ma, mb); break;
+#endif
+            case 3: tile_512(3, u, b0, nb, blocks, c0, d + i, start + i, y0, yStride, ma, mb); break;
+            case 2: tile_512(2, u, b0, nb, blocks, c0, d + i, start + i, y0, yStride, ma, mb); break;
+            default: tile_512(1, u, b0, nb, blocks, c0, d + i, start + i, y0, yStride, ma, mb); break;
+            }
+        }
+    }
+}
+
+TARGET_512 void int8_gemm_q8_vnni512(const uint8_t *a, intptr_t rows, intptr_t cols, const void *xq, intptr_t n, float *y,
+                                     intptr_t yStride, void *scratch) {
+    gemm_512(1, a, rows, cols, xq, n, y, yStride, scratch);
+}
+
+TARGET_512 void int8_gemm_q4_vnni512(const uint8_t *a, intptr_t rows, intptr_t cols, const void *xq, intptr_t n, float *y,
+                                     intptr_t yStride, void *scratch) {
+    gemm_512(0, a, rows, cols, xq, n, y, yStride, scratch);
+}
+
+#else
+// No x86-64: the engine never selects these (KernelSet offers `fast` kernels only on x86-64).
+intptr_t int8_gemm_activation_bytes(intptr_t n, intptr_t cols) { return n * (cols / 32) * 40; }
+intptr_t int8_gemm_panel_scratch_bytes(intptr_t cols) { return (cols / 32) * 1152; }
+void int8_gemm_quantize_vnni512(const float *x, intptr_t s, intptr_t n, intptr_t c, int32_t o, void *out) { (void)x; (void)s; (void)n; (void)c; (void)o; (void)out; }
+void int8_gemm_q8_vnni512(const uint8_t *a, intptr_t r, intptr_t c, const void *x, intptr_t n, float *y, intptr_t s, void *w) { (void)a; (void)r; (void)c; (void)x; (void)n; (void)y; (void)s; (void)w; }
+void int8_gemm_q4_vnni512(const uint8_t *a, intptr_t r, intptr_t c, const void *x, intptr_t n, float *y, intptr_t s, void *w) { (void)a; (void)r; (void)c; (void)x; (void)n; (void)y; (void)s; (void)w; }
+#endif
