@@ -2,9 +2,12 @@
 //
 // Activations: every token row of X is quantized once per call, per block of 32 exactly as the
 // matvecs do (d = max|x| / 127, round-to-nearest-even; `quantize_block_512` below is
-// int8_matvec.c's), into a buffer the caller owns: codes [n][blocks][32] int8, then d [n][blocks]
-// float, then −offset · Σq [n][blocks] int32 (offset 128 for q8, 8 for q4), the integer
-// accumulators' starting value, so no subtraction is left in the inner loop.
+// int8_matvec.c's), into a buffer the caller owns, in the order the register tiles read it: tokens
+// in groups of NR (the last one T = n mod NR), per group and block 40·T bytes: the 8 activation
+// words (4 codes) of each token, word c of token t at 4·(c·T + t); then the T scales d (f32);
+// then the T values −offset · Σq (int32; offset 128 for q8, 8 for q4), the integer accumulators'
+// starting value, so no subtraction is left in the inner loop. A tile's operands are all constant
+// offsets of one pointer.
 //
 // Weights: each panel of 32 rows is first unpacked (all its K) into the thread's scratch, the
 // same "dense" form for both formats, per block 1 152 bytes:
@@ -41,6 +44,12 @@ enum {
 
 #define TARGET_512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,fma,f16c")))
 
+static inline __attribute__((always_inline)) int32_t load32(const uint8_t *p) {
+    int32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
 intptr_t int8_gemm_activation_bytes(intptr_t n, intptr_t cols) { return n * (cols / 32) * 40; }
 
 intptr_t int8_gemm_panel_scratch_bytes(intptr_t cols) { return (cols / 32) * UNPACKED_BLOCK_512; }
@@ -66,14 +75,20 @@ static inline __attribute__((always_inline)) TARGET_512 int32_t quantize_block_5
 TARGET_512 void int8_gemm_quantize_vnni512(const float *x, intptr_t xStride, intptr_t n, intptr_t cols, int32_t offset,
                                            void *out) {
     const intptr_t blocks = cols / 32;
-    int8_t *codes = (int8_t *)out;
-    float *d = (float *)(codes + n * blocks * 32);
-    int32_t *start = (int32_t *)(d + n * blocks);
-    for (intptr_t t = 0; t < n; t++) {
+    int8_t q[32] __attribute__((aligned(16)));
+    for (intptr_t t0 = 0; t0 < n; t0 += GEMM_NR) {
+        const intptr_t T = n - t0 < GEMM_NR ? n - t0 : GEMM_NR;
+        uint8_t *group = (uint8_t *)out + t0 * blocks * 40;
         for (intptr_t b = 0; b < blocks; b++) {
-            const intptr_t i = t * blocks + b;
-            const int32_t sum = quantize_block_512(x + t * xStride + 32 * b, codes + 32 * i, &d[i]);
-            start[i] = (int32_t)(0u - (uint32_t)offset * (uint32_t)sum);   // wraps as the matvec's (NaN / ∞ rows only)
+            uint8_t *p = group + b * 40 * T;
+            for (intptr_t t = 0; t < T; t++) {
+                float d;
+                const int32_t sum = quantize_block_512(x + (t0 + t) * xStride + 32 * b, q, &d);
+                const int32_t start = (int32_t)(0u - (uint32_t)offset * (uint32_t)sum);   // wraps as the matvec's (NaN / ∞ only)
+                for (int c = 0; c < 8; c++) memcpy(p + 4 * (c * T + t), q + 4 * c, 4);
+                memcpy(p + 32 * T + 4 * t, &d, 4);
+                memcpy(p + 36 * T + 4 * t, &start, 4);
+            }
         }
     }
 }
@@ -116,33 +131,38 @@ static inline __attribute__((always_inline)) TARGET_512 void unpack_q8_512(const
 }
 
 /// T tokens (1 ≤ T ≤ GEMM_NR, a constant after inlining) × the panel's 32 rows over blocks
-/// [b0, b0 + nb): y_t (+)= Σ_b float(Σ codes · xq) · (scale · d_t). `codes`, `d`, `start` point at
-/// the first token's rows (stride `blocks` blocks); rows are masked by (ma, mb).
+/// [b0, b0 + nb): y_t (+)= Σ_b float(Σ codes · xq) · (scale · d_t). `group` is the tokens' part of
+/// the activation buffer; rows are masked by (ma, mb).
 static inline __attribute__((always_inline)) TARGET_512 void tile_512(const int T, const uint8_t *u, intptr_t b0, intptr_t nb,
-                                                                     intptr_t blocks, const int8_t *codes, const float *d,
-                                                                     const int32_t *start, float *y, intptr_t yStride,
-                                                                     __mmask16 ma, __mmask16 mb) {
+                                                                     const uint8_t *group, float *y, intptr_t yStride,
+                                                                     __mmask16 ma, __mmask16 mb, const uint8_t *next,
+                                                                     intptr_t nextBlockBytes) {
     __m512 f0[GEMM_NR], f1[GEMM_NR];
     for (int t = 0; t < T; t++) f0[t] = f1[t] = _mm512_setzero_ps();
-    for (intptr_t b = b0; b < b0 + nb; b++) {
-        const uint8_t *ub = u + b * UNPACKED_BLOCK_512;
+    const uint8_t *ub = u + b0 * UNPACKED_BLOCK_512, *p = group + b0 * 40 * T;
+    for (intptr_t b = 0; b < nb; b++, ub += UNPACKED_BLOCK_512, p += 40 * T) {
         __m512i l[GEMM_NR], h[GEMM_NR];
-        for (int t = 0; t < T; t++) l[t] = h[t] = _mm512_set1_epi32(start[t * blocks + b]);
+        for (int t = 0; t < T; t++) l[t] = h[t] = _mm512_set1_epi32(load32(p + 36 * T + 4 * t));
+        if (next) {   // the next panel's block b into L2 while this one computes (batches stream W from memory)
+            const uint8_t *q = next + (b0 + b) * nextBlockBytes;
+            for (intptr_t k = 0; k < nextBlockBytes; k += 64) _mm_prefetch((const char *)q + k, _MM_HINT_T1);
+        }
+#pragma clang loop unroll(full)
         for (int c = 0; c < 8; c++) {
             const __m512i wl = _mm512_load_si512(ub + 128 * c), wh = _mm512_load_si512(ub + 128 * c + 64);
             for (int t = 0; t < T; t++) {
-                int32_t word;
-                memcpy(&word, codes + (t * blocks + b) * 32 + 4 * c, 4);
-                const __m512i xv = _mm512_set1_epi32(word);
+                const __m512i xv = _mm512_set1_epi32(load32(p + 4 * (c * T + t)));
                 l[t] = _mm512_dpbusd_epi32(l[t], wl, xv);
                 h[t] = _mm512_dpbusd_epi32(h[t], wh, xv);
             }
         }
         const __m512 slo = _mm512_load_ps((const float *)(ub + 1024)), shi = _mm512_load_ps((const float *)(ub + 1088));
         for (int t = 0; t < T; t++) {
-            const __m512 dt = _mm512_set1_ps(d[t * blocks + b]);
-            f0[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(l[t]), _mm512_mul_ps(slo, dt), f0[t]);
-            f1[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(h[t]), _mm512_mul_ps(shi, dt), f1[t]);
+            float dt;
+            memcpy(&dt, p + 32 * T + 4 * t, 4);
+            const __m512 vd = _mm512_set1_ps(dt);
+            f0[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(l[t]), _mm512_mul_ps(slo, vd), f0[t]);
+            f1[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(h[t]), _mm512_mul_ps(shi, vd), f1[t]);
         }
     }
     for (int t = 0; t < T; t++) {
@@ -162,13 +182,11 @@ static inline __attribute__((always_inline)) TARGET_512 void gemm_512(int q8, co
     enum { MR = 32 };
     const intptr_t panels = (rows + MR - 1) / MR, blocks = cols / 32;
     const intptr_t blockBytes = (q8 ? 34 : 18) * MR;
-    const int8_t *codes = (const int8_t *)xq;
-    const float *d = (const float *)(codes + n * blocks * 32);
-    const int32_t *start = (const int32_t *)(d + n * blocks);
     uint8_t *u = (uint8_t *)scratch;
     for (intptr_t p = 0; p < panels; p++) {
         const uint8_t *panel = a + p * blocks * blockBytes;
         if (q8) unpack_q8_512(panel, blocks, u); else unpack_q4_512(panel, blocks, u);
+        const uint8_t *next = p + 1 < panels ? panel + blocks * blockBytes : NULL;   // prefetched by the first tile
         const intptr_t valid = rows - p * MR;
         const __mmask16 ma = valid >= 16 ? 0xFFFF : (__mmask16)((1u << valid) - 1);
         const __mmask16 mb = valid >= 32 ? 0xFFFF : valid <= 16 ? 0 : (__mmask16)((1u << (valid - 16)) - 1);
@@ -177,11 +195,10 @@ static inline __attribute__((always_inline)) TARGET_512 void gemm_512(int q8, co
             const intptr_t nb = blocks - b0 < GEMM_CHUNK_BLOCKS ? blocks - b0 : GEMM_CHUNK_BLOCKS;
             intptr_t t0 = 0;
             for (; t0 + GEMM_NR <= n; t0 += GEMM_NR) {
-                const intptr_t i = t0 * blocks;
-                tile_512(GEMM_NR, u, b0, nb, blocks, codes + 32 * i, d + i, start + i, yp + t0 * yStride, yStride, ma, mb);
+                tile_512(GEMM_NR, u, b0, nb, (const uint8_t *)xq + t0 * blocks * 40, yp + t0 * yStride, yStride, ma, mb,
+                         t0 == 0 ? next : NULL, blockBytes);
             }
-            const intptr_t i = t0 * blocks;
-            const int8_t *c0 = codes + 32 * i;
+            const uint8_t *g = (const uint8_t *)xq + t0 * blocks * 40;
             float *y0 = yp + t0 * yStride;
             switch (n - t0) {   // the last tokens: the same per-token operations in a narrower tile
             case 0: break;
@@ -189,17 +206,17 @@ static inline __attribute__((always_inline)) TARGET_512 void gemm_512(int q8, co
 #error "GEMM_NR > 7: add the tails"
 #endif
 #if GEMM_NR > 6
-            case 6: tile_512(6, u, b0, nb, blocks, c0, d + i, start + i, y0, yStride, ma, mb); break;
+            case 6: tile_512(6, u, b0, nb, g, y0, yStride, ma, mb, t0 == 0 ? next : NULL, blockBytes); break;
 #endif
 #if GEMM_NR > 5
-            case 5: tile_512(5, u, b0, nb, blocks, c0, d + i, start + i, y0, yStride, ma, mb); break;
+            case 5: tile_512(5, u, b0, nb, g, y0, yStride, ma, mb, t0 == 0 ? next : NULL, blockBytes); break;
 #endif
 #if GEMM_NR > 4
-            case 4: tile_512(4, u, b0, nb, blocks, c0, d + i, start + i, y0, yStride, ma, mb); break;
+            case 4: tile_512(4, u, b0, nb, g, y0, yStride, ma, mb, t0 == 0 ? next : NULL, blockBytes); break;
 #endif
-            case 3: tile_512(3, u, b0, nb, blocks, c0, d + i, start + i, y0, yStride, ma, mb); break;
-            case 2: tile_512(2, u, b0, nb, blocks, c0, d + i, start + i, y0, yStride, ma, mb); break;
-            default: tile_512(1, u, b0, nb, blocks, c0, d + i, start + i, y0, yStride, ma, mb); break;
+            case 3: tile_512(3, u, b0, nb, g, y0, yStride, ma, mb, t0 == 0 ? next : NULL, blockBytes); break;
+            case 2: tile_512(2, u, b0, nb, g, y0, yStride, ma, mb, t0 == 0 ? next : NULL, blockBytes); break;
+            default: tile_512(1, u, b0, nb, g, y0, yStride, ma, mb, t0 == 0 ? next : NULL, blockBytes); break;
             }
         }
     }

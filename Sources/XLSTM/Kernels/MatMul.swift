@@ -162,6 +162,10 @@ extension Matrix {
         case let .q4(p): (product, offset, w) = (int8.q4, 8, p)
         case .f32, .bf16, .stacked: return false
         }
+        if n == 1 {   // the same bits from the matvec, without unpacking panels for one token
+            applySerial(x, into: y)
+            return true
+        }
         let tokens = ThreadScratch.buffer(.int8Tokens, floats: (int8_gemm_activation_bytes(n, cols) + 3) / 4)
         let panel = ThreadScratch.buffer(.int8Panel, floats: (int8_gemm_panel_scratch_bytes(cols) + 3) / 4)
         int8.quantize(x, xStride, n, cols, offset, tokens)
