@@ -54,6 +54,30 @@ intptr_t int8_gemm_activation_bytes(intptr_t n, intptr_t cols) { return n * (col
 
 intptr_t int8_gemm_panel_scratch_bytes(intptr_t cols) { return (cols / 32) * UNPACKED_BLOCK_512; }
 
+// X's rows → the activation buffer (the layout above) for tiles of NR tokens, each block through
+// QUANTIZE (the matvec's quantize_block_*).
+#define QUANTIZE_ROWS(NR, QUANTIZE)                                                                     \
+    do {                                                                                                \
+        const intptr_t blocks = cols / 32;                                                              \
+        int8_t q[32] __attribute__((aligned(32)));                                                      \
+        for (intptr_t t0 = 0; t0 < n; t0 += NR) {                                                       \
+            const intptr_t T = n - t0 < NR ? n - t0 : NR;                                               \
+            uint8_t *group = (uint8_t *)out + t0 * blocks * 40;                                         \
+            for (intptr_t b = 0; b < blocks; b++) {                                                     \
+                uint8_t *p = group + b * 40 * T;                                                        \
+                for (intptr_t t = 0; t < T; t++) {                                                      \
+                    float d;                                                                            \
+                    const int32_t sum = QUANTIZE(x + (t0 + t) * xStride + 32 * b, q, &d);               \
+                    /* wraps as the matvec's (only a NaN / ∞ row can make it overflow) */               \
+                    const int32_t start = (int32_t)(0u - (uint32_t)offset * (uint32_t)sum);             \
+                    for (int c = 0; c < 8; c++) memcpy(p + 4 * (c * T + t), q + 4 * c, 4);              \
+                    memcpy(p + 32 * T + 4 * t, &d, 4);                                                  \
+                    memcpy(p + 36 * T + 4 * t, &start, 4);                                              \
+                }                                                                                       \
+            }                                                                                           \
+        }                                                                                               \
+    } while (0)
+
 // ---- AVX-512 VNNI -----------------------------------------------------------------------------
 
 /// int8_matvec.c's quantize_block_512, operation for operation: x [32] -> q [32]; returns Σ q
@@ -74,23 +98,7 @@ static inline __attribute__((always_inline)) TARGET_512 int32_t quantize_block_5
 
 TARGET_512 void int8_gemm_quantize_vnni512(const float *x, intptr_t xStride, intptr_t n, intptr_t cols, int32_t offset,
                                            void *out) {
-    const intptr_t blocks = cols / 32;
-    int8_t q[32] __attribute__((aligned(16)));
-    for (intptr_t t0 = 0; t0 < n; t0 += GEMM_NR) {
-        const intptr_t T = n - t0 < GEMM_NR ? n - t0 : GEMM_NR;
-        uint8_t *group = (uint8_t *)out + t0 * blocks * 40;
-        for (intptr_t b = 0; b < blocks; b++) {
-            uint8_t *p = group + b * 40 * T;
-            for (intptr_t t = 0; t < T; t++) {
-                float d;
-                const int32_t sum = quantize_block_512(x + (t0 + t) * xStride + 32 * b, q, &d);
-                const int32_t start = (int32_t)(0u - (uint32_t)offset * (uint32_t)sum);   // wraps as the matvec's (NaN / ∞ only)
-                for (int c = 0; c < 8; c++) memcpy(p + 4 * (c * T + t), q + 4 * c, 4);
-                memcpy(p + 32 * T + 4 * t, &d, 4);
-                memcpy(p + 36 * T + 4 * t, &start, 4);
-            }
-        }
-    }
+    QUANTIZE_ROWS(GEMM_NR, quantize_block_512);
 }
 
 /// A block's 16 binary16 scale words (low halves rows 0–15, high halves 16–31) → 32 f32 at out.
@@ -137,11 +145,11 @@ static inline __attribute__((always_inline)) TARGET_512 void tile_512(const int 
                                                                      const uint8_t *group, float *y, intptr_t yStride,
                                                                      __mmask16 ma, __mmask16 mb, const uint8_t *next,
                                                                      intptr_t nextBlockBytes) {
-    __m512 f0[GEMM_NR], f1[GEMM_NR];
+    __m512 f0[8], f1[8];
     for (int t = 0; t < T; t++) f0[t] = f1[t] = _mm512_setzero_ps();
     const uint8_t *ub = u + b0 * UNPACKED_BLOCK_512, *p = group + b0 * 40 * T;
     for (intptr_t b = 0; b < nb; b++, ub += UNPACKED_BLOCK_512, p += 40 * T) {
-        __m512i l[GEMM_NR], h[GEMM_NR];
+        __m512i l[8], h[8];
         for (int t = 0; t < T; t++) l[t] = h[t] = _mm512_set1_epi32(load32(p + 36 * T + 4 * t));
         if (next) {   // the next panel's block b into L2 while this one computes (batches stream W from memory)
             const uint8_t *q = next + (b0 + b) * nextBlockBytes;
@@ -176,50 +184,61 @@ static inline __attribute__((always_inline)) TARGET_512 void tile_512(const int 
     }
 }
 
+// The loop nest both ISAs share: panel by panel (unpacked once into `scratch`; the first tile of
+// each chunk prefetches the next panel), chunks of 64 blocks, then the tokens in groups of NR and
+// the last n mod NR in a narrower tile (the same per-token operations). TILE(T) is the tile.
+#define GEMM_DRIVER(MR, NR, UNPACK_Q8, UNPACK_Q4, TILE)                                                \
+    do {                                                                                                \
+        const intptr_t panels = (rows + MR - 1) / MR, blocks = cols / 32;                               \
+        const intptr_t blockBytes = (q8 ? 34 : 18) * MR;                                                \
+        uint8_t *u = (uint8_t *)scratch;                                                                \
+        for (intptr_t p = 0; p < panels; p++) {                                                         \
+            const uint8_t *panel = a + p * blocks * blockBytes;                                         \
+            if (q8) UNPACK_Q8(panel, blocks, u); else UNPACK_Q4(panel, blocks, u);                      \
+            const uint8_t *next = p + 1 < panels ? panel + blocks * blockBytes : NULL;                  \
+            const intptr_t valid = rows - p * MR;                                                       \
+            float *yp = y + p * MR;                                                                     \
+            for (intptr_t b0 = 0; b0 < blocks; b0 += GEMM_CHUNK_BLOCKS) {                               \
+                const intptr_t nb = blocks - b0 < GEMM_CHUNK_BLOCKS ? blocks - b0 : GEMM_CHUNK_BLOCKS;  \
+                intptr_t t0 = 0;                                                                        \
+                const uint8_t *g;                                                                       \
+                float *y0;                                                                              \
+                const uint8_t *pf;                                                                      \
+                for (; t0 + NR <= n; t0 += NR) {                                                        \
+                    g = (const uint8_t *)xq + t0 * blocks * 40, y0 = yp + t0 * yStride;                 \
+                    pf = t0 == 0 ? next : NULL;                                                         \
+                    TILE(NR);                                                                           \
+                }                                                                                       \
+                g = (const uint8_t *)xq + t0 * blocks * 40, y0 = yp + t0 * yStride;                     \
+                pf = t0 == 0 ? next : NULL;                                                             \
+                switch (n - t0) {                                                                       \
+                case 0: break;                                                                          \
+                case 5: TILE(5 < NR ? 5 : 1); break;                                                    \
+                case 4: TILE(4 < NR ? 4 : 1); break;                                                    \
+                case 3: TILE(3 < NR ? 3 : 1); break;                                                    \
+                case 2: TILE(2 < NR ? 2 : 1); break;                                                    \
+                default: TILE(1); break;                                                                \
+                }                                                                                       \
+            }                                                                                           \
+        }                                                                                               \
+    } while (0)
+
+#if GEMM_NR > 6
+#error "GEMM_NR > 6: add the tails to GEMM_DRIVER"
+#endif
+
 static inline __attribute__((always_inline)) TARGET_512 void gemm_512(int q8, const uint8_t *a, intptr_t rows, intptr_t cols,
                                                                      const void *xq, intptr_t n, float *y, intptr_t yStride,
                                                                      void *scratch) {
-    enum { MR = 32 };
-    const intptr_t panels = (rows + MR - 1) / MR, blocks = cols / 32;
-    const intptr_t blockBytes = (q8 ? 34 : 18) * MR;
-    uint8_t *u = (uint8_t *)scratch;
-    for (intptr_t p = 0; p < panels; p++) {
-        const uint8_t *panel = a + p * blocks * blockBytes;
-        if (q8) unpack_q8_512(panel, blocks, u); else unpack_q4_512(panel, blocks, u);
-        const uint8_t *next = p + 1 < panels ? panel + blocks * blockBytes : NULL;   // prefetched by the first tile
-        const intptr_t valid = rows - p * MR;
-        const __mmask16 ma = valid >= 16 ? 0xFFFF : (__mmask16)((1u << valid) - 1);
-        const __mmask16 mb = valid >= 32 ? 0xFFFF : valid <= 16 ? 0 : (__mmask16)((1u << (valid - 16)) - 1);
-        float *yp = y + p * MR;
-        for (intptr_t b0 = 0; b0 < blocks; b0 += GEMM_CHUNK_BLOCKS) {
-            const intptr_t nb = blocks - b0 < GEMM_CHUNK_BLOCKS ? blocks - b0 : GEMM_CHUNK_BLOCKS;
-            intptr_t t0 = 0;
-            for (; t0 + GEMM_NR <= n; t0 += GEMM_NR) {
-                tile_512(GEMM_NR, u, b0, nb, (const uint8_t *)xq + t0 * blocks * 40, yp + t0 * yStride, yStride, ma, mb,
-                         t0 == 0 ? next : NULL, blockBytes);
-            }
-            const uint8_t *g = (const uint8_t *)xq + t0 * blocks * 40;
-            float *y0 = yp + t0 * yStride;
-            switch (n - t0) {   // the last tokens: the same per-token operations in a narrower tile
-            case 0: break;
-#if GEMM_NR > 7
-#error "GEMM_NR > 7: add the tails"
-#endif
-#if GEMM_NR > 6
-            case 6: tile_512(6, u, b0, nb, g, y0, yStride, ma, mb, t0 == 0 ? next : NULL, blockBytes); break;
-#endif
-#if GEMM_NR > 5
-            case 5: tile_512(5, u, b0, nb, g, y0, yStride, ma, mb, t0 == 0 ? next : NULL, blockBytes); break;
-#endif
-#if GEMM_NR > 4
-            case 4: tile_512(4, u, b0, nb, g, y0, yStride, ma, mb, t0 == 0 ? next : NULL, blockBytes); break;
-#endif
-            case 3: tile_512(3, u, b0, nb, g, y0, yStride, ma, mb, t0 == 0 ? next : NULL, blockBytes); break;
-            case 2: tile_512(2, u, b0, nb, g, y0, yStride, ma, mb, t0 == 0 ? next : NULL, blockBytes); break;
-            default: tile_512(1, u, b0, nb, g, y0, yStride, ma, mb, t0 == 0 ? next : NULL, blockBytes); break;
-            }
-        }
-    }
+    __mmask16 ma = 0, mb = 0;
+#define TILE(T)                                                                                         \
+    do {                                                                                                \
+        ma = valid >= 16 ? 0xFFFF : (__mmask16)((1u << valid) - 1);                                     \
+        mb = valid >= 32 ? 0xFFFF : valid <= 16 ? 0 : (__mmask16)((1u << (valid - 16)) - 1);           \
+        tile_512(T, u, b0, nb, g, y0, yStride, ma, mb, pf, blockBytes);                                 \
+    } while (0)
+    GEMM_DRIVER(32, GEMM_NR, unpack_q8_512, unpack_q4_512, TILE);
+#undef TILE
 }
 
 TARGET_512 void int8_gemm_q8_vnni512(const uint8_t *a, intptr_t rows, intptr_t cols, const void *xq, intptr_t n, float *y,
@@ -232,6 +251,184 @@ TARGET_512 void int8_gemm_q4_vnni512(const uint8_t *a, intptr_t rows, intptr_t c
     gemm_512(0, a, rows, cols, xq, n, y, yStride, scratch);
 }
 
+// ---- AVX2 -------------------------------------------------------------------------------------
+//
+// Panels of 16 rows (8 lanes). `vpmaddubsw` sums byte pairs into int16 with saturation, so the
+// dense form keeps every u8 operand ≤ 15: q4's codes are nibbles already (pairs ≤ 2·15·128, eight
+// chunks ≤ 30 720 < 32 767 add up in int16, as the matvec's), and q8's codes u are split into
+// nibbles, u = 16·h + l, two `vpmaddubsw` per vector; `vpmaddwd` with ones (and sixteens for h)
+// then widens a block's sums to int32 exactly. Unpacked block: q4 8 × (rows 0–7, rows 8–15) of
+// 32 bytes + 16 f32 scales = 576 bytes; q8 8 × (rows 0–7 l, h, rows 8–15 l, h) + scales = 1 088.
+// Tiles of 2 tokens (16 ymm registers: q8's 8 int16 and 4 f32 accumulators). Bit-identical to
+// int8_matvec_q*_avx2 as the AVX-512 GEMM is to its matvecs.
+
+#define TARGET_256 __attribute__((target("avx2,fma,f16c")))
+enum { GEMM_NR_256 = 2, UNPACKED_Q4_256 = 576, UNPACKED_Q8_256 = 1088 };
+
+static inline __attribute__((always_inline)) TARGET_256 float hmax_256(__m256 v) {
+    __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+    m = _mm_max_ss(m, _mm_shuffle_ps(m, m, 1));
+    return _mm_cvtss_f32(m);
+}
+
+static inline __attribute__((always_inline)) TARGET_256 int32_t hsum_256i(__m256i v) {
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
+    return _mm_cvtsi128_si32(s);
+}
+
+/// int8_matvec.c's quantize_block_256, operation for operation.
+static inline __attribute__((always_inline)) TARGET_256 int32_t quantize_block_256(const float *x, int8_t *q, float *d) {
+    const __m256 sign = _mm256_set1_ps(-0.0f);
+    __m256 v[4];
+    __m256 amax = _mm256_setzero_ps(), unord = _mm256_setzero_ps();
+    for (int i = 0; i < 4; i++) {
+        v[i] = _mm256_loadu_ps(x + 8 * i);
+        amax = _mm256_max_ps(amax, _mm256_andnot_ps(sign, v[i]));
+        unord = _mm256_or_ps(unord, _mm256_cmp_ps(v[i], v[i], _CMP_UNORD_Q));
+    }
+    const float m = hmax_256(amax);
+    const float id = m > 0.0f ? 127.0f / m : 0.0f;
+    *d = _mm256_movemask_ps(unord) ? NAN : m / 127.0f;
+    const __m256 vid = _mm256_set1_ps(id);
+    __m256i qi[4];
+    for (int i = 0; i < 4; i++) qi[i] = _mm256_cvtps_epi32(_mm256_mul_ps(v[i], vid));
+    const __m256i p01 = _mm256_packs_epi32(qi[0], qi[1]), p23 = _mm256_packs_epi32(qi[2], qi[3]);
+    const __m256i bytes = _mm256_permutevar8x32_epi32(_mm256_packs_epi16(p01, p23), _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+    _mm256_storeu_si256((__m256i *)q, bytes);
+    return hsum_256i(_mm256_add_epi32(_mm256_add_epi32(qi[0], qi[1]), _mm256_add_epi32(qi[2], qi[3])));
+}
+
+TARGET_256 void int8_gemm_quantize_avx2(const float *x, intptr_t xStride, intptr_t n, intptr_t cols, int32_t offset, void *out) {
+    QUANTIZE_ROWS(GEMM_NR_256, quantize_block_256);
+}
+
+/// A block's 8 binary16 scale words (low halves rows 0–7, high halves 8–15) → 16 f32 at out.
+static inline __attribute__((always_inline)) TARGET_256 void unpack_scales_256(const uint8_t *p, uint8_t *out) {
+    const __m128i w0 = _mm_loadu_si128((const __m128i *)p), w1 = _mm_loadu_si128((const __m128i *)(p + 16));
+    const __m128i low = _mm_set1_epi32(0xFFFF);
+    const __m128i l = _mm_packus_epi32(_mm_and_si128(w0, low), _mm_and_si128(w1, low));
+    const __m128i h = _mm_packus_epi32(_mm_srli_epi32(w0, 16), _mm_srli_epi32(w1, 16));
+    _mm256_store_ps((float *)out, _mm256_cvtph_ps(l));
+    _mm256_store_ps((float *)(out + 32), _mm256_cvtph_ps(h));
+}
+
+static inline __attribute__((always_inline)) TARGET_256 void unpack_q4_256(const uint8_t *src, intptr_t blocks, uint8_t *dst) {
+    const __m256i nibble = _mm256_set1_epi8(0x0F);
+    for (intptr_t b = 0; b < blocks; b++, src += 18 * 16, dst += UNPACKED_Q4_256) {
+        for (int c = 0; c < 8; c++) {
+            const __m256i w = _mm256_loadu_si256((const __m256i *)(src + 32 * c));
+            _mm256_store_si256((__m256i *)(dst + 64 * c), _mm256_and_si256(w, nibble));
+            _mm256_store_si256((__m256i *)(dst + 64 * c + 32), _mm256_and_si256(_mm256_srli_epi16(w, 4), nibble));
+        }
+        unpack_scales_256(src + 256, dst + 512);
+    }
+}
+
+static inline __attribute__((always_inline)) TARGET_256 void unpack_q8_256(const uint8_t *src, intptr_t blocks, uint8_t *dst) {
+    const __m256i order = _mm256_broadcastsi128_si256(_mm_setr_epi8(0, 2, 1, 3, 4, 6, 5, 7, 8, 10, 9, 11, 12, 14, 13, 15));
+    const __m256i low = _mm256_set1_epi32(0xFFFF), nibble = _mm256_set1_epi8(0x0F);
+    for (intptr_t b = 0; b < blocks; b++, src += 34 * 16, dst += UNPACKED_Q8_256) {
+        for (int c = 0; c < 8; c++) {
+            const __m256i a = _mm256_shuffle_epi8(_mm256_loadu_si256((const __m256i *)(src + 64 * c)), order);
+            const __m256i e = _mm256_shuffle_epi8(_mm256_loadu_si256((const __m256i *)(src + 64 * c + 32)), order);
+            const __m256i r0 = _mm256_or_si256(_mm256_and_si256(a, low), _mm256_slli_epi32(e, 16));      // rows 0–7
+            const __m256i r1 = _mm256_or_si256(_mm256_srli_epi32(a, 16), _mm256_andnot_si256(low, e));   // rows 8–15
+            _mm256_store_si256((__m256i *)(dst + 128 * c), _mm256_and_si256(r0, nibble));
+            _mm256_store_si256((__m256i *)(dst + 128 * c + 32), _mm256_and_si256(_mm256_srli_epi16(r0, 4), nibble));
+            _mm256_store_si256((__m256i *)(dst + 128 * c + 64), _mm256_and_si256(r1, nibble));
+            _mm256_store_si256((__m256i *)(dst + 128 * c + 96), _mm256_and_si256(_mm256_srli_epi16(r1, 4), nibble));
+        }
+        unpack_scales_256(src + 512, dst + 1024);
+    }
+}
+
+/// As tile_512, 16 rows (`valid` of them stored), q8 or q4 (a constant after inlining).
+static inline __attribute__((always_inline)) TARGET_256 void tile_256(const int T, const int q8, const uint8_t *u, intptr_t b0,
+                                                                     intptr_t nb, const uint8_t *group, float *y,
+                                                                     intptr_t yStride, intptr_t valid, const uint8_t *next,
+                                                                     intptr_t nextBlockBytes) {
+    const intptr_t ubytes = q8 ? UNPACKED_Q8_256 : UNPACKED_Q4_256, scales = q8 ? 1024 : 512;
+    const __m256i ones = _mm256_set1_epi16(1), sixteens = _mm256_set1_epi16(16);
+    __m256 f0[8], f1[8];
+    for (int t = 0; t < T; t++) f0[t] = f1[t] = _mm256_setzero_ps();
+    const uint8_t *ub = u + b0 * ubytes, *p = group + b0 * 40 * T;
+    for (intptr_t b = 0; b < nb; b++, ub += ubytes, p += 40 * T) {
+        if (next) {
+            const uint8_t *q = next + (b0 + b) * nextBlockBytes;
+            for (intptr_t k = 0; k < nextBlockBytes; k += 64) _mm_prefetch((const char *)q + k, _MM_HINT_T1);
+        }
+        __m256i l[8], h[8], lh[8], hh[8];   // int16 pair sums: rows 0–7, rows 8–15 (q8: low and high nibbles)
+        for (int t = 0; t < T; t++) l[t] = h[t] = lh[t] = hh[t] = _mm256_setzero_si256();
+#pragma clang loop unroll(full)
+        for (int c = 0; c < 8; c++) {
+            for (int t = 0; t < T; t++) {
+                const __m256i xv = _mm256_set1_epi32(load32(p + 4 * (c * T + t)));
+                if (q8) {
+                    l[t] = _mm256_add_epi16(l[t], _mm256_maddubs_epi16(_mm256_load_si256((const __m256i *)(ub + 128 * c)), xv));
+                    lh[t] = _mm256_add_epi16(lh[t], _mm256_maddubs_epi16(_mm256_load_si256((const __m256i *)(ub + 128 * c + 32)), xv));
+                    h[t] = _mm256_add_epi16(h[t], _mm256_maddubs_epi16(_mm256_load_si256((const __m256i *)(ub + 128 * c + 64)), xv));
+                    hh[t] = _mm256_add_epi16(hh[t], _mm256_maddubs_epi16(_mm256_load_si256((const __m256i *)(ub + 128 * c + 96)), xv));
+                } else {
+                    l[t] = _mm256_add_epi16(l[t], _mm256_maddubs_epi16(_mm256_load_si256((const __m256i *)(ub + 64 * c)), xv));
+                    h[t] = _mm256_add_epi16(h[t], _mm256_maddubs_epi16(_mm256_load_si256((const __m256i *)(ub + 64 * c + 32)), xv));
+                }
+            }
+        }
+        const __m256 slo = _mm256_load_ps((const float *)(ub + scales)), shi = _mm256_load_ps((const float *)(ub + scales + 32));
+        for (int t = 0; t < T; t++) {
+            const __m256i start = _mm256_set1_epi32(load32(p + 36 * T + 4 * t));
+            __m256i sl = _mm256_add_epi32(start, _mm256_madd_epi16(l[t], ones));
+            __m256i sh = _mm256_add_epi32(start, _mm256_madd_epi16(h[t], ones));
+            if (q8) {
+                sl = _mm256_add_epi32(sl, _mm256_madd_epi16(lh[t], sixteens));
+                sh = _mm256_add_epi32(sh, _mm256_madd_epi16(hh[t], sixteens));
+            }
+            float dt;
+            memcpy(&dt, p + 32 * T + 4 * t, 4);
+            const __m256 vd = _mm256_set1_ps(dt);
+            f0[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sl), _mm256_mul_ps(slo, vd), f0[t]);
+            f1[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sh), _mm256_mul_ps(shi, vd), f1[t]);
+        }
+    }
+    for (int t = 0; t < T; t++) {
+        float *row = y + t * yStride;
+        if (valid >= 16) {
+            if (b0 > 0) {
+                f0[t] = _mm256_add_ps(f0[t], _mm256_loadu_ps(row));
+                f1[t] = _mm256_add_ps(f1[t], _mm256_loadu_ps(row + 8));
+            }
+            _mm256_storeu_ps(row, f0[t]);
+            _mm256_storeu_ps(row + 8, f1[t]);
+        } else {
+            float r[16];
+            _mm256_storeu_ps(r, f0[t]);
+            _mm256_storeu_ps(r + 8, f1[t]);
+            for (intptr_t i = 0; i < valid; i++) row[i] = b0 > 0 ? row[i] + r[i] : r[i];
+        }
+    }
+}
+
+static inline __attribute__((always_inline)) TARGET_256 void gemm_256(int q8, const uint8_t *a, intptr_t rows, intptr_t cols,
+                                                                     const void *xq, intptr_t n, float *y, intptr_t yStride,
+                                                                     void *scratch) {
+#define TILE(T) tile_256(T, q8, u, b0, nb, g, y0, yStride, valid, pf, blockBytes)
+    GEMM_DRIVER(16, GEMM_NR_256, unpack_q8_256, unpack_q4_256, TILE);
+#undef TILE
+}
+
+TARGET_256 void int8_gemm_q8_avx2(const uint8_t *a, intptr_t rows, intptr_t cols, const void *xq, intptr_t n, float *y,
+                                  intptr_t yStride, void *scratch) {
+    gemm_256(1, a, rows, cols, xq, n, y, yStride, scratch);
+}
+
+TARGET_256 void int8_gemm_q4_avx2(const uint8_t *a, intptr_t rows, intptr_t cols, const void *xq, intptr_t n, float *y,
+                                  intptr_t yStride, void *scratch) {
+    gemm_256(0, a, rows, cols, xq, n, y, yStride, scratch);
+}
+
 #else
 // No x86-64: the engine never selects these (KernelSet offers `fast` kernels only on x86-64).
 intptr_t int8_gemm_activation_bytes(intptr_t n, intptr_t cols) { return n * (cols / 32) * 40; }
@@ -239,4 +436,7 @@ intptr_t int8_gemm_panel_scratch_bytes(intptr_t cols) { return (cols / 32) * 115
 void int8_gemm_quantize_vnni512(const float *x, intptr_t s, intptr_t n, intptr_t c, int32_t o, void *out) { (void)x; (void)s; (void)n; (void)c; (void)o; (void)out; }
 void int8_gemm_q8_vnni512(const uint8_t *a, intptr_t r, intptr_t c, const void *x, intptr_t n, float *y, intptr_t s, void *w) { (void)a; (void)r; (void)c; (void)x; (void)n; (void)y; (void)s; (void)w; }
 void int8_gemm_q4_vnni512(const uint8_t *a, intptr_t r, intptr_t c, const void *x, intptr_t n, float *y, intptr_t s, void *w) { (void)a; (void)r; (void)c; (void)x; (void)n; (void)y; (void)s; (void)w; }
+void int8_gemm_quantize_avx2(const float *x, intptr_t s, intptr_t n, intptr_t c, int32_t o, void *out) { (void)x; (void)s; (void)n; (void)c; (void)o; (void)out; }
+void int8_gemm_q8_avx2(const uint8_t *a, intptr_t r, intptr_t c, const void *x, intptr_t n, float *y, intptr_t s, void *w) { (void)a; (void)r; (void)c; (void)x; (void)n; (void)y; (void)s; (void)w; }
+void int8_gemm_q4_avx2(const uint8_t *a, intptr_t r, intptr_t c, const void *x, intptr_t n, float *y, intptr_t s, void *w) { (void)a; (void)r; (void)c; (void)x; (void)n; (void)y; (void)s; (void)w; }
 #endif

@@ -45,7 +45,8 @@ void int8_matvec_q4_avx2(const uint8_t *panels, intptr_t rows, intptr_t cols, co
 // `int8_gemm_activation_bytes(n, cols)` bytes (4-byte aligned; `offset` is 128 for q8 panels, 8
 // for q4); `int8_gemm_q*_*` then runs the panels against it, unpacking each panel into `scratch`
 // (`int8_gemm_panel_scratch_bytes(cols)` bytes, 64-byte aligned). Both buffers belong to the
-// calling thread. AVX-512 VNNI: panels of 32 rows, as the matvecs'.
+// calling thread. The panels are the path's, as the matvecs': 32 rows (AVX-512 VNNI), 16 (AVX2 +
+// FMA + F16C); quantize with the same path's function (the buffer's order is its tiles').
 intptr_t int8_gemm_activation_bytes(intptr_t n, intptr_t cols);
 intptr_t int8_gemm_panel_scratch_bytes(intptr_t cols);
 void int8_gemm_quantize_vnni512(const float *x, intptr_t xStride, intptr_t n, intptr_t cols, int32_t offset, void *out);
@@ -53,5 +54,10 @@ void int8_gemm_q8_vnni512(const uint8_t *panels, intptr_t rows, intptr_t cols, c
                           intptr_t yStride, void *scratch);
 void int8_gemm_q4_vnni512(const uint8_t *panels, intptr_t rows, intptr_t cols, const void *xq, intptr_t n, float *y,
                           intptr_t yStride, void *scratch);
+void int8_gemm_quantize_avx2(const float *x, intptr_t xStride, intptr_t n, intptr_t cols, int32_t offset, void *out);
+void int8_gemm_q8_avx2(const uint8_t *panels, intptr_t rows, intptr_t cols, const void *xq, intptr_t n, float *y,
+                       intptr_t yStride, void *scratch);
+void int8_gemm_q4_avx2(const uint8_t *panels, intptr_t rows, intptr_t cols, const void *xq, intptr_t n, float *y,
+                       intptr_t yStride, void *scratch);
 
 #endif

@@ -265,7 +265,11 @@ public final class KernelSet: Sendable {
 
     #if arch(x86_64)
     static let avx2Fast = KernelSet(.avx2, int8Q8: { int8_matvec_q8_avx2($0, $1, $2, $3, $4) },
-                                    int8Q4: { int8_matvec_q4_avx2($0, $1, $2, $3, $4) }, name: "avx2")
+                                    int8Q4: { int8_matvec_q4_avx2($0, $1, $2, $3, $4) }, name: "avx2",
+                                    gemm: Int8GEMM(name: "avx2",
+                                                   quantize: { int8_gemm_quantize_avx2($0, $1, $2, $3, $4, $5) },
+                                                   q8: { int8_gemm_q8_avx2($0.assumingMemoryBound(to: UInt8.self), $1, $2, $3, $4, $5, $6, $7) },
+                                                   q4: { int8_gemm_q4_avx2($0.assumingMemoryBound(to: UInt8.self), $1, $2, $3, $4, $5, $6, $7) }))
     static let avx512Fast = KernelSet(.avx512, int8Q8: { int8_matvec_q8_vnni512($0, $1, $2, $3, $4) },
                                       int8Q4: { int8_matvec_q4_vnni512($0, $1, $2, $3, $4) }, name: "avx512-vnni",
                                       gemm: Int8GEMM(name: "avx512-vnni",
