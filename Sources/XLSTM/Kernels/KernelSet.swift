@@ -99,10 +99,9 @@ public enum Precision: Int, CaseIterable, Sendable, CustomStringConvertible {
     /// float32 activations everywhere: every fixture within 1e-4 of the official code (the default).
     case exact = 0
     /// The quantized (q8 / q4) projections quantize their input to int8 per block of 32 and sum
-    /// integer products: the step's matvecs (AVX-512 VNNI, AVX2) — decode at the memory bandwidth —
-    /// and, on AVX-512 VNNI, prefill's and batches' GEMMs, each token computed exactly as the step's
-    /// matvec would; at a measured error (README "Precision"). Everything else — f32 / bf16 weights,
-    /// the AVX2 path's prefill and batches — runs as `exact`.
+    /// integer products (AVX-512 VNNI, AVX2): the step's matvecs — decode at the memory bandwidth —
+    /// and prefill's and batches' GEMMs, each token computed bit for bit as the step's matvec would;
+    /// at a measured error (README "Precision"). f32 / bf16 weights run as `exact`.
     case fast = 1
 
     public var description: String { self == .exact ? "exact" : "fast" }
@@ -127,7 +126,7 @@ public final class KernelSet: Sendable {
     /// `fast` only: the int8 GEMM prefill's and batches' q8 / q4 projections run (Sources/CXLSTMCPU/
     /// int8_gemm.c), each token as the fast matvec; nil where they dequantize panels to f32.
     let int8GEMM: Int8GEMM?
-    /// Its name ("avx512-vnni"), nil without one.
+    /// Its name ("avx512-vnni", "avx2"), nil without one.
     public var int8GEMMName: String? { int8GEMM?.name }
     /// Row-major W [rows, cols] (f32) · x [cols] -> y [rows] (small per-head matrices, used in place).
     let matVecRowMajorF32: MatVec<Float>
