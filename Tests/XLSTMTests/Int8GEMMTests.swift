@@ -3,7 +3,7 @@
 // here in doubles (x quantized per block as the header says: Int8MatVecTests.int8Reference), and
 // bit for bit against the fast matvec of that token alone (the documented contract: a token's
 // prefill / batch result is its step's), on every path with one (AVX-512 VNNI tiles of 6 tokens, AVX2
-// tiles of 2); on row tails, token counts 1 … 13 (two full 6-token tiles and a tail), one
+// tiles of 4); on row tails, token counts 1 … 13 (two full 6-token tiles and a tail), one
 // and several 64-block chunks; NaN / ∞ in one token's row (only that token's outputs are hit);
 // the thread split; and which tables carry it.
 
