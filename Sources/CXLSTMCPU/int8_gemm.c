@@ -13,7 +13,8 @@
 // same "dense" form for both formats, per block 1 152 bytes:
 //   16 vectors of u8 codes: for c in 0..<8, rows 0–15 then rows 16–31, 32-bit word j holding that
 //   row's columns 4c .. 4c+3 — the u8 operand of one `vpdpbusd` whose s8 operand is the token's
-//   activation word c of the block, broadcast (`vpdpbusd zmm, zmm, m32bcst`: a load, no shuffle);
+//   activation word c of the block, broadcast from memory (`vpbroadcastd zmm, m32`: a load-port
+//   µop, no shuffle) and used by that token's two `vpdpbusd` (rows 0–15, 16–31);
 //   then the 32 scales as f32 (rows 0–15, 16–31).
 // q4's codes already are that form (`word & 0x0F0F0F0F`, `(word >> 4) & 0x0F0F0F0F`); q8's panel
 // words interleave two rows and two columns, (row j, 2k) (row j+16, 2k) (row j, 2k+1) (row j+16, 2k+1),
@@ -53,6 +54,7 @@ static inline __attribute__((always_inline)) int32_t load32(const uint8_t *p) {
 
 intptr_t int8_gemm_activation_bytes(intptr_t n, intptr_t cols) { return n * (cols / 32) * 40; }
 
+// Both ISAs' unpacked panels fit (AVX2's blocks are 1 088 / 576 bytes).
 intptr_t int8_gemm_panel_scratch_bytes(intptr_t cols) { return (cols / 32) * UNPACKED_BLOCK_512; }
 
 // X's rows → the activation buffer (the layout above) for tiles of NR tokens, each block through
