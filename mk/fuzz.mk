@@ -32,7 +32,8 @@ FUZZ_SOURCES    := $(shell find Sources/XLSTM -name '*.swift') $(wildcard Tests/
 # each kernel module for its own ISA (not instrumented: coverage is wanted in the parsers).
 FUZZ_ISA_MODULES := $(if $(filter x86_64,$(shell uname -m)),XLSTMKernelsAVX2:haswell XLSTMKernelsAVX512:skylake-avx512,)
 FUZZ_ISA_OBJECTS := $(foreach m,$(FUZZ_ISA_MODULES),$(FUZZ_DIR)/$(firstword $(subst :, ,$(m))).o)
-FUZZ_CPU_OBJECT  := $(FUZZ_DIR)/cpu.o $(FUZZ_DIR)/int8_matvec.o
+# Every C file of CXLSTMCPU (cpu detection, the int8 matvecs and GEMM).
+FUZZ_CPU_OBJECT  := $(patsubst Sources/CXLSTMCPU/%.c,$(FUZZ_DIR)/%.o,$(wildcard Sources/CXLSTMCPU/*.c))
 
 .PHONY: fuzz fuzz-build fuzz-replay fuzz-merge fuzz-seeds
 

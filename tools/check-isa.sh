@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Checks that no code compiled for a wider ISA can run on a CPU without it: in libxlstm.so (or the
 # binary given), only functions of the XLSTMKernelsAVX512 module (and the C int8 kernels compiled for
-# it, `int8_matvec_*vnni512`, Sources/CXLSTMCPU/int8_matvec.c) may contain EVEX (AVX-512)
-# instructions, and only those or XLSTMKernelsAVX2's (and `int8_matvec_*_avx2`) VEX (AVX/AVX2/FMA) ones.
+# it, `int8_matvec_*vnni512` and `int8_gemm_*_vnni512`, Sources/CXLSTMCPU/int8_matvec.c and
+# int8_gemm.c) may contain EVEX (AVX-512)
+# instructions, and only those or XLSTMKernelsAVX2's (and `int8_matvec_*_avx2`, `int8_gemm_*_avx2`) VEX
+# (AVX/AVX2/FMA) ones.
 # Everything else — the engine, the C ABI, the statically linked Swift runtime — must be baseline
 # x86-64, because the kernel dispatch (Sources/XLSTM/Kernels/KernelSet.swift) is the only thing
 # that may choose wider code. A shared generic specialization or an inlined helper that the linker
@@ -29,8 +31,8 @@ objdump -d "$binary" | awk -v binary="$binary" '
     else if (b == "c4" || b == "c5") kind = "vex"
     if (kind == "") next
     module = "baseline"
-    if (index(fn, "XLSTMKernelsAVX512") > 0 || fn ~ /^<int8_matvec_q[48]_(exact_)?vnni512>:$/) module = "avx512"
-    else if (index(fn, "XLSTMKernelsAVX2") > 0 || fn ~ /^<int8_matvec_q[48]_(exact_)?avx2>:$/) module = "avx2"
+    if (index(fn, "XLSTMKernelsAVX512") > 0 || fn ~ /^<int8_matvec_q[48]_(exact_)?vnni512>:$/ || fn ~ /^<int8_gemm_(q[48]|quantize)_vnni512>:$/) module = "avx512"
+    else if (index(fn, "XLSTMKernelsAVX2") > 0 || fn ~ /^<int8_matvec_q[48]_(exact_)?avx2>:$/ || fn ~ /^<int8_gemm_(q[48]|quantize)_avx2>:$/) module = "avx2"
     count[module "," kind]++
     if ((module == "baseline") || (module == "avx2" && kind == "evex")) {
       if (!(fn in reported)) { reported[fn] = 1; print "isa: " kind " instruction in " module " function " fn ": " parts[3] > "/dev/stderr" }

@@ -160,10 +160,11 @@ public enum xlstm_load_mode: Int32, CEnum {
 public enum xlstm_precision: Int32, CEnum {
     /// float32 activations everywhere: the results the reference fixtures check (≤ 1e-4). Default.
     case XLSTM_PRECISION_EXACT = 0
-    /// The single-session step's q8 / q4 matvecs quantize their input to int8 per block of 32 and
-    /// sum integer products (AVX-512 VNNI or AVX2): decode near the memory bandwidth, at a measured
-    /// error (README). Prefill, batches and f32 / bf16 weights run as in exact; on a path without
-    /// int8 kernels (portable) the model loads as exact, which `xlstm_model_get_precision` reports.
+    /// The q8 / q4 projections quantize their input to int8 per block of 32 and sum integer
+    /// products (AVX-512 VNNI or AVX2): the single-session step's matvecs (decode near the memory
+    /// bandwidth) and prefill's and batches' GEMMs (each token's result bit for bit its step's), at
+    /// a measured error (README). f32 / bf16 weights run as in exact; on a path without int8
+    /// kernels (portable) the model loads as exact, which `xlstm_model_get_precision` reports.
     case XLSTM_PRECISION_FAST = 1
 }
 

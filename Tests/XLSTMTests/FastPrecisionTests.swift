@@ -1,7 +1,9 @@
-// Models loaded with `Precision.fast`: the quantized fixtures' step logits against the OFFICIAL
-// model's (the same logits.f32 `exact` meets within 1e-4), within the documented bound of the int8
-// activations; what `fast` leaves alone (f32 / bf16 weights: bit-identical to `exact`); and the
-// paths without int8 kernels loading as `exact`.
+// Models loaded with `Precision.fast`: the quantized fixtures' step, prefill and batch logits
+// against the OFFICIAL model's (the same logits.f32 `exact` meets within 1e-4), within the
+// documented bound of the int8 activations; prefill and batches near the fast step (their int8
+// GEMM computes each token as the step's matvec) and batches bit-identical across N; what `fast`
+// leaves alone (f32 / bf16 weights, prefill without an int8 GEMM: bit-identical to `exact`); and
+// the paths without int8 kernels loading as `exact`.
 
 import Testing
 import XLSTM
@@ -29,6 +31,86 @@ import XLSTM
         let error = actual.withUnsafeBufferPointer { a in expected.withUnsafeBufferPointer { relativeError(a, $0) } }
         #expect(error <= Tolerance.fast, "\(name) [\(path), fast]: max|Δ|/max|logit| = \(error)")
         print("fast-precision \(name) [\(path)]: max|Δ|/max|logit| = \(error)")
+    }
+
+    static func prefillLogits(_ model: Model, _ tokens: [Int32]) throws -> [Float] {
+        let session = Session(model: model)
+        var out = [Float](repeating: .nan, count: tokens.count * model.vocabSize)
+        try tokens.withUnsafeBufferPointer { ids throws(XLSTMError) in
+            let result = out.withUnsafeMutableBufferPointer { buffer in
+                Result { () throws(XLSTMError) in try session.prefill(ids, logits: .all(buffer.baseAddress!)) }
+            }
+            try result.get()
+        }
+        return out
+    }
+
+    static func error(_ a: [Float], _ b: [Float]) -> Float {
+        a.withUnsafeBufferPointer { x in b.withUnsafeBufferPointer { relativeError(x, $0) } }
+    }
+
+    /// Prefill in `fast`: within the fast bound of the official logits, and — where the path has the
+    /// int8 GEMM — near the fast step (Tolerance.fastPrefillVsStep); without it, exactly `exact`'s prefill.
+    @Test(arguments: QuantizedFixtures.names, int8Paths)
+    func prefillWithinTheFastBoundAndNearTheStep(_ name: String, _ path: CPUPath) throws {
+        let model = try Model(directory: QuantizedFixtures.modelDirectory(name), cpuPath: path, precision: .fast)
+        let tokens = QuantizedFixtures.tokens(name)
+        let prefill = try Self.prefillLogits(model, tokens)
+        let reference = Self.error(prefill, QuantizedFixtures.logits(name))
+        #expect(reference <= Tolerance.fast, "\(name) [\(path), fast prefill] vs official: \(reference)")
+        if model.kernels.int8GEMMName != nil {
+            let step = Self.error(prefill, try Self.stepLogits(model, tokens))
+            #expect(step <= Tolerance.fastPrefillVsStep, "\(name) [\(path), fast prefill] vs fast step: \(step)")
+            print("fast-precision prefill \(name) [\(path)]: vs official \(reference), vs fast step \(step)")
+        } else {
+            let exact = try Model(directory: QuantizedFixtures.modelDirectory(name), cpuPath: path)
+            #expect(prefill == (try Self.prefillLogits(exact, tokens)), "\(name) [\(path)]: prefill without an int8 GEMM is exact's")
+        }
+    }
+
+    /// Batches in `fast`: a session's logits are bit-identical for N = 1, 3, 17 sessions at mixed
+    /// positions (and with 2 threads), near its own one-token feeds, within the fast bound of the
+    /// official logits.
+    @Test(arguments: QuantizedFixtures.names, int8Paths)
+    func batchesBitIdenticalAcrossNAndNearTheStep(_ name: String, _ path: CPUPath) throws {
+        let model = try Model(directory: QuantizedFixtures.modelDirectory(name), cpuPath: path, precision: .fast)
+        let threaded = try Model(directory: QuantizedFixtures.modelDirectory(name), cpuPath: path, threads: 2, precision: .fast)
+        let tokens = QuantizedFixtures.tokens(name), expected = QuantizedFixtures.logits(name)
+        let V = model.vocabSize, rounds = 3
+        func primed(_ i: Int) -> Int { (i * 5) % 13 }
+        func run(_ model: Model, _ count: Int) throws -> [[[Float]]] {
+            let sessions = (0..<count).map { _ in Session(model: model) }
+            for (i, session) in sessions.enumerated() {
+                for t in 0..<primed(i) { try session.feed(tokens[t], computeLogits: false) }
+            }
+            var out: [[[Float]]] = []
+            for r in 0..<rounds {
+                try model.feedBatch(sessions, sessions.indices.map { tokens[primed($0) + r] })
+                out.append(sessions.map { Array($0.logits) })
+            }
+            return out
+        }
+        let wide = try run(model, 17)
+        #expect(try run(threaded, 17) == wide, "\(name) [\(path)]: 2 threads")
+        for count in [1, 3] {
+            let narrow = try run(model, count)
+            for r in 0..<rounds { #expect(Array(wide[r].prefix(count)) == narrow[r], "\(name) [\(path)]: N = \(count) vs 17, round \(r)") }
+        }
+        var worstStep: Float = 0, worstReference: Float = 0
+        for i in 0..<17 {
+            let single = Session(model: model)
+            for t in 0..<primed(i) { try single.feed(tokens[t], computeLogits: false) }
+            for r in 0..<rounds {
+                try single.feed(tokens[primed(i) + r])
+                let row = primed(i) + r
+                worstStep = max(worstStep, Self.error(wide[r][i], Array(single.logits)))
+                worstReference = max(worstReference, Self.error(wide[r][i], Array(expected[(row * V)..<((row + 1) * V)])))
+            }
+        }
+        let bound = model.kernels.int8GEMMName != nil ? Tolerance.fastPrefillVsStep : Tolerance.fast
+        #expect(worstStep <= bound, "\(name) [\(path)]: fast batch vs fast step: \(worstStep)")
+        #expect(worstReference <= Tolerance.fast, "\(name) [\(path)]: fast batch vs official: \(worstReference)")
+        print("fast-precision batch \(name) [\(path)]: vs fast step \(worstStep), vs official \(worstReference)")
     }
 
     /// `fast` changes only the quantized matvecs: an f32 / bf16 model's logits are exactly `exact`'s.

@@ -35,4 +35,29 @@ void int8_matvec_q4_exact_avx2(const uint8_t *panels, intptr_t rows, intptr_t co
 void int8_matvec_q8_avx2(const uint8_t *panels, intptr_t rows, intptr_t cols, const float *x, float *y);
 void int8_matvec_q4_avx2(const uint8_t *panels, intptr_t rows, intptr_t cols, const float *x, float *y);
 
+// ---- The `fast` int8 GEMM (int8_gemm.c): prefill's and batches' q8 / q4 projections -----------
+//
+//   Y[t][r] = the matvec's y[r] for x = X[t], bit for bit (the same quantization of each token
+//   row, the same integer block sums, the same per-block multiply and FMA, the same chunks of 64
+//   blocks), for t in 0..<n; Y rows `yStride` floats apart, X rows `xStride` apart.
+//
+// A call is two steps: `int8_gemm_quantize_*` writes X's n rows, quantized, into a caller buffer of
+// `int8_gemm_activation_bytes(n, cols)` bytes (4-byte aligned; `offset` is 128 for q8 panels, 8
+// for q4); `int8_gemm_q*_*` then runs the panels against it, unpacking each panel into `scratch`
+// (`int8_gemm_panel_scratch_bytes(cols)` bytes, 64-byte aligned). Both buffers belong to the
+// calling thread. The panels are the path's, as the matvecs': 32 rows (AVX-512 VNNI), 16 (AVX2 +
+// FMA + F16C); quantize with the same path's function (the buffer's order is its tiles').
+intptr_t int8_gemm_activation_bytes(intptr_t n, intptr_t cols);
+intptr_t int8_gemm_panel_scratch_bytes(intptr_t cols);
+void int8_gemm_quantize_vnni512(const float *x, intptr_t xStride, intptr_t n, intptr_t cols, int32_t offset, void *out);
+void int8_gemm_q8_vnni512(const uint8_t *panels, intptr_t rows, intptr_t cols, const void *xq, intptr_t n, float *y,
+                          intptr_t yStride, void *scratch);
+void int8_gemm_q4_vnni512(const uint8_t *panels, intptr_t rows, intptr_t cols, const void *xq, intptr_t n, float *y,
+                          intptr_t yStride, void *scratch);
+void int8_gemm_quantize_avx2(const float *x, intptr_t xStride, intptr_t n, intptr_t cols, int32_t offset, void *out);
+void int8_gemm_q8_avx2(const uint8_t *panels, intptr_t rows, intptr_t cols, const void *xq, intptr_t n, float *y,
+                       intptr_t yStride, void *scratch);
+void int8_gemm_q4_avx2(const uint8_t *panels, intptr_t rows, intptr_t cols, const void *xq, intptr_t n, float *y,
+                       intptr_t yStride, void *scratch);
+
 #endif

@@ -98,9 +98,10 @@ public struct CPUInfo: Sendable {
 public enum Precision: Int, CaseIterable, Sendable, CustomStringConvertible {
     /// float32 activations everywhere: every fixture within 1e-4 of the official code (the default).
     case exact = 0
-    /// The step's quantized (q8 / q4) matvecs quantize their input to int8 per block of 32 and sum
-    /// integer products (AVX-512 VNNI, AVX2): decode at the memory bandwidth, at a measured error
-    /// (README "Precision"). Everything else — f32 / bf16 weights, prefill, batches — runs as `exact`.
+    /// The quantized (q8 / q4) projections quantize their input to int8 per block of 32 and sum
+    /// integer products (AVX-512 VNNI, AVX2): the step's matvecs — decode at the memory bandwidth —
+    /// and prefill's and batches' GEMMs, each token computed bit for bit as the step's matvec would;
+    /// at a measured error (README "Precision"). f32 / bf16 weights run as `exact`.
     case fast = 1
 
     public var description: String { self == .exact ? "exact" : "fast" }
@@ -122,6 +123,11 @@ public final class KernelSet: Sendable {
     /// digits, equal to the float product within float32 rounding ("avx512-vnni, 3 digits",
     /// "avx2, 3 digits"; Sources/CXLSTMCPU/include/xlstm_int8.h).
     public let int8MatVec: String?
+    /// `fast` only: the int8 GEMM prefill's and batches' q8 / q4 projections run (Sources/CXLSTMCPU/
+    /// int8_gemm.c), each token as the fast matvec; nil where they dequantize panels to f32.
+    let int8GEMM: Int8GEMM?
+    /// Its name ("avx512-vnni", "avx2"), nil without one.
+    public var int8GEMMName: String? { int8GEMM?.name }
     /// Row-major W [rows, cols] (f32) · x [cols] -> y [rows] (small per-head matrices, used in place).
     let matVecRowMajorF32: MatVec<Float>
     /// W in f32 / bf16 panels of `mr` rows · x [cols] -> y [rows] (MatrixPacking.swift).
@@ -164,6 +170,18 @@ public final class KernelSet: Sendable {
                                       UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Int,
                                       Float, Float, Float) -> Float
     typealias Dequantize = @Sendable (UnsafeRawPointer, Int, UnsafeMutablePointer<Float>) -> Void
+
+    /// The int8 GEMM of one ISA (xlstm_int8.h): `quantize` (x, xStride, n, cols, offset, out) the
+    /// token rows once per call, then `q8` / `q4` (panels, rows, cols, tokens, n, y, yStride, scratch).
+    struct Int8GEMM: Sendable {
+        typealias Quantize = @Sendable (UnsafePointer<Float>, Int, Int, Int, Int32, UnsafeMutableRawPointer) -> Void
+        typealias Product = @Sendable (UnsafeRawPointer, Int, Int, UnsafeRawPointer, Int, UnsafeMutablePointer<Float>, Int,
+                                       UnsafeMutableRawPointer) -> Void
+        let name: String
+        let quantize: Quantize
+        let q8: Product
+        let q4: Product
+    }
     typealias MicroKernel<Element> = @Sendable (Int, UnsafePointer<Element>, UnsafePointer<Float>,
                                                 UnsafeMutablePointer<Float>, Int, Bool, UnsafeRawPointer) -> Void
 
@@ -181,6 +199,7 @@ public final class KernelSet: Sendable {
         self.path = path
         precision = .exact
         int8MatVec = nil
+        int8GEMM = nil
         matVecRowMajorF32 = rowMajor
         matVecPackedF32 = packedF32
         matVecPackedBF16 = packedBF16
@@ -206,10 +225,11 @@ public final class KernelSet: Sendable {
 
     /// `base` with the quantized matvecs replaced by int8 kernels named `name`.
     private init(_ base: KernelSet, int8Q8: @escaping MatVec<UInt8>, int8Q4: @escaping MatVec<UInt8>, name: String,
-                 precision: Precision = .fast) {
+                 precision: Precision = .fast, gemm: Int8GEMM? = nil) {
         path = base.path
         self.precision = precision
         int8MatVec = name
+        int8GEMM = gemm
         matVecRowMajorF32 = base.matVecRowMajorF32
         matVecPackedF32 = base.matVecPackedF32
         matVecPackedBF16 = base.matVecPackedBF16
@@ -244,9 +264,17 @@ public final class KernelSet: Sendable {
 
     #if arch(x86_64)
     static let avx2Fast = KernelSet(.avx2, int8Q8: { int8_matvec_q8_avx2($0, $1, $2, $3, $4) },
-                                    int8Q4: { int8_matvec_q4_avx2($0, $1, $2, $3, $4) }, name: "avx2")
+                                    int8Q4: { int8_matvec_q4_avx2($0, $1, $2, $3, $4) }, name: "avx2",
+                                    gemm: Int8GEMM(name: "avx2",
+                                                   quantize: { int8_gemm_quantize_avx2($0, $1, $2, $3, $4, $5) },
+                                                   q8: { int8_gemm_q8_avx2($0.assumingMemoryBound(to: UInt8.self), $1, $2, $3, $4, $5, $6, $7) },
+                                                   q4: { int8_gemm_q4_avx2($0.assumingMemoryBound(to: UInt8.self), $1, $2, $3, $4, $5, $6, $7) }))
     static let avx512Fast = KernelSet(.avx512, int8Q8: { int8_matvec_q8_vnni512($0, $1, $2, $3, $4) },
-                                      int8Q4: { int8_matvec_q4_vnni512($0, $1, $2, $3, $4) }, name: "avx512-vnni")
+                                      int8Q4: { int8_matvec_q4_vnni512($0, $1, $2, $3, $4) }, name: "avx512-vnni",
+                                      gemm: Int8GEMM(name: "avx512-vnni",
+                                                     quantize: { int8_gemm_quantize_vnni512($0, $1, $2, $3, $4, $5) },
+                                                     q8: { int8_gemm_q8_vnni512($0.assumingMemoryBound(to: UInt8.self), $1, $2, $3, $4, $5, $6, $7) },
+                                                     q4: { int8_gemm_q4_vnni512($0.assumingMemoryBound(to: UInt8.self), $1, $2, $3, $4, $5, $6, $7) }))
     static let avx2ExactInt8 = KernelSet(.avx2, int8Q8: { int8_matvec_q8_exact_avx2($0, $1, $2, $3, $4) },
                                          int8Q4: { int8_matvec_q4_exact_avx2($0, $1, $2, $3, $4) },
                                          name: "avx2, 3 digits", precision: .exact)

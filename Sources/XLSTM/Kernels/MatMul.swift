@@ -16,6 +16,11 @@
 // Quantized panels (q8_0 / q4_0) are dequantized, one panel's KC rows at a time, into the thread's
 // f32 tile (KC · MR floats, in L1; scale · code, the reference values), which the f32 micro-kernel
 // then runs against every B̃ sliver: the dequantization is paid once per panel block, not per token.
+// Under `Precision.fast` (KernelSet.int8GEMM) quantized panels take the int8 GEMM instead
+// (Sources/CXLSTMCPU/int8_gemm.c): X's rows quantized once per call, each token computed exactly as
+// the fast step's matvec.
+
+import CXLSTMCPU
 
 extension Matrix {
     /// K per block: a panel's block (KC · MR floats, 16 KiB at MR = 32) and a B̃ sliver fit L1, and
@@ -71,6 +76,7 @@ extension Matrix {
 
     /// The loop nest above on the calling thread.
     func gemm(_ x: UnsafePointer<Float>, xStride: Int, count n: Int, into y: UnsafeMutablePointer<Float>, yStride: Int) {
+        if int8GEMM(x, xStride: xStride, count: n, into: y, yStride: yStride) { return }
         let mr = kernels.mr, nr = kernels.nr
         let M = rows, K = cols, KC = Matrix.gemmKC
         let tokenSlivers = (n + nr - 1) / nr
@@ -141,6 +147,32 @@ func packTokens(_ x: UnsafePointer<Float>, xStride: Int, first: Int, count: Int,
 }
 
 extension Matrix {
+    /// `fast`'s int8 GEMM on the calling thread, for q8 / q4 storage when `kernels` has one (else
+    /// false, nothing done): X's `n` rows quantized once into the thread's buffer, then every panel
+    /// (unpacked into the thread's panel buffer); no allocation once the buffers have grown. Each
+    /// token's row of Y is bit-identical to the fast matvec's (xlstm_int8.h), so it depends neither
+    /// on n, nor on the other rows of X, nor on the thread split.
+    @inline(__always)
+    func int8GEMM(_ x: UnsafePointer<Float>, xStride: Int, count n: Int, into y: UnsafeMutablePointer<Float>,
+                  yStride: Int) -> Bool {
+        guard let int8 = kernels.int8GEMM else { return false }
+        let product: KernelSet.Int8GEMM.Product, offset: Int32, w: UnsafeRawPointer
+        switch storage {
+        case let .q8(p): (product, offset, w) = (int8.q8, 128, p)
+        case let .q4(p): (product, offset, w) = (int8.q4, 8, p)
+        case .f32, .bf16, .stacked: return false
+        }
+        if n == 1 {   // the same bits from the matvec, without unpacking panels for one token
+            applySerial(x, into: y)
+            return true
+        }
+        let tokens = ThreadScratch.buffer(.int8Tokens, floats: (int8_gemm_activation_bytes(n, cols) + 3) / 4)
+        let panel = ThreadScratch.buffer(.int8Panel, floats: (int8_gemm_panel_scratch_bytes(cols) + 3) / 4)
+        int8.quantize(x, xStride, n, cols, offset, tokens)
+        product(w, rows, cols, tokens, n, y, yStride, panel)
+        return true
+    }
+
     /// Rows [pc, pc + kc) of quantized panel `panel` (pc and kc multiples of 32) → out [kc][mr] f32, the
     /// panel layout of the f32 micro-kernels: each value scale · code, the reference dequantization.
     /// Prefill's and the batch's GEMMs run the f32 micro-kernels on it.
