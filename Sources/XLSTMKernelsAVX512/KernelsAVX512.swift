@@ -14,6 +14,7 @@
 //   dequantizePanelQ8AVX512   blocks of one q8_0 panel -> f32 panel rows [32·blocks][MR] (prefill); Q4 likewise
 //   mLSTMCellUpdateAVX512     one head's mLSTM state update and readout in step mode
 //   combineRowsAVX512, dotAVX512  out (+)= Σ_i w[i] · row_i; a · b (the chunkwise mLSTM cell)
+//   combineRowsFourAVX512     four such outputs, each row loaded once (the cell's passes over C and V)
 //
 // Panels (MatrixPacking.swift): W is stored as ceil(rows / 32) panels of 32 rows; panel p holds
 // rows [32p, 32p + 32) as [cols][32], the row index fastest (rows past the end are zero). A bf16
@@ -1075,6 +1076,71 @@ public func combineRowsAVX512(_ weights: UnsafePointer<Float>, _ count: Int, _ r
         var sum: Float = accumulate ? out[j] : 0
         for i in 0..<count { sum += weights[i] * rows[i * rowStride + j] }
         out[j] = sum
+        j += 1
+    }
+}
+
+/// `combineRows` for four outputs at once: out + k·outStride (+)= Σ_i weights[k·weightStride + i] · row_i
+/// for k in 0..<4. Each row is loaded once for all four (the chunkwise cell's passes over C and V:
+/// one output at a time they were bound by L2 and by four FMA chains), eight chains in flight;
+/// every output sums its rows in the same order and the same way as `combineRows` (the same bits).
+@inline(never)
+public func combineRowsFourAVX512(_ weights: UnsafePointer<Float>, _ weightStride: Int, _ count: Int,
+                            _ rows: UnsafePointer<Float>, _ rowStride: Int, _ cols: Int,
+                            _ out: UnsafeMutablePointer<Float>, _ outStride: Int, _ accumulate: Bool) {
+    let o = UnsafeMutableRawPointer(out)
+    let w0 = weights, w1 = weights + weightStride, w2 = w1 + weightStride, w3 = w2 + weightStride
+    var j = 0
+    while j + 32 <= cols {
+        var a0 = SIMD16<Float>(), a1 = SIMD16<Float>(), b0 = SIMD16<Float>(), b1 = SIMD16<Float>(), c0 = SIMD16<Float>(), c1 = SIMD16<Float>(), d0 = SIMD16<Float>(), d1 = SIMD16<Float>()
+        if accumulate {
+            a0 = o.loadUnaligned(fromByteOffset: (0 * outStride + j) * 4, as: SIMD16<Float>.self); a1 = o.loadUnaligned(fromByteOffset: (0 * outStride + j + 16) * 4, as: SIMD16<Float>.self)
+            b0 = o.loadUnaligned(fromByteOffset: (1 * outStride + j) * 4, as: SIMD16<Float>.self); b1 = o.loadUnaligned(fromByteOffset: (1 * outStride + j + 16) * 4, as: SIMD16<Float>.self)
+            c0 = o.loadUnaligned(fromByteOffset: (2 * outStride + j) * 4, as: SIMD16<Float>.self); c1 = o.loadUnaligned(fromByteOffset: (2 * outStride + j + 16) * 4, as: SIMD16<Float>.self)
+            d0 = o.loadUnaligned(fromByteOffset: (3 * outStride + j) * 4, as: SIMD16<Float>.self); d1 = o.loadUnaligned(fromByteOffset: (3 * outStride + j + 16) * 4, as: SIMD16<Float>.self)
+        }
+        for i in 0..<count {
+            let r = UnsafeRawPointer(rows + i * rowStride + j)
+            let r0 = r.loadUnaligned(as: SIMD16<Float>.self), r1 = r.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
+            let x0 = SIMD16<Float>(repeating: w0[i]); a0.addProduct(x0, r0); a1.addProduct(x0, r1)
+            let x1 = SIMD16<Float>(repeating: w1[i]); b0.addProduct(x1, r0); b1.addProduct(x1, r1)
+            let x2 = SIMD16<Float>(repeating: w2[i]); c0.addProduct(x2, r0); c1.addProduct(x2, r1)
+            let x3 = SIMD16<Float>(repeating: w3[i]); d0.addProduct(x3, r0); d1.addProduct(x3, r1)
+        }
+        o.storeBytes(of: a0, toByteOffset: (0 * outStride + j) * 4, as: SIMD16<Float>.self); o.storeBytes(of: a1, toByteOffset: (0 * outStride + j + 16) * 4, as: SIMD16<Float>.self)
+        o.storeBytes(of: b0, toByteOffset: (1 * outStride + j) * 4, as: SIMD16<Float>.self); o.storeBytes(of: b1, toByteOffset: (1 * outStride + j + 16) * 4, as: SIMD16<Float>.self)
+        o.storeBytes(of: c0, toByteOffset: (2 * outStride + j) * 4, as: SIMD16<Float>.self); o.storeBytes(of: c1, toByteOffset: (2 * outStride + j + 16) * 4, as: SIMD16<Float>.self)
+        o.storeBytes(of: d0, toByteOffset: (3 * outStride + j) * 4, as: SIMD16<Float>.self); o.storeBytes(of: d1, toByteOffset: (3 * outStride + j + 16) * 4, as: SIMD16<Float>.self)
+        j += 32
+    }
+    if j + 16 <= cols {
+        var a0 = SIMD16<Float>(), b0 = SIMD16<Float>(), c0 = SIMD16<Float>(), d0 = SIMD16<Float>()
+        if accumulate {
+            a0 = o.loadUnaligned(fromByteOffset: (0 * outStride + j) * 4, as: SIMD16<Float>.self)
+            b0 = o.loadUnaligned(fromByteOffset: (1 * outStride + j) * 4, as: SIMD16<Float>.self)
+            c0 = o.loadUnaligned(fromByteOffset: (2 * outStride + j) * 4, as: SIMD16<Float>.self)
+            d0 = o.loadUnaligned(fromByteOffset: (3 * outStride + j) * 4, as: SIMD16<Float>.self)
+        }
+        for i in 0..<count {
+            let r0 = UnsafeRawPointer(rows + i * rowStride + j).loadUnaligned(as: SIMD16<Float>.self)
+            a0.addProduct(SIMD16<Float>(repeating: w0[i]), r0)
+            b0.addProduct(SIMD16<Float>(repeating: w1[i]), r0)
+            c0.addProduct(SIMD16<Float>(repeating: w2[i]), r0)
+            d0.addProduct(SIMD16<Float>(repeating: w3[i]), r0)
+        }
+        o.storeBytes(of: a0, toByteOffset: (0 * outStride + j) * 4, as: SIMD16<Float>.self)
+        o.storeBytes(of: b0, toByteOffset: (1 * outStride + j) * 4, as: SIMD16<Float>.self)
+        o.storeBytes(of: c0, toByteOffset: (2 * outStride + j) * 4, as: SIMD16<Float>.self)
+        o.storeBytes(of: d0, toByteOffset: (3 * outStride + j) * 4, as: SIMD16<Float>.self)
+        j += 16
+    }
+    while j < cols {
+        for k in 0..<4 {
+            let weight = weights + k * weightStride
+            var sum: Float = accumulate ? out[k * outStride + j] : 0
+            for i in 0..<count { sum += weight[i] * rows[i * rowStride + j] }
+            out[k * outStride + j] = sum
+        }
         j += 1
     }
 }

@@ -29,7 +29,9 @@ struct MLSTMSpan {
 }
 
 /// Floats of scratch `mLSTMChunkwise` needs for chunks of `chunkSize` tokens and heads of (at most) `qkDim`.
-func mLSTMChunkScratchCount(chunkSize: Int, qkDim: Int) -> Int { chunkSize * chunkSize + 4 * chunkSize + qkDim }
+func mLSTMChunkScratchCount(chunkSize: Int, qkDim: Int) -> Int {
+    chunkSize * chunkSize + 3 * chunkSize + 4 * max(chunkSize, qkDim)
+}
 
 /// One index of a loop that `forEachHead` deals to the pool: a value holding what the loop body
 /// reads, not a closure. Swift hands a closure to another thread only through
@@ -144,7 +146,9 @@ func mLSTMChunkwise(_ span: MLSTMSpan, count: Int, qkDim: Int, vDim: Int, keySca
 }
 
 /// One chunk of `length` tokens (see the file comment). Its products go through the path's
-/// `dot` and `combineRows` kernels. scratch: scores [L, L] | b [L] | m_t [L] | w [L] | weights [max(L, qkDim)].
+/// `dot`, `combineRows` and `combineRowsFour` kernels (the passes over C and V four outputs at a
+/// time: each row read once for four, the same sums). scratch: scores [L, L] | b [L] | m_t [L] |
+/// w [L] | weights [4, max(L, qkDim)].
 @inline(never)
 func mLSTMChunk(_ s: MLSTMSpan, length L: Int, qkDim: Int, vDim: Int, keyScale: Float, queryScale: Float,
                 eps: Float, c: UnsafeMutablePointer<Float>, n: UnsafeMutablePointer<Float>,
@@ -174,25 +178,42 @@ func mLSTMChunk(_ s: MLSTMSpan, length L: Int, qkDim: Int, vDim: Int, keyScale: 
     }
 
     // Outputs: inter-chunk part from (C₀, n₀): h = Cᵀ (g q'), then the intra-chunk part from the
-    // scores: h += Σ_j D_tj v_j.
-    for t in 0..<L {
-        let qt = s.q + t * s.qStride
-        let h = s.h + t * s.hStride
-        let g = expf(b[t] + m0 - rowMax[t]) * queryScale
-        var qn: Float = 0
-        if g != 0 {
-            for r in 0..<qkDim { weights[r] = g * qt[r] }
-            kernels.combineRows(weights, qkDim, c, vDim, vDim, h, false)
-            qn = kernels.dot(weights, n, qkDim)
-        } else {
-            h.update(repeating: 0, count: vDim)
+    // scores: h += Σ_j D_tj v_j. The inter-chunk part goes four positions at a time (one pass
+    // over C for four) when all four have g ≠ 0; a position with g = 0 gets h = 0 without reading C.
+    let stride = max(L, qkDim)
+    let g = sourceWeight   // each position's inter-chunk weight (sourceWeight is free until the carry)
+    for t in 0..<L { g[t] = expf(b[t] + m0 - rowMax[t]) * queryScale }
+    var t = 0
+    while t < L {
+        let four = t + 4 <= L && g[t] != 0 && g[t + 1] != 0 && g[t + 2] != 0 && g[t + 3] != 0
+        if four {   // the four h rows are s.hStride apart
+            for k in 0..<4 {
+                let qt = s.q + (t + k) * s.qStride, w = weights + k * stride
+                for r in 0..<qkDim { w[r] = g[t + k] * qt[r] }
+            }
+            kernels.combineRowsFour(weights, stride, qkDim, c, vDim, vDim, s.h + t * s.hStride, s.hStride, false)
         }
-        let row = scores + t * L
-        kernels.combineRows(row, t + 1, s.v, s.vStride, vDim, h, true)
-        for j in 0...t { qn += row[j] }
-        let denominator = max(abs(qn), expf(-rowMax[t])) + eps
-        let inverse = 1 / denominator
-        for j in 0..<vDim { h[j] = h[j] * inverse }
+        for position in t..<(t + (four ? 4 : 1)) {
+            let h = s.h + position * s.hStride
+            var qn: Float = 0
+            if four {
+                qn = kernels.dot(weights + (position - t) * stride, n, qkDim)
+            } else if g[position] != 0 {
+                let qt = s.q + position * s.qStride
+                for r in 0..<qkDim { weights[r] = g[position] * qt[r] }
+                kernels.combineRows(weights, qkDim, c, vDim, vDim, h, false)
+                qn = kernels.dot(weights, n, qkDim)
+            } else {
+                h.update(repeating: 0, count: vDim)
+            }
+            let row = scores + position * L
+            kernels.combineRows(row, position + 1, s.v, s.vStride, vDim, h, true)
+            for j in 0...position { qn += row[j] }
+            let denominator = max(abs(qn), expf(-rowMax[position])) + eps
+            let inverse = 1 / denominator
+            for j in 0..<vDim { h[j] = h[j] * inverse }
+        }
+        t += four ? 4 : 1
     }
 
     // Carry the state to the end of the chunk: C ← decay·C + Σ_j w_j k'_j v_jᵀ, row by row.
@@ -203,15 +224,26 @@ func mLSTMChunk(_ s: MLSTMSpan, length L: Int, qkDim: Int, vDim: Int, keyScale: 
     for j in 0..<L {
         sourceWeight[j] = expf(b[L - 1] - b[j] + s.inputGate[j * s.gateStride] - mEnd) * keyScale
     }
-    for r in 0..<qkDim {
-        var total: Float = 0
-        for j in 0..<L {
-            let weight = sourceWeight[j] * s.k[j * s.kStride + r]
-            weights[j] = weight
-            total += weight
+    // Four rows of C per pass over V, then the rest one by one.
+    var r = 0
+    while r < qkDim {
+        let count = r + 4 <= qkDim ? 4 : 1
+        for k in 0..<count {
+            var total: Float = 0
+            let w = weights + k * stride
+            for j in 0..<L {
+                let weight = sourceWeight[j] * s.k[j * s.kStride + r + k]
+                w[j] = weight
+                total += weight
+            }
+            n[r + k] += total
         }
-        kernels.combineRows(weights, L, s.v, s.vStride, vDim, c + r * vDim, true)
-        n[r] += total
+        if count == 4 {
+            kernels.combineRowsFour(weights, stride, L, s.v, s.vStride, vDim, c + r * vDim, vDim, true)
+        } else {
+            kernels.combineRows(weights, L, s.v, s.vStride, vDim, c + r * vDim, true)
+        }
+        r += count
     }
     m.pointee = mEnd
 }

@@ -152,6 +152,10 @@ public final class KernelSet: Sendable {
     /// out [cols] (+)= Σ_i w[i] · rows[i·stride …]: (w, count, rows, stride, cols, out, accumulate).
     let combineRows: @Sendable (UnsafePointer<Float>, Int, UnsafePointer<Float>, Int, Int, UnsafeMutablePointer<Float>,
                                 Bool) -> Void
+    /// The same for four outputs, each row loaded once: (w, wStride, count, rows, stride, cols, out, outStride,
+    /// accumulate) — out + k·outStride (+)= Σ_i w[k·wStride + i] · rows[i·stride …], k in 0..<4, the bits of four
+    /// `combineRows` calls.
+    let combineRowsFour: CombineFour
     /// a [n] · b [n].
     let dot: @Sendable (UnsafePointer<Float>, UnsafePointer<Float>, Int) -> Float
     /// The micro-kernel's tile: mr rows of W (the panel height) × nr tokens.
@@ -170,6 +174,8 @@ public final class KernelSet: Sendable {
                                       UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Int,
                                       Float, Float, Float) -> Float
     typealias Dequantize = @Sendable (UnsafeRawPointer, Int, UnsafeMutablePointer<Float>) -> Void
+    typealias CombineFour = @Sendable (UnsafePointer<Float>, Int, Int, UnsafePointer<Float>, Int, Int,
+                                       UnsafeMutablePointer<Float>, Int, Bool) -> Void
 
     /// The int8 GEMM of one ISA (xlstm_int8.h): `quantize` (x, xStride, n, cols, offset, out) the
     /// token rows once per call, then `q8` / `q4` (panels, rows, cols, tokens, n, y, yStride, scratch).
@@ -193,6 +199,7 @@ public final class KernelSet: Sendable {
                  narrow: (f32: MicroKernel<Float>, bf16: MicroKernel<UInt16>, nr: Int), cell: @escaping CellUpdate,
                  combine: @escaping @Sendable (UnsafePointer<Float>, Int, UnsafePointer<Float>, Int, Int,
                                                UnsafeMutablePointer<Float>, Bool) -> Void,
+                 combineFour: @escaping CombineFour,
                  dot: @escaping @Sendable (UnsafePointer<Float>, UnsafePointer<Float>, Int) -> Float, tile: (mr: Int, nr: Int), lanes: Int,
                  peakLoop: @escaping @Sendable (Int) -> Float,
                  streamRead: @escaping @Sendable (UnsafeRawPointer, Int) -> Float) {
@@ -214,6 +221,7 @@ public final class KernelSet: Sendable {
         narrowNR = narrow.nr
         mLSTMCellUpdate = cell
         combineRows = combine
+        combineRowsFour = combineFour
         self.dot = dot
         mr = tile.mr
         nr = tile.nr
@@ -244,6 +252,7 @@ public final class KernelSet: Sendable {
         narrowNR = base.narrowNR
         mLSTMCellUpdate = base.mLSTMCellUpdate
         combineRows = base.combineRows
+        combineRowsFour = base.combineRowsFour
         dot = base.dot
         mr = base.mr
         nr = base.nr
@@ -259,7 +268,7 @@ public final class KernelSet: Sendable {
         dequantizeQ8: dequantizePanelQ8Portable, dequantizeQ4: dequantizePanelQ4Portable, microF32: gemmMicroKernelF32Portable,
         microBF16: gemmMicroKernelBF16Portable,
         narrow: (gemmMicroKernelNarrowF32Portable, gemmMicroKernelNarrowBF16Portable, microNarrowNRPortable), cell: mLSTMCellUpdatePortable,
-        combine: combineRowsPortable, dot: dotPortable, tile: microTilePortable, lanes: lanesPortable,
+        combine: combineRowsPortable, combineFour: combineRowsFourPortable, dot: dotPortable, tile: microTilePortable, lanes: lanesPortable,
         peakLoop: fmaChainsPortable, streamRead: streamReadPortable)
 
     #if arch(x86_64)
@@ -288,7 +297,7 @@ public final class KernelSet: Sendable {
         dequantizeQ8: dequantizePanelQ8AVX2, dequantizeQ4: dequantizePanelQ4AVX2, microF32: gemmMicroKernelF32AVX2,
         microBF16: gemmMicroKernelBF16AVX2,
         narrow: (gemmMicroKernelNarrowF32AVX2, gemmMicroKernelNarrowBF16AVX2, microNarrowNRAVX2), cell: mLSTMCellUpdateAVX2,
-        combine: combineRowsAVX2, dot: dotAVX2, tile: microTileAVX2, lanes: lanesAVX2, peakLoop: fmaChainsAVX2,
+        combine: combineRowsAVX2, combineFour: combineRowsFourAVX2, dot: dotAVX2, tile: microTileAVX2, lanes: lanesAVX2, peakLoop: fmaChainsAVX2,
         streamRead: streamReadAVX2)
 
     public static let avx512 = KernelSet(
@@ -297,7 +306,7 @@ public final class KernelSet: Sendable {
         dequantizeQ8: dequantizePanelQ8AVX512, dequantizeQ4: dequantizePanelQ4AVX512, microF32: gemmMicroKernelF32AVX512,
         microBF16: gemmMicroKernelBF16AVX512,
         narrow: (gemmMicroKernelNarrowF32AVX512, gemmMicroKernelNarrowBF16AVX512, microNarrowNRAVX512), cell: mLSTMCellUpdateAVX512,
-        combine: combineRowsAVX512, dot: dotAVX512, tile: microTileAVX512, lanes: lanesAVX512, peakLoop: fmaChainsAVX512,
+        combine: combineRowsAVX512, combineFour: combineRowsFourAVX512, dot: dotAVX512, tile: microTileAVX512, lanes: lanesAVX512, peakLoop: fmaChainsAVX512,
         streamRead: streamReadAVX512)
     #endif
 
