@@ -368,6 +368,10 @@ public func gemmMicroKernelF32AVX2(_ kc: Int, _ a: UnsafePointer<Float>, _ b: Un
     var c4_0 = SIMD8<Float>(), c4_1 = SIMD8<Float>()
     var c5_0 = SIMD8<Float>(), c5_1 = SIMD8<Float>()
     var pa = UnsafeRawPointer(a), pb = b, pn = next
+    if accumulate {   // the C tile's 6 rows, read at the end: L3 → L1 while the FMAs run
+        let pc = UnsafeRawPointer(c)
+        for j in 0..<6 { xlstm_prefetch(pc + j * ldc * 4) }
+    }
     for _ in 0..<kc {
         xlstm_prefetch_l2(pn); pn += 64
         let a0 = pa.loadUnaligned(fromByteOffset: 0, as: SIMD8<Float>.self); let a1 = pa.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
@@ -408,6 +412,10 @@ public func gemmMicroKernelBF16AVX2(_ kc: Int, _ a: UnsafePointer<UInt16>, _ b: 
     var c4_0 = SIMD8<Float>(), c4_1 = SIMD8<Float>()
     var c5_0 = SIMD8<Float>(), c5_1 = SIMD8<Float>()
     var pa = UnsafeRawPointer(a), pb = b, pn = next
+    if accumulate {   // the C tile's 6 rows, read at the end: L3 → L1 while the FMAs run
+        let pc = UnsafeRawPointer(c)
+        for j in 0..<6 { xlstm_prefetch(pc + j * ldc * 4) }
+    }
     for _ in 0..<kc {
         xlstm_prefetch_l2(pn); pn += 32
         let words = pa.loadUnaligned(fromByteOffset: 0, as: SIMD8<UInt32>.self)
@@ -446,6 +454,10 @@ public func gemmMicroKernelNarrowF32AVX2(_ kc: Int, _ a: UnsafePointer<Float>, _
     var c0_0 = SIMD8<Float>(), c0_1 = SIMD8<Float>()
     var c1_0 = SIMD8<Float>(), c1_1 = SIMD8<Float>()
     var pa = UnsafeRawPointer(a), pb = b, pn = next
+    if accumulate {   // the C tile's 2 rows, read at the end: L3 → L1 while the FMAs run
+        let pc = UnsafeRawPointer(c)
+        for j in 0..<2 { xlstm_prefetch(pc + j * ldc * 4) }
+    }
     for _ in 0..<kc {
         xlstm_prefetch_l2(pn); pn += 64
         let a0 = pa.loadUnaligned(fromByteOffset: 0, as: SIMD8<Float>.self); let a1 = pa.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
@@ -474,6 +486,10 @@ public func gemmMicroKernelNarrowBF16AVX2(_ kc: Int, _ a: UnsafePointer<UInt16>,
     var c0_0 = SIMD8<Float>(), c0_1 = SIMD8<Float>()
     var c1_0 = SIMD8<Float>(), c1_1 = SIMD8<Float>()
     var pa = UnsafeRawPointer(a), pb = b, pn = next
+    if accumulate {   // the C tile's 2 rows, read at the end: L3 → L1 while the FMAs run
+        let pc = UnsafeRawPointer(c)
+        for j in 0..<2 { xlstm_prefetch(pc + j * ldc * 4) }
+    }
     for _ in 0..<kc {
         xlstm_prefetch_l2(pn); pn += 32
         let words = pa.loadUnaligned(fromByteOffset: 0, as: SIMD8<UInt32>.self)

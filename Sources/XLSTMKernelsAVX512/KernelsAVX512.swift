@@ -375,6 +375,10 @@ public func gemmMicroKernelF32AVX512(_ kc: Int, _ a: UnsafePointer<Float>, _ b: 
     var c10_0 = SIMD16<Float>(), c10_1 = SIMD16<Float>()
     var c11_0 = SIMD16<Float>(), c11_1 = SIMD16<Float>()
     var pa = UnsafeRawPointer(a), pb = b, pn = next
+    if accumulate {   // the C tile's 12 rows, read at the end: L3 → L1 while the FMAs run
+        let pc = UnsafeRawPointer(c)
+        for j in 0..<12 { xlstm_prefetch(pc + j * ldc * 4); xlstm_prefetch(pc + j * ldc * 4 + 64) }
+    }
     for _ in 0..<kc {
         xlstm_prefetch_l2(pn); xlstm_prefetch_l2(pn + 64); pn += 128
         let a0 = pa.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self); let a1 = pa.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
@@ -433,6 +437,10 @@ public func gemmMicroKernelBF16AVX512(_ kc: Int, _ a: UnsafePointer<UInt16>, _ b
     var c10_0 = SIMD16<Float>(), c10_1 = SIMD16<Float>()
     var c11_0 = SIMD16<Float>(), c11_1 = SIMD16<Float>()
     var pa = UnsafeRawPointer(a), pb = b, pn = next
+    if accumulate {   // the C tile's 12 rows, read at the end: L3 → L1 while the FMAs run
+        let pc = UnsafeRawPointer(c)
+        for j in 0..<12 { xlstm_prefetch(pc + j * ldc * 4); xlstm_prefetch(pc + j * ldc * 4 + 64) }
+    }
     for _ in 0..<kc {
         xlstm_prefetch_l2(pn); pn += 64
         let words = pa.loadUnaligned(fromByteOffset: 0, as: SIMD16<UInt32>.self)
@@ -485,6 +493,10 @@ public func gemmMicroKernelNarrowF32AVX512(_ kc: Int, _ a: UnsafePointer<Float>,
     var c2_0 = SIMD16<Float>(), c2_1 = SIMD16<Float>()
     var c3_0 = SIMD16<Float>(), c3_1 = SIMD16<Float>()
     var pa = UnsafeRawPointer(a), pb = b, pn = next
+    if accumulate {   // the C tile's 4 rows, read at the end: L3 → L1 while the FMAs run
+        let pc = UnsafeRawPointer(c)
+        for j in 0..<4 { xlstm_prefetch(pc + j * ldc * 4); xlstm_prefetch(pc + j * ldc * 4 + 64) }
+    }
     for _ in 0..<kc {
         xlstm_prefetch_l2(pn); xlstm_prefetch_l2(pn + 64); pn += 128
         let a0 = pa.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self); let a1 = pa.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
@@ -519,6 +531,10 @@ public func gemmMicroKernelNarrowBF16AVX512(_ kc: Int, _ a: UnsafePointer<UInt16
     var c2_0 = SIMD16<Float>(), c2_1 = SIMD16<Float>()
     var c3_0 = SIMD16<Float>(), c3_1 = SIMD16<Float>()
     var pa = UnsafeRawPointer(a), pb = b, pn = next
+    if accumulate {   // the C tile's 4 rows, read at the end: L3 → L1 while the FMAs run
+        let pc = UnsafeRawPointer(c)
+        for j in 0..<4 { xlstm_prefetch(pc + j * ldc * 4); xlstm_prefetch(pc + j * ldc * 4 + 64) }
+    }
     for _ in 0..<kc {
         xlstm_prefetch_l2(pn); pn += 64
         let words = pa.loadUnaligned(fromByteOffset: 0, as: SIMD16<UInt32>.self)

@@ -443,6 +443,11 @@ def generate(isa):
         for j in range(nr):
             w("    var " + ", ".join(f"c{j}_{v} = {V}()" for v in range(NV)))
         w("    var pa = UnsafeRawPointer(a), pb = b, pn = next")
+        c_lines = max(1, MR * 4 // 64)
+        w(f"    if accumulate {{   // the C tile's {nr} rows, read at the end: L3 → L1 while the FMAs run")
+        w("        let pc = UnsafeRawPointer(c)")
+        w(f"        for j in 0..<{nr} {{ " + "; ".join(f"xlstm_prefetch(pc + j * ldc * 4{'' if l == 0 else f' + {64 * l}'})" for l in range(c_lines)) + " }")
+        w("    }")
         w("    for _ in 0..<kc {")
         w("        " + "; ".join(f"xlstm_prefetch_l2(pn{'' if l == 0 else f' + {64 * l}'})" for l in range(max(1, row_bytes // 64))) + f"; pn += {row_bytes}")
         if dtype == "F32":

@@ -324,6 +324,10 @@ func gemmMicroKernelF32Portable(_ kc: Int, _ a: UnsafePointer<Float>, _ b: Unsaf
     var c2_0 = SIMD8<Float>()
     var c3_0 = SIMD8<Float>()
     var pa = UnsafeRawPointer(a), pb = b, pn = next
+    if accumulate {   // the C tile's 4 rows, read at the end: L3 → L1 while the FMAs run
+        let pc = UnsafeRawPointer(c)
+        for j in 0..<4 { xlstm_prefetch(pc + j * ldc * 4) }
+    }
     for _ in 0..<kc {
         xlstm_prefetch_l2(pn); pn += 32
         let a0 = pa.loadUnaligned(fromByteOffset: 0, as: SIMD8<Float>.self)
@@ -358,6 +362,10 @@ func gemmMicroKernelBF16Portable(_ kc: Int, _ a: UnsafePointer<UInt16>, _ b: Uns
     var c2_0 = SIMD8<Float>()
     var c3_0 = SIMD8<Float>()
     var pa = UnsafeRawPointer(a), pb = b, pn = next
+    if accumulate {   // the C tile's 4 rows, read at the end: L3 → L1 while the FMAs run
+        let pc = UnsafeRawPointer(c)
+        for j in 0..<4 { xlstm_prefetch(pc + j * ldc * 4) }
+    }
     for _ in 0..<kc {
         xlstm_prefetch_l2(pn); pn += 16
         let words = pa.loadUnaligned(fromByteOffset: 0, as: SIMD4<UInt32>.self)
@@ -390,6 +398,10 @@ func gemmMicroKernelNarrowF32Portable(_ kc: Int, _ a: UnsafePointer<Float>, _ b:
                              _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool, _ next: UnsafeRawPointer) {
     var c0_0 = SIMD8<Float>()
     var pa = UnsafeRawPointer(a), pb = b, pn = next
+    if accumulate {   // the C tile's 1 rows, read at the end: L3 → L1 while the FMAs run
+        let pc = UnsafeRawPointer(c)
+        for j in 0..<1 { xlstm_prefetch(pc + j * ldc * 4) }
+    }
     for _ in 0..<kc {
         xlstm_prefetch_l2(pn); pn += 32
         let a0 = pa.loadUnaligned(fromByteOffset: 0, as: SIMD8<Float>.self)
@@ -415,6 +427,10 @@ func gemmMicroKernelNarrowBF16Portable(_ kc: Int, _ a: UnsafePointer<UInt16>, _ 
                              _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool, _ next: UnsafeRawPointer) {
     var c0_0 = SIMD8<Float>()
     var pa = UnsafeRawPointer(a), pb = b, pn = next
+    if accumulate {   // the C tile's 1 rows, read at the end: L3 → L1 while the FMAs run
+        let pc = UnsafeRawPointer(c)
+        for j in 0..<1 { xlstm_prefetch(pc + j * ldc * 4) }
+    }
     for _ in 0..<kc {
         xlstm_prefetch_l2(pn); pn += 16
         let words = pa.loadUnaligned(fromByteOffset: 0, as: SIMD4<UInt32>.self)
