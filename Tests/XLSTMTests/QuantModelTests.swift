@@ -156,7 +156,7 @@ import Glibc
     /// A q8_0 (or q4_0) copy of large_basic, edited (safetensors items; `config` makes config.json
     /// from the fixture's unquantized one, by default adding the format's quantization_config), then loaded.
     func loadEdited(_ format: QuantFormat = .q8, items edit: (inout [SafeTensorsEditor.Item]) -> Void = { _ in },
-                    config: ((String) -> String)? = nil) throws -> XLSTMError? {
+                    config: ((String) -> String)? = nil, threads: Int = 1) throws -> XLSTMError? {
         let directory = makeTemporaryDirectory()
         defer { removeTree(directory) }
         try QuantizedCopy.write(from: Fixtures.modelDirectory("large_basic"), to: directory, format: format)
@@ -167,7 +167,7 @@ import Glibc
         let text = config?(original) ?? QuantizedCopy.withQuantizationConfig(original, QuantizedCopy.configMember(format))
         writeBytes(directory + "/config.json", Array(text.utf8))
         do {
-            _ = try Model(directory: directory)
+            _ = try Model(directory: directory, threads: threads)
             return nil
         } catch {
             return error
@@ -230,13 +230,26 @@ import Glibc
         #expect(error?.message.contains("not a multiple of the block size 32") == true)
     }
 
-    @Test func nonFiniteScale() throws {
-        let error = try loadEdited(items: { items in
-            let i = items.firstIndex { $0.name == Self.victim + "_scale" }!
-            items[i].data[2] = 0x00; items[i].data[3] = 0x7C   // +inf
-        })
-        #expect(error?.kind == .invalidModel)
-        #expect(error?.message.contains("not finite") == true)
+    /// A non-finite scale, also with the repack split across two threads: the fused projection of
+    /// block 1 (q | k | v | ogate | gates, 200 rows = 7 panels) puts v's row 1 in the first thread's
+    /// panels and ogate's row 10 in the second's. Both loads report the same (first) bad row.
+    @Test(arguments: [["v.weight"], ["ogate_preact.weight"], ["v.weight", "ogate_preact.weight"]])
+    func nonFiniteScale(_ victims: [String]) throws {
+        var messages: [String] = []
+        for threads in [1, 2] {
+            let error = try loadEdited(items: { items in
+                for victim in victims {
+                    let i = items.firstIndex { $0.name == "backbone.blocks.1.mlstm_layer.\(victim)_scale" }!
+                    let at = (victim == "v.weight" ? 1 : 10) * items[i].shape[1] * 2   // that row's first scale
+                    items[i].data[at] = 0x00; items[i].data[at + 1] = 0x7C   // +inf
+                }
+            }, threads: threads)
+            #expect(error?.kind == .invalidModel)
+            #expect(error?.message.contains("the scale is not finite") == true)
+            messages.append(String((error?.message ?? "").split(separator: ":").dropFirst().joined(separator: ":")))
+        }
+        #expect(messages[0] == messages[1], "\(messages)")
+        #expect(messages[0].contains(victims[0] == "v.weight" ? "row 65, block 0" : "row 138, block 0"), "\(messages[0])")
     }
 
     @Test func unknownFormat() throws {

@@ -76,6 +76,8 @@ public final class WeightStore: @unchecked Sendable {
     public let quantization: QuantFormat?
     /// The kernels of every matrix handed out.
     public let kernels: KernelSet
+    /// The model's thread pool, which repacks each matrix on all its threads (nil: the calling one).
+    let pool: ThreadPool?
 
     /// What a tensor name found in two files means.
     public enum DuplicatePolicy: Sendable {
@@ -88,8 +90,9 @@ public final class WeightStore: @unchecked Sendable {
 
     public init(files: [SafeTensorsFile], policy: WeightPolicy = .native,
                 duplicates: DuplicatePolicy = .reject, kernels: KernelSet,
-                quantization: QuantFormat? = nil) throws(XLSTMError) {
+                quantization: QuantFormat? = nil, pool: ThreadPool? = nil) throws(XLSTMError) {
         self.files = files
+        self.pool = pool
         self.policy = policy
         self.kernels = kernels
         self.quantization = quantization
@@ -323,7 +326,7 @@ public final class WeightStore: @unchecked Sendable {
             let layout = QuantPanelLayout(format: format, mr: mr, lanes: kernels.lanes)
             let panels = allocatePanels(bytes: format.panelBytes(rows: total, cols: cols, mr: mr))
             do {
-                try layout.pack(rows: total, cols: cols, into: panels) { r in
+                try layout.pack(rows: total, cols: cols, into: panels, pool: pool) { r in
                     let (s, row) = locate(r)
                     let q = quantized[sources[s].entry.name]!
                     return (UnsafeRawPointer(q.data.bytes.baseAddress!) + row * format.dataBytes(cols: cols),
@@ -337,7 +340,7 @@ public final class WeightStore: @unchecked Sendable {
                             rows: total, cols: cols, kernels: kernels)
         } else if policy == .native && sources.allSatisfy({ $0.entry.dtype == .bf16 }) {
             let panels = allocatePanels(bytes: elements * 2).assumingMemoryBound(to: UInt16.self)
-            Matrix.packBF16(rows: total, cols: cols, mr: mr, into: panels) { r in
+            Matrix.packBF16(rows: total, cols: cols, mr: mr, into: panels, pool: pool) { r in
                 let (s, row) = locate(r)
                 return UnsafeRawPointer(sources[s].entry.bytes.baseAddress!) + row * cols * 2
             }
@@ -350,7 +353,7 @@ public final class WeightStore: @unchecked Sendable {
                 }
             }
             let panels = allocatePanels(bytes: elements * 4).assumingMemoryBound(to: Float.self)
-            Matrix.packF32(rows: total, cols: cols, mr: mr, into: panels) { r in
+            Matrix.packF32(rows: total, cols: cols, mr: mr, into: panels, pool: pool) { r in
                 let (s, row) = locate(r)
                 let entry = sources[s].entry
                 if let q = quantized[entry.name] {

@@ -38,30 +38,50 @@ extension Matrix {
     /// `copy(base, stored row index, i, c0, c1)` writes columns [c0, c1) of that row. A tile of
     /// 64 columns × mr rows (8 KiB at mr = 32) is written while mr rows are read, so both sides
     /// stay in L1.
+    /// With a `pool` the panels are split into one contiguous run per thread (a load repacks
+    /// gigabytes: the copy, and the first touch of the fresh pages, run on every thread); `copy` is
+    /// then called from several threads at once, on disjoint panels.
     @inline(__always)
     static func forEachPanelTile<Element>(rows: Int, cols: Int, mr: Int, into out: UnsafeMutablePointer<Element>,
-                                          zero: Element,
+                                          zero: Element, pool: ThreadPool? = nil,
                                           _ copy: (_ base: UnsafeMutablePointer<Element>, _ row: Int, _ lane: Int,
                                                    _ c0: Int, _ c1: Int) -> Void) {
-        let panels = (rows + mr - 1) / mr
         let tile = 64
-        for panel in 0..<panels {
-            let base = out + panel * cols * mr
-            let valid = min(mr, rows - panel * mr)
-            if valid < mr { base.update(repeating: zero, count: cols * mr) }
-            var c0 = 0
-            while c0 < cols {
-                let c1 = min(c0 + tile, cols)
-                for i in 0..<valid { copy(base, panel * mr + i, i, c0, c1) }
-                c0 = c1
+        forEachPanelRun((rows + mr - 1) / mr, pool: pool) { _, run in
+            for panel in run {
+                let base = out + panel * cols * mr
+                let valid = min(mr, rows - panel * mr)
+                if valid < mr { base.update(repeating: zero, count: cols * mr) }
+                var c0 = 0
+                while c0 < cols {
+                    let c1 = min(c0 + tile, cols)
+                    for i in 0..<valid { copy(base, panel * mr + i, i, c0, c1) }
+                    c0 = c1
+                }
             }
+        }
+    }
+
+    /// `body(part, panels)` for `count` panels split into one contiguous run per part of `pool`
+    /// (all of them in part 0 without one). Load-time only: the pool gets a closure.
+    static func forEachPanelRun(_ count: Int, pool: ThreadPool?, _ body: (Int, Range<Int>) -> Void) {
+        let parts = pool?.parts ?? 1
+        guard let pool, parts > 1, count >= parts else {
+            body(0, 0..<count)
+            return
+        }
+        let perPart = (count + parts - 1) / parts
+        pool.run { part in
+            let first = min(count, part * perPart)
+            body(part, first..<min(count, first + perPart))
         }
     }
 
     /// Repacks `rows` rows into `out` (`panelElements` floats) as f32 panels; `row(r)` is where row r
     /// starts (f32 as is, bf16 and f16 widened).
-    static func packF32(rows: Int, cols: Int, mr: Int, into out: UnsafeMutablePointer<Float>, row: (Int) -> Source) {
-        forEachPanelTile(rows: rows, cols: cols, mr: mr, into: out, zero: 0) { base, r, i, c0, c1 in
+    static func packF32(rows: Int, cols: Int, mr: Int, into out: UnsafeMutablePointer<Float>, pool: ThreadPool? = nil,
+                        row: (Int) -> Source) {
+        forEachPanelTile(rows: rows, cols: cols, mr: mr, into: out, zero: 0, pool: pool) { base, r, i, c0, c1 in
             switch row(r) {
             case let .f32(p):
                 for c in c0..<c1 { base[c * mr + i] = Float(bitPattern: UInt32(littleEndian: p.loadUnaligned(fromByteOffset: c * 4, as: UInt32.self))) }
@@ -83,10 +103,10 @@ extension Matrix {
 
     /// Repacks `rows` bf16 rows into `out` (`panelElements` UInt16) as bf16 panels: in panel row k,
     /// UInt16 2j is row j and 2j + 1 is row j + mr/2. `row(r)` is where row r starts.
-    static func packBF16(rows: Int, cols: Int, mr: Int, into out: UnsafeMutablePointer<UInt16>,
+    static func packBF16(rows: Int, cols: Int, mr: Int, into out: UnsafeMutablePointer<UInt16>, pool: ThreadPool? = nil,
                          row: (Int) -> UnsafeRawPointer) {
         let half = mr / 2
-        forEachPanelTile(rows: rows, cols: cols, mr: mr, into: out, zero: 0) { base, r, i, c0, c1 in
+        forEachPanelTile(rows: rows, cols: cols, mr: mr, into: out, zero: 0, pool: pool) { base, r, i, c0, c1 in
             let slot = i < half ? 2 * i : 2 * (i - half) + 1
             let p = row(r)
             for c in c0..<c1 { base[c * mr + slot] = UInt16(littleEndian: p.loadUnaligned(fromByteOffset: c * 2, as: UInt16.self)) }

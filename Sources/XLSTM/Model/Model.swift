@@ -92,6 +92,8 @@ public final class Model: @unchecked Sendable {
                                                           : "\(directory): no such model directory")
         }
         self.directory = directory
+        // Started first: the load repacks the weights on all its threads.
+        let pool = threads > 1 ? ThreadPool(threads: threads) : nil
         let configPath = joinPath(directory, "config.json")
         let yamlPath = joinPath(directory, "config.yaml")
         let config: ModelConfig
@@ -103,7 +105,7 @@ public final class Model: @unchecked Sendable {
             config = try ModelConfig.parse(json, file: configPath)
             let quantization = try ModelConfig.parseQuantization(json, file: configPath)
             store = try WeightStore(files: try Model.openSafeTensors(directory, mode: loadMode), policy: policy,
-                                    kernels: kernels, quantization: quantization)
+                                    kernels: kernels, quantization: quantization, pool: pool)
             officialLayout = false
         } else if fileExists(yamlPath) {
             // An official xlstm_large checkpoint (xlstm.xlstm_large.from_pretrained): config.yaml +
@@ -111,7 +113,7 @@ public final class Model: @unchecked Sendable {
             let entries = try FlatYAML.parse(try readSmallFile(yamlPath, limit: 1 << 20), file: yamlPath)
             var large = try ModelConfig.parseOfficialLarge(entries, file: yamlPath)
             store = try WeightStore(files: try Model.openOfficialSafeTensors(directory, mode: loadMode), policy: policy,
-                                    duplicates: .laterFileWins, kernels: kernels)
+                                    duplicates: .laterFileWins, kernels: kernels, pool: pool)
             // The official loader ignores weight_mode (it builds "single" modules); fused checkpoints
             // (utils.convert_single_weights_to_fused_weights) are recognised by their keys.
             large.fusedWeights = store.contains("backbone.blocks.0.mlstm_layer.qkv_opreact.weight")
@@ -204,7 +206,7 @@ public final class Model: @unchecked Sendable {
         }
         fingerprint = fnv1a64(Array(text.utf8))
         scratchCount = scratch
-        pool = threads > 1 ? ThreadPool(threads: threads) : nil
+        self.pool = pool
     }
 
     /// The block count of config.json against what the files hold: tensors of the last block must be

@@ -74,14 +74,35 @@ struct QuantPanelLayout {
     /// Repacks `rows` file rows into `out` (`format.panelBytes` bytes): `row(r)` gives row r's codes
     /// (dataBytes(cols) bytes) and its cols / 32 binary16 scales, little endian, any alignment.
     /// A scale that is not finite is an error (the kernels' widening assumes finite halves).
-    func pack(rows: Int, cols: Int, into out: UnsafeMutableRawPointer,
+    /// With a `pool` the panels are split across its threads (`Matrix.forEachPanelRun`); the error
+    /// is then the one of the first failing panel, as without.
+    func pack(rows: Int, cols: Int, into out: UnsafeMutableRawPointer, pool: ThreadPool? = nil,
               row: (Int) -> (data: UnsafeRawPointer, scales: UnsafeRawPointer)) throws(XLSTMError) {
         let blocks = cols / QuantFormat.blockSize
         let panels = (rows + mr - 1) / mr
-        out.initializeMemory(as: UInt8.self, repeating: 0, count: panels * blocks * blockBytes)
+        let parts = pool?.parts ?? 1
+        let failures = UnsafeMutablePointer<XLSTMError?>.allocate(capacity: parts)
+        failures.initialize(repeating: nil, count: parts)
+        defer { failures.deinitialize(count: parts); failures.deallocate() }
+        Matrix.forEachPanelRun(panels, pool: pool) { part, run in
+            do throws(XLSTMError) {
+                try pack(panels: run, rows: rows, cols: cols, into: out, row: row)
+            } catch {
+                failures[part] = error
+            }
+        }
+        for part in 0..<parts { if let error = failures[part] { throw error } }
+    }
+
+    /// `pack` for the panels `run` (their bytes zeroed first).
+    private func pack(panels run: Range<Int>, rows: Int, cols: Int, into out: UnsafeMutableRawPointer,
+                      row: (Int) -> (data: UnsafeRawPointer, scales: UnsafeRawPointer)) throws(XLSTMError) {
+        let blocks = cols / QuantFormat.blockSize
+        (out + run.lowerBound * blocks * blockBytes).initializeMemory(as: UInt8.self, repeating: 0,
+                                                                     count: run.count * blocks * blockBytes)
         let bytes = out.assumingMemoryBound(to: UInt8.self)
         let half = QuantFormat.blockSize / 2
-        for panel in 0..<panels {
+        for panel in run {
             let valid = min(mr, rows - panel * mr)
             for i in 0..<valid {
                 let r = panel * mr + i
