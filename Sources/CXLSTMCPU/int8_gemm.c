@@ -1,8 +1,8 @@
 // The `fast` precision's int8 GEMM for prefill and batches (see xlstm_int8.h for what it computes).
 //
 // Activations: every token row of X is quantized once per call, per block of 32 exactly as the
-// matvecs do (d = max|x| / 127, round-to-nearest-even; `quantize_block_512` below is
-// int8_matvec.c's), into a buffer the caller owns, in the order the register tiles read it: tokens
+// matvecs do (d = max|x| / 127, round-to-nearest-even; `quantize_block_*` are the matvecs' own,
+// from int8_quantize.h), into a buffer the caller owns, in the order the register tiles read it: tokens
 // in groups of NR (the last one T = n mod NR), per group and block 40·T bytes: the 8 activation
 // words (4 codes) of each token, word c of token t at 4·(c·T + t); then the T scales d (f32);
 // then the T values −offset · Σq (int32; offset 128 for q8, 8 for q4), the integer accumulators'
@@ -35,6 +35,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "int8_quantize.h"
+
 enum {
     GEMM_CHUNK_BLOCKS = 64,        // as int8_matvec.c's CHUNK_BLOCKS: the same partial sums
     UNPACKED_BLOCK_512 = 1152,     // 1 024 bytes of dense codes + 32 f32 scales
@@ -43,8 +45,6 @@ enum {
 #define GEMM_NR 6   // tokens per register tile (4·NR accumulators of 32 zmm); measured [2048 x 768] x 512 GEMM,
                     // GFLOP/s q4 / q8, 1 thread: NR 4 455 / 458, 5 469 / 471, 6 492–504 / 480–494
 #endif
-
-#define TARGET_512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,fma,f16c")))
 
 static inline __attribute__((always_inline)) int32_t load32(const uint8_t *p) {
     int32_t v;
@@ -83,21 +83,6 @@ intptr_t int8_gemm_panel_scratch_bytes(intptr_t cols) { return (cols / 32) * UNP
 
 // ---- AVX-512 VNNI -----------------------------------------------------------------------------
 
-/// int8_matvec.c's quantize_block_512, operation for operation: x [32] -> q [32]; returns Σ q
-/// (of the unsaturated int32 codes), sets *d (NaN when x holds a NaN).
-static inline __attribute__((always_inline)) TARGET_512 int32_t quantize_block_512(const float *x, int8_t *q, float *d) {
-    const __m512 v0 = _mm512_loadu_ps(x), v1 = _mm512_loadu_ps(x + 16);
-    const float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(v0), _mm512_abs_ps(v1)));
-    const __mmask16 nan = _mm512_cmp_ps_mask(v0, v0, _CMP_UNORD_Q) | _mm512_cmp_ps_mask(v1, v1, _CMP_UNORD_Q);
-    const float id = amax > 0.0f ? 127.0f / amax : 0.0f;
-    *d = nan ? NAN : amax / 127.0f;
-    const __m512 vid = _mm512_set1_ps(id);
-    const __m512i q0 = _mm512_cvtps_epi32(_mm512_mul_ps(v0, vid));   // round to nearest even
-    const __m512i q1 = _mm512_cvtps_epi32(_mm512_mul_ps(v1, vid));
-    _mm_storeu_si128((__m128i *)q, _mm512_cvtsepi32_epi8(q0));
-    _mm_storeu_si128((__m128i *)(q + 16), _mm512_cvtsepi32_epi8(q1));
-    return _mm512_reduce_add_epi32(_mm512_add_epi32(q0, q1));
-}
 
 TARGET_512 void int8_gemm_quantize_vnni512(const float *x, intptr_t xStride, intptr_t n, intptr_t cols, int32_t offset,
                                            void *out) {
@@ -266,44 +251,7 @@ TARGET_512 void int8_gemm_q4_vnni512(const uint8_t *a, intptr_t rows, intptr_t c
 // 3: 170 / 97, 4: 172 / 99, 6: 185 / 55 — q8 spills). Bit-identical to
 // int8_matvec_q*_avx2 as the AVX-512 GEMM is to its matvecs.
 
-#define TARGET_256 __attribute__((target("avx2,fma,f16c")))
 enum { GEMM_NR_256 = 4, UNPACKED_Q4_256 = 576, UNPACKED_Q8_256 = 1088 };
-
-static inline __attribute__((always_inline)) TARGET_256 float hmax_256(__m256 v) {
-    __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    m = _mm_max_ps(m, _mm_movehl_ps(m, m));
-    m = _mm_max_ss(m, _mm_shuffle_ps(m, m, 1));
-    return _mm_cvtss_f32(m);
-}
-
-static inline __attribute__((always_inline)) TARGET_256 int32_t hsum_256i(__m256i v) {
-    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
-    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
-    return _mm_cvtsi128_si32(s);
-}
-
-/// int8_matvec.c's quantize_block_256, operation for operation.
-static inline __attribute__((always_inline)) TARGET_256 int32_t quantize_block_256(const float *x, int8_t *q, float *d) {
-    const __m256 sign = _mm256_set1_ps(-0.0f);
-    __m256 v[4];
-    __m256 amax = _mm256_setzero_ps(), unord = _mm256_setzero_ps();
-    for (int i = 0; i < 4; i++) {
-        v[i] = _mm256_loadu_ps(x + 8 * i);
-        amax = _mm256_max_ps(amax, _mm256_andnot_ps(sign, v[i]));
-        unord = _mm256_or_ps(unord, _mm256_cmp_ps(v[i], v[i], _CMP_UNORD_Q));
-    }
-    const float m = hmax_256(amax);
-    const float id = m > 0.0f ? 127.0f / m : 0.0f;
-    *d = _mm256_movemask_ps(unord) ? NAN : m / 127.0f;
-    const __m256 vid = _mm256_set1_ps(id);
-    __m256i qi[4];
-    for (int i = 0; i < 4; i++) qi[i] = _mm256_cvtps_epi32(_mm256_mul_ps(v[i], vid));
-    const __m256i p01 = _mm256_packs_epi32(qi[0], qi[1]), p23 = _mm256_packs_epi32(qi[2], qi[3]);
-    const __m256i bytes = _mm256_permutevar8x32_epi32(_mm256_packs_epi16(p01, p23), _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
-    _mm256_storeu_si256((__m256i *)q, bytes);
-    return hsum_256i(_mm256_add_epi32(_mm256_add_epi32(qi[0], qi[1]), _mm256_add_epi32(qi[2], qi[3])));
-}
 
 TARGET_256 void int8_gemm_quantize_avx2(const float *x, intptr_t xStride, intptr_t n, intptr_t cols, int32_t offset, void *out) {
     QUANTIZE_ROWS(GEMM_NR_256, quantize_block_256);

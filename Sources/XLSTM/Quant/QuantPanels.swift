@@ -78,7 +78,6 @@ struct QuantPanelLayout {
     /// is then the one of the first failing panel, as without.
     func pack(rows: Int, cols: Int, into out: UnsafeMutableRawPointer, pool: ThreadPool? = nil,
               row: (Int) -> (data: UnsafeRawPointer, scales: UnsafeRawPointer)) throws(XLSTMError) {
-        let blocks = cols / QuantFormat.blockSize
         let panels = (rows + mr - 1) / mr
         let parts = pool?.parts ?? 1
         let failures = UnsafeMutablePointer<XLSTMError?>.allocate(capacity: parts)
