@@ -244,16 +244,25 @@ class Model(Owner):
         check(status)
 
     def generate_batch(self, sessions: "Sequence[Session]", samplers: "Sequence[Sampler]",
-                       max_tokens: int, *, stop: Optional[int] = None) -> List[List[int]]:
+                       max_tokens: int, *, stop: Optional[int] = None,
+                       prompts: "Optional[Sequence[Any]]" = None) -> List[List[int]]:
         """Generates up to ``max_tokens`` tokens for each session at once: every round, each session
         still running samples its next token from its logits with its own sampler (sessions must
-        have logits: feed a prompt first), then one :meth:`feed_batch` advances them all. A session
+        have logits: feed a prompt first, or pass ``prompts``), then one :meth:`feed_batch` advances
+        them all. ``prompts[i]`` (ids, possibly empty) is first fed to session i — all of them in
+        one :meth:`feed_batch_tokens` — and recorded in sampler i's penalty history. A session
         stops after sampling ``stop`` (kept in its list). Returns each session's sampled tokens."""
         sessions, samplers = list(sessions), list(samplers)
         if len(sessions) != len(samplers):
             raise make_error(InvalidArgumentError, Status.INVALID_ARGUMENT,
                              f"generate_batch: {len(sessions)} sessions but {len(samplers)} samplers")
         limit = integer(max_tokens, "max_tokens", 63)
+        if prompts is not None:
+            prompts = list(prompts)
+            self.feed_batch_tokens(sessions, prompts)
+            for sampler, prompt in zip(samplers, prompts):
+                if len(prompt):
+                    sampler.accept(prompt)
         produced: List[List[int]] = [[] for _ in sessions]
         running = list(range(len(sessions)))
         for _ in range(limit):

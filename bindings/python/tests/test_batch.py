@@ -74,6 +74,20 @@ def test_generate_batch_and_memory_info(mixed_model):
     assert [len(p) for p in produced] == [6, 6, 6, 6]
     assert all(0 <= t < mixed_model.vocab_size for p in produced for t in p)
     assert [s.n_tokens for s in sessions] == [9, 9, 9, 9]
+    # With prompts: one batched prefill first, the prompts in the samplers' penalty history; the same
+    # tokens as feeding each prompt alone and generating with twin samplers.
+    prompts = [[1, 2, 3, 4, 5], [6], [7, 8], [9, 10, 11]]
+    penalised = dict(seed=3, temperature=0.9, repetition_penalty=1.3)
+    batch = [mixed_model.session() for _ in range(4)]
+    produced = mixed_model.generate_batch(batch, [libxlstm.Sampler(**penalised) for _ in range(4)], 5, prompts=prompts)
+    assert [s.n_tokens for s in batch] == [len(p) + 5 for p in prompts]
+    for i, prompt in enumerate(prompts):
+        with mixed_model.session() as alone:
+            alone.feed(prompt)
+            sampler = libxlstm.Sampler(**penalised)
+            sampler.accept(prompt)
+            first = sampler.sample(alone)
+            assert first == produced[i][0]
     memory = mixed_model.memory_info
     floor = mixed_model.info.state_bytes_in_memory + 4 * mixed_model.vocab_size
     assert floor <= memory.session_bytes <= floor + 65536
