@@ -31,7 +31,7 @@ objdump -d "$binary" | awk -v binary="$binary" '
     else if (b == "c4" || b == "c5") kind = "vex"
     if (kind == "") next
     module = "baseline"
-    if (index(fn, "XLSTMKernelsAVX512") > 0 || fn ~ /^<int8_matvec_q[48]_(exact_)?vnni512>:$/ || fn ~ /^<int8_gemm_(q[48]|quantize)_vnni512>:$/) module = "avx512"
+    if (index(fn, "XLSTMKernelsAVX512") > 0 || fn ~ /^<int8_matvec_q[48]_(exact_)?vnni512>:$/ || fn ~ /^<int8_gemm_(q[48]|quantize|peak)_vnni512>:$/) module = "avx512"
     else if (index(fn, "XLSTMKernelsAVX2") > 0 || fn ~ /^<int8_matvec_q[48]_(exact_)?avx2>:$/ || fn ~ /^<int8_gemm_(q[48]|quantize)_avx2>:$/) module = "avx2"
     count[module "," kind]++
     if ((module == "baseline") || (module == "avx2" && kind == "evex")) {

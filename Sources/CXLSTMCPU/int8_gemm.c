@@ -381,6 +381,20 @@ TARGET_256 void int8_gemm_q4_avx2(const uint8_t *a, intptr_t rows, intptr_t cols
     gemm_256(0, a, rows, cols, xq, n, y, yStride, scratch);
 }
 
+// ---- The int8 peak (for the benchmark) ------------------------------------------------------
+
+TARGET_512 int32_t int8_gemm_peak_vnni512(intptr_t iterations) {
+    __m512i acc[12];
+    for (int c = 0; c < 12; c++) acc[c] = _mm512_set1_epi32(c);
+    const __m512i u = _mm512_set1_epi32(0x01010101), v = _mm512_set1_epi32((int)0xFF01FF01);
+    for (intptr_t i = 0; i < iterations; i++) {
+        for (int c = 0; c < 12; c++) acc[c] = _mm512_dpbusd_epi32(acc[c], u, v);
+    }
+    __m512i sum = acc[0];
+    for (int c = 1; c < 12; c++) sum = _mm512_add_epi32(sum, acc[c]);
+    return _mm512_reduce_add_epi32(sum);
+}
+
 #else
 // No x86-64: the engine never selects these (KernelSet offers `fast` kernels only on x86-64).
 intptr_t int8_gemm_activation_bytes(intptr_t n, intptr_t cols) { return n * (cols / 32) * 40; }
@@ -391,4 +405,5 @@ void int8_gemm_q4_vnni512(const uint8_t *a, intptr_t r, intptr_t c, const void *
 void int8_gemm_quantize_avx2(const float *x, intptr_t s, intptr_t n, intptr_t c, int32_t o, void *out) { (void)x; (void)s; (void)n; (void)c; (void)o; (void)out; }
 void int8_gemm_q8_avx2(const uint8_t *a, intptr_t r, intptr_t c, const void *x, intptr_t n, float *y, intptr_t s, void *w) { (void)a; (void)r; (void)c; (void)x; (void)n; (void)y; (void)s; (void)w; }
 void int8_gemm_q4_avx2(const uint8_t *a, intptr_t r, intptr_t c, const void *x, intptr_t n, float *y, intptr_t s, void *w) { (void)a; (void)r; (void)c; (void)x; (void)n; (void)y; (void)s; (void)w; }
+int32_t int8_gemm_peak_vnni512(intptr_t iterations) { (void)iterations; return 0; }
 #endif

@@ -4,7 +4,8 @@
 //   memory bandwidth   streaming reads of a buffer far larger than the caches
 //   step               tokens/s one at a time; weight bytes read per token ÷ time vs the bandwidth
 //   prefill            tokens/s for a prompt; ratio to step
-//   GEMM               one projection over the prompt; GFLOP/s vs the peak
+//   GEMM               one projection over the prompt; GFLOP/s vs the peak (and, for `fast` on
+//                      q8 / q4, vs the int8 `vpdpbusd` peak measured the same way)
 //   sessions           (--sessions 1,4,16,64) batched decode of N sessions at mixed positions:
 //                      aggregate tokens/s, its ratio to one session's step, resident memory per session
 //   prompts            (--prompts 16x20) batched prefill of N prompts of about L tokens each
@@ -174,12 +175,22 @@ struct Bench: ParsableCommand {
         let prefillSeconds = now() - prefillStart
         let prefillRate = Double(prompt) / prefillSeconds
         let flops = prefillFlops(loaded, tokens: prompt, chunkSize: chunkSize)
+        // `fast` on q8 / q4 runs its projections on int8 dot products: held against that peak too.
+        let int8Peak = loaded.kernels.int8GEMMName != nil && loaded.weights.quantization != nil
+            ? measurePeakInt8(pool: pool) : nil
+        if let int8Peak {
+            print("machine   int8 peak (vpdpbusd, 2 ops per multiply-add) \(fmt(int8Peak / 1e9)) GOP/s  "
+                  + "(\(threads) thread\(threads == 1 ? "" : "s"))")
+        }
+        func ofPeaks(_ rate: Double) -> String {
+            "\(fmt(100 * rate / peak))% of the FMA peak" + (int8Peak.map { ", \(fmt(100 * rate / $0))% of the int8 peak" } ?? "")
+        }
         print("prefill   \(fmt(prefillRate)) tokens/s for \(prompt) tokens = \(fmt(prefillRate / stepRate))× step; "
-              + "\(fmt(flops / prefillSeconds / 1e9)) GFLOP/s overall = \(fmt(100 * flops / prefillSeconds / peak))% of peak")
+              + "\(fmt(flops / prefillSeconds / 1e9)) GFLOP/s overall = \(ofPeaks(flops / prefillSeconds))")
 
         // One projection GEMM over the prompt.
         let (gemmRate, shape) = try measureGEMM(loaded, tokens: prompt, pool: pool)
-        print("GEMM      \(shape) × \(prompt) tokens: \(fmt(gemmRate / 1e9)) GFLOP/s = \(fmt(100 * gemmRate / peak))% of peak")
+        print("GEMM      \(shape) × \(prompt) tokens: \(fmt(gemmRate / 1e9)) GFLOP/s = \(ofPeaks(gemmRate))")
 
         for count in sessionCounts {
             try measureSessions(loaded, count: count, tokens: tokens, cpu: "\(info.brand), \(kernels.path)")

@@ -25,6 +25,26 @@ func measurePeakFMA(pool: ThreadPool, kernels: KernelSet) -> Double {
     return best
 }
 
+/// Ops/s (2 per integer multiply-add) of AVX-512 VNNI `vpdpbusd` on every thread of `pool`: 12
+/// independent chains per thread; nil where the CPU has no VNNI. The ceiling of `fast`'s int8 GEMM.
+func measurePeakInt8(pool: ThreadPool) -> Double? {
+    guard KernelSet.runInt8PeakLoop(iterations: 1) != nil else { return nil }
+    let iterations = 20_000_000
+    var sinks = [Int32](repeating: 0, count: pool.parts)
+    var best = 0.0
+    for _ in 0..<3 {
+        let start = now()
+        sinks.withUnsafeMutableBufferPointer { out in
+            let base = out.baseAddress!
+            pool.run { part in base[part] = KernelSet.runInt8PeakLoop(iterations: iterations) ?? 0 }
+        }
+        let seconds = now() - start
+        best = max(best, Double(iterations) * Double(KernelSet.int8PeakOpsPerIteration) * Double(pool.parts) / seconds)
+    }
+    if sinks.contains(Int32.min) { print("(sink)") }
+    return best
+}
+
 /// Bytes/s of streaming reads, the ceiling a bandwidth-bound step is held against: the most this
 /// machine reads, so a figure above 100 % means the step is served partly from cache (a model whose
 /// weights are not ≫ L3), never that the reference loop was slow. Hence:

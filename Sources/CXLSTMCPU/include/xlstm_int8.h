@@ -60,4 +60,8 @@ void int8_gemm_q8_avx2(const uint8_t *panels, intptr_t rows, intptr_t cols, cons
 void int8_gemm_q4_avx2(const uint8_t *panels, intptr_t rows, intptr_t cols, const void *xq, intptr_t n, float *y,
                        intptr_t yStride, void *scratch);
 
+/// The benchmark's int8 peak: 12 independent `vpdpbusd` chains for `iterations` rounds (12 · 16 · 4
+/// multiply-adds per round); returns a sum of the accumulators (a sink). AVX-512 VNNI only.
+int32_t int8_gemm_peak_vnni512(intptr_t iterations);
+
 #endif

@@ -359,6 +359,21 @@ public final class KernelSet: Sendable {
         return table(path, precision: precision)
     }
 
+    /// Integer multiply-adds of one iteration of `runInt8PeakLoop` (12 chains of 64), counted as 2 ops each.
+    public static let int8PeakOpsPerIteration = 12 * 64 * 2
+
+    /// The int8 dot-product peak loop (12 independent `vpdpbusd` chains) on the calling thread, for
+    /// the benchmark's `fast` figures: a sink, or nil where this CPU has no AVX-512 VNNI.
+    public static func runInt8PeakLoop(iterations: Int) -> Int32? {
+        #if arch(x86_64)
+        let cpu = CPUInfo.current
+        guard cpu.supports(.avx512), cpu.has(CPU_FEATURE_AVX512VNNI) else { return nil }
+        return int8_gemm_peak_vnni512(iterations)
+        #else
+        return nil
+        #endif
+    }
+
     /// FLOP/s of this path's peak loop on the calling thread over `iterations` (for the benchmark).
     public func runPeakLoop(iterations: Int) -> Float { peakLoop(iterations) }
 
