@@ -15,6 +15,7 @@
 //   mLSTMCellUpdateAVX512     one head's mLSTM state update and readout in step mode
 //   combineRowsAVX512, dotAVX512  out (+)= Σ_i w[i] · row_i; a · b (the chunkwise mLSTM cell)
 //   combineRowsFourAVX512     four such outputs, each row loaded once (the cell's passes over C and V)
+//   siluProductAVX512, multiplyBySigmoidAVX512  x ← silu(x) ⊙ y; x ← x ⊙ σ(y) (the 7B family's gates)
 //
 // Panels (MatrixPacking.swift): W is stored as ceil(rows / 32) panels of 32 rows; panel p holds
 // rows [32p, 32p + 32) as [cols][32], the row index fastest (rows past the end are zero). A bf16
@@ -1179,6 +1180,64 @@ public func dotAVX512(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n:
     var sum = horizontalSum(s0 + s1)
     while i < n { sum += a[i] * b[i]; i += 1 }
     return sum
+}
+
+/// e^x for 16 lanes: Pointwise.swift's exp8 (Cephes' expf: n = round(x·log₂e), r = x − n·ln 2 in two
+/// parts, a degree-6 polynomial, ·2ⁿ through the exponent bits) at this path's width, its multiply-adds
+/// fused where the path has FMA. Clamped to [−87.3, 88.7] (callers divide by 1 + e^x).
+@inline(__always)
+func expLanesAVX512(_ input: SIMD16<Float>) -> SIMD16<Float> {
+    let low = SIMD16<Float>(repeating: -87.3), high = SIMD16<Float>(repeating: 88.7)
+    let x = input.replacing(with: low, where: input .< low).replacing(with: high, where: input .> high)
+    let magic = SIMD16<Float>(repeating: 12_582_912)
+    var shifted = magic; shifted.addProduct(x, SIMD16<Float>(repeating: 1.44269504088896341))
+    let n = shifted - magic
+    var r = x; r.addProduct(n, SIMD16<Float>(repeating: -0.693359375)); r.addProduct(n, SIMD16<Float>(repeating: 2.12194440e-4))
+    var p = SIMD16<Float>(repeating: 1.9875691500e-4)
+    do { var q = SIMD16<Float>(repeating: 1.3981999507e-3); q.addProduct(p, r); p = q }
+    do { var q = SIMD16<Float>(repeating: 8.3334519073e-3); q.addProduct(p, r); p = q }
+    do { var q = SIMD16<Float>(repeating: 4.1665795894e-2); q.addProduct(p, r); p = q }
+    do { var q = SIMD16<Float>(repeating: 1.6666665459e-1); q.addProduct(p, r); p = q }
+    do { var q = SIMD16<Float>(repeating: 5.0000001201e-1); q.addProduct(p, r); p = q }
+    var y = r; y.addProduct(p, r * r); y += 1
+    let integer = unsafeBitCast(shifted, to: SIMD16<Int32>.self) &- 0x4B40_0000
+    return y * unsafeBitCast((integer &+ 127) &<< 23, to: SIMD16<Float>.self)
+}
+
+/// x [n] ← silu(x) ⊙ y (the FFN's gate times its up-projection), 16 lanes at a time through `expLanesAVX512`; the tail through one padded vector.
+@inline(never)
+public func siluProductAVX512(_ x: UnsafeMutablePointer<Float>, _ y: UnsafePointer<Float>, _ n: Int) {
+    let xr = UnsafeMutableRawPointer(x), yr = UnsafeRawPointer(y)
+    var i = 0
+    while i + 16 <= n {
+        let v = xr.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self), u = yr.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
+        xr.storeBytes(of: v / (1 + expLanesAVX512(-v)) * u, toByteOffset: i * 4, as: SIMD16<Float>.self)
+        i += 16
+    }
+    if i < n {
+        var v = SIMD16<Float>(), u = SIMD16<Float>()
+        for k in 0..<(n - i) { v[k] = x[i + k]; u[k] = y[i + k] }
+        let result = v / (1 + expLanesAVX512(-v)) * u
+        for k in 0..<(n - i) { x[i + k] = result[k] }
+    }
+}
+
+/// x [n] ← x ⊙ σ(y) (the mLSTM's output gate), 16 lanes at a time through `expLanesAVX512`; the tail through one padded vector.
+@inline(never)
+public func multiplyBySigmoidAVX512(_ x: UnsafeMutablePointer<Float>, _ y: UnsafePointer<Float>, _ n: Int) {
+    let xr = UnsafeMutableRawPointer(x), yr = UnsafeRawPointer(y)
+    var i = 0
+    while i + 16 <= n {
+        let v = xr.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self), u = yr.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
+        xr.storeBytes(of: v / (1 + expLanesAVX512(-u)), toByteOffset: i * 4, as: SIMD16<Float>.self)
+        i += 16
+    }
+    if i < n {
+        var v = SIMD16<Float>(), u = SIMD16<Float>()
+        for k in 0..<(n - i) { v[k] = x[i + k]; u[k] = y[i + k] }
+        let result = v / (1 + expLanesAVX512(-u))
+        for k in 0..<(n - i) { x[i + k] = result[k] }
+    }
 }
 
 /// The peak-rate loop of this ISA for the benchmark: 12 independent 16-wide FMA chains in

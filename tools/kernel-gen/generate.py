@@ -233,6 +233,7 @@ def generate(isa):
     w(f"//   mLSTMCellUpdate{S}     one head's mLSTM state update and readout in step mode")
     w(f"//   combineRows{S}, dot{S}  out (+)= Σ_i w[i] · row_i; a · b (the chunkwise mLSTM cell)")
     w(f"//   combineRowsFour{S}     four such outputs, each row loaded once (the cell's passes over C and V)")
+    w(f"//   siluProduct{S}, multiplyBySigmoid{S}  x ← silu(x) ⊙ y; x ← x ⊙ σ(y) (the 7B family's gates)")
     w("//")
     w(f"// Panels (MatrixPacking.swift): W is stored as ceil(rows / {MR}) panels of {MR} rows; panel p holds")
     w(f"// rows [{MR}p, {MR}p + {MR}) as [cols][{MR}], the row index fastest (rows past the end are zero). A bf16")
@@ -660,6 +661,52 @@ def generate(isa):
     w("")
 
     # --- peak loop ---
+    # --- the 7B family's gates: silu(gate) · up and h · σ(o), exp of the path's width ---
+    I32 = f"SIMD{L}<Int32>"
+    def const(value): return f"{V}(repeating: {value})"
+    w(f"/// e^x for {L} lanes: Pointwise.swift's exp8 (Cephes' expf: n = round(x·log₂e), r = x − n·ln 2 in two")
+    w("/// parts, a degree-6 polynomial, ·2ⁿ through the exponent bits) at this path's width, its multiply-adds")
+    w("/// fused where the path has FMA. Clamped to [−87.3, 88.7] (callers divide by 1 + e^x).")
+    w("@inline(__always)")
+    w(f"func expLanes{S}(_ input: {V}) -> {V} {{")
+    w(f"    let low = {const(-87.3)}, high = {const(88.7)}")
+    w("    let x = input.replacing(with: low, where: input .< low).replacing(with: high, where: input .> high)")
+    w(f"    let magic = {const('12_582_912')}")
+    w(f"    var shifted = magic; {madd('shifted', 'x', const('1.44269504088896341'))}")
+    w("    let n = shifted - magic")
+    w(f"    var r = x; {madd('r', 'n', const(-0.693359375))}; {madd('r', 'n', const('2.12194440e-4'))}")
+    w(f"    var p = {const('1.9875691500e-4')}")
+    for k in ["1.3981999507e-3", "8.3334519073e-3", "4.1665795894e-2", "1.6666665459e-1", "5.0000001201e-1"]:
+        w(f"    do {{ var q = {const(k)}; {madd('q', 'p', 'r')}; p = q }}")
+    w(f"    var y = r; {madd('y', 'p', 'r * r')}; y += 1")
+    w(f"    let integer = unsafeBitCast(shifted, to: {I32}.self) &- 0x4B40_0000")
+    w(f"    return y * unsafeBitCast((integer &+ 127) &<< 23, to: {V}.self)")
+    w("}")
+    w("")
+    for name, doc, target, other, formula in [
+        ("siluProduct", "x [n] ← silu(x) ⊙ y (the FFN's gate times its up-projection)", "x", "y", "v / (1 + expLanes{S}(-v)) * u"),
+        ("multiplyBySigmoid", "x [n] ← x ⊙ σ(y) (the mLSTM's output gate)", "x", "y", "v / (1 + expLanes{S}(-u))"),
+    ]:
+        formula = formula.replace("{S}", S)
+        w(f"/// {doc}, {L} lanes at a time through `expLanes{S}`; the tail through one padded vector.")
+        w("@inline(never)")
+        w(f"{pub}func {name}{S}(_ x: UnsafeMutablePointer<Float>, _ y: UnsafePointer<Float>, _ n: Int) {{")
+        w("    let xr = UnsafeMutableRawPointer(x), yr = UnsafeRawPointer(y)")
+        w("    var i = 0")
+        w(f"    while i + {L} <= n {{")
+        w(f"        let v = xr.loadUnaligned(fromByteOffset: i * 4, as: {V}.self), u = yr.loadUnaligned(fromByteOffset: i * 4, as: {V}.self)")
+        w(f"        xr.storeBytes(of: {formula}, toByteOffset: i * 4, as: {V}.self)")
+        w(f"        i += {L}")
+        w("    }")
+        w("    if i < n {")
+        w(f"        var v = {V}(), u = {V}()")
+        w("        for k in 0..<(n - i) { v[k] = x[i + k]; u[k] = y[i + k] }")
+        w(f"        let result = {formula}")
+        w("        for k in 0..<(n - i) { x[i + k] = result[k] }")
+        w("    }")
+        w("}")
+        w("")
+
     w(f"/// The peak-rate loop of this ISA for the benchmark: 12 independent {L}-wide {'FMA' if c['fma'] else 'multiply-add'} chains in")
     w("/// registers. Returns a value that depends on every chain (so nothing is optimised away).")
     w("@inline(never)")

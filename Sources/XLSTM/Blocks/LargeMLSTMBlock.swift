@@ -111,14 +111,14 @@ struct LargeMLSTMBlock: RecurrentBlock, @unchecked Sendable {
                           h: h + head * DV, kernels: projections.weight.kernels)
         }
         multiHeadLayerNorm(h, heads: NH, headDim: DV, weight: headNorm, bias: headNormBias, eps: config.normEps)
-        multiplyBySigmoid(h, o, count: V)
+        projections.weight.kernels.multiplyBySigmoid(h, o, V)
         outProjection.apply(h, into: out, pool: pool)
         add(out, into: x, count: E)
 
         rmsNorm(x, count: E, weight: ffnNorm, bias: ffnNormBias, eps: config.normEps, into: normed)
         let gate = ffn, up = ffn + P
         ffnUp.apply(normed, into: ffn, pool: pool)        // gate | up
-        siluProduct(gate, up, count: P)
+        projections.weight.kernels.siluProduct(gate, up, P)
         ffnDown.apply(gate, into: out, pool: pool)
         add(out, into: x, count: E)
     }
@@ -164,7 +164,7 @@ extension LargeMLSTMBlock {
         for t in 0..<T {
             let row = h + t * V, gate = o + t * R
             multiHeadLayerNorm(row, heads: NH, headDim: DV, weight: headNorm, bias: headNormBias, eps: config.normEps)
-            multiplyBySigmoid(row, gate, count: V)
+            projections.weight.kernels.multiplyBySigmoid(row, gate, V)
         }
         outProjection.applyBatch(h, xStride: V, count: T, into: out, yStride: E, pool: pool)
         add(out, into: x, count: T * E)
@@ -173,7 +173,7 @@ extension LargeMLSTMBlock {
         ffnUp.applyBatch(normed, xStride: E, count: T, into: ffn, yStride: 2 * P, pool: pool)   // gate | up
         for t in 0..<T {
             let row = ffn + t * 2 * P
-            siluProduct(row, row + P, count: P)
+            projections.weight.kernels.siluProduct(row, row + P, P)
         }
         ffnDown.applyBatch(ffn, xStride: 2 * P, count: T, into: out, yStride: E, pool: pool)
         add(out, into: x, count: T * E)
@@ -212,7 +212,7 @@ extension LargeMLSTMBlock {
         for t in 0..<N {
             let row = h + t * V
             multiHeadLayerNorm(row, heads: NH, headDim: DV, weight: headNorm, bias: headNormBias, eps: config.normEps)
-            multiplyBySigmoid(row, o + t * R, count: V)
+            projections.weight.kernels.multiplyBySigmoid(row, o + t * R, V)
         }
         outProjection.applyRows(h, xStride: V, count: N, into: out, yStride: E, pool: pool)
         add(out, into: x, count: N * E)
@@ -221,7 +221,7 @@ extension LargeMLSTMBlock {
         ffnUp.applyRows(normed, xStride: E, count: N, into: ffn, yStride: 2 * P, pool: pool)   // gate | up
         for t in 0..<N {
             let row = ffn + t * 2 * P
-            siluProduct(row, row + P, count: P)
+            projections.weight.kernels.siluProduct(row, row + P, P)
         }
         ffnDown.applyRows(ffn, xStride: 2 * P, count: N, into: out, yStride: E, pool: pool)
         add(out, into: x, count: N * E)

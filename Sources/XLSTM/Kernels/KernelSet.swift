@@ -156,6 +156,9 @@ public final class KernelSet: Sendable {
     /// accumulate) — out + k·outStride (+)= Σ_i w[k·wStride + i] · rows[i·stride …], k in 0..<4, the bits of four
     /// `combineRows` calls.
     let combineRowsFour: CombineFour
+    /// x [n] ← silu(x) ⊙ y and x [n] ← x ⊙ σ(y): (x, y, n), at this path's width (the 7B family's gates).
+    let siluProduct: Gate
+    let multiplyBySigmoid: Gate
     /// a [n] · b [n].
     let dot: @Sendable (UnsafePointer<Float>, UnsafePointer<Float>, Int) -> Float
     /// The micro-kernel's tile: mr rows of W (the panel height) × nr tokens.
@@ -174,6 +177,7 @@ public final class KernelSet: Sendable {
                                       UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Int,
                                       Float, Float, Float) -> Float
     typealias Dequantize = @Sendable (UnsafeRawPointer, Int, UnsafeMutablePointer<Float>) -> Void
+    typealias Gate = @Sendable (UnsafeMutablePointer<Float>, UnsafePointer<Float>, Int) -> Void
     typealias CombineFour = @Sendable (UnsafePointer<Float>, Int, Int, UnsafePointer<Float>, Int, Int,
                                        UnsafeMutablePointer<Float>, Int, Bool) -> Void
 
@@ -199,7 +203,7 @@ public final class KernelSet: Sendable {
                  narrow: (f32: MicroKernel<Float>, bf16: MicroKernel<UInt16>, nr: Int), cell: @escaping CellUpdate,
                  combine: @escaping @Sendable (UnsafePointer<Float>, Int, UnsafePointer<Float>, Int, Int,
                                                UnsafeMutablePointer<Float>, Bool) -> Void,
-                 combineFour: @escaping CombineFour,
+                 combineFour: @escaping CombineFour, gates: (silu: Gate, sigmoid: Gate),
                  dot: @escaping @Sendable (UnsafePointer<Float>, UnsafePointer<Float>, Int) -> Float, tile: (mr: Int, nr: Int), lanes: Int,
                  peakLoop: @escaping @Sendable (Int) -> Float,
                  streamRead: @escaping @Sendable (UnsafeRawPointer, Int) -> Float) {
@@ -222,6 +226,8 @@ public final class KernelSet: Sendable {
         mLSTMCellUpdate = cell
         combineRows = combine
         combineRowsFour = combineFour
+        siluProduct = gates.silu
+        multiplyBySigmoid = gates.sigmoid
         self.dot = dot
         mr = tile.mr
         nr = tile.nr
@@ -253,6 +259,8 @@ public final class KernelSet: Sendable {
         mLSTMCellUpdate = base.mLSTMCellUpdate
         combineRows = base.combineRows
         combineRowsFour = base.combineRowsFour
+        siluProduct = base.siluProduct
+        multiplyBySigmoid = base.multiplyBySigmoid
         dot = base.dot
         mr = base.mr
         nr = base.nr
@@ -268,7 +276,8 @@ public final class KernelSet: Sendable {
         dequantizeQ8: dequantizePanelQ8Portable, dequantizeQ4: dequantizePanelQ4Portable, microF32: gemmMicroKernelF32Portable,
         microBF16: gemmMicroKernelBF16Portable,
         narrow: (gemmMicroKernelNarrowF32Portable, gemmMicroKernelNarrowBF16Portable, microNarrowNRPortable), cell: mLSTMCellUpdatePortable,
-        combine: combineRowsPortable, combineFour: combineRowsFourPortable, dot: dotPortable, tile: microTilePortable, lanes: lanesPortable,
+        combine: combineRowsPortable, combineFour: combineRowsFourPortable,
+        gates: (siluProductPortable, multiplyBySigmoidPortable), dot: dotPortable, tile: microTilePortable, lanes: lanesPortable,
         peakLoop: fmaChainsPortable, streamRead: streamReadPortable)
 
     #if arch(x86_64)
@@ -297,7 +306,8 @@ public final class KernelSet: Sendable {
         dequantizeQ8: dequantizePanelQ8AVX2, dequantizeQ4: dequantizePanelQ4AVX2, microF32: gemmMicroKernelF32AVX2,
         microBF16: gemmMicroKernelBF16AVX2,
         narrow: (gemmMicroKernelNarrowF32AVX2, gemmMicroKernelNarrowBF16AVX2, microNarrowNRAVX2), cell: mLSTMCellUpdateAVX2,
-        combine: combineRowsAVX2, combineFour: combineRowsFourAVX2, dot: dotAVX2, tile: microTileAVX2, lanes: lanesAVX2, peakLoop: fmaChainsAVX2,
+        combine: combineRowsAVX2, combineFour: combineRowsFourAVX2,
+        gates: (siluProductAVX2, multiplyBySigmoidAVX2), dot: dotAVX2, tile: microTileAVX2, lanes: lanesAVX2, peakLoop: fmaChainsAVX2,
         streamRead: streamReadAVX2)
 
     public static let avx512 = KernelSet(
@@ -306,7 +316,8 @@ public final class KernelSet: Sendable {
         dequantizeQ8: dequantizePanelQ8AVX512, dequantizeQ4: dequantizePanelQ4AVX512, microF32: gemmMicroKernelF32AVX512,
         microBF16: gemmMicroKernelBF16AVX512,
         narrow: (gemmMicroKernelNarrowF32AVX512, gemmMicroKernelNarrowBF16AVX512, microNarrowNRAVX512), cell: mLSTMCellUpdateAVX512,
-        combine: combineRowsAVX512, combineFour: combineRowsFourAVX512, dot: dotAVX512, tile: microTileAVX512, lanes: lanesAVX512, peakLoop: fmaChainsAVX512,
+        combine: combineRowsAVX512, combineFour: combineRowsFourAVX512,
+        gates: (siluProductAVX512, multiplyBySigmoidAVX512), dot: dotAVX512, tile: microTileAVX512, lanes: lanesAVX512, peakLoop: fmaChainsAVX512,
         streamRead: streamReadAVX512)
     #endif
 

@@ -152,32 +152,6 @@ func siluInPlace(_ x: UnsafeMutablePointer<Float>, count n: Int) {
     while i < n { x[i] = silu(x[i]); i += 1 }
 }
 
-/// x [n] ← silu(x) ⊙ y (the SwiGLU of the 7B family's feed-forward).
-func siluProduct(_ x: UnsafeMutablePointer<Float>, _ y: UnsafePointer<Float>, count n: Int) {
-    let raw = UnsafeMutableRawPointer(x), yr = UnsafeRawPointer(y)
-    var i = 0
-    while i + 8 <= n {
-        let v = raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
-        let u = yr.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
-        raw.storeBytes(of: v / (1 + exp8(-v)) * u, toByteOffset: i * 4, as: SIMD8<Float>.self)
-        i += 8
-    }
-    while i < n { x[i] = silu(x[i]) * y[i]; i += 1 }
-}
-
-/// h [n] ← h ⊙ σ(gate).
-func multiplyBySigmoid(_ h: UnsafeMutablePointer<Float>, _ gate: UnsafePointer<Float>, count n: Int) {
-    let raw = UnsafeMutableRawPointer(h), gr = UnsafeRawPointer(gate)
-    var i = 0
-    while i + 8 <= n {
-        let g = gr.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
-        let v = raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
-        raw.storeBytes(of: v / (1 + exp8(-g)), toByteOffset: i * 4, as: SIMD8<Float>.self)
-        i += 8
-    }
-    while i < n { h[i] *= sigmoid(gate[i]); i += 1 }
-}
-
 /// h [n] ← (h + skip ⊙ c) ⊙ silu(gate): the paper mLSTM block's output gate (the scalar loop with
 /// libm's expf was ~5% of a small model's step, perf).
 func skipSiluGate(_ h: UnsafeMutablePointer<Float>, skip: UnsafePointer<Float>, _ c: UnsafePointer<Float>,

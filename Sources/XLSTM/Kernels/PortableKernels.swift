@@ -14,6 +14,7 @@
 //   mLSTMCellUpdatePortable     one head's mLSTM state update and readout in step mode
 //   combineRowsPortable, dotPortable  out (+)= Σ_i w[i] · row_i; a · b (the chunkwise mLSTM cell)
 //   combineRowsFourPortable     four such outputs, each row loaded once (the cell's passes over C and V)
+//   siluProductPortable, multiplyBySigmoidPortable  x ← silu(x) ⊙ y; x ← x ⊙ σ(y) (the 7B family's gates)
 //
 // Panels (MatrixPacking.swift): W is stored as ceil(rows / 8) panels of 8 rows; panel p holds
 // rows [8p, 8p + 8) as [cols][8], the row index fastest (rows past the end are zero). A bf16
@@ -960,6 +961,64 @@ func dotPortable(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int)
     var sum = horizontalSum(s0 + s1)
     while i < n { sum += a[i] * b[i]; i += 1 }
     return sum
+}
+
+/// e^x for 8 lanes: Pointwise.swift's exp8 (Cephes' expf: n = round(x·log₂e), r = x − n·ln 2 in two
+/// parts, a degree-6 polynomial, ·2ⁿ through the exponent bits) at this path's width, its multiply-adds
+/// fused where the path has FMA. Clamped to [−87.3, 88.7] (callers divide by 1 + e^x).
+@inline(__always)
+func expLanesPortable(_ input: SIMD8<Float>) -> SIMD8<Float> {
+    let low = SIMD8<Float>(repeating: -87.3), high = SIMD8<Float>(repeating: 88.7)
+    let x = input.replacing(with: low, where: input .< low).replacing(with: high, where: input .> high)
+    let magic = SIMD8<Float>(repeating: 12_582_912)
+    var shifted = magic; multiplyAdd(&shifted, x, SIMD8<Float>(repeating: 1.44269504088896341))
+    let n = shifted - magic
+    var r = x; multiplyAdd(&r, n, SIMD8<Float>(repeating: -0.693359375)); multiplyAdd(&r, n, SIMD8<Float>(repeating: 2.12194440e-4))
+    var p = SIMD8<Float>(repeating: 1.9875691500e-4)
+    do { var q = SIMD8<Float>(repeating: 1.3981999507e-3); multiplyAdd(&q, p, r); p = q }
+    do { var q = SIMD8<Float>(repeating: 8.3334519073e-3); multiplyAdd(&q, p, r); p = q }
+    do { var q = SIMD8<Float>(repeating: 4.1665795894e-2); multiplyAdd(&q, p, r); p = q }
+    do { var q = SIMD8<Float>(repeating: 1.6666665459e-1); multiplyAdd(&q, p, r); p = q }
+    do { var q = SIMD8<Float>(repeating: 5.0000001201e-1); multiplyAdd(&q, p, r); p = q }
+    var y = r; multiplyAdd(&y, p, r * r); y += 1
+    let integer = unsafeBitCast(shifted, to: SIMD8<Int32>.self) &- 0x4B40_0000
+    return y * unsafeBitCast((integer &+ 127) &<< 23, to: SIMD8<Float>.self)
+}
+
+/// x [n] ← silu(x) ⊙ y (the FFN's gate times its up-projection), 8 lanes at a time through `expLanesPortable`; the tail through one padded vector.
+@inline(never)
+func siluProductPortable(_ x: UnsafeMutablePointer<Float>, _ y: UnsafePointer<Float>, _ n: Int) {
+    let xr = UnsafeMutableRawPointer(x), yr = UnsafeRawPointer(y)
+    var i = 0
+    while i + 8 <= n {
+        let v = xr.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self), u = yr.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+        xr.storeBytes(of: v / (1 + expLanesPortable(-v)) * u, toByteOffset: i * 4, as: SIMD8<Float>.self)
+        i += 8
+    }
+    if i < n {
+        var v = SIMD8<Float>(), u = SIMD8<Float>()
+        for k in 0..<(n - i) { v[k] = x[i + k]; u[k] = y[i + k] }
+        let result = v / (1 + expLanesPortable(-v)) * u
+        for k in 0..<(n - i) { x[i + k] = result[k] }
+    }
+}
+
+/// x [n] ← x ⊙ σ(y) (the mLSTM's output gate), 8 lanes at a time through `expLanesPortable`; the tail through one padded vector.
+@inline(never)
+func multiplyBySigmoidPortable(_ x: UnsafeMutablePointer<Float>, _ y: UnsafePointer<Float>, _ n: Int) {
+    let xr = UnsafeMutableRawPointer(x), yr = UnsafeRawPointer(y)
+    var i = 0
+    while i + 8 <= n {
+        let v = xr.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self), u = yr.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+        xr.storeBytes(of: v / (1 + expLanesPortable(-u)), toByteOffset: i * 4, as: SIMD8<Float>.self)
+        i += 8
+    }
+    if i < n {
+        var v = SIMD8<Float>(), u = SIMD8<Float>()
+        for k in 0..<(n - i) { v[k] = x[i + k]; u[k] = y[i + k] }
+        let result = v / (1 + expLanesPortable(-u))
+        for k in 0..<(n - i) { x[i + k] = result[k] }
+    }
 }
 
 /// The peak-rate loop of this ISA for the benchmark: 12 independent 8-wide multiply-add chains in
