@@ -147,7 +147,8 @@ extension LargeMLSTMBlock {
         let q = projected, k = projected + QK, v = projected + 2 * QK, o = projected + 2 * QK + V
         let gates = projected + 2 * QK + 2 * V
 
-        for t in 0..<T { rmsNorm(x + t * E, count: E, weight: norm, bias: normBias, eps: config.normEps, into: normed + t * E) }
+        // The row-wise work between the GEMMs is spread over the pool too (rows are independent).
+        forEachRow(T, pool: pool, NormRows(x: x, normed: normed, width: E, weight: norm, bias: normBias, eps: config.normEps))
         projections.applyBatch(normed, xStride: E, count: T, into: projected, yStride: R, pool: pool)
         if let cap = config.gateSoftCap {
             for t in 0..<T {
@@ -161,20 +162,14 @@ extension LargeMLSTMBlock {
                     ChunkwiseHeads(rows: rows, spans: spans, heads: NH, qkDim: DQK, vDim: DV, keyScale: 1,
                                    queryScale: Float(1 / Double(DQK).squareRoot()), eps: config.cellEps,
                                    chunkSize: chunkSize, kernels: projections.weight.kernels))
-        for t in 0..<T {
-            let row = h + t * V, gate = o + t * R
-            multiHeadLayerNorm(row, heads: NH, headDim: DV, weight: headNorm, bias: headNormBias, eps: config.normEps)
-            projections.weight.kernels.multiplyBySigmoid(row, gate, V)
-        }
+        forEachRow(T, pool: pool, OutputGateRows(block: self, h: h, o: o, rowStride: R))
         outProjection.applyBatch(h, xStride: V, count: T, into: out, yStride: E, pool: pool)
         add(out, into: x, count: T * E)
 
-        for t in 0..<T { rmsNorm(x + t * E, count: E, weight: ffnNorm, bias: ffnNormBias, eps: config.normEps, into: normed + t * E) }
+        forEachRow(T, pool: pool, NormRows(x: x, normed: normed, width: E, weight: ffnNorm, bias: ffnNormBias,
+                                           eps: config.normEps))
         ffnUp.applyBatch(normed, xStride: E, count: T, into: ffn, yStride: 2 * P, pool: pool)   // gate | up
-        for t in 0..<T {
-            let row = ffn + t * 2 * P
-            projections.weight.kernels.siluProduct(row, row + P, P)
-        }
+        forEachRow(T, pool: pool, SiluRows(ffn: ffn, width: P, kernels: projections.weight.kernels))
         ffnDown.applyBatch(ffn, xStride: 2 * P, count: T, into: out, yStride: E, pool: pool)
         add(out, into: x, count: T * E)
     }
@@ -225,5 +220,41 @@ extension LargeMLSTMBlock {
         }
         ffnDown.applyRows(ffn, xStride: 2 * P, count: N, into: out, yStride: E, pool: pool)
         add(out, into: x, count: N * E)
+    }
+}
+
+extension LargeMLSTMBlock {
+    /// Prefill's pre-norm, one row per index: normed[t] = rmsNorm(x[t]).
+    struct NormRows: IndexedBody {
+        let x: UnsafeMutablePointer<Float>, normed: UnsafeMutablePointer<Float>, width: Int
+        let weight: UnsafePointer<Float>?, bias: UnsafePointer<Float>?, eps: Float
+
+        func callAsFunction(_ t: Int) {
+            rmsNorm(x + t * width, count: width, weight: weight, bias: bias, eps: eps, into: normed + t * width)
+        }
+    }
+
+    /// Prefill's cell output, one row per index: the heads' norm, then the output gate σ(o).
+    struct OutputGateRows: IndexedBody {
+        let block: LargeMLSTMBlock
+        let h: UnsafeMutablePointer<Float>, o: UnsafeMutablePointer<Float>, rowStride: Int
+
+        func callAsFunction(_ t: Int) {
+            let V = block.config.vDim, row = h + t * V
+            multiHeadLayerNorm(row, heads: block.config.numHeads, headDim: block.vHeadDim, weight: block.headNorm,
+                               bias: block.headNormBias, eps: block.config.normEps)
+            block.projections.weight.kernels.multiplyBySigmoid(row, o + t * rowStride, V)
+        }
+    }
+
+    /// Prefill's SwiGLU, one row per index: gate ← silu(gate) ⊙ up over the row's [gate | up].
+    struct SiluRows: IndexedBody {
+        let ffn: UnsafeMutablePointer<Float>, width: Int
+        let kernels: KernelSet
+
+        func callAsFunction(_ t: Int) {
+            let row = ffn + t * 2 * width
+            kernels.siluProduct(row, row + width, width)
+        }
     }
 }
