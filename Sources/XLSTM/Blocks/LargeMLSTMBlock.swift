@@ -191,7 +191,7 @@ extension LargeMLSTMBlock {
         let q = projected, k = projected + QK, v = projected + 2 * QK, o = projected + 2 * QK + V
         let gates = projected + 2 * QK + 2 * V
 
-        for t in 0..<N { rmsNorm(x + t * E, count: E, weight: norm, bias: normBias, eps: config.normEps, into: normed + t * E) }
+        forEachRow(N, pool: pool, NormRows(x: x, normed: normed, width: E, weight: norm, bias: normBias, eps: config.normEps))
         projections.applyRows(normed, xStride: E, count: N, into: projected, yStride: R, pool: pool)
         if let cap = config.gateSoftCap {
             for t in 0..<N {
@@ -204,27 +204,21 @@ extension LargeMLSTMBlock {
                                                  states: states, stateOffset: stateOffset, heads: NH, qkDim: DQK, vDim: DV,
                                                  keyScale: 1, queryScale: queryScale, eps: config.cellEps,
                                                  kernels: projections.weight.kernels))
-        for t in 0..<N {
-            let row = h + t * V
-            multiHeadLayerNorm(row, heads: NH, headDim: DV, weight: headNorm, bias: headNormBias, eps: config.normEps)
-            projections.weight.kernels.multiplyBySigmoid(row, o + t * R, V)
-        }
+        forEachRow(N, pool: pool, OutputGateRows(block: self, h: h, o: o, rowStride: R))
         outProjection.applyRows(h, xStride: V, count: N, into: out, yStride: E, pool: pool)
         add(out, into: x, count: N * E)
 
-        for t in 0..<N { rmsNorm(x + t * E, count: E, weight: ffnNorm, bias: ffnNormBias, eps: config.normEps, into: normed + t * E) }
+        forEachRow(N, pool: pool, NormRows(x: x, normed: normed, width: E, weight: ffnNorm, bias: ffnNormBias,
+                                           eps: config.normEps))
         ffnUp.applyRows(normed, xStride: E, count: N, into: ffn, yStride: 2 * P, pool: pool)   // gate | up
-        for t in 0..<N {
-            let row = ffn + t * 2 * P
-            projections.weight.kernels.siluProduct(row, row + P, P)
-        }
+        forEachRow(N, pool: pool, SiluRows(ffn: ffn, width: P, kernels: projections.weight.kernels))
         ffnDown.applyRows(ffn, xStride: 2 * P, count: N, into: out, yStride: E, pool: pool)
         add(out, into: x, count: N * E)
     }
 }
 
 extension LargeMLSTMBlock {
-    /// Prefill's pre-norm, one row per index: normed[t] = rmsNorm(x[t]).
+    /// Prefill's and a batch's pre-norm, one row per index: normed[t] = rmsNorm(x[t]).
     struct NormRows: IndexedBody {
         let x: UnsafeMutablePointer<Float>, normed: UnsafeMutablePointer<Float>, width: Int
         let weight: UnsafePointer<Float>?, bias: UnsafePointer<Float>?, eps: Float
@@ -234,7 +228,7 @@ extension LargeMLSTMBlock {
         }
     }
 
-    /// Prefill's cell output, one row per index: the heads' norm, then the output gate σ(o).
+    /// The cell output of prefill and batches, one row per index: the heads' norm, then the output gate σ(o).
     struct OutputGateRows: IndexedBody {
         let block: LargeMLSTMBlock
         let h: UnsafeMutablePointer<Float>, o: UnsafeMutablePointer<Float>, rowStride: Int
@@ -247,7 +241,7 @@ extension LargeMLSTMBlock {
         }
     }
 
-    /// Prefill's SwiGLU, one row per index: gate ← silu(gate) ⊙ up over the row's [gate | up].
+    /// The SwiGLU of prefill and batches, one row per index: gate ← silu(gate) ⊙ up over the row's [gate | up].
     struct SiluRows: IndexedBody {
         let ffn: UnsafeMutablePointer<Float>, width: Int
         let kernels: KernelSet
