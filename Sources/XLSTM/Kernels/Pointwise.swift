@@ -72,18 +72,39 @@ func layerNorm(_ x: UnsafePointer<Float>, count n: Int, weight: UnsafePointer<Fl
     }
 }
 
-/// RMSNorm over x [n]: x / sqrt(mean(x²) + eps) · weight (+ bias). y may alias x.
+/// RMSNorm over x [n]: x / sqrt(mean(x²) + eps) · weight (+ bias). y may alias x. Sums in 8
+/// lanes as `layerNorm` (the scalar loop, one dependent add per element, was ~5% of a fast q4
+/// prefill of the 162 M model: perf).
 func rmsNorm(_ x: UnsafePointer<Float>, count n: Int, weight: UnsafePointer<Float>?, bias: UnsafePointer<Float>?,
              eps: Float, into y: UnsafeMutablePointer<Float>) {
-    var meanSquare: Float = 0
-    for i in 0..<n { meanSquare += x[i] * x[i] }
+    let xr = UnsafeRawPointer(x), yr = UnsafeMutableRawPointer(y)
+    let body = n & ~7
+    var lanes = SIMD8<Float>()
+    var i = 0
+    while i < body {
+        let v = xr.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+        lanes += v * v
+        i += 8
+    }
+    var meanSquare = lanes.sum()
+    while i < n { meanSquare += x[i] * x[i]; i += 1 }
     meanSquare /= Float(n)
     let inv = 1 / sqrtf(meanSquare + eps)
-    for i in 0..<n {
+    let inv8 = SIMD8<Float>(repeating: inv)
+    i = 0
+    while i < body {
+        var v = xr.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) * inv8
+        if let weight { v *= UnsafeRawPointer(weight).loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) }
+        if let bias { v += UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) }
+        yr.storeBytes(of: v, toByteOffset: i * 4, as: SIMD8<Float>.self)
+        i += 8
+    }
+    while i < n {
         var v = x[i] * inv
         if let weight { v *= weight[i] }
         if let bias { v += bias[i] }
         y[i] = v
+        i += 1
     }
 }
 
