@@ -33,38 +33,22 @@ import XLSTM
         print("fast-precision \(name) [\(path)]: max|Δ|/max|logit| = \(error)")
     }
 
-    static func prefillLogits(_ model: Model, _ tokens: [Int32]) throws -> [Float] {
-        let session = Session(model: model)
-        var out = [Float](repeating: .nan, count: tokens.count * model.vocabSize)
-        try tokens.withUnsafeBufferPointer { ids throws(XLSTMError) in
-            let result = out.withUnsafeMutableBufferPointer { buffer in
-                Result { () throws(XLSTMError) in try session.prefill(ids, logits: .all(buffer.baseAddress!)) }
-            }
-            try result.get()
-        }
-        return out
-    }
-
-    static func error(_ a: [Float], _ b: [Float]) -> Float {
-        a.withUnsafeBufferPointer { x in b.withUnsafeBufferPointer { relativeError(x, $0) } }
-    }
-
     /// Prefill in `fast`: within the fast bound of the official logits, and — where the path has the
     /// int8 GEMM — near the fast step (Tolerance.fastPrefillVsStep); without it, exactly `exact`'s prefill.
     @Test(arguments: QuantizedFixtures.names, int8Paths)
     func prefillWithinTheFastBoundAndNearTheStep(_ name: String, _ path: CPUPath) throws {
         let model = try Model(directory: QuantizedFixtures.modelDirectory(name), cpuPath: path, precision: .fast)
         let tokens = QuantizedFixtures.tokens(name)
-        let prefill = try Self.prefillLogits(model, tokens)
-        let reference = Self.error(prefill, QuantizedFixtures.logits(name))
+        let prefill = try prefillAll(Session(model: model), tokens)
+        let reference = relativeError(prefill, QuantizedFixtures.logits(name))
         #expect(reference <= Tolerance.fast, "\(name) [\(path), fast prefill] vs official: \(reference)")
         if model.kernels.int8GEMMName != nil {
-            let step = Self.error(prefill, try Self.stepLogits(model, tokens))
+            let step = relativeError(prefill, try Self.stepLogits(model, tokens))
             #expect(step <= Tolerance.fastPrefillVsStep, "\(name) [\(path), fast prefill] vs fast step: \(step)")
             print("fast-precision prefill \(name) [\(path)]: vs official \(reference), vs fast step \(step)")
         } else {
             let exact = try Model(directory: QuantizedFixtures.modelDirectory(name), cpuPath: path)
-            #expect(prefill == (try Self.prefillLogits(exact, tokens)), "\(name) [\(path)]: prefill without an int8 GEMM is exact's")
+            #expect(prefill == (try prefillAll(Session(model: exact), tokens)), "\(name) [\(path)]: prefill without an int8 GEMM is exact's")
         }
     }
 
@@ -103,8 +87,8 @@ import XLSTM
             for r in 0..<rounds {
                 try single.feed(tokens[primed(i) + r])
                 let row = primed(i) + r
-                worstStep = max(worstStep, Self.error(wide[r][i], Array(single.logits)))
-                worstReference = max(worstReference, Self.error(wide[r][i], Array(expected[(row * V)..<((row + 1) * V)])))
+                worstStep = max(worstStep, relativeError(wide[r][i], Array(single.logits)))
+                worstReference = max(worstReference, relativeError(wide[r][i], Array(expected[(row * V)..<((row + 1) * V)])))
             }
         }
         let bound = model.kernels.int8GEMMName != nil ? Tolerance.fastPrefillVsStep : Tolerance.fast

@@ -17,21 +17,6 @@ import XLSTM
         return (out, session)
     }
 
-    func prefillAll(_ session: Session, _ tokens: [Int32]) throws -> [Float] {
-        var out = [Float](repeating: .nan, count: tokens.count * session.model.vocabSize)
-        try tokens.withUnsafeBufferPointer { ids throws(XLSTMError) in
-            let result = out.withUnsafeMutableBufferPointer { buffer in
-                Result { () throws(XLSTMError) in try session.prefill(ids, logits: .all(buffer.baseAddress!)) }
-            }
-            try result.get()
-        }
-        return out
-    }
-
-    func error(_ a: [Float], _ b: [Float]) -> Float {
-        a.withUnsafeBufferPointer { x in b.withUnsafeBufferPointer { relativeError(x, $0) } }
-    }
-
     /// On every kernel path this CPU runs: the path's GEMM vs the reference and vs the path's matvec.
     @Test(arguments: Fixtures.names, CPUInfo.current.supportedPaths)
     func prefillMatchesReferenceAndStep(_ name: String, _ path: CPUPath) throws {
@@ -40,10 +25,10 @@ import XLSTM
         let (stepLogits, stepped) = try stepAll(model, tokens)
         let session = Session(model: model)
         let prefillLogits = try prefillAll(session, tokens)
-        #expect(error(prefillLogits, Fixtures.logits(name)) <= Tolerance.reference, "vs reference")
-        #expect(error(prefillLogits, Fixtures.logits(name, file: "logits_parallel.f32")) <= Tolerance.reference,
+        #expect(relativeError(prefillLogits, Fixtures.logits(name)) <= Tolerance.reference, "vs reference")
+        #expect(relativeError(prefillLogits, Fixtures.logits(name, file: "logits_parallel.f32")) <= Tolerance.reference,
                 "vs the reference's own whole-sequence forward")
-        #expect(error(prefillLogits, stepLogits) <= Tolerance.prefillVsStep, "vs step")
+        #expect(relativeError(prefillLogits, stepLogits) <= Tolerance.prefillVsStep, "vs step")
         #expect(Array(session.logits) == Array(prefillLogits.suffix(model.vocabSize)))
         #expect(session.tokenCount == tokens.count)
 
@@ -73,7 +58,7 @@ import XLSTM
                 let span = Array(tokens[stepsFirst..<(stepsFirst + length)])
                 let logits = try prefillAll(session, span)
                 let expected = Array(stepLogits[(stepsFirst * vocab)..<((stepsFirst + length) * vocab)])
-                #expect(error(logits, expected) <= Tolerance.prefillVsStep, "steps \(stepsFirst), length \(length)")
+                #expect(relativeError(logits, expected) <= Tolerance.prefillVsStep, "steps \(stepsFirst), length \(length)")
                 // and the state continues like stepping
                 let next = tokens[(stepsFirst + length) % tokens.count]
                 let reference = Session(model: model)

@@ -136,3 +136,20 @@ func removeTree(_ path: String) {
 func copyFile(_ from: String, _ to: String) {
     writeBytes(to, readBytes(from))
 }
+
+/// `relativeError` of two arrays.
+func relativeError(_ a: [Float], _ b: [Float]) -> Float {
+    a.withUnsafeBufferPointer { x in b.withUnsafeBufferPointer { relativeError(x, $0) } }
+}
+
+/// Every position's logits of prefilling `tokens` into `session`: [tokens.count, vocabSize].
+func prefillAll(_ session: Session, _ tokens: [Int32]) throws -> [Float] {
+    var out = [Float](repeating: .nan, count: tokens.count * session.model.vocabSize)
+    try tokens.withUnsafeBufferPointer { ids throws(XLSTMError) in
+        let result = out.withUnsafeMutableBufferPointer { buffer in
+            Result { () throws(XLSTMError) in try session.prefill(ids, logits: .all(buffer.baseAddress!)) }
+        }
+        try result.get()
+    }
+    return out
+}
