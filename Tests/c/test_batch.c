@@ -37,14 +37,21 @@ static double relative(const float *a, const float *b, size_t n) {
 static const char *current_name;
 static xlstm_cpu_path current_path;
 
-static void batch_matches_single(void) {
-    fixture f;
-    if (!fixture_open(&f, current_name)) return;
+// The current fixture and its model on the current kernel path (NULL, fixture closed, on failure).
+static xlstm_model *open_current(fixture *f) {
+    if (!fixture_open(f, current_name)) return NULL;
     xlstm_model_params params;
     xlstm_model_default_params(&params);
     params.cpu_path = current_path;
     xlstm_model *model = load_fixture_model(current_name, &params);
-    if (!model) { fixture_close(&f); return; }
+    if (!model) fixture_close(f);
+    return model;
+}
+
+static void batch_matches_single(void) {
+    fixture f;
+    xlstm_model *model = open_current(&f);
+    if (!model) return;
     size_t V = f.vocab_size;
     // first[r][i]: session i's logits after round r in the first batch (N = 3 onwards compared).
     float *first = calloc(ROUNDS * 64 * V, sizeof(float));
@@ -105,12 +112,8 @@ static size_t span_length(size_t i, size_t n_tokens) {
 
 static void prompts_match_single(void) {
     fixture f;
-    if (!fixture_open(&f, current_name)) return;
-    xlstm_model_params params;
-    xlstm_model_default_params(&params);
-    params.cpu_path = current_path;
-    xlstm_model *model = load_fixture_model(current_name, &params);
-    if (!model) { fixture_close(&f); return; }
+    xlstm_model *model = open_current(&f);
+    if (!model) return;
     size_t V = f.vocab_size, most_rows = 0;
     double worst_single = 0, worst_reference = 0;
     for (size_t b = 0; b < sizeof batch_sizes / sizeof batch_sizes[0]; b++) {
