@@ -159,6 +159,8 @@ public final class KernelSet: Sendable {
     /// x [n] ← silu(x) ⊙ y and x [n] ← x ⊙ σ(y): (x, y, n), at this path's width (the 7B family's gates).
     let siluProduct: Gate
     let multiplyBySigmoid: Gate
+    /// x [n] ← cap · tanh(x / cap): (x, n, cap), at this path's width (the 7B family's logit soft cap).
+    let softCap: SoftCap
     /// a [n] · b [n].
     let dot: @Sendable (UnsafePointer<Float>, UnsafePointer<Float>, Int) -> Float
     /// The micro-kernel's tile: mr rows of W (the panel height) × nr tokens.
@@ -178,6 +180,7 @@ public final class KernelSet: Sendable {
                                       Float, Float, Float) -> Float
     typealias Dequantize = @Sendable (UnsafeRawPointer, Int, UnsafeMutablePointer<Float>) -> Void
     typealias Gate = @Sendable (UnsafeMutablePointer<Float>, UnsafePointer<Float>, Int) -> Void
+    typealias SoftCap = @Sendable (UnsafeMutablePointer<Float>, Int, Float) -> Void
     typealias CombineFour = @Sendable (UnsafePointer<Float>, Int, Int, UnsafePointer<Float>, Int, Int,
                                        UnsafeMutablePointer<Float>, Int, Bool) -> Void
 
@@ -203,7 +206,7 @@ public final class KernelSet: Sendable {
                  narrow: (f32: MicroKernel<Float>, bf16: MicroKernel<UInt16>, nr: Int), cell: @escaping CellUpdate,
                  combine: @escaping @Sendable (UnsafePointer<Float>, Int, UnsafePointer<Float>, Int, Int,
                                                UnsafeMutablePointer<Float>, Bool) -> Void,
-                 combineFour: @escaping CombineFour, gates: (silu: Gate, sigmoid: Gate),
+                 combineFour: @escaping CombineFour, gates: (silu: Gate, sigmoid: Gate, softCap: SoftCap),
                  dot: @escaping @Sendable (UnsafePointer<Float>, UnsafePointer<Float>, Int) -> Float, tile: (mr: Int, nr: Int), lanes: Int,
                  peakLoop: @escaping @Sendable (Int) -> Float,
                  streamRead: @escaping @Sendable (UnsafeRawPointer, Int) -> Float) {
@@ -228,6 +231,7 @@ public final class KernelSet: Sendable {
         combineRowsFour = combineFour
         siluProduct = gates.silu
         multiplyBySigmoid = gates.sigmoid
+        softCap = gates.softCap
         self.dot = dot
         mr = tile.mr
         nr = tile.nr
@@ -261,6 +265,7 @@ public final class KernelSet: Sendable {
         combineRowsFour = base.combineRowsFour
         siluProduct = base.siluProduct
         multiplyBySigmoid = base.multiplyBySigmoid
+        softCap = base.softCap
         dot = base.dot
         mr = base.mr
         nr = base.nr
@@ -277,7 +282,7 @@ public final class KernelSet: Sendable {
         microBF16: gemmMicroKernelBF16Portable,
         narrow: (gemmMicroKernelNarrowF32Portable, gemmMicroKernelNarrowBF16Portable, microNarrowNRPortable), cell: mLSTMCellUpdatePortable,
         combine: combineRowsPortable, combineFour: combineRowsFourPortable,
-        gates: (siluProductPortable, multiplyBySigmoidPortable), dot: dotPortable, tile: microTilePortable, lanes: lanesPortable,
+        gates: (siluProductPortable, multiplyBySigmoidPortable, softCapPortable), dot: dotPortable, tile: microTilePortable, lanes: lanesPortable,
         peakLoop: fmaChainsPortable, streamRead: streamReadPortable)
 
     #if arch(x86_64)
@@ -307,7 +312,7 @@ public final class KernelSet: Sendable {
         microBF16: gemmMicroKernelBF16AVX2,
         narrow: (gemmMicroKernelNarrowF32AVX2, gemmMicroKernelNarrowBF16AVX2, microNarrowNRAVX2), cell: mLSTMCellUpdateAVX2,
         combine: combineRowsAVX2, combineFour: combineRowsFourAVX2,
-        gates: (siluProductAVX2, multiplyBySigmoidAVX2), dot: dotAVX2, tile: microTileAVX2, lanes: lanesAVX2, peakLoop: fmaChainsAVX2,
+        gates: (siluProductAVX2, multiplyBySigmoidAVX2, softCapAVX2), dot: dotAVX2, tile: microTileAVX2, lanes: lanesAVX2, peakLoop: fmaChainsAVX2,
         streamRead: streamReadAVX2)
 
     public static let avx512 = KernelSet(
@@ -317,7 +322,7 @@ public final class KernelSet: Sendable {
         microBF16: gemmMicroKernelBF16AVX512,
         narrow: (gemmMicroKernelNarrowF32AVX512, gemmMicroKernelNarrowBF16AVX512, microNarrowNRAVX512), cell: mLSTMCellUpdateAVX512,
         combine: combineRowsAVX512, combineFour: combineRowsFourAVX512,
-        gates: (siluProductAVX512, multiplyBySigmoidAVX512), dot: dotAVX512, tile: microTileAVX512, lanes: lanesAVX512, peakLoop: fmaChainsAVX512,
+        gates: (siluProductAVX512, multiplyBySigmoidAVX512, softCapAVX512), dot: dotAVX512, tile: microTileAVX512, lanes: lanesAVX512, peakLoop: fmaChainsAVX512,
         streamRead: streamReadAVX512)
     #endif
 

@@ -144,23 +144,6 @@ func exp8(_ input: SIMD8<Float>) -> SIMD8<Float> {
     return y * unsafeBitCast((integer &+ 127) &<< 23, to: SIMD8<Float>.self)
 }
 
-/// x [n] ← cap · tanh(x / cap) (the 7B family's logit soft cap, once per vocabulary entry and token:
-/// libm's tanhf was ~5% of a quantized model's step), 8 lanes through exp8: tanh u = (e^{2u} − 1) /
-/// (e^{2u} + 1). Near u = 0 the rounding of e^{2u} leaves an absolute error of a few 1e-7 · cap,
-/// far below the reference tolerance; |u| large gives ±1 (exp8's clamped range), NaN stays NaN.
-func softCapInPlace(_ x: UnsafeMutablePointer<Float>, count n: Int, cap: Float) {
-    let raw = UnsafeMutableRawPointer(x)
-    let twoOverCap = SIMD8<Float>(repeating: 2 / cap), capVector = SIMD8<Float>(repeating: cap)
-    var i = 0
-    while i + 8 <= n {
-        let v = raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
-        let e = exp8(v * twoOverCap)
-        raw.storeBytes(of: capVector * ((e - 1) / (e + 1)), toByteOffset: i * 4, as: SIMD8<Float>.self)
-        i += 8
-    }
-    while i < n { x[i] = softCap(x[i], cap); i += 1 }
-}
-
 /// x [n] ← silu(x) = x / (1 + e^−x).
 func siluInPlace(_ x: UnsafeMutablePointer<Float>, count n: Int) {
     let raw = UnsafeMutableRawPointer(x)

@@ -51,9 +51,10 @@ extension Model {
                 for i in 0..<n { finalNorm.apply(hidden + i * E, count: E) }
                 lmHead.applyRows(hidden, xStride: E, count: n, into: rows, yStride: V, pool: pool)
                 if let cap = logitSoftCap {
-                    // Row by row, as the step caps its logits (so a row's lanes never depend on n);
-                    // vectorised: libm's tanhf here was ~15% of a 16-session batch of the 162 M model.
-                    for i in 0..<n { softCapInPlace(rows + i * V, count: V, cap: cap) }
+                    // Row by row, as the step caps its logits (every element's bits are the same
+                    // wherever it lies in any case); libm's tanhf here was once ~15% of a
+                    // 16-session batch of the 162 M model, SIMD8 on the baseline ISA still 3%.
+                    for i in 0..<n { kernels.softCap(rows + i * V, V, cap) }
                 }
                 for i in 0..<n { sessions(first + i).logits.baseAddress!.update(from: rows + i * V, count: V) }
             }

@@ -86,7 +86,7 @@ extension Model {
                 // session's logits do not depend on how many spans end beside it.
                 lmHead.applyRows(last, xStride: E, count: endCount, into: logits, yStride: V, pool: pool)
                 for j in 0..<endCount {
-                    if let cap = logitSoftCap { softCapInPlace(logits + j * V, count: V, cap: cap) }
+                    if let cap = logitSoftCap { kernels.softCap(logits + j * V, V, cap) }
                     sessions(ended[j]).logits.baseAddress!.update(from: logits + j * V, count: V)
                 }
             }

@@ -316,7 +316,7 @@ public final class Model: @unchecked Sendable {
         for t in 0..<count { finalNorm.apply(hidden + t * embeddingDim, count: embeddingDim) }
         lmHead.applyBatch(hidden, xStride: embeddingDim, count: count, into: logits, yStride: vocabSize, pool: pool)
         if let cap = logitSoftCap {
-            softCapInPlace(logits, count: count * vocabSize, cap: cap)
+            kernels.softCap(logits, count * vocabSize, cap)
         }
     }
 
@@ -326,7 +326,7 @@ public final class Model: @unchecked Sendable {
         finalNorm.apply(hidden, count: embeddingDim)
         lmHead.apply(hidden, into: logits, pool: pool)
         if let cap = logitSoftCap {
-            softCapInPlace(logits, count: vocabSize, cap: cap)
+            kernels.softCap(logits, vocabSize, cap)
         }
     }
 }
