@@ -12,7 +12,7 @@ import Darwin
 enum ThreadScratch {
     /// Independent buffers of one thread (a kernel may hold several at once).
     enum Slot: Int, CaseIterable {
-        case packedB = 0     // [KC · roundUp(N, NR)]: the tokens' inputs, packed in NR-token slivers
+        case packedB = 0     // [K · columns]: one token block's inputs, packed in NR-token slivers (batchGEMM)
         case edgeTile = 1    // [NR · MR]: a partial micro-tile
         case cell = 2        // the chunkwise mLSTM cell of one head (mLSTMChunkScratchCount)
         case int8Tokens = 3  // the int8 GEMM's quantized token rows (int8_gemm_activation_bytes)

@@ -102,10 +102,11 @@ extension Matrix {
     /// and the remaining n mod nr in slivers of the narrow micro-kernel (narrowNR tokens), so 16 rows
     /// on AVX-512 (nr 12, narrow 4) cost 16 token columns, not 24; both micro-kernels compute each
     /// element as the same FMA chain, so a token's sums do not depend on the sliver it lands in.
-    /// Unlike prefill's loop nest (MatMul.swift: K blocks outermost) the whole B̃ is packed first and
-    /// each panel is then walked through all its K blocks: W streams from memory in one sequential
-    /// pass (a batch is bandwidth-bound like a step), each KC block staying in L1 for every sliver.
-    /// The sums are the same: each output is the KC-block sums added in K order.
+    /// The whole B̃ is packed first and each panel is then walked through all its K blocks: W streams
+    /// from memory in one sequential pass (a batch is bandwidth-bound like a step), each KC block
+    /// staying in L1 for every sliver, and each C tile is finished before the next. Each output is
+    /// the KC-block sums added in K order. Prefill's GEMM (MatMul.swift `gemm`) is this, token
+    /// block by token block.
     /// (perf -e cpu-clock, 16 sessions of the 162 M model, 1 thread: ~95% of the batch in the
     /// micro-kernel; a third of it on the zero-padded columns of the last 12-token sliver.)
     /// Under `fast`, q8 / q4 panels take the int8 GEMM (MatMul.swift `int8GEMM`): it too streams
