@@ -105,9 +105,11 @@ import XLSTM
         }
     }
 
-    /// Rows × cols × tokens: tails of MR (32/16/8), of KC (256), of NR (12/6/4); one block and several.
+    /// Rows × cols × tokens: tails of MR (32/16/8), of KC (128), of NR (12/6/4); one K block and
+    /// several; (70, 2500, 131): three token blocks of prefill's GEMM (Matrix.gemmTokenBlock: 48 / 36 / 36
+    /// tokens on avx512 / avx2 / portable), the last one with narrow slivers.
     static let gemmShapes: [(Int, Int, Int)] = [(1, 1, 2), (5, 17, 3), (33, 40, 13), (64, 256, 12), (67, 257, 25),
-                                                (300, 600, 7), (130, 513, 64)]
+                                                (300, 600, 7), (130, 513, 64), (70, 2500, 131)]
 
     @Test(arguments: gemmShapes, paths)
     func gemmMatchesReference(_ shape: (Int, Int, Int), _ path: CPUPath) {
@@ -142,6 +144,30 @@ import XLSTM
             }
             #expect(worst <= 1e-5 * Double(cols), "\(path) bf16=\(bf16) \(shape): max |Δ| = \(worst)")
         }
+    }
+
+    /// A token's row of Y does not depend on the token block or sliver it lands in (prefill splits
+    /// spans into windows and the GEMM into token blocks): the last 37 of 131 tokens alone give the
+    /// same bits as inside the whole product, whose blocks split them differently.
+    @Test(arguments: paths)
+    func gemmTokenRowsDoNotDependOnTheirBlock(_ path: CPUPath) {
+        let rows = 70, cols = 2500, tokens = 131, tail = 37
+        let w = Self.randomFloats(rows * cols, seed: 23)
+        let x = Self.randomFloats(tokens * cols, seed: 29)
+        var whole = [Float](repeating: 0, count: rows * tokens), part = [Float](repeating: 0, count: rows * tail)
+        w.withUnsafeBufferPointer { wp in
+            x.withUnsafeBufferPointer { xp in
+                let owned = OwnedMatrix(.f32(UnsafeRawPointer(wp.baseAddress!)), rows: rows, cols: cols, kernels: .table(path))
+                whole.withUnsafeMutableBufferPointer {
+                    owned.applyBatch(xp.baseAddress!, xStride: cols, count: tokens, into: $0.baseAddress!, yStride: rows)
+                }
+                part.withUnsafeMutableBufferPointer {
+                    owned.applyBatch(xp.baseAddress! + (tokens - tail) * cols, xStride: cols, count: tail,
+                                     into: $0.baseAddress!, yStride: rows)
+                }
+            }
+        }
+        #expect(Array(whole[((tokens - tail) * rows)...]) == part)
     }
 
     @Test(arguments: paths)
