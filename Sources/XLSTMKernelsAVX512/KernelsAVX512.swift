@@ -1248,11 +1248,13 @@ public func multiplyBySigmoidAVX512(_ x: UnsafeMutablePointer<Float>, _ y: Unsaf
 /// tanhf was ~5% of a quantized model's step; SIMD8 on the baseline ISA ~3% of a 16-session batch.)
 @inline(never)
 public func softCapAVX512(_ x: UnsafeMutablePointer<Float>, _ n: Int, _ cap: Float) {
-    let xr = UnsafeMutableRawPointer(x), twoOverCap = SIMD16<Float>(repeating: 2 / cap), c = SIMD16<Float>(repeating: cap)
+    let xr = UnsafeMutableRawPointer(x)
+    let twoOverCap = SIMD16<Float>(repeating: 2 / cap), c = SIMD16<Float>(repeating: cap)
     @inline(__always) func capped(_ v: SIMD16<Float>) -> SIMD16<Float> { let e = expLanesAVX512(v * twoOverCap); return c * ((e - 1) / (e + 1)) }
     var i = 0
     while i + 16 <= n {
-        xr.storeBytes(of: capped(xr.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)), toByteOffset: i * 4, as: SIMD16<Float>.self)
+        let v = xr.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
+        xr.storeBytes(of: capped(v), toByteOffset: i * 4, as: SIMD16<Float>.self)
         i += 16
     }
     if i < n {

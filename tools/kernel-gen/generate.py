@@ -684,52 +684,50 @@ def generate(isa):
     w(f"    return y * unsafeBitCast((integer &+ 127) &<< 23, to: {V}.self)")
     w("}")
     w("")
-    for name, doc, target, other, formula in [
-        ("siluProduct", "x [n] ← silu(x) ⊙ y (the FFN's gate times its up-projection)", "x", "y", "v / (1 + expLanes{S}(-v)) * u"),
-        ("multiplyBySigmoid", "x [n] ← x ⊙ σ(y) (the mLSTM's output gate)", "x", "y", "v / (1 + expLanes{S}(-u))"),
-    ]:
-        formula = formula.replace("{S}", S)
-        w(f"/// {doc}, {L} lanes at a time through `expLanes{S}`; the tail through one padded vector.")
+    def lanewise(name, params, doc, setup, operands, formula):
+        """An elementwise kernel over x [n], in place: {L} lanes at a time, the tail through one padded
+        vector, so every element's bits are the same wherever it lies. operands: (vector, array, raw
+        pointer), x first; setup: statements before the loop; formula: the new x from the vectors."""
+        for line in doc:
+            w(line)
         w("@inline(never)")
-        w(f"{pub}func {name}{S}(_ x: UnsafeMutablePointer<Float>, _ y: UnsafePointer<Float>, _ n: Int) {{")
-        w("    let xr = UnsafeMutableRawPointer(x), yr = UnsafeRawPointer(y)")
+        w(f"{pub}func {name}{S}({params}) {{")
+        w("    let " + ", ".join(f"{raw} = {'UnsafeMutableRawPointer' if k == 0 else 'UnsafeRawPointer'}({arr})"
+                          for k, (_, arr, raw) in enumerate(operands)))
+        for line in setup:
+            w("    " + line)
         w("    var i = 0")
         w(f"    while i + {L} <= n {{")
-        w(f"        let v = xr.loadUnaligned(fromByteOffset: i * 4, as: {V}.self), u = yr.loadUnaligned(fromByteOffset: i * 4, as: {V}.self)")
+        w("        let " + ", ".join(f"{v} = {raw}.loadUnaligned(fromByteOffset: i * 4, as: {V}.self)" for v, _, raw in operands))
         w(f"        xr.storeBytes(of: {formula}, toByteOffset: i * 4, as: {V}.self)")
         w(f"        i += {L}")
         w("    }")
         w("    if i < n {")
-        w(f"        var v = {V}(), u = {V}()")
-        w("        for k in 0..<(n - i) { v[k] = x[i + k]; u[k] = y[i + k] }")
+        w("        var " + ", ".join(f"{v} = {V}()" for v, _, _ in operands))
+        w("        for k in 0..<(n - i) { " + "; ".join(f"{v}[k] = {arr}[i + k]" for v, arr, _ in operands) + " }")
         w(f"        let result = {formula}")
         w("        for k in 0..<(n - i) { x[i + k] = result[k] }")
         w("    }")
         w("}")
         w("")
 
-    w(f"/// x [n] ← cap · tanh(x / cap) (the 7B family's logit soft cap), as (e − 1) / (e + 1) with e = e^(2x / cap),")
-    w(f"/// {L} lanes at a time through `expLanes{S}`; the tail through one padded vector, so every element's bits")
-    w("/// are the same wherever it lies. Near x = 0 the rounding of e leaves an absolute error of a few 1e-7 · cap,")
-    w("/// far below the reference tolerance; |x| large gives ±cap (the clamped range), NaN stays NaN. (libm's")
-    w("/// tanhf was ~5% of a quantized model's step; SIMD8 on the baseline ISA ~3% of a 16-session batch.)")
-    w("@inline(never)")
-    w(f"{pub}func softCap{S}(_ x: UnsafeMutablePointer<Float>, _ n: Int, _ cap: Float) {{")
-    w(f"    let xr = UnsafeMutableRawPointer(x), twoOverCap = {V}(repeating: 2 / cap), c = {V}(repeating: cap)")
-    w(f"    @inline(__always) func capped(_ v: {V}) -> {V} {{ let e = expLanes{S}(v * twoOverCap); return c * ((e - 1) / (e + 1)) }}")
-    w("    var i = 0")
-    w(f"    while i + {L} <= n {{")
-    w(f"        xr.storeBytes(of: capped(xr.loadUnaligned(fromByteOffset: i * 4, as: {V}.self)), toByteOffset: i * 4, as: {V}.self)")
-    w(f"        i += {L}")
-    w("    }")
-    w("    if i < n {")
-    w(f"        var v = {V}()")
-    w("        for k in 0..<(n - i) { v[k] = x[i + k] }")
-    w("        let result = capped(v)")
-    w("        for k in 0..<(n - i) { x[i + k] = result[k] }")
-    w("    }")
-    w("}")
-    w("")
+    for name, doc, formula in [
+        ("siluProduct", "x [n] ← silu(x) ⊙ y (the FFN's gate times its up-projection)", f"v / (1 + expLanes{S}(-v)) * u"),
+        ("multiplyBySigmoid", "x [n] ← x ⊙ σ(y) (the mLSTM's output gate)", f"v / (1 + expLanes{S}(-u))"),
+    ]:
+        lanewise(name, "_ x: UnsafeMutablePointer<Float>, _ y: UnsafePointer<Float>, _ n: Int",
+                 [f"/// {doc}, {L} lanes at a time through `expLanes{S}`; the tail through one padded vector."],
+                 [], [("v", "x", "xr"), ("u", "y", "yr")], formula)
+
+    lanewise("softCap", "_ x: UnsafeMutablePointer<Float>, _ n: Int, _ cap: Float", [
+        f"/// x [n] ← cap · tanh(x / cap) (the 7B family's logit soft cap), as (e − 1) / (e + 1) with e = e^(2x / cap),",
+        f"/// {L} lanes at a time through `expLanes{S}`; the tail through one padded vector, so every element's bits",
+        "/// are the same wherever it lies. Near x = 0 the rounding of e leaves an absolute error of a few 1e-7 · cap,",
+        "/// far below the reference tolerance; |x| large gives ±cap (the clamped range), NaN stays NaN. (libm's",
+        "/// tanhf was ~5% of a quantized model's step; SIMD8 on the baseline ISA ~3% of a 16-session batch.)"],
+        [f"let twoOverCap = {V}(repeating: 2 / cap), c = {V}(repeating: cap)",
+         f"@inline(__always) func capped(_ v: {V}) -> {V} {{ let e = expLanes{S}(v * twoOverCap); return c * ((e - 1) / (e + 1)) }}"],
+        [("v", "x", "xr")], "capped(v)")
 
     w(f"/// The peak-rate loop of this ISA for the benchmark: 12 independent {L}-wide {'FMA' if c['fma'] else 'multiply-add'} chains in")
     w("/// registers. Returns a value that depends on every chain (so nothing is optimised away).")

@@ -1029,11 +1029,13 @@ func multiplyBySigmoidPortable(_ x: UnsafeMutablePointer<Float>, _ y: UnsafePoin
 /// tanhf was ~5% of a quantized model's step; SIMD8 on the baseline ISA ~3% of a 16-session batch.)
 @inline(never)
 func softCapPortable(_ x: UnsafeMutablePointer<Float>, _ n: Int, _ cap: Float) {
-    let xr = UnsafeMutableRawPointer(x), twoOverCap = SIMD8<Float>(repeating: 2 / cap), c = SIMD8<Float>(repeating: cap)
+    let xr = UnsafeMutableRawPointer(x)
+    let twoOverCap = SIMD8<Float>(repeating: 2 / cap), c = SIMD8<Float>(repeating: cap)
     @inline(__always) func capped(_ v: SIMD8<Float>) -> SIMD8<Float> { let e = expLanesPortable(v * twoOverCap); return c * ((e - 1) / (e + 1)) }
     var i = 0
     while i + 8 <= n {
-        xr.storeBytes(of: capped(xr.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)), toByteOffset: i * 4, as: SIMD8<Float>.self)
+        let v = xr.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+        xr.storeBytes(of: capped(v), toByteOffset: i * 4, as: SIMD8<Float>.self)
         i += 8
     }
     if i < n {
