@@ -102,7 +102,7 @@ struct PaperMLSTMBlock: RecurrentBlock, @unchecked Sendable {
         } else {
             convOut.update(from: mBranch, count: I)
         }
-        siluInPlace(convOut, count: I)
+        projUp.weight.kernels.silu(convOut, I)
 
         let q = qkv, k = qkv + I, v = qkv + 2 * I
         qProj.apply(convOut, into: q)
@@ -122,7 +122,7 @@ struct PaperMLSTMBlock: RecurrentBlock, @unchecked Sendable {
                           kernels: projUp.weight.kernels)
         }
         multiHeadLayerNorm(h, heads: NH, headDim: DH, weight: outNorm, bias: nil, eps: 1e-5)
-        skipSiluGate(h, skip: learnableSkip, convOut, gate: z, count: I)
+        projUp.weight.kernels.skipSiluGate(h, learnableSkip, convOut, z, I)
         projDown.apply(h, into: out, pool: pool)
         add(out, into: x, count: E)
     }
@@ -155,7 +155,7 @@ extension PaperMLSTMBlock {
             for t in spans.start(span)..<spans.start(span + 1) {
                 let mBranch = up + t * 2 * I, target = convOut + t * I
                 if let conv { conv.step(mBranch, state: state, into: target) } else { target.update(from: mBranch, count: I) }
-                siluInPlace(target, count: I)
+                projUp.weight.kernels.silu(target, I)
                 let row = qkv + t * 3 * I
                 qProj.apply(target, into: row)
                 kProj.apply(target, into: row + I)
@@ -173,7 +173,7 @@ extension PaperMLSTMBlock {
         for t in 0..<T {
             let row = h + t * I, z = up + t * 2 * I + I, c = convOut + t * I
             multiHeadLayerNorm(row, heads: NH, headDim: DH, weight: outNorm, bias: nil, eps: 1e-5)
-            skipSiluGate(row, skip: learnableSkip, c, gate: z, count: I)
+            projUp.weight.kernels.skipSiluGate(row, learnableSkip, c, z, I)
         }
         projDown.applyBatch(h, xStride: I, count: T, into: out, yStride: E, pool: pool)
         add(out, into: x, count: T * E)
@@ -196,7 +196,7 @@ extension PaperMLSTMBlock {
             } else {
                 target.update(from: mBranch, count: I)
             }
-            siluInPlace(target, count: I)
+            block.projUp.weight.kernels.silu(target, I)
             let row = qkv + t * 3 * I
             block.qProj.apply(target, into: row)
             block.kProj.apply(target, into: row + I)
@@ -233,7 +233,7 @@ extension PaperMLSTMBlock {
         for t in 0..<N {
             let row = h + t * I, z = up + t * 2 * I + I, c = convOut + t * I
             multiHeadLayerNorm(row, heads: NH, headDim: DH, weight: outNorm, bias: nil, eps: 1e-5)
-            skipSiluGate(row, skip: learnableSkip, c, gate: z, count: I)
+            projUp.weight.kernels.skipSiluGate(row, learnableSkip, c, z, I)
         }
         projDown.applyRows(h, xStride: I, count: N, into: out, yStride: E, pool: pool)
         add(out, into: x, count: N * E)

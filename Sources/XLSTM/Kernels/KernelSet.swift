@@ -161,6 +161,11 @@ public final class KernelSet: Sendable {
     let multiplyBySigmoid: Gate
     /// x [n] ← cap · tanh(x / cap): (x, n, cap), at this path's width (the 7B family's logit soft cap).
     let softCap: SoftCap
+    /// x [n] ← silu(x); x [n] ← (x + skip ⊙ c) ⊙ silu(gate): (x, skip, c, gate, n); x [n] ← gelu(x) ⊙ y (erf GELU):
+    /// the paper family's convolution activation, mLSTM output gate and gated feed-forward, at this path's width.
+    let silu: Unary
+    let skipSiluGate: SkipGate
+    let geluProduct: Gate
     /// a [n] · b [n].
     let dot: @Sendable (UnsafePointer<Float>, UnsafePointer<Float>, Int) -> Float
     /// The micro-kernel's tile: mr rows of W (the panel height) × nr tokens.
@@ -181,6 +186,9 @@ public final class KernelSet: Sendable {
     typealias Dequantize = @Sendable (UnsafeRawPointer, Int, UnsafeMutablePointer<Float>) -> Void
     typealias Gate = @Sendable (UnsafeMutablePointer<Float>, UnsafePointer<Float>, Int) -> Void
     typealias SoftCap = @Sendable (UnsafeMutablePointer<Float>, Int, Float) -> Void
+    typealias Unary = @Sendable (UnsafeMutablePointer<Float>, Int) -> Void
+    typealias SkipGate = @Sendable (UnsafeMutablePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>,
+                                    UnsafePointer<Float>, Int) -> Void
     typealias CombineFour = @Sendable (UnsafePointer<Float>, Int, Int, UnsafePointer<Float>, Int, Int,
                                        UnsafeMutablePointer<Float>, Int, Bool) -> Void
 
@@ -207,6 +215,7 @@ public final class KernelSet: Sendable {
                  combine: @escaping @Sendable (UnsafePointer<Float>, Int, UnsafePointer<Float>, Int, Int,
                                                UnsafeMutablePointer<Float>, Bool) -> Void,
                  combineFour: @escaping CombineFour, gates: (silu: Gate, sigmoid: Gate, softCap: SoftCap),
+                 paperGates: (silu: Unary, skip: SkipGate, gelu: Gate),
                  dot: @escaping @Sendable (UnsafePointer<Float>, UnsafePointer<Float>, Int) -> Float, tile: (mr: Int, nr: Int), lanes: Int,
                  peakLoop: @escaping @Sendable (Int) -> Float,
                  streamRead: @escaping @Sendable (UnsafeRawPointer, Int) -> Float) {
@@ -232,6 +241,9 @@ public final class KernelSet: Sendable {
         siluProduct = gates.silu
         multiplyBySigmoid = gates.sigmoid
         softCap = gates.softCap
+        silu = paperGates.silu
+        skipSiluGate = paperGates.skip
+        geluProduct = paperGates.gelu
         self.dot = dot
         mr = tile.mr
         nr = tile.nr
@@ -266,6 +278,9 @@ public final class KernelSet: Sendable {
         siluProduct = base.siluProduct
         multiplyBySigmoid = base.multiplyBySigmoid
         softCap = base.softCap
+        silu = base.silu
+        skipSiluGate = base.skipSiluGate
+        geluProduct = base.geluProduct
         dot = base.dot
         mr = base.mr
         nr = base.nr
@@ -282,7 +297,8 @@ public final class KernelSet: Sendable {
         microBF16: gemmMicroKernelBF16Portable,
         narrow: (gemmMicroKernelNarrowF32Portable, gemmMicroKernelNarrowBF16Portable, microNarrowNRPortable), cell: mLSTMCellUpdatePortable,
         combine: combineRowsPortable, combineFour: combineRowsFourPortable,
-        gates: (siluProductPortable, multiplyBySigmoidPortable, softCapPortable), dot: dotPortable, tile: microTilePortable, lanes: lanesPortable,
+        gates: (siluProductPortable, multiplyBySigmoidPortable, softCapPortable),
+        paperGates: (siluPortable, skipSiluGatePortable, geluProductPortable), dot: dotPortable, tile: microTilePortable, lanes: lanesPortable,
         peakLoop: fmaChainsPortable, streamRead: streamReadPortable)
 
     #if arch(x86_64)
@@ -312,7 +328,8 @@ public final class KernelSet: Sendable {
         microBF16: gemmMicroKernelBF16AVX2,
         narrow: (gemmMicroKernelNarrowF32AVX2, gemmMicroKernelNarrowBF16AVX2, microNarrowNRAVX2), cell: mLSTMCellUpdateAVX2,
         combine: combineRowsAVX2, combineFour: combineRowsFourAVX2,
-        gates: (siluProductAVX2, multiplyBySigmoidAVX2, softCapAVX2), dot: dotAVX2, tile: microTileAVX2, lanes: lanesAVX2, peakLoop: fmaChainsAVX2,
+        gates: (siluProductAVX2, multiplyBySigmoidAVX2, softCapAVX2),
+        paperGates: (siluAVX2, skipSiluGateAVX2, geluProductAVX2), dot: dotAVX2, tile: microTileAVX2, lanes: lanesAVX2, peakLoop: fmaChainsAVX2,
         streamRead: streamReadAVX2)
 
     public static let avx512 = KernelSet(
@@ -322,7 +339,8 @@ public final class KernelSet: Sendable {
         microBF16: gemmMicroKernelBF16AVX512,
         narrow: (gemmMicroKernelNarrowF32AVX512, gemmMicroKernelNarrowBF16AVX512, microNarrowNRAVX512), cell: mLSTMCellUpdateAVX512,
         combine: combineRowsAVX512, combineFour: combineRowsFourAVX512,
-        gates: (siluProductAVX512, multiplyBySigmoidAVX512, softCapAVX512), dot: dotAVX512, tile: microTileAVX512, lanes: lanesAVX512, peakLoop: fmaChainsAVX512,
+        gates: (siluProductAVX512, multiplyBySigmoidAVX512, softCapAVX512),
+        paperGates: (siluAVX512, skipSiluGateAVX512, geluProductAVX512), dot: dotAVX512, tile: microTileAVX512, lanes: lanesAVX512, peakLoop: fmaChainsAVX512,
         streamRead: streamReadAVX512)
     #endif
 

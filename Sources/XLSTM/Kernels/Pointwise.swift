@@ -144,34 +144,6 @@ func exp8(_ input: SIMD8<Float>) -> SIMD8<Float> {
     return y * unsafeBitCast((integer &+ 127) &<< 23, to: SIMD8<Float>.self)
 }
 
-/// x [n] ← silu(x) = x / (1 + e^−x).
-func siluInPlace(_ x: UnsafeMutablePointer<Float>, count n: Int) {
-    let raw = UnsafeMutableRawPointer(x)
-    var i = 0
-    while i + 8 <= n {
-        let v = raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
-        raw.storeBytes(of: v / (1 + exp8(-v)), toByteOffset: i * 4, as: SIMD8<Float>.self)
-        i += 8
-    }
-    while i < n { x[i] = silu(x[i]); i += 1 }
-}
-
-/// h [n] ← (h + skip ⊙ c) ⊙ silu(gate): the paper mLSTM block's output gate (the scalar loop with
-/// libm's expf was ~5% of a small model's step, perf).
-func skipSiluGate(_ h: UnsafeMutablePointer<Float>, skip: UnsafePointer<Float>, _ c: UnsafePointer<Float>,
-                  gate: UnsafePointer<Float>, count n: Int) {
-    let hr = UnsafeMutableRawPointer(h), sr = UnsafeRawPointer(skip), cr = UnsafeRawPointer(c), gr = UnsafeRawPointer(gate)
-    var i = 0
-    while i + 8 <= n {
-        let g = gr.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
-        let v = hr.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
-            + sr.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) * cr.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
-        hr.storeBytes(of: v * (g / (1 + exp8(-g))), toByteOffset: i * 4, as: SIMD8<Float>.self)
-        i += 8
-    }
-    while i < n { h[i] = (h[i] + skip[i] * c[i]) * silu(gate[i]); i += 1 }
-}
-
 /// log(1 + e) for 8 lanes of e ∈ [0, 1] (the softplus of logσ): Cephes' logf on u = 1 + e (u = m·2ᵏ,
 /// m ∈ [√½, √2), a degree-8 polynomial) plus the rounding of u corrected by (e − (u − 1)) / u;
 /// absolute error ≲ 1e-7 over the range.

@@ -14,7 +14,7 @@ enum ThreadScratch {
     enum Slot: Int, CaseIterable {
         case packedB = 0     // [K · columns]: one token block's inputs, packed in NR-token slivers (batchGEMM)
         case edgeTile = 1    // [NR · MR]: a partial micro-tile
-        case cell = 2        // the chunkwise mLSTM cell of one head (mLSTMChunkScratchCount)
+        case cell = 2        // the chunkwise mLSTM cell of one head (mLSTMChunkScratchCount); the sLSTM's R·y of one head
         case int8Tokens = 3  // the int8 GEMM's quantized token rows (int8_gemm_activation_bytes)
         case int8Panel = 4   // the int8 GEMM's unpacked panel (int8_gemm_panel_scratch_bytes)
     }
