@@ -163,9 +163,9 @@ public final class KernelSet: Sendable {
     let softCap: SoftCap
     /// x [n] ← silu(x); x [n] ← (x + skip ⊙ c) ⊙ silu(gate): (x, skip, c, gate, n); x [n] ← gelu(x) ⊙ y (erf GELU):
     /// the paper family's convolution activation, mLSTM output gate and gated feed-forward, at this path's width.
-    let silu: Unary
-    let skipSiluGate: SkipGate
-    let geluProduct: Gate
+    public let silu: Unary
+    public let skipSiluGate: SkipGate
+    public let geluProduct: Gate
     /// a [n] · b [n].
     let dot: @Sendable (UnsafePointer<Float>, UnsafePointer<Float>, Int) -> Float
     /// The micro-kernel's tile: mr rows of W (the panel height) × nr tokens.
@@ -184,10 +184,10 @@ public final class KernelSet: Sendable {
                                       UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Int,
                                       Float, Float, Float) -> Float
     typealias Dequantize = @Sendable (UnsafeRawPointer, Int, UnsafeMutablePointer<Float>) -> Void
-    typealias Gate = @Sendable (UnsafeMutablePointer<Float>, UnsafePointer<Float>, Int) -> Void
+    public typealias Gate = @Sendable (UnsafeMutablePointer<Float>, UnsafePointer<Float>, Int) -> Void
     typealias SoftCap = @Sendable (UnsafeMutablePointer<Float>, Int, Float) -> Void
-    typealias Unary = @Sendable (UnsafeMutablePointer<Float>, Int) -> Void
-    typealias SkipGate = @Sendable (UnsafeMutablePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>,
+    public typealias Unary = @Sendable (UnsafeMutablePointer<Float>, Int) -> Void
+    public typealias SkipGate = @Sendable (UnsafeMutablePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>,
                                     UnsafePointer<Float>, Int) -> Void
     typealias CombineFour = @Sendable (UnsafePointer<Float>, Int, Int, UnsafePointer<Float>, Int, Int,
                                        UnsafeMutablePointer<Float>, Int, Bool) -> Void
