@@ -10,6 +10,7 @@
 //   matVecPackedF32AVX512     W in panels (below) · x [cols] -> y [rows]
 //   matVecPackedBF16AVX512    the same with bf16 panels
 //   gemmMicroKernelF32AVX512  C [NR][MR] (+)= A panel rows [kc][MR] · packed B [kc][NR]; BF16: bf16 panel
+//   gemmMicroKernelWideningBF16AVX512  the bf16 one, also storing the widened A rows for the block's other slivers
 //   matVecPackedQ8AVX512      W in q8_0 panels (QuantPanels.swift) · x [cols] -> y [rows]; Q4: q4_0 panels
 //   dequantizePanelQ8AVX512   blocks of one q8_0 panel -> f32 panel rows [32·blocks][MR] (prefill); Q4 likewise
 //   mLSTMCellUpdateAVX512     one head's mLSTM state update and readout in step mode
@@ -558,6 +559,74 @@ public func gemmMicroKernelNarrowBF16AVX512(_ kc: Int, _ a: UnsafePointer<UInt16
     put(c1_0, (1 * ldc + 0) * 4); put(c1_1, (1 * ldc + 16) * 4)
     put(c2_0, (2 * ldc + 0) * 4); put(c2_1, (2 * ldc + 16) * 4)
     put(c3_0, (3 * ldc + 0) * 4); put(c3_1, (3 * ldc + 16) * 4)
+}
+
+/// The GEMM micro-kernel (32 × 12, 24 accumulator registers): C [12 tokens][32 rows] (+)= A · B over
+/// k in 0..<kc, a = a panel at its k-th row ([kc][32], bf16, widened in registers),
+/// b packed [kc][12] (tokens of X), c[j·ldc + i] = row i of token j. The only code of the GEMM that multiplies.
+/// Meanwhile it prefetches into L2 the kc · 64 bytes at `next` (the A block the caller runs next, or
+/// `a` when that is this one), as many lines per k as an A row spans (at least one): the weights
+/// stream from memory while the FMAs run, instead of stalling them block by block.
+/// This variant also stores the widened rows to `widened` ([kc][32] f32, the f32 micro-kernels' panel
+/// layout), so the block's other token slivers run the f32 kernels on them instead of widening A again:
+/// 2 integer operations per k and sliver on the FMA ports become 2 stores per k, once.
+@inline(never)
+public func gemmMicroKernelWideningBF16AVX512(_ kc: Int, _ a: UnsafePointer<UInt16>, _ b: UnsafePointer<Float>,
+                             _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool, _ next: UnsafeRawPointer, _ widened: UnsafeMutablePointer<Float>) {
+    var c0_0 = SIMD16<Float>(), c0_1 = SIMD16<Float>()
+    var c1_0 = SIMD16<Float>(), c1_1 = SIMD16<Float>()
+    var c2_0 = SIMD16<Float>(), c2_1 = SIMD16<Float>()
+    var c3_0 = SIMD16<Float>(), c3_1 = SIMD16<Float>()
+    var c4_0 = SIMD16<Float>(), c4_1 = SIMD16<Float>()
+    var c5_0 = SIMD16<Float>(), c5_1 = SIMD16<Float>()
+    var c6_0 = SIMD16<Float>(), c6_1 = SIMD16<Float>()
+    var c7_0 = SIMD16<Float>(), c7_1 = SIMD16<Float>()
+    var c8_0 = SIMD16<Float>(), c8_1 = SIMD16<Float>()
+    var c9_0 = SIMD16<Float>(), c9_1 = SIMD16<Float>()
+    var c10_0 = SIMD16<Float>(), c10_1 = SIMD16<Float>()
+    var c11_0 = SIMD16<Float>(), c11_1 = SIMD16<Float>()
+    var pa = UnsafeRawPointer(a), pb = b, pn = next, pw = UnsafeMutableRawPointer(widened)
+    if accumulate {   // the C tile's 12 rows, read at the end: L3 → L1 while the FMAs run
+        let pc = UnsafeRawPointer(c)
+        for j in 0..<12 { xlstm_prefetch(pc + j * ldc * 4); xlstm_prefetch(pc + j * ldc * 4 + 64) }
+    }
+    for _ in 0..<kc {
+        xlstm_prefetch_l2(pn); pn += 64
+        let words = pa.loadUnaligned(fromByteOffset: 0, as: SIMD16<UInt32>.self)
+        let a0 = unsafeBitCast(words &<< 16, to: SIMD16<Float>.self)
+        let a1 = unsafeBitCast(words & SIMD16<UInt32>(repeating: 0xFFFF_0000), to: SIMD16<Float>.self)
+        let b0 = SIMD16<Float>(repeating: pb[0]); c0_0.addProduct(a0, b0); c0_1.addProduct(a1, b0)
+        let b1 = SIMD16<Float>(repeating: pb[1]); c1_0.addProduct(a0, b1); c1_1.addProduct(a1, b1)
+        let b2 = SIMD16<Float>(repeating: pb[2]); c2_0.addProduct(a0, b2); c2_1.addProduct(a1, b2)
+        let b3 = SIMD16<Float>(repeating: pb[3]); c3_0.addProduct(a0, b3); c3_1.addProduct(a1, b3)
+        let b4 = SIMD16<Float>(repeating: pb[4]); c4_0.addProduct(a0, b4); c4_1.addProduct(a1, b4)
+        let b5 = SIMD16<Float>(repeating: pb[5]); c5_0.addProduct(a0, b5); c5_1.addProduct(a1, b5)
+        let b6 = SIMD16<Float>(repeating: pb[6]); c6_0.addProduct(a0, b6); c6_1.addProduct(a1, b6)
+        let b7 = SIMD16<Float>(repeating: pb[7]); c7_0.addProduct(a0, b7); c7_1.addProduct(a1, b7)
+        let b8 = SIMD16<Float>(repeating: pb[8]); c8_0.addProduct(a0, b8); c8_1.addProduct(a1, b8)
+        let b9 = SIMD16<Float>(repeating: pb[9]); c9_0.addProduct(a0, b9); c9_1.addProduct(a1, b9)
+        let b10 = SIMD16<Float>(repeating: pb[10]); c10_0.addProduct(a0, b10); c10_1.addProduct(a1, b10)
+        let b11 = SIMD16<Float>(repeating: pb[11]); c11_0.addProduct(a0, b11); c11_1.addProduct(a1, b11)
+        pw.storeBytes(of: a0, toByteOffset: 0, as: SIMD16<Float>.self); pw.storeBytes(of: a1, toByteOffset: 64, as: SIMD16<Float>.self); pw += 128
+        pa += 64; pb += 12
+    }
+    let out = UnsafeMutableRawPointer(c)
+    @inline(__always) func put(_ value: SIMD16<Float>, _ offset: Int) {
+        let v = accumulate ? value + out.loadUnaligned(fromByteOffset: offset, as: SIMD16<Float>.self) : value
+        out.storeBytes(of: v, toByteOffset: offset, as: SIMD16<Float>.self)
+    }
+    put(c0_0, (0 * ldc + 0) * 4); put(c0_1, (0 * ldc + 16) * 4)
+    put(c1_0, (1 * ldc + 0) * 4); put(c1_1, (1 * ldc + 16) * 4)
+    put(c2_0, (2 * ldc + 0) * 4); put(c2_1, (2 * ldc + 16) * 4)
+    put(c3_0, (3 * ldc + 0) * 4); put(c3_1, (3 * ldc + 16) * 4)
+    put(c4_0, (4 * ldc + 0) * 4); put(c4_1, (4 * ldc + 16) * 4)
+    put(c5_0, (5 * ldc + 0) * 4); put(c5_1, (5 * ldc + 16) * 4)
+    put(c6_0, (6 * ldc + 0) * 4); put(c6_1, (6 * ldc + 16) * 4)
+    put(c7_0, (7 * ldc + 0) * 4); put(c7_1, (7 * ldc + 16) * 4)
+    put(c8_0, (8 * ldc + 0) * 4); put(c8_1, (8 * ldc + 16) * 4)
+    put(c9_0, (9 * ldc + 0) * 4); put(c9_1, (9 * ldc + 16) * 4)
+    put(c10_0, (10 * ldc + 0) * 4); put(c10_1, (10 * ldc + 16) * 4)
+    put(c11_0, (11 * ldc + 0) * 4); put(c11_1, (11 * ldc + 16) * 4)
 }
 
 /// binary16 values in the low 16 bits of each lane → float32, exact for zero, subnormal and normal

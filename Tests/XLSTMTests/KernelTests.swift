@@ -148,26 +148,46 @@ import XLSTM
 
     /// A token's row of Y does not depend on the token block or sliver it lands in (prefill splits
     /// spans into windows and the GEMM into token blocks): the last 37 of 131 tokens alone give the
-    /// same bits as inside the whole product, whose blocks split them differently.
+    /// same bits as inside the whole product, whose blocks split them differently; and a token alone
+    /// (one sliver) the same bits as among 16. With bf16 panels the first sliver of a block widens A
+    /// in its kernel and the others run the f32 kernel on the widened rows: the same bits too.
     @Test(arguments: paths)
     func gemmTokenRowsDoNotDependOnTheirBlock(_ path: CPUPath) {
         let rows = 70, cols = 2500, tokens = 131, tail = 37
         let w = Self.randomFloats(rows * cols, seed: 23)
+        let bits = w.map { UInt16($0.bitPattern >> 16) }
         let x = Self.randomFloats(tokens * cols, seed: 29)
-        var whole = [Float](repeating: 0, count: rows * tokens), part = [Float](repeating: 0, count: rows * tail)
-        w.withUnsafeBufferPointer { wp in
-            x.withUnsafeBufferPointer { xp in
-                let owned = OwnedMatrix(.f32(UnsafeRawPointer(wp.baseAddress!)), rows: rows, cols: cols, kernels: .table(path))
-                whole.withUnsafeMutableBufferPointer {
-                    owned.applyBatch(xp.baseAddress!, xStride: cols, count: tokens, into: $0.baseAddress!, yStride: rows)
-                }
-                part.withUnsafeMutableBufferPointer {
-                    owned.applyBatch(xp.baseAddress! + (tokens - tail) * cols, xStride: cols, count: tail,
-                                     into: $0.baseAddress!, yStride: rows)
+        for bf16 in [false, true] {
+            var whole = [Float](repeating: 0, count: rows * tokens), part = [Float](repeating: 0, count: rows * tail)
+            var sixteen = [Float](repeating: 0, count: rows * 16), one = [Float](repeating: 0, count: rows)
+            w.withUnsafeBufferPointer { wp in
+                bits.withUnsafeBufferPointer { bp in
+                    x.withUnsafeBufferPointer { xp in
+                        let owned = bf16
+                            ? OwnedMatrix(.bf16(UnsafeRawPointer(bp.baseAddress!)), rows: rows, cols: cols,
+                                          kernels: .table(path), bf16Panels: true)
+                            : OwnedMatrix(.f32(UnsafeRawPointer(wp.baseAddress!)), rows: rows, cols: cols, kernels: .table(path))
+                        func run(_ first: Int, _ count: Int, _ out: inout [Float]) {
+                            out.withUnsafeMutableBufferPointer {
+                                owned.applyBatch(xp.baseAddress! + first * cols, xStride: cols, count: count,
+                                                 into: $0.baseAddress!, yStride: rows)
+                            }
+                        }
+                        run(0, tokens, &whole)
+                        run(tokens - tail, tail, &part)
+                        run(0, 16, &sixteen)
+                        // one token alone (applyBatch would take the matvec): the GEMM, as a batch of one does
+                        one.withUnsafeMutableBufferPointer {
+                            owned.matrix.applyRows(xp.baseAddress! + 15 * cols, xStride: cols, count: 1, into: $0.baseAddress!,
+                                                   yStride: rows, pool: nil)
+                        }
+                    }
                 }
             }
+            #expect(Array(whole[((tokens - tail) * rows)...]) == part, "bf16 \(bf16)")
+            #expect(Array(whole[..<(16 * rows)]) == sixteen, "bf16 \(bf16)")
+            #expect(Array(sixteen[(15 * rows)...]) == one, "bf16 \(bf16)")
         }
-        #expect(Array(whole[((tokens - tail) * rows)...]) == part)
     }
 
     @Test(arguments: paths)

@@ -228,6 +228,7 @@ def generate(isa):
     w(f"//   matVecPackedF32{S}     W in panels (below) · x [cols] -> y [rows]")
     w(f"//   matVecPackedBF16{S}    the same with bf16 panels")
     w(f"//   gemmMicroKernelF32{S}  C [NR][MR] (+)= A panel rows [kc][MR] · packed B [kc][NR]; BF16: bf16 panel")
+    w(f"//   gemmMicroKernelWideningBF16{S}  the bf16 one, also storing the widened A rows for the block's other slivers")
     w(f"//   matVecPackedQ8{S}      W in q8_0 panels (QuantPanels.swift) · x [cols] -> y [rows]; Q4: q4_0 panels")
     w(f"//   dequantizePanelQ8{S}   blocks of one q8_0 panel -> f32 panel rows [32·blocks][MR] (prefill); Q4 likewise")
     w(f"//   mLSTMCellUpdate{S}     one head's mLSTM state update and readout in step mode")
@@ -431,21 +432,27 @@ def generate(isa):
         w("")
 
     # --- micro-kernels (the wide one, then the narrow one of the same loop) ---
-    for dtype, (name, nr) in [(d, k) for k in (("", NR), ("Narrow", c["nnr"])) for d in ("F32", "BF16")]:
+    for dtype, (name, nr) in [(d, k) for k in (("", NR), ("Narrow", c["nnr"])) for d in ("F32", "BF16")] + [("BF16", ("Widening", NR))]:
         elem = "Float" if dtype == "F32" else "UInt16"
         row_bytes = MR * (4 if dtype == "F32" else 2)
+        widening = name == "Widening"
         w(f"/// The GEMM micro-kernel ({MR} × {nr}, {NV * nr} accumulator registers): C [{nr} tokens][{MR} rows] (+)= A · B over")
         w(f"/// k in 0..<kc, a = a panel at its k-th row ([kc][{MR}], {'f32' if dtype == 'F32' else 'bf16, widened in registers'}),")
         w(f"/// b packed [kc][{nr}] (tokens of X), c[j·ldc + i] = row i of token j. The only code of the GEMM that multiplies.")
         w(f"/// Meanwhile it prefetches into L2 the kc · {row_bytes} bytes at `next` (the A block the caller runs next, or")
         w("/// `a` when that is this one), as many lines per k as an A row spans (at least one): the weights")
         w("/// stream from memory while the FMAs run, instead of stalling them block by block.")
+        if widening:
+            w(f"/// This variant also stores the widened rows to `widened` ([kc][{MR}] f32, the f32 micro-kernels' panel")
+            w("/// layout), so the block's other token slivers run the f32 kernels on them instead of widening A again:")
+            w(f"/// {NV} integer operations per k and sliver on the FMA ports become {NV} stores per k, once.")
         w("@inline(never)")
         w(f"{pub}func gemmMicroKernel{name}{dtype}{S}(_ kc: Int, _ a: UnsafePointer<{elem}>, _ b: UnsafePointer<Float>,")
-        w(f"                             _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool, _ next: UnsafeRawPointer) {{")
+        w(f"                             _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool, _ next: UnsafeRawPointer"
+          + (", _ widened: UnsafeMutablePointer<Float>) {" if widening else ") {"))
         for j in range(nr):
             w("    var " + ", ".join(f"c{j}_{v} = {V}()" for v in range(NV)))
-        w("    var pa = UnsafeRawPointer(a), pb = b, pn = next")
+        w("    var pa = UnsafeRawPointer(a), pb = b, pn = next" + (", pw = UnsafeMutableRawPointer(widened)" if widening else ""))
         c_lines = max(1, MR * 4 // 64)
         w(f"    if accumulate {{   // the C tile's {nr} rows, read at the end: L3 → L1 while the FMAs run")
         w("        let pc = UnsafeRawPointer(c)")
@@ -460,6 +467,9 @@ def generate(isa):
                 w("        " + line)
         for j in range(nr):
             w(f"        let b{j} = {V}(repeating: pb[{j}]); " + "; ".join(madd(f"c{j}_{v}", f"a{v}", f"b{j}") for v in range(NV)))
+        if widening:   # after the FMAs: stored before them, the compiler kept b's broadcasts behind the stores and spilled
+            w("        " + "; ".join(f"pw.storeBytes(of: a{v}, toByteOffset: {v * L * 4}, as: {V}.self)" for v in range(NV))
+              + f"; pw += {MR * 4}")
         w(f"        pa += {row_bytes}; pb += {nr}")
         w("    }")
         w("    let out = UnsafeMutableRawPointer(c)")

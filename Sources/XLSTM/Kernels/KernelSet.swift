@@ -143,6 +143,9 @@ public final class KernelSet: Sendable {
     /// kc rows' bytes of A at `next` into L2 meanwhile (the block the caller runs next).
     let microKernelF32: MicroKernel<Float>
     let microKernelBF16: MicroKernel<UInt16>
+    /// The bf16 one that also stores the widened A rows ([kc][mr] f32) at its last argument, for the f32
+    /// micro-kernels of the block's other token slivers.
+    let microKernelWideningBF16: WideningMicroKernel
     /// The same over `narrowNR` tokens (C [narrowNR][mr], B [kc][narrowNR]): batched decode's edge slivers.
     let microKernelNarrowF32: MicroKernel<Float>
     let microKernelNarrowBF16: MicroKernel<UInt16>
@@ -203,6 +206,8 @@ public final class KernelSet: Sendable {
         let q8: Product
         let q4: Product
     }
+    typealias WideningMicroKernel = @Sendable (Int, UnsafePointer<UInt16>, UnsafePointer<Float>, UnsafeMutablePointer<Float>,
+                                               Int, Bool, UnsafeRawPointer, UnsafeMutablePointer<Float>) -> Void
     typealias MicroKernel<Element> = @Sendable (Int, UnsafePointer<Element>, UnsafePointer<Float>,
                                                 UnsafeMutablePointer<Float>, Int, Bool, UnsafeRawPointer) -> Void
 
@@ -210,7 +215,7 @@ public final class KernelSet: Sendable {
                  packedBF16: @escaping MatVec<UInt16>, packedQ8: @escaping MatVec<UInt8>,
                  packedQ4: @escaping MatVec<UInt8>, dequantizeQ8: @escaping Dequantize,
                  dequantizeQ4: @escaping Dequantize, microF32: @escaping MicroKernel<Float>,
-                 microBF16: @escaping MicroKernel<UInt16>,
+                 microBF16: @escaping MicroKernel<UInt16>, wideningBF16: @escaping WideningMicroKernel,
                  narrow: (f32: MicroKernel<Float>, bf16: MicroKernel<UInt16>, nr: Int), cell: @escaping CellUpdate,
                  combine: @escaping @Sendable (UnsafePointer<Float>, Int, UnsafePointer<Float>, Int, Int,
                                                UnsafeMutablePointer<Float>, Bool) -> Void,
@@ -232,6 +237,7 @@ public final class KernelSet: Sendable {
         dequantizePanelQ4 = dequantizeQ4
         microKernelF32 = microF32
         microKernelBF16 = microBF16
+        microKernelWideningBF16 = wideningBF16
         microKernelNarrowF32 = narrow.f32
         microKernelNarrowBF16 = narrow.bf16
         narrowNR = narrow.nr
@@ -269,6 +275,7 @@ public final class KernelSet: Sendable {
         dequantizePanelQ4 = base.dequantizePanelQ4
         microKernelF32 = base.microKernelF32
         microKernelBF16 = base.microKernelBF16
+        microKernelWideningBF16 = base.microKernelWideningBF16
         microKernelNarrowF32 = base.microKernelNarrowF32
         microKernelNarrowBF16 = base.microKernelNarrowBF16
         narrowNR = base.narrowNR
@@ -294,7 +301,7 @@ public final class KernelSet: Sendable {
         path: .portable, rowMajor: matVecRowMajorF32Portable, packedF32: matVecPackedF32Portable,
         packedBF16: matVecPackedBF16Portable, packedQ8: matVecPackedQ8Portable, packedQ4: matVecPackedQ4Portable,
         dequantizeQ8: dequantizePanelQ8Portable, dequantizeQ4: dequantizePanelQ4Portable, microF32: gemmMicroKernelF32Portable,
-        microBF16: gemmMicroKernelBF16Portable,
+        microBF16: gemmMicroKernelBF16Portable, wideningBF16: gemmMicroKernelWideningBF16Portable,
         narrow: (gemmMicroKernelNarrowF32Portable, gemmMicroKernelNarrowBF16Portable, microNarrowNRPortable), cell: mLSTMCellUpdatePortable,
         combine: combineRowsPortable, combineFour: combineRowsFourPortable,
         gates: (siluProductPortable, multiplyBySigmoidPortable, softCapPortable),
@@ -325,7 +332,7 @@ public final class KernelSet: Sendable {
         path: .avx2, rowMajor: matVecRowMajorF32AVX2, packedF32: matVecPackedF32AVX2,
         packedBF16: matVecPackedBF16AVX2, packedQ8: matVecPackedQ8AVX2, packedQ4: matVecPackedQ4AVX2,
         dequantizeQ8: dequantizePanelQ8AVX2, dequantizeQ4: dequantizePanelQ4AVX2, microF32: gemmMicroKernelF32AVX2,
-        microBF16: gemmMicroKernelBF16AVX2,
+        microBF16: gemmMicroKernelBF16AVX2, wideningBF16: gemmMicroKernelWideningBF16AVX2,
         narrow: (gemmMicroKernelNarrowF32AVX2, gemmMicroKernelNarrowBF16AVX2, microNarrowNRAVX2), cell: mLSTMCellUpdateAVX2,
         combine: combineRowsAVX2, combineFour: combineRowsFourAVX2,
         gates: (siluProductAVX2, multiplyBySigmoidAVX2, softCapAVX2),
@@ -336,7 +343,7 @@ public final class KernelSet: Sendable {
         path: .avx512, rowMajor: matVecRowMajorF32AVX512, packedF32: matVecPackedF32AVX512,
         packedBF16: matVecPackedBF16AVX512, packedQ8: matVecPackedQ8AVX512, packedQ4: matVecPackedQ4AVX512,
         dequantizeQ8: dequantizePanelQ8AVX512, dequantizeQ4: dequantizePanelQ4AVX512, microF32: gemmMicroKernelF32AVX512,
-        microBF16: gemmMicroKernelBF16AVX512,
+        microBF16: gemmMicroKernelBF16AVX512, wideningBF16: gemmMicroKernelWideningBF16AVX512,
         narrow: (gemmMicroKernelNarrowF32AVX512, gemmMicroKernelNarrowBF16AVX512, microNarrowNRAVX512), cell: mLSTMCellUpdateAVX512,
         combine: combineRowsAVX512, combineFour: combineRowsFourAVX512,
         gates: (siluProductAVX512, multiplyBySigmoidAVX512, softCapAVX512),

@@ -9,6 +9,7 @@
 //   matVecPackedF32Portable     W in panels (below) · x [cols] -> y [rows]
 //   matVecPackedBF16Portable    the same with bf16 panels
 //   gemmMicroKernelF32Portable  C [NR][MR] (+)= A panel rows [kc][MR] · packed B [kc][NR]; BF16: bf16 panel
+//   gemmMicroKernelWideningBF16Portable  the bf16 one, also storing the widened A rows for the block's other slivers
 //   matVecPackedQ8Portable      W in q8_0 panels (QuantPanels.swift) · x [cols] -> y [rows]; Q4: q4_0 panels
 //   dequantizePanelQ8Portable   blocks of one q8_0 panel -> f32 panel rows [32·blocks][MR] (prefill); Q4 likewise
 //   mLSTMCellUpdatePortable     one head's mLSTM state update and readout in step mode
@@ -447,6 +448,49 @@ func gemmMicroKernelNarrowBF16Portable(_ kc: Int, _ a: UnsafePointer<UInt16>, _ 
         out.storeBytes(of: v, toByteOffset: offset, as: SIMD8<Float>.self)
     }
     put(c0_0, (0 * ldc + 0) * 4)
+}
+
+/// The GEMM micro-kernel (8 × 4, 4 accumulator registers): C [4 tokens][8 rows] (+)= A · B over
+/// k in 0..<kc, a = a panel at its k-th row ([kc][8], bf16, widened in registers),
+/// b packed [kc][4] (tokens of X), c[j·ldc + i] = row i of token j. The only code of the GEMM that multiplies.
+/// Meanwhile it prefetches into L2 the kc · 16 bytes at `next` (the A block the caller runs next, or
+/// `a` when that is this one), as many lines per k as an A row spans (at least one): the weights
+/// stream from memory while the FMAs run, instead of stalling them block by block.
+/// This variant also stores the widened rows to `widened` ([kc][8] f32, the f32 micro-kernels' panel
+/// layout), so the block's other token slivers run the f32 kernels on them instead of widening A again:
+/// 1 integer operations per k and sliver on the FMA ports become 1 stores per k, once.
+@inline(never)
+func gemmMicroKernelWideningBF16Portable(_ kc: Int, _ a: UnsafePointer<UInt16>, _ b: UnsafePointer<Float>,
+                             _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool, _ next: UnsafeRawPointer, _ widened: UnsafeMutablePointer<Float>) {
+    var c0_0 = SIMD8<Float>()
+    var c1_0 = SIMD8<Float>()
+    var c2_0 = SIMD8<Float>()
+    var c3_0 = SIMD8<Float>()
+    var pa = UnsafeRawPointer(a), pb = b, pn = next, pw = UnsafeMutableRawPointer(widened)
+    if accumulate {   // the C tile's 4 rows, read at the end: L3 → L1 while the FMAs run
+        let pc = UnsafeRawPointer(c)
+        for j in 0..<4 { xlstm_prefetch(pc + j * ldc * 4) }
+    }
+    for _ in 0..<kc {
+        xlstm_prefetch_l2(pn); pn += 16
+        let words = pa.loadUnaligned(fromByteOffset: 0, as: SIMD4<UInt32>.self)
+        let a0 = SIMD8<Float>(lowHalf: unsafeBitCast(words &<< 16, to: SIMD4<Float>.self), highHalf: unsafeBitCast(words & SIMD4(repeating: 0xFFFF_0000), to: SIMD4<Float>.self))
+        let b0 = SIMD8<Float>(repeating: pb[0]); multiplyAdd(&c0_0, a0, b0)
+        let b1 = SIMD8<Float>(repeating: pb[1]); multiplyAdd(&c1_0, a0, b1)
+        let b2 = SIMD8<Float>(repeating: pb[2]); multiplyAdd(&c2_0, a0, b2)
+        let b3 = SIMD8<Float>(repeating: pb[3]); multiplyAdd(&c3_0, a0, b3)
+        pw.storeBytes(of: a0, toByteOffset: 0, as: SIMD8<Float>.self); pw += 32
+        pa += 16; pb += 4
+    }
+    let out = UnsafeMutableRawPointer(c)
+    @inline(__always) func put(_ value: SIMD8<Float>, _ offset: Int) {
+        let v = accumulate ? value + out.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self) : value
+        out.storeBytes(of: v, toByteOffset: offset, as: SIMD8<Float>.self)
+    }
+    put(c0_0, (0 * ldc + 0) * 4)
+    put(c1_0, (1 * ldc + 0) * 4)
+    put(c2_0, (2 * ldc + 0) * 4)
+    put(c3_0, (3 * ldc + 0) * 4)
 }
 
 /// binary16 values in the low 16 bits of each lane → float32, exact for zero, subnormal and normal

@@ -122,7 +122,11 @@ extension Matrix {
         // The edge tile [nr][mr], then (quantized panels) one panel's K block dequantized, [KC][mr],
         // for the f32 micro-kernels (as prefill's gemm does).
         let quantized = quantFormat
-        let tile = ThreadScratch.buffer(.edgeTile, floats: mr * nr + (quantized == nil ? 0 : KC * mr))
+        // bf16 panels with more than one sliver: the first (wide) sliver's kernel widens the block into
+        // `dequantized` as it computes, and the other slivers run the f32 kernels on it.
+        var widening = false
+        if case .bf16 = storage { widening = wide >= 1 && wide + narrow >= 2 }
+        let tile = ThreadScratch.buffer(.edgeTile, floats: mr * nr + (quantized == nil && !widening ? 0 : KC * mr))
         let dequantized = tile + mr * nr
         var pc = 0
         while pc < K {
@@ -173,6 +177,13 @@ extension Matrix {
                     case let .f32(w):
                         (isWide ? kernels.microKernelF32 : kernels.microKernelNarrowF32)(kc, w + (panel * K + pc) * mr, b, target, ldc,
                                                                                         accumulate, sliver == 0 ? ahead : here)
+                    case let .bf16(w) where widening:
+                        if sliver == 0 {
+                            kernels.microKernelWideningBF16(kc, w + (panel * K + pc) * mr, b, target, ldc, accumulate, ahead, dequantized)
+                        } else {
+                            (isWide ? kernels.microKernelF32 : kernels.microKernelNarrowF32)(kc, dequantized, b, target, ldc, accumulate,
+                                                                                            UnsafeRawPointer(dequantized))
+                        }
                     case let .bf16(w):
                         (isWide ? kernels.microKernelBF16 : kernels.microKernelNarrowBF16)(kc, w + (panel * K + pc) * mr, b, target, ldc,
                                                                                           accumulate, sliver == 0 ? ahead : here)
