@@ -26,6 +26,9 @@
 // Quantized panels (q8_0 / q4_0) are dequantized, one panel's KC rows at a time, into the thread's
 // f32 tile (KC · MR floats, in L1; scale · code, the reference values), which the f32 micro-kernel
 // then runs against every B̃ sliver: the dequantization is paid once per panel block and token block.
+// bf16 panels are widened the same way, once per panel block and token block, but by the first
+// sliver's micro-kernel as it computes (no separate pass: that one took the block's first touch
+// from memory and was slower for a batch's two slivers); the other slivers run the f32 kernels.
 // Under `Precision.fast` (KernelSet.int8GEMM) quantized panels take the int8 GEMM instead
 // (Sources/CXLSTMCPU/int8_gemm.c): X's rows quantized once per call, each token computed exactly as
 // the fast step's matvec.
