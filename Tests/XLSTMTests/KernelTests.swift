@@ -31,6 +31,17 @@ import XLSTM
         return out
     }
 
+    /// W [rows, cols] repacked for `path`: f32 panels, or (`bf16`) bf16 panels of `bits`, its upper halves.
+    static func panels(_ w: [Float], _ bits: [UInt16], rows: Int, cols: Int, path: CPUPath, bf16: Bool) -> OwnedMatrix {
+        bf16
+            ? bits.withUnsafeBufferPointer {
+                OwnedMatrix(.bf16(UnsafeRawPointer($0.baseAddress!)), rows: rows, cols: cols, kernels: .table(path), bf16Panels: true)
+            }
+            : w.withUnsafeBufferPointer {
+                OwnedMatrix(.f32(UnsafeRawPointer($0.baseAddress!)), rows: rows, cols: cols, kernels: .table(path))
+            }
+    }
+
     static let shapes: [(Int, Int)] = [(1, 1), (3, 15), (4, 16), (5, 17), (9, 33), (64, 64), (67, 130), (130, 257)]
     static let paths = CPUInfo.current.supportedPaths
 
@@ -68,18 +79,13 @@ import XLSTM
         let w = Self.randomFloats(rows * cols, seed: 23)
         let bits = w.map { UInt16($0.bitPattern >> 16) }
         var row = [Float](repeating: 0, count: cols)
-        w.withUnsafeBufferPointer { wp in
-            bits.withUnsafeBufferPointer { bp in
-                let f32 = OwnedMatrix(.f32(UnsafeRawPointer(wp.baseAddress!)), rows: rows, cols: cols, kernels: .table(path))
-                let bf16 = OwnedMatrix(.bf16(UnsafeRawPointer(bp.baseAddress!)), rows: rows, cols: cols,
-                                       kernels: .table(path), bf16Panels: true)
-                for r in 0..<rows {
-                    row.withUnsafeMutableBufferPointer { f32.copyRow(r, into: $0.baseAddress!) }
-                    #expect(row == Array(w[(r * cols)..<((r + 1) * cols)]), "f32 row \(r)")
-                    row.withUnsafeMutableBufferPointer { bf16.copyRow(r, into: $0.baseAddress!) }
-                    #expect(row == bits[(r * cols)..<((r + 1) * cols)].map { Float(bitPattern: UInt32($0) << 16) }, "bf16 row \(r)")
-                }
-            }
+        let f32 = Self.panels(w, bits, rows: rows, cols: cols, path: path, bf16: false)
+        let bf16 = Self.panels(w, bits, rows: rows, cols: cols, path: path, bf16: true)
+        for r in 0..<rows {
+            row.withUnsafeMutableBufferPointer { f32.copyRow(r, into: $0.baseAddress!) }
+            #expect(row == Array(w[(r * cols)..<((r + 1) * cols)]), "f32 row \(r)")
+            row.withUnsafeMutableBufferPointer { bf16.copyRow(r, into: $0.baseAddress!) }
+            #expect(row == bits[(r * cols)..<((r + 1) * cols)].map { Float(bitPattern: UInt32($0) << 16) }, "bf16 row \(r)")
         }
     }
 
@@ -121,19 +127,10 @@ import XLSTM
         let x = Self.randomFloats(tokens * xStride, seed: 13)
         for bf16 in [false, true] {
             var y = [Float](repeating: .nan, count: tokens * yStride)
-            w.withUnsafeBufferPointer { wp in
-                bits.withUnsafeBufferPointer { bp in
-                    x.withUnsafeBufferPointer { xp in
-                        y.withUnsafeMutableBufferPointer { yp in
-                            let owned = bf16
-                                ? OwnedMatrix(.bf16(UnsafeRawPointer(bp.baseAddress!)), rows: rows, cols: cols,
-                                              kernels: .table(path), bf16Panels: true)
-                                : OwnedMatrix(.f32(UnsafeRawPointer(wp.baseAddress!)), rows: rows, cols: cols,
-                                              kernels: .table(path))
-                            owned.applyBatch(xp.baseAddress!, xStride: xStride, count: tokens, into: yp.baseAddress!,
-                                              yStride: yStride)
-                        }
-                    }
+            let owned = Self.panels(w, bits, rows: rows, cols: cols, path: path, bf16: bf16)
+            x.withUnsafeBufferPointer { xp in
+                y.withUnsafeMutableBufferPointer { yp in
+                    owned.applyBatch(xp.baseAddress!, xStride: xStride, count: tokens, into: yp.baseAddress!, yStride: yStride)
                 }
             }
             var worst = 0.0
@@ -160,28 +157,21 @@ import XLSTM
         for bf16 in [false, true] {
             var whole = [Float](repeating: 0, count: rows * tokens), part = [Float](repeating: 0, count: rows * tail)
             var sixteen = [Float](repeating: 0, count: rows * 16), one = [Float](repeating: 0, count: rows)
-            w.withUnsafeBufferPointer { wp in
-                bits.withUnsafeBufferPointer { bp in
-                    x.withUnsafeBufferPointer { xp in
-                        let owned = bf16
-                            ? OwnedMatrix(.bf16(UnsafeRawPointer(bp.baseAddress!)), rows: rows, cols: cols,
-                                          kernels: .table(path), bf16Panels: true)
-                            : OwnedMatrix(.f32(UnsafeRawPointer(wp.baseAddress!)), rows: rows, cols: cols, kernels: .table(path))
-                        func run(_ first: Int, _ count: Int, _ out: inout [Float]) {
-                            out.withUnsafeMutableBufferPointer {
-                                owned.applyBatch(xp.baseAddress! + first * cols, xStride: cols, count: count,
-                                                 into: $0.baseAddress!, yStride: rows)
-                            }
-                        }
-                        run(0, tokens, &whole)
-                        run(tokens - tail, tail, &part)
-                        run(0, 16, &sixteen)
-                        // one token alone (applyBatch would take the matvec): the GEMM, as a batch of one does
-                        one.withUnsafeMutableBufferPointer {
-                            owned.matrix.applyRows(xp.baseAddress! + 15 * cols, xStride: cols, count: 1, into: $0.baseAddress!,
-                                                   yStride: rows, pool: nil)
-                        }
+            let owned = Self.panels(w, bits, rows: rows, cols: cols, path: path, bf16: bf16)
+            x.withUnsafeBufferPointer { xp in
+                func run(_ first: Int, _ count: Int, _ out: inout [Float]) {
+                    out.withUnsafeMutableBufferPointer {
+                        owned.applyBatch(xp.baseAddress! + first * cols, xStride: cols, count: count,
+                                         into: $0.baseAddress!, yStride: rows)
                     }
+                }
+                run(0, tokens, &whole)
+                run(tokens - tail, tail, &part)
+                run(0, 16, &sixteen)
+                // one token alone (applyBatch would take the matvec): the GEMM, as a batch of one does
+                one.withUnsafeMutableBufferPointer {
+                    owned.matrix.applyRows(xp.baseAddress! + 15 * cols, xStride: cols, count: 1, into: $0.baseAddress!,
+                                           yStride: rows, pool: nil)
                 }
             }
             #expect(Array(whole[((tokens - tail) * rows)...]) == part, "bf16 \(bf16)")
