@@ -38,8 +38,8 @@ public final class ThreadPool: @unchecked Sendable {
     private final class Core: @unchecked Sendable {
         let generation = Atomic<Int>(0)      // bumped after `job` is set
         let pending = Atomic<Int>(0)         // parts 1..<parts of the current job not yet finished
-        /// The current job's generation << 24 | its parts << 12 | the next unclaimed part: one word, so
-        /// a claim can only succeed for the job it was meant for.
+        /// The current job's tag (`tag(generation)`) << 24 | its parts << 12 | the next unclaimed part:
+        /// one word, so a claim can only succeed for the job it was meant for.
         let claim = Atomic<Int>(0)
         let sleepingWorkers = Atomic<Int>(0) // workers waiting on `wake` (or about to)
         let callerSleeping = Atomic<Bool>(false)
@@ -90,7 +90,7 @@ public final class ThreadPool: @unchecked Sendable {
         @inline(__always)
         func claimPart(_ g: Int) -> Int? {
             var current = claim.load(ordering: .acquiring)
-            while current >> 24 == g {
+            while current >> 24 == Core.tag(g) {
                 let next = current & 0xFFF, parts = (current >> 12) & 0xFFF
                 if next >= parts { return nil }
                 let (exchanged, original) = claim.compareExchange(expected: current, desired: current + 1,
@@ -100,6 +100,11 @@ public final class ThreadPool: @unchecked Sendable {
             }
             return nil
         }
+
+        /// The low 39 bits of a generation: the claim word's field, which stays non-negative; it wraps
+        /// after 5.5 · 10¹¹ jobs (days of a game at 10⁶ jobs per second), long after any stale claim.
+        @inline(__always)
+        static func tag(_ g: Int) -> Int { g & ((1 << 39) - 1) }
 
         /// A part in 1..<parts finished; the last one wakes a sleeping caller.
         @inline(__always)
@@ -119,7 +124,7 @@ public final class ThreadPool: @unchecked Sendable {
         func dispatchAndWait(parts: Int, run: (Int) -> Void) {
             let g = generation.load(ordering: .relaxed) &+ 1   // only the caller holding `busy` writes it
             pending.store(parts - 1, ordering: .relaxed)
-            claim.store(g << 24 | parts << 12 | 1, ordering: .relaxed)
+            claim.store(Core.tag(g) << 24 | parts << 12 | 1, ordering: .relaxed)
             generation.store(g, ordering: .sequentiallyConsistent)   // publishes the job, claim and pending
             if sleepingWorkers.load(ordering: .sequentiallyConsistent) > 0 {
                 pthread_mutex_lock(&mutex)
