@@ -1,11 +1,5 @@
 // A small fixed pool of worker threads that runs one data-parallel job at a time: the caller
-// thread takes part 0, then every thread — workers and caller — claims the parts not yet taken,
-// one at a time (an atomic counter), until none are left. Used by the matrix kernels to split rows.
-//
-// Claiming, not a fixed part per worker: a worker the OS has not scheduled yet (the other core
-// busy with a game's frame, a neighbour's job) leaves its part to the caller instead of stalling
-// it. With part i fixed to worker i, the 0.5 M-parameter model's step on 2 threads fell from
-// ~40 000 to 6 400 tokens/s while a busy loop ran on the other core (1 thread: 40 500).
+// thread takes part 0, worker i takes part i. Used by the matrix kernels to split rows.
 //
 // One pool belongs to one model (`Model.pool`, sized by `n_threads`) and is shared by all its
 // sessions and batch calls, whichever user threads make them. It runs one caller's job at a time:
@@ -37,10 +31,7 @@ public final class ThreadPool: @unchecked Sendable {
     /// Shared with the worker threads (they retain the core, not the pool, so `deinit` can stop them).
     private final class Core: @unchecked Sendable {
         let generation = Atomic<Int>(0)      // bumped after `job` is set
-        let pending = Atomic<Int>(0)         // parts 1..<parts of the current job not yet finished
-        /// The current job's tag (`tag(generation)`) << 24 | its parts << 12 | the next unclaimed part:
-        /// one word, so a claim can only succeed for the job it was meant for.
-        let claim = Atomic<Int>(0)
+        let pending = Atomic<Int>(0)         // workers still running the current job
         let sleepingWorkers = Atomic<Int>(0) // workers waiting on `wake` (or about to)
         let callerSleeping = Atomic<Bool>(false)
         let shuttingDown = Atomic<Bool>(false)
@@ -83,59 +74,18 @@ public final class ThreadPool: @unchecked Sendable {
             value.assumingMemoryBound(to: Job.self).pointee.run(part: part)
         }
 
-        /// The next unclaimed part of the job of generation `g`, claimed for the calling thread, or nil
-        /// when that job has none left (or is not the current one). A claim is made before the job's
-        /// fields are read, and the caller returns only when every claimed part is finished, so a
-        /// claimed part's job is alive.
+        /// Starts the job set in `job` / `jobValue` on the workers, runs part 0 on the calling
+        /// thread, and returns when every part is done.
         @inline(__always)
-        func claimPart(_ g: Int) -> Int? {
-            var current = claim.load(ordering: .acquiring)
-            while current >> 24 == Core.tag(g) {
-                let next = current & 0xFFF, parts = (current >> 12) & 0xFFF
-                if next >= parts { return nil }
-                let (exchanged, original) = claim.compareExchange(expected: current, desired: current + 1,
-                                                                  ordering: .acquiringAndReleasing)
-                if exchanged { return next }
-                current = original
-            }
-            return nil
-        }
-
-        /// The low 39 bits of a generation: the claim word's field, which stays non-negative; it wraps
-        /// after 5.5 · 10¹¹ jobs (days of a game at 10⁶ jobs per second), long after any stale claim.
-        @inline(__always)
-        static func tag(_ g: Int) -> Int { g & ((1 << 39) - 1) }
-
-        /// A part in 1..<parts finished; the last one wakes a sleeping caller.
-        @inline(__always)
-        func finishPart() {
-            if pending.subtract(1, ordering: .sequentiallyConsistent).newValue == 0
-                && callerSleeping.load(ordering: .sequentiallyConsistent) {
-                pthread_mutex_lock(&mutex)
-                pthread_cond_signal(&done)
-                pthread_mutex_unlock(&mutex)
-            }
-        }
-
-        /// Starts the job set in `job` / `jobValue` (`parts` parts) on the workers, runs part 0 on
-        /// the calling thread and then every part no worker has claimed, and returns when every part
-        /// is done.
-        @inline(__always)
-        func dispatchAndWait(parts: Int, run: (Int) -> Void) {
-            let g = generation.load(ordering: .relaxed) &+ 1   // only the caller holding `busy` writes it
-            pending.store(parts - 1, ordering: .relaxed)
-            claim.store(Core.tag(g) << 24 | parts << 12 | 1, ordering: .relaxed)
-            generation.store(g, ordering: .sequentiallyConsistent)   // publishes the job, claim and pending
+        func dispatchAndWait(workers: Int, part0: () -> Void) {
+            pending.store(workers, ordering: .relaxed)
+            generation.add(1, ordering: .sequentiallyConsistent)
             if sleepingWorkers.load(ordering: .sequentiallyConsistent) > 0 {
                 pthread_mutex_lock(&mutex)
                 pthread_cond_broadcast(&wake)
                 pthread_mutex_unlock(&mutex)
             }
-            run(0)
-            while let part = claimPart(g) {
-                run(part)
-                finishPart()
-            }
+            part0()
             if !Core.spin(until: { pending.load(ordering: .acquiring) == 0 }) {
                 pthread_mutex_lock(&mutex)
                 callerSleeping.store(true, ordering: .sequentiallyConsistent)
@@ -145,7 +95,7 @@ public final class ThreadPool: @unchecked Sendable {
             }
         }
 
-        func workerLoop() {
+        func workerLoop(index: Int) {
             var seen = 0
             while true {
                 let arrived = Core.spin {
@@ -165,9 +115,12 @@ public final class ThreadPool: @unchecked Sendable {
                 }
                 if shuttingDown.load(ordering: .acquiring) { return }
                 seen = generation.load(ordering: .acquiring)
-                while let part = claimPart(seen) {
-                    if let jobType { Core.invoke(jobType, jobValue!, part: part) } else { job!(part) }
-                    finishPart()
+                if let jobType { Core.invoke(jobType, jobValue!, part: index) } else { job!(index) }
+                if pending.subtract(1, ordering: .sequentiallyConsistent).newValue == 0
+                    && callerSleeping.load(ordering: .sequentiallyConsistent) {
+                    pthread_mutex_lock(&mutex)
+                    pthread_cond_signal(&done)
+                    pthread_mutex_unlock(&mutex)
                 }
             }
         }
@@ -175,7 +128,8 @@ public final class ThreadPool: @unchecked Sendable {
 
     private final class Start {
         let core: Core
-        init(core: Core) { self.core = core }
+        let index: Int
+        init(core: Core, index: Int) { self.core = core; self.index = index }
     }
 
     private let core = Core()
@@ -184,15 +138,14 @@ public final class ThreadPool: @unchecked Sendable {
     /// Parts a job is split into: the caller plus each worker thread that started.
     public var parts: Int { workers.count + 1 }
 
-    /// `threads` ≥ 1 threads in all (the caller counts; at most 4 095, the claim word's field); with 1
-    /// no thread is started.
+    /// `threads` ≥ 1 threads in all (the caller counts); with 1 no thread is started.
     public init(threads: Int) {
-        for _ in 1..<min(max(1, threads), 0xFFF) {
-            let start = Unmanaged.passRetained(Start(core: core)).toOpaque()
+        for index in 1..<max(1, threads) {
+            let start = Unmanaged.passRetained(Start(core: core, index: index)).toOpaque()
             var thread = pthread_t()
             let status = pthread_create(&thread, nil, { raw in
                 let start = Unmanaged<Start>.fromOpaque(raw!).takeRetainedValue()
-                start.core.workerLoop()
+                start.core.workerLoop(index: start.index)
                 return nil
             }, start)
             if status == 0 {
@@ -223,7 +176,7 @@ public final class ThreadPool: @unchecked Sendable {
         }
         withoutActuallyEscaping(body) { escaping in
             core.job = escaping
-            core.dispatchAndWait(parts: parts) { escaping($0) }
+            core.dispatchAndWait(workers: workers.count) { escaping(0) }
             core.job = nil
         }
         core.busy.store(false, ordering: .releasing)
@@ -239,7 +192,7 @@ public final class ThreadPool: @unchecked Sendable {
         withUnsafePointer(to: job) { value in
             core.jobValue = UnsafeRawPointer(value)
             core.jobType = Job.self
-            core.dispatchAndWait(parts: parts) { job.run(part: $0) }
+            core.dispatchAndWait(workers: workers.count) { job.run(part: 0) }
             core.jobType = nil
             core.jobValue = nil
         }
