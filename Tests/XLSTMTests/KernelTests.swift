@@ -3,6 +3,7 @@
 // multiple of the vector width or of KC, token counts not a multiple of NR), and the thread split
 // against serial.
 
+import Dispatch
 import Testing
 import XLSTM
 
@@ -231,6 +232,22 @@ import XLSTM
             for _ in 0..<100 { pool.run { part in base[part] += 1 } }
         }
         #expect(hits == [Int](repeating: 100, count: pool.parts))
+    }
+
+    /// Parts are claimed by whichever thread gets to them (ThreadPool.swift): with more workers than
+    /// cores, some are not running when a job starts and the caller takes their parts; with two user
+    /// threads at once, one finds the pool busy and runs all of its parts itself. Every part of every
+    /// job still runs exactly once.
+    @Test func poolClaimsEveryPartOnceUnderContention() {
+        struct Counters: @unchecked Sendable { let base: UnsafeMutablePointer<Int> }
+        let pool = ThreadPool(threads: 8), parts = pool.parts, jobs = 4_000
+        let counters = Counters(base: .allocate(capacity: 2 * parts))
+        counters.base.initialize(repeating: 0, count: 2 * parts)
+        defer { counters.base.deallocate() }
+        DispatchQueue.concurrentPerform(iterations: 2) { user in
+            for _ in 0..<jobs { pool.run { part in counters.base[user * parts + part] += 1 } }
+        }
+        #expect(Array(UnsafeBufferPointer(start: counters.base, count: 2 * parts)) == [Int](repeating: jobs, count: 2 * parts))
     }
 }
 

@@ -1,13 +1,22 @@
 // Per-thread scratch for the kernels: the GEMM's packed token inputs and its edge tile, the int8
-// GEMM's quantized tokens and unpacked panel, and the chunkwise mLSTM cell's (heads run on the pool's threads). Each thread (a caller's or a pool worker's) owns its buffers; they grow
-// to the largest size asked for and are then reused, so steady-state feeds allocate nothing.
-// Freed when the thread exits.
+// GEMM's quantized tokens and unpacked panel, and the chunkwise mLSTM cell's (heads run on the
+// pool's threads). Each thread (a caller's or a pool worker's) owns its buffers; they grow to the
+// largest size asked for and are then reused, so steady-state feeds allocate nothing. Freed when
+// the thread exits.
+//
+// The pool's parts are claimed by whichever thread gets to them (ThreadPool.swift), so a thread may
+// run a kind of part for the first time long after the warm-up (a worker the OS did not schedule
+// then). So a buffer grows to the largest size any thread has asked for in that slot (the process's
+// high-water marks, `highWater`), and `sync()` grows all of a thread's slots to them: the pool calls
+// it on the caller at each dispatch and on every worker whenever a mark has risen (a sync job, which
+// every worker runs), so in the steady state no thread meets a request larger than its buffers.
 
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Synchronization
 
 enum ThreadScratch {
     /// Independent buffers of one thread (a kernel may hold several at once).
@@ -19,11 +28,46 @@ enum ThreadScratch {
         case int8Panel = 4   // the int8 GEMM's unpacked panel (int8_gemm_panel_scratch_bytes)
     }
 
-    /// The thread's table: per slot, a 64-byte aligned buffer and its capacity in floats.
+    /// The thread's table: per slot, a 64-byte aligned buffer and its capacity in floats; the
+    /// high-water epoch it was last synced to.
     private struct Table {
         var buffers: (UnsafeMutableRawPointer?, UnsafeMutableRawPointer?, UnsafeMutableRawPointer?,
                       UnsafeMutableRawPointer?, UnsafeMutableRawPointer?) = (nil, nil, nil, nil, nil)
         var capacities: (Int, Int, Int, Int, Int) = (0, 0, 0, 0, 0)
+        var epoch = 0
+    }
+
+    /// Per slot, the largest size (floats) any thread's buffer has grown to; `epoch` counts the rises.
+    private static let packedBMark = Atomic<Int>(0), edgeTileMark = Atomic<Int>(0), cellMark = Atomic<Int>(0),
+                       int8TokensMark = Atomic<Int>(0), int8PanelMark = Atomic<Int>(0)
+    private static let epochCounter = Atomic<Int>(0)
+
+    /// The number of times a high-water mark has risen (a thread synced to this epoch needs no growth
+    /// for any request seen so far).
+    static var epoch: Int { epochCounter.load(ordering: .acquiring) }
+
+    @inline(__always)
+    private static func mark(_ slot: Slot) -> Int {
+        switch slot {
+        case .packedB: packedBMark.load(ordering: .relaxed)
+        case .edgeTile: edgeTileMark.load(ordering: .relaxed)
+        case .cell: cellMark.load(ordering: .relaxed)
+        case .int8Tokens: int8TokensMark.load(ordering: .relaxed)
+        case .int8Panel: int8PanelMark.load(ordering: .relaxed)
+        }
+    }
+
+    /// Raises slot's mark to `size` if it is lower (and then the epoch).
+    private static func raise(_ slot: Slot, to size: Int) {
+        let raised: Bool
+        switch slot {
+        case .packedB: raised = packedBMark.max(size, ordering: .relaxed).oldValue < size
+        case .edgeTile: raised = edgeTileMark.max(size, ordering: .relaxed).oldValue < size
+        case .cell: raised = cellMark.max(size, ordering: .relaxed).oldValue < size
+        case .int8Tokens: raised = int8TokensMark.max(size, ordering: .relaxed).oldValue < size
+        case .int8Panel: raised = int8PanelMark.max(size, ordering: .relaxed).oldValue < size
+        }
+        if raised { epochCounter.add(1, ordering: .releasing) }
     }
 
     private static let key: pthread_key_t = {
@@ -43,29 +87,55 @@ enum ThreadScratch {
         return key
     }()
 
+    /// The calling thread's table (created on first use).
+    @inline(__always)
+    private static func table() -> UnsafeMutablePointer<Table> {
+        if let raw = pthread_getspecific(key) { return raw.assumingMemoryBound(to: Table.self) }
+        let raw = malloc(MemoryLayout<Table>.stride)
+        precondition(raw != nil, "out of memory")
+        raw!.initializeMemory(as: Table.self, repeating: Table(), count: 1)
+        pthread_setspecific(key, raw)
+        return raw!.assumingMemoryBound(to: Table.self)
+    }
+
     /// A buffer of at least `floats` floats for the calling thread, valid until this thread asks
-    /// for the same slot again (contents are not preserved when it grows).
+    /// for the same slot again or syncs (contents are not preserved when it grows). A buffer that
+    /// must grow grows to the slot's high-water mark if that is larger.
     static func buffer(_ slot: Slot, floats: Int) -> UnsafeMutablePointer<Float> {
-        var raw = pthread_getspecific(key)
-        if raw == nil {
-            raw = malloc(MemoryLayout<Table>.stride)
-            precondition(raw != nil, "out of memory")
-            raw!.initializeMemory(as: Table.self, repeating: Table(), count: 1)
-            pthread_setspecific(key, raw)
-        }
-        let table = raw!.assumingMemoryBound(to: Table.self)
-        let capacity: Int
-        let current: UnsafeMutableRawPointer?
-        switch slot {
-        case .packedB: (capacity, current) = (table.pointee.capacities.0, table.pointee.buffers.0)
-        case .edgeTile: (capacity, current) = (table.pointee.capacities.1, table.pointee.buffers.1)
-        case .cell: (capacity, current) = (table.pointee.capacities.2, table.pointee.buffers.2)
-        case .int8Tokens: (capacity, current) = (table.pointee.capacities.3, table.pointee.buffers.3)
-        case .int8Panel: (capacity, current) = (table.pointee.capacities.4, table.pointee.buffers.4)
-        }
+        let table = table()
+        let (capacity, current) = entry(table, slot)
         if let current, capacity >= floats { return current.assumingMemoryBound(to: Float.self) }
-        free(current)
-        let size = max(floats, 16)
+        return grow(table, slot, to: max(floats, 16, mark(slot)))
+    }
+
+    /// Grows every buffer of the calling thread to its slot's high-water mark, if the marks have
+    /// risen since this thread last synced (an atomic load and a compare when they have not). Only
+    /// between jobs: buffers handed out before are invalid if they grow.
+    @inline(__always)
+    static func sync() {
+        let now = epoch
+        let table = table()
+        if table.pointee.epoch == now { return }
+        for slot in Slot.allCases {
+            let size = mark(slot)
+            if size > entry(table, slot).capacity { _ = grow(table, slot, to: size) }
+        }
+        table.pointee.epoch = now
+    }
+
+    @inline(__always)
+    private static func entry(_ table: UnsafeMutablePointer<Table>, _ slot: Slot) -> (capacity: Int, buffer: UnsafeMutableRawPointer?) {
+        switch slot {
+        case .packedB: (table.pointee.capacities.0, table.pointee.buffers.0)
+        case .edgeTile: (table.pointee.capacities.1, table.pointee.buffers.1)
+        case .cell: (table.pointee.capacities.2, table.pointee.buffers.2)
+        case .int8Tokens: (table.pointee.capacities.3, table.pointee.buffers.3)
+        case .int8Panel: (table.pointee.capacities.4, table.pointee.buffers.4)
+        }
+    }
+
+    private static func grow(_ table: UnsafeMutablePointer<Table>, _ slot: Slot, to size: Int) -> UnsafeMutablePointer<Float> {
+        free(entry(table, slot).buffer)
         var fresh: UnsafeMutableRawPointer?
         precondition(posix_memalign(&fresh, 64, size * 4) == 0 && fresh != nil, "out of memory")
         switch slot {
@@ -75,6 +145,7 @@ enum ThreadScratch {
         case .int8Tokens: (table.pointee.capacities.3, table.pointee.buffers.3) = (size, fresh)
         case .int8Panel: (table.pointee.capacities.4, table.pointee.buffers.4) = (size, fresh)
         }
+        raise(slot, to: size)
         return fresh!.assumingMemoryBound(to: Float.self)
     }
 }
