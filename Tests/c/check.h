@@ -78,9 +78,11 @@ static inline void parse_common_arguments(const char *name, int argc, char **arg
     if (argc > 1) fixtures_dir = argv[1];
 }
 
-// "<fixtures_dir>/<name>/<relative>" in a static buffer (valid until the next call).
+// "<fixtures_dir>/<name>/<relative>" in a per-thread static buffer (valid until the thread's next
+// call): test_threads loads fixtures from 8 threads at once, and with one shared buffer a load once
+// read a path another thread was writing, and failed.
 static inline const char *fixture_path(const char *name, const char *relative) {
-    static char path[4096];
+    static _Thread_local char path[4096];
     snprintf(path, sizeof path, "%s/%s%s%s", fixtures_dir, name, relative[0] ? "/" : "", relative);
     return path;
 }

@@ -213,7 +213,10 @@ static void *load_and_free(void *argument) {
     int failures = 0;
     for (int k = 0; k < 4; k++) {
         xlstm_model *m = NULL;
-        if (xlstm_model_load(fixture_path("large_basic", "model"), NULL, &m) != XLSTM_OK) failures++;
+        if (xlstm_model_load(fixture_path("large_basic", "model"), NULL, &m) != XLSTM_OK) {
+            failures++;
+            fprintf(stderr, "load %d failed: %s\n", k, xlstm_last_error_message());
+        }
         xlstm_session *s = NULL;
         if (xlstm_session_create(m, &s) != XLSTM_OK) failures++;
         xlstm_model_free(m);  // the session keeps it alive
