@@ -148,7 +148,7 @@ extension PaperMLSTMBlock {
         let h = carve.take(T * I)
         let out = carve.take(T * E)
 
-        for t in 0..<T { layerNorm(x + t * E, count: E, weight: norm, bias: nil, eps: 1e-5, into: normed + t * E) }
+        forEachLightRow(T, width: E, pool: pool, LayerNormRows(x: x, normed: normed, width: E, weight: norm))
         projUp.applyBatch(normed, xStride: E, count: T, into: up, yStride: 2 * I, pool: pool)
         for span in 0..<spans.count {   // the convolution runs along each span on its state
             let state = spans.state(span)
@@ -162,7 +162,7 @@ extension PaperMLSTMBlock {
                 vProj.apply(mBranch, into: row + 2 * I)
             }
         }
-        for t in 0..<T { self.gates.apply(qkv + t * 3 * I, into: gates + t * 2 * NH) }
+        forEachLightRow(T, width: 6 * I * NH, pool: pool, GateRows(block: self, qkv: qkv, gates: gates))
 
         let rows = MLSTMSpan(q: qkv, qStride: 3 * I, k: qkv + I, kStride: 3 * I, v: qkv + 2 * I, vStride: 3 * I,
                              inputGate: gates, gateStride: 2 * NH, forgetGate: gates + NH, h: h, hStride: I)
@@ -170,11 +170,7 @@ extension PaperMLSTMBlock {
                     ChunkwiseHeads(rows: rows, spans: spans.at(stateOffset: spans.stateOffset + convStateCount), heads: NH,
                                    qkDim: DH, vDim: DH, keyScale: 1 / sqrtf(Float(DH)), queryScale: 1, eps: 1e-6,
                                    chunkSize: chunkSize, kernels: projUp.weight.kernels))
-        for t in 0..<T {
-            let row = h + t * I, z = up + t * 2 * I + I, c = convOut + t * I
-            multiHeadLayerNorm(row, heads: NH, headDim: DH, weight: outNorm, bias: nil, eps: 1e-5)
-            projUp.weight.kernels.skipSiluGate(row, learnableSkip, c, z, I)
-        }
+        forEachLightRow(T, width: I, pool: pool, OutputRows(block: self, h: h, up: up, convOut: convOut))
         projDown.applyBatch(h, xStride: I, count: T, into: out, yStride: E, pool: pool)
         add(out, into: x, count: T * E)
     }
@@ -186,6 +182,7 @@ extension PaperMLSTMBlock {
     struct ConvRows: IndexedBody {
         let block: PaperMLSTMBlock
         let up: UnsafeMutablePointer<Float>, convOut: UnsafeMutablePointer<Float>, qkv: UnsafeMutablePointer<Float>
+        let gates: UnsafeMutablePointer<Float>
         let states: UnsafePointer<UnsafeMutablePointer<Float>>, stateOffset: Int
 
         func callAsFunction(_ t: Int) {
@@ -201,6 +198,32 @@ extension PaperMLSTMBlock {
             block.qProj.apply(target, into: row)
             block.kProj.apply(target, into: row + I)
             block.vProj.apply(mBranch, into: row + 2 * I)
+            block.gates.apply(row, into: gates + t * 2 * block.numHeads)
+        }
+    }
+
+    /// The input and forget gate pre-activations of one row (prefill: after the convolution's
+    /// sequential pass; a batch does them in ConvRows).
+    struct GateRows: IndexedBody {
+        let block: PaperMLSTMBlock
+        let qkv: UnsafePointer<Float>, gates: UnsafeMutablePointer<Float>
+
+        func callAsFunction(_ t: Int) {
+            block.gates.apply(qkv + t * 3 * block.innerDim, into: gates + t * 2 * block.numHeads)
+        }
+    }
+
+    /// The cell output of one row: the heads' norm, then the learnable skip and the output gate
+    /// silu(z) (prefill and batches).
+    struct OutputRows: IndexedBody {
+        let block: PaperMLSTMBlock
+        let h: UnsafeMutablePointer<Float>, up: UnsafePointer<Float>, convOut: UnsafePointer<Float>
+
+        func callAsFunction(_ t: Int) {
+            let I = block.innerDim
+            let row = h + t * I, z = up + t * 2 * I + I, c = convOut + t * I
+            multiHeadLayerNorm(row, heads: block.numHeads, headDim: block.headDim, weight: block.outNorm, bias: nil, eps: 1e-5)
+            block.projUp.weight.kernels.skipSiluGate(row, block.learnableSkip, c, z, I)
         }
     }
 }
@@ -219,22 +242,17 @@ extension PaperMLSTMBlock {
         let h = carve.take(N * I)
         let out = carve.take(N * E)
 
-        for t in 0..<N { layerNorm(x + t * E, count: E, weight: norm, bias: nil, eps: 1e-5, into: normed + t * E) }
+        forEachLightRow(N, width: E, pool: pool, LayerNormRows(x: x, normed: normed, width: E, weight: norm))
         projUp.applyRows(normed, xStride: E, count: N, into: up, yStride: 2 * I, pool: pool)
-        forEachRow(N, pool: pool, ConvRows(block: self, up: up, convOut: convOut, qkv: qkv, states: states,
+        forEachRow(N, pool: pool, ConvRows(block: self, up: up, convOut: convOut, qkv: qkv, gates: gates, states: states,
                                            stateOffset: stateOffset))
-        for t in 0..<N { self.gates.apply(qkv + t * 3 * I, into: gates + t * 2 * NH) }
 
         forEachRow(N * NH, pool: pool, StepCells(q: qkv, k: qkv + I, v: qkv + 2 * I, rowStride: 3 * I, gates: gates,
                                                  gateStride: 2 * NH, h: h, hStride: I, states: states,
                                                  stateOffset: stateOffset + convStateCount, heads: NH, qkDim: DH, vDim: DH,
                                                  keyScale: 1 / sqrtf(Float(DH)), queryScale: 1, eps: 1e-6,
                                                  kernels: projUp.weight.kernels))
-        for t in 0..<N {
-            let row = h + t * I, z = up + t * 2 * I + I, c = convOut + t * I
-            multiHeadLayerNorm(row, heads: NH, headDim: DH, weight: outNorm, bias: nil, eps: 1e-5)
-            projUp.weight.kernels.skipSiluGate(row, learnableSkip, c, z, I)
-        }
+        forEachLightRow(N, width: I, pool: pool, OutputRows(block: self, h: h, up: up, convOut: convOut))
         projDown.applyRows(h, xStride: I, count: N, into: out, yStride: E, pool: pool)
         add(out, into: x, count: N * E)
     }

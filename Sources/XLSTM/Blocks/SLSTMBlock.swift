@@ -248,7 +248,7 @@ extension SLSTMBlock {
         let raw = carve.take(T * 4 * E)
         let out = carve.take(T * E)
 
-        for t in 0..<T { layerNorm(x + t * E, count: E, weight: norm, bias: nil, eps: 1e-5, into: normed + t * E) }
+        forEachLightRow(T, width: E, pool: pool, LayerNormRows(x: x, normed: normed, width: E, weight: norm))
         let gateInput: UnsafePointer<Float>
         if let conv {
             for span in 0..<spans.count {
@@ -260,10 +260,8 @@ extension SLSTMBlock {
         } else {
             gateInput = UnsafePointer(normed)
         }
-        for t in 0..<T {
-            let row = raw + t * 4 * E
-            projectGates(gateInput + t * E, normed + t * E, into: row, temp: out + t * E)
-        }
+        forEachLightRow(T, width: 4 * E * E / numHeads, pool: pool,
+                        GateProjectionRows(block: self, gateInput: gateInput, normed: normed, raw: raw, temp: out))
         for span in 0..<spans.count {   // the recurrence runs along each span on its state
             let cell = spans.state(span) + convStateCount
             for t in spans.start(span)..<spans.start(span + 1) {
@@ -305,11 +303,9 @@ extension GatedFeedForward {
         let normed = carve.take(N * E)
         let up = carve.take(N * 2 * P)
         let out = carve.take(N * E)
-        for t in 0..<N { layerNorm(x + t * E, count: E, weight: norm, bias: nil, eps: 1e-5, into: normed + t * E) }
+        forEachLightRow(N, width: E, pool: pool, LayerNormRows(x: x, normed: normed, width: E, weight: norm))
         projUp.applyRows(normed, xStride: E, count: N, into: up, yStride: 2 * P, pool: pool)
-        for t in 0..<N {
-            gateProduct(up + t * 2 * P)
-        }
+        forEachLightRow(N, width: P, pool: pool, GateProductRows(ffn: self, up: up))
         projDown.applyRows(up, xStride: 2 * P, count: N, into: out, yStride: E, pool: pool)
         add(out, into: x, count: N * E)
     }
@@ -359,13 +355,19 @@ struct GatedFeedForward: @unchecked Sendable {
         let normed = carve.take(T * E)
         let up = carve.take(T * 2 * P)
         let out = carve.take(T * E)
-        for t in 0..<T { layerNorm(x + t * E, count: E, weight: norm, bias: nil, eps: 1e-5, into: normed + t * E) }
+        forEachLightRow(T, width: E, pool: pool, LayerNormRows(x: x, normed: normed, width: E, weight: norm))
         projUp.applyBatch(normed, xStride: E, count: T, into: up, yStride: 2 * P, pool: pool)
-        for t in 0..<T {
-            gateProduct(up + t * 2 * P)
-        }
+        forEachLightRow(T, width: P, pool: pool, GateProductRows(ffn: self, up: up))
         projDown.applyBatch(up, xStride: 2 * P, count: T, into: out, yStride: E, pool: pool)
         add(out, into: x, count: T * E)
+    }
+
+    /// The gate product of one row of [T, 2P] (prefill and batches).
+    struct GateProductRows: IndexedBody {
+        let ffn: GatedFeedForward
+        let up: UnsafeMutablePointer<Float>
+
+        func callAsFunction(_ t: Int) { ffn.gateProduct(up + t * 2 * ffn.upDim) }
     }
 
     /// row [P] ← act(row [P]) ⊙ row [P ..< 2P]: the gate times the up-projection. GELU (the paper's
@@ -397,6 +399,19 @@ struct GatedFeedForward: @unchecked Sendable {
 extension SLSTMBlock {
     /// A batch's rows, one session per index: norm, convolution, gate projections and the
     /// recurrence on the session's state, then the group norm of its output.
+    /// Prefill's gate projections of one row (`projectGates`; `temp` is the row's out, free until the
+    /// recurrence writes it).
+    struct GateProjectionRows: IndexedBody {
+        let block: SLSTMBlock
+        let gateInput: UnsafePointer<Float>, normed: UnsafePointer<Float>
+        let raw: UnsafeMutablePointer<Float>, temp: UnsafeMutablePointer<Float>
+
+        func callAsFunction(_ t: Int) {
+            let E = block.embeddingDim
+            block.projectGates(gateInput + t * E, normed + t * E, into: raw + t * 4 * E, temp: temp + t * E)
+        }
+    }
+
     struct Rows: IndexedBody {
         let block: SLSTMBlock
         let x: UnsafeMutablePointer<Float>, normed: UnsafeMutablePointer<Float>, convOut: UnsafeMutablePointer<Float>

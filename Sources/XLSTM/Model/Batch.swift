@@ -54,7 +54,7 @@ extension Model {
                     // Row by row, as the step caps its logits (every element's bits are the same
                     // wherever it lies in any case); libm's tanhf here was once ~15% of a
                     // 16-session batch of the 162 M model, SIMD8 on the baseline ISA still 3%.
-                    for i in 0..<n { kernels.softCap(rows + i * V, V, cap) }
+                    forEachLightRow(n, width: V, pool: pool, SoftCapRows(kernels: kernels, rows: rows, width: V, cap: cap))
                 }
                 for i in 0..<n { sessions(first + i).logits.baseAddress!.update(from: rows + i * V, count: V) }
             }
@@ -229,4 +229,39 @@ extension Linear {
 @inline(__always)
 func forEachRow<Body: IndexedBody>(_ count: Int, pool: ThreadPool?, _ body: Body) {
     forEachHead(count, pool: pool, body)
+}
+
+/// `forEachRow` for light row work (norms, gate products): on the pool only when the rows hold at
+/// least `lightRowsMinimum` floats in all, else on the calling thread (a hand-off costs more than a
+/// few short rows). Every row is computed alike either way, so the bits do not depend on it.
+/// (On the calling thread, the 2-thread batches of the paper models spent ~10% of the caller's time
+/// in these loops while the worker waited: perf, 64 sessions of the bundled model.)
+@inline(__always)
+func forEachLightRow<Body: IndexedBody>(_ count: Int, width: Int, pool: ThreadPool?, _ body: Body) {
+    if count * width >= lightRowsMinimum {
+        forEachHead(count, pool: pool, body)
+    } else {
+        for i in 0..<count { body(i) }
+    }
+}
+
+/// Floats of light row work worth a pool hand-off (forEachLightRow).
+let lightRowsMinimum = 4096
+
+/// A batch's logit soft cap, one row per index (each row capped as the step caps its logits).
+struct SoftCapRows: IndexedBody {
+    let kernels: KernelSet
+    let rows: UnsafeMutablePointer<Float>, width: Int, cap: Float
+
+    func callAsFunction(_ t: Int) { kernels.softCap(rows + t * width, width, cap) }
+}
+
+/// The paper blocks' pre-LayerNorm (no bias), one row per index: normed[t] = LN(x[t]) · w.
+struct LayerNormRows: IndexedBody {
+    let x: UnsafePointer<Float>, normed: UnsafeMutablePointer<Float>, width: Int
+    let weight: UnsafePointer<Float>
+
+    func callAsFunction(_ t: Int) {
+        layerNorm(x + t * width, count: width, weight: weight, bias: nil, eps: 1e-5, into: normed + t * width)
+    }
 }
