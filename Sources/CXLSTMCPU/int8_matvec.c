@@ -271,16 +271,30 @@ static inline __attribute__((always_inline)) TARGET_512 void block_q8_exact_512(
     *y1 = _mm512_fmadd_ps(hi, shi, *y1);
 }
 
-enum { EXACT_CHUNK = 32 };   // blocks per chunk of x (1 024 columns): 3 digits' words on the stack
+// The exact kernels take x's digits for the whole row at once (into the caller's `scratch`,
+// int8_matvec_exact_scratch_bytes) and walk each panel pair through all its blocks: one pass over
+// each panel stream and over y. (They walked x in chunks of 32 blocks, 1 024 columns, to keep the
+// digits on the stack; with the xLSTM-7B shape's 4 096- and 10 944-column rows that made 4-11
+// pieces per panel, y read and written once per piece. Paired in one process, tokens alternating
+// between the two, xLSTM-7B shape, 2 threads: avx512 q4 +2-7%, q8 +5-11%; avx2 q4 +8%, q8 +8-16%
+// tokens/s. The `fast` kernels keep their 64-block chunks: their int8 GEMM reproduces the matvec
+// bit for bit, chunks included, and whole rows gained them only 1-5%.)
 
-TARGET_512 void int8_matvec_q4_exact_vnni512(const uint8_t *a, intptr_t rows, intptr_t cols, const float *x, float *y) {
+intptr_t int8_matvec_exact_scratch_bytes(intptr_t cols) {
+    // Per block, the largest of the four kernels' (q8's): the digit pair words 2 × 48 × 4 bytes,
+    // three scales and three digit sums; 64 bytes of slack for the alignment of the word arrays.
+    return cols / 32 * (2 * 48 * 4 + 3 * 4 + 3 * 4) + 64;
+}
+
+TARGET_512 void int8_matvec_q4_exact_vnni512(const uint8_t *a, intptr_t rows, intptr_t cols, const float *x, float *y,
+                                             void *scratch) {
     enum { MR = 32, BLOCK = 18 * MR };
     const intptr_t panels = (rows + MR - 1) / MR, blocks = cols / 32;
-    int8_t xq[EXACT_CHUNK * 96] __attribute__((aligned(64)));   // per block: digit 1, 2, 3 (32 bytes each)
-    float dx[EXACT_CHUNK * 3];
-    int32_t sx[EXACT_CHUNK * 3];
-    for (intptr_t b0 = 0; b0 < blocks; b0 += EXACT_CHUNK) {
-        const intptr_t nb = blocks - b0 < EXACT_CHUNK ? blocks - b0 : EXACT_CHUNK;
+    int8_t *const xq = scratch;                       // per block: digit 1, 2, 3 (32 bytes each)
+    float *const dx = (float *)(xq + 96 * blocks);
+    int32_t *const sx = (int32_t *)(dx + 3 * blocks);
+    {
+        const intptr_t b0 = 0, nb = blocks;   // one chunk: the whole row
         for (intptr_t b = 0; b < nb; b++) {
             digits_block_512(x + 32 * (b0 + b), xq + 96 * b, dx + 3 * b, sx + 3 * b);
             for (int k = 0; k < 3; k++) sx[3 * b + k] *= 8;
@@ -292,15 +306,16 @@ TARGET_512 void int8_matvec_q4_exact_vnni512(const uint8_t *a, intptr_t rows, in
     }
 }
 
-TARGET_512 void int8_matvec_q8_exact_vnni512(const uint8_t *a, intptr_t rows, intptr_t cols, const float *x, float *y) {
+TARGET_512 void int8_matvec_q8_exact_vnni512(const uint8_t *a, intptr_t rows, intptr_t cols, const float *x, float *y,
+                                             void *scratch) {
     enum { MR = 32, BLOCK = 34 * MR };
     const intptr_t panels = (rows + MR - 1) / MR, blocks = cols / 32;
     int8_t xq[96] __attribute__((aligned(64)));
-    uint32_t xa[EXACT_CHUNK * 48] __attribute__((aligned(64))), xb[EXACT_CHUNK * 48] __attribute__((aligned(64)));
-    float dx[EXACT_CHUNK * 3];
-    int32_t sx[EXACT_CHUNK * 3];
-    for (intptr_t b0 = 0; b0 < blocks; b0 += EXACT_CHUNK) {
-        const intptr_t nb = blocks - b0 < EXACT_CHUNK ? blocks - b0 : EXACT_CHUNK;
+    uint32_t *const xa = scratch, *const xb = xa + 48 * blocks;   // 192 bytes per block: 64-byte aligned
+    float *const dx = (float *)(xb + 48 * blocks);
+    int32_t *const sx = (int32_t *)(dx + 3 * blocks);
+    {
+        const intptr_t b0 = 0, nb = blocks;   // one chunk: the whole row
         for (intptr_t b = 0; b < nb; b++) {
             digits_block_512(x + 32 * (b0 + b), xq, dx + 3 * b, sx + 3 * b);
             for (int k = 0; k < 3; k++) {
@@ -524,14 +539,15 @@ static inline __attribute__((always_inline)) TARGET_256 void block_q8_exact_256(
     *y1 = _mm256_fmadd_ps(digit_sum_256(sh[0], sh[1], sh[2], d), shi, *y1);
 }
 
-TARGET_256 void int8_matvec_q4_exact_avx2(const uint8_t *a, intptr_t rows, intptr_t cols, const float *x, float *y) {
+TARGET_256 void int8_matvec_q4_exact_avx2(const uint8_t *a, intptr_t rows, intptr_t cols, const float *x, float *y,
+                                          void *scratch) {
     enum { MR = 16, BLOCK = 18 * MR };
     const intptr_t panels = (rows + MR - 1) / MR, blocks = cols / 32;
-    int8_t xq[EXACT_CHUNK * 96] __attribute__((aligned(32)));
-    float dx[EXACT_CHUNK * 3];
-    int32_t sx[EXACT_CHUNK * 3];
-    for (intptr_t b0 = 0; b0 < blocks; b0 += EXACT_CHUNK) {
-        const intptr_t nb = blocks - b0 < EXACT_CHUNK ? blocks - b0 : EXACT_CHUNK;
+    int8_t *const xq = scratch;
+    float *const dx = (float *)(xq + 96 * blocks);
+    int32_t *const sx = (int32_t *)(dx + 3 * blocks);
+    {
+        const intptr_t b0 = 0, nb = blocks;   // one chunk: the whole row
         for (intptr_t b = 0; b < nb; b++) {
             digits_block_256(x + 32 * (b0 + b), xq + 96 * b, dx + 3 * b, sx + 3 * b);
             for (int k = 0; k < 3; k++) sx[3 * b + k] *= 8;
@@ -543,15 +559,16 @@ TARGET_256 void int8_matvec_q4_exact_avx2(const uint8_t *a, intptr_t rows, intpt
     }
 }
 
-TARGET_256 void int8_matvec_q8_exact_avx2(const uint8_t *a, intptr_t rows, intptr_t cols, const float *x, float *y) {
+TARGET_256 void int8_matvec_q8_exact_avx2(const uint8_t *a, intptr_t rows, intptr_t cols, const float *x, float *y,
+                                          void *scratch) {
     enum { MR = 16, BLOCK = 34 * MR };
     const intptr_t panels = (rows + MR - 1) / MR, blocks = cols / 32;
     int8_t xq[96] __attribute__((aligned(32)));
-    uint32_t xa[EXACT_CHUNK * 48] __attribute__((aligned(32))), xb[EXACT_CHUNK * 48] __attribute__((aligned(32)));
-    float dx[EXACT_CHUNK * 3];
-    int32_t sx[EXACT_CHUNK * 3];
-    for (intptr_t b0 = 0; b0 < blocks; b0 += EXACT_CHUNK) {
-        const intptr_t nb = blocks - b0 < EXACT_CHUNK ? blocks - b0 : EXACT_CHUNK;
+    uint32_t *const xa = scratch, *const xb = xa + 48 * blocks;
+    float *const dx = (float *)(xb + 48 * blocks);
+    int32_t *const sx = (int32_t *)(dx + 3 * blocks);
+    {
+        const intptr_t b0 = 0, nb = blocks;   // one chunk: the whole row
         for (intptr_t b = 0; b < nb; b++) {
             digits_block_256(x + 32 * (b0 + b), xq, dx + 3 * b, sx + 3 * b);
             for (int k = 0; k < 3; k++) {
@@ -571,12 +588,13 @@ TARGET_256 void int8_matvec_q8_exact_avx2(const uint8_t *a, intptr_t rows, intpt
 
 #else
 // No x86-64: the engine never selects these (KernelSet offers `fast` kernels only on x86-64).
-void int8_matvec_q8_exact_vnni512(const uint8_t *a, intptr_t r, intptr_t c, const float *x, float *y) { (void)a; (void)r; (void)c; (void)x; (void)y; }
-void int8_matvec_q4_exact_vnni512(const uint8_t *a, intptr_t r, intptr_t c, const float *x, float *y) { (void)a; (void)r; (void)c; (void)x; (void)y; }
+intptr_t int8_matvec_exact_scratch_bytes(intptr_t cols) { return cols / 32 * 408 + 64; }
+void int8_matvec_q8_exact_vnni512(const uint8_t *a, intptr_t r, intptr_t c, const float *x, float *y, void *s) { (void)a; (void)r; (void)c; (void)x; (void)y; (void)s; }
+void int8_matvec_q4_exact_vnni512(const uint8_t *a, intptr_t r, intptr_t c, const float *x, float *y, void *s) { (void)a; (void)r; (void)c; (void)x; (void)y; (void)s; }
 void int8_matvec_q8_vnni512(const uint8_t *a, intptr_t r, intptr_t c, const float *x, float *y) { (void)a; (void)r; (void)c; (void)x; (void)y; }
 void int8_matvec_q4_vnni512(const uint8_t *a, intptr_t r, intptr_t c, const float *x, float *y) { (void)a; (void)r; (void)c; (void)x; (void)y; }
 void int8_matvec_q8_avx2(const uint8_t *a, intptr_t r, intptr_t c, const float *x, float *y) { (void)a; (void)r; (void)c; (void)x; (void)y; }
 void int8_matvec_q4_avx2(const uint8_t *a, intptr_t r, intptr_t c, const float *x, float *y) { (void)a; (void)r; (void)c; (void)x; (void)y; }
-void int8_matvec_q8_exact_avx2(const uint8_t *a, intptr_t r, intptr_t c, const float *x, float *y) { (void)a; (void)r; (void)c; (void)x; (void)y; }
-void int8_matvec_q4_exact_avx2(const uint8_t *a, intptr_t r, intptr_t c, const float *x, float *y) { (void)a; (void)r; (void)c; (void)x; (void)y; }
+void int8_matvec_q8_exact_avx2(const uint8_t *a, intptr_t r, intptr_t c, const float *x, float *y, void *s) { (void)a; (void)r; (void)c; (void)x; (void)y; (void)s; }
+void int8_matvec_q4_exact_avx2(const uint8_t *a, intptr_t r, intptr_t c, const float *x, float *y, void *s) { (void)a; (void)r; (void)c; (void)x; (void)y; (void)s; }
 #endif

@@ -9,8 +9,9 @@ import XLSTM
 @Suite struct QuantKernelTests {
     static let paths = CPUInfo.current.supportedPaths
     static let formats = QuantFormat.allCases
-    /// (rows, cols): cols = 32·k.
-    static let shapes: [(Int, Int)] = [(1, 32), (5, 64), (8, 32), (33, 96), (67, 160), (130, 256), (16, 288)]
+    /// (rows, cols): cols = 32·k; the last two past the fast kernels' 64-block chunks (and the
+    /// exact ones' former 32), the widest as the xLSTM-7B FFN's down projection.
+    static let shapes: [(Int, Int)] = [(1, 32), (5, 64), (8, 32), (33, 96), (67, 160), (130, 256), (16, 288), (40, 2080), (9, 10944)]
 
     /// Quantized rows of a random [rows, cols] matrix (some rows scaled down to give subnormal scales,
     /// one row all zero) and the values they stand for.

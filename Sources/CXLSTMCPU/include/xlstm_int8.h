@@ -25,13 +25,17 @@ void int8_matvec_q4_vnni512(const uint8_t *panels, intptr_t rows, intptr_t cols,
 
 /// The exact precision's AVX-512 VNNI kernels (panels of 32 rows): x as three int8 digits per
 /// block, x ≈ d1·q1 + d2·q2 + d3·q3 (d1 = max|x| / 127, d2 = d1 / 252, d3 = d2 / 252), three exact
-/// integer dot products; the result equals the float32 product within float32 rounding.
-void int8_matvec_q8_exact_vnni512(const uint8_t *panels, intptr_t rows, intptr_t cols, const float *x, float *y);
-void int8_matvec_q4_exact_vnni512(const uint8_t *panels, intptr_t rows, intptr_t cols, const float *x, float *y);
+/// integer dot products; the result equals the float32 product within float32 rounding. `scratch`
+/// (the calling thread's, 64-byte aligned, `int8_matvec_exact_scratch_bytes(cols)` bytes) holds the
+/// digits of the whole row.
+intptr_t int8_matvec_exact_scratch_bytes(intptr_t cols);
+void int8_matvec_q8_exact_vnni512(const uint8_t *panels, intptr_t rows, intptr_t cols, const float *x, float *y, void *scratch);
+void int8_matvec_q4_exact_vnni512(const uint8_t *panels, intptr_t rows, intptr_t cols, const float *x, float *y, void *scratch);
 
-/// AVX2 + FMA + F16C, panels of 16 rows: the exact precision's three-digit kernels, then `fast`'s.
-void int8_matvec_q8_exact_avx2(const uint8_t *panels, intptr_t rows, intptr_t cols, const float *x, float *y);
-void int8_matvec_q4_exact_avx2(const uint8_t *panels, intptr_t rows, intptr_t cols, const float *x, float *y);
+/// AVX2 + FMA + F16C, panels of 16 rows: the exact precision's three-digit kernels (scratch as
+/// above), then `fast`'s.
+void int8_matvec_q8_exact_avx2(const uint8_t *panels, intptr_t rows, intptr_t cols, const float *x, float *y, void *scratch);
+void int8_matvec_q4_exact_avx2(const uint8_t *panels, intptr_t rows, intptr_t cols, const float *x, float *y, void *scratch);
 void int8_matvec_q8_avx2(const uint8_t *panels, intptr_t rows, intptr_t cols, const float *x, float *y);
 void int8_matvec_q4_avx2(const uint8_t *panels, intptr_t rows, intptr_t cols, const float *x, float *y);
 

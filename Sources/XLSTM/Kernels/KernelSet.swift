@@ -321,11 +321,11 @@ public final class KernelSet: Sendable {
                                                      quantize: { int8_gemm_quantize_vnni512($0, $1, $2, $3, $4, $5) },
                                                      q8: { int8_gemm_q8_vnni512($0.assumingMemoryBound(to: UInt8.self), $1, $2, $3, $4, $5, $6, $7) },
                                                      q4: { int8_gemm_q4_vnni512($0.assumingMemoryBound(to: UInt8.self), $1, $2, $3, $4, $5, $6, $7) }))
-    static let avx2ExactInt8 = KernelSet(.avx2, int8Q8: { int8_matvec_q8_exact_avx2($0, $1, $2, $3, $4) },
-                                         int8Q4: { int8_matvec_q4_exact_avx2($0, $1, $2, $3, $4) },
+    static let avx2ExactInt8 = KernelSet(.avx2, int8Q8: { int8_matvec_q8_exact_avx2($0, $1, $2, $3, $4, exactInt8Scratch(cols: $2)) },
+                                         int8Q4: { int8_matvec_q4_exact_avx2($0, $1, $2, $3, $4, exactInt8Scratch(cols: $2)) },
                                          name: "avx2, 3 digits", precision: .exact)
-    static let avx512ExactVNNI = KernelSet(.avx512, int8Q8: { int8_matvec_q8_exact_vnni512($0, $1, $2, $3, $4) },
-                                           int8Q4: { int8_matvec_q4_exact_vnni512($0, $1, $2, $3, $4) },
+    static let avx512ExactVNNI = KernelSet(.avx512, int8Q8: { int8_matvec_q8_exact_vnni512($0, $1, $2, $3, $4, exactInt8Scratch(cols: $2)) },
+                                           int8Q4: { int8_matvec_q4_exact_vnni512($0, $1, $2, $3, $4, exactInt8Scratch(cols: $2)) },
                                            name: "avx512-vnni, 3 digits", precision: .exact)
 
     public static let avx2 = KernelSet(
@@ -421,4 +421,10 @@ public final class KernelSet: Sendable {
     /// Reads `bytes` (a multiple of 512) at `p` with this path's bandwidth loop on the calling thread
     /// (for the benchmark); returns the sum of the floats read.
     public func runStreamRead(_ p: UnsafeRawPointer, bytes: Int) -> Float { streamRead(p, bytes) }
+}
+
+/// The calling thread's buffer for an exact int8 matvec's digits of x (`cols` columns).
+@inline(__always)
+func exactInt8Scratch(cols: Int) -> UnsafeMutableRawPointer {
+    UnsafeMutableRawPointer(ThreadScratch.buffer(.int8Digits, floats: (int8_matvec_exact_scratch_bytes(cols) + 3) / 4))
 }

@@ -26,20 +26,21 @@ enum ThreadScratch {
         case cell = 2        // the chunkwise mLSTM cell of one head (mLSTMChunkScratchCount); the sLSTM's R·y of one head
         case int8Tokens = 3  // the int8 GEMM's quantized token rows (int8_gemm_activation_bytes)
         case int8Panel = 4   // the int8 GEMM's unpacked panel (int8_gemm_panel_scratch_bytes)
+        case int8Digits = 5  // the exact int8 matvecs' digits of x (int8_matvec_exact_scratch_bytes)
     }
 
     /// The thread's table: per slot, a 64-byte aligned buffer and its capacity in floats; the
     /// high-water epoch it was last synced to.
     private struct Table {
         var buffers: (UnsafeMutableRawPointer?, UnsafeMutableRawPointer?, UnsafeMutableRawPointer?,
-                      UnsafeMutableRawPointer?, UnsafeMutableRawPointer?) = (nil, nil, nil, nil, nil)
-        var capacities: (Int, Int, Int, Int, Int) = (0, 0, 0, 0, 0)
+                      UnsafeMutableRawPointer?, UnsafeMutableRawPointer?, UnsafeMutableRawPointer?) = (nil, nil, nil, nil, nil, nil)
+        var capacities: (Int, Int, Int, Int, Int, Int) = (0, 0, 0, 0, 0, 0)
         var epoch = 0
     }
 
     /// Per slot, the largest size (floats) any thread's buffer has grown to; `epoch` counts the rises.
     private static let packedBMark = Atomic<Int>(0), edgeTileMark = Atomic<Int>(0), cellMark = Atomic<Int>(0),
-                       int8TokensMark = Atomic<Int>(0), int8PanelMark = Atomic<Int>(0)
+                       int8TokensMark = Atomic<Int>(0), int8PanelMark = Atomic<Int>(0), int8DigitsMark = Atomic<Int>(0)
     private static let epochCounter = Atomic<Int>(0)
 
     /// The number of times a high-water mark has risen (a thread synced to this epoch needs no growth
@@ -54,6 +55,7 @@ enum ThreadScratch {
         case .cell: cellMark.load(ordering: .relaxed)
         case .int8Tokens: int8TokensMark.load(ordering: .relaxed)
         case .int8Panel: int8PanelMark.load(ordering: .relaxed)
+        case .int8Digits: int8DigitsMark.load(ordering: .relaxed)
         }
     }
 
@@ -66,6 +68,7 @@ enum ThreadScratch {
         case .cell: raised = cellMark.max(size, ordering: .relaxed).oldValue < size
         case .int8Tokens: raised = int8TokensMark.max(size, ordering: .relaxed).oldValue < size
         case .int8Panel: raised = int8PanelMark.max(size, ordering: .relaxed).oldValue < size
+        case .int8Digits: raised = int8DigitsMark.max(size, ordering: .relaxed).oldValue < size
         }
         if raised { epochCounter.add(1, ordering: .releasing) }
     }
@@ -80,6 +83,7 @@ enum ThreadScratch {
             free(table.pointee.buffers.2)
             free(table.pointee.buffers.3)
             free(table.pointee.buffers.4)
+            free(table.pointee.buffers.5)
             table.deinitialize(count: 1)
             free(raw)
         }
@@ -131,6 +135,7 @@ enum ThreadScratch {
         case .cell: (table.pointee.capacities.2, table.pointee.buffers.2)
         case .int8Tokens: (table.pointee.capacities.3, table.pointee.buffers.3)
         case .int8Panel: (table.pointee.capacities.4, table.pointee.buffers.4)
+        case .int8Digits: (table.pointee.capacities.5, table.pointee.buffers.5)
         }
     }
 
@@ -144,6 +149,7 @@ enum ThreadScratch {
         case .cell: (table.pointee.capacities.2, table.pointee.buffers.2) = (size, fresh)
         case .int8Tokens: (table.pointee.capacities.3, table.pointee.buffers.3) = (size, fresh)
         case .int8Panel: (table.pointee.capacities.4, table.pointee.buffers.4) = (size, fresh)
+        case .int8Digits: (table.pointee.capacities.5, table.pointee.buffers.5) = (size, fresh)
         }
         raise(slot, to: size)
         return fresh!.assumingMemoryBound(to: Float.self)
