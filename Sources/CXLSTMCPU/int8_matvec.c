@@ -277,8 +277,8 @@ static inline __attribute__((always_inline)) TARGET_512 void block_q8_exact_512(
 // digits on the stack; with the xLSTM-7B shape's 4 096- and 10 944-column rows that made 4-11
 // pieces per panel, y read and written once per piece. Paired in one process, tokens alternating
 // between the two, xLSTM-7B shape, 2 threads: avx512 q4 +2-7%, q8 +5-11%; avx2 q4 +8%, q8 +8-16%
-// tokens/s. The `fast` kernels keep their 64-block chunks: their int8 GEMM reproduces the matvec
-// bit for bit, chunks included, and whole rows gained them only 1-5%.)
+// tokens/s. The `fast` kernels keep their 64-block chunks: their int8 GEMM reproduces their bits,
+// chunks included, and a whole-row walk keeping the chunks' sums measured flat.)
 
 intptr_t int8_matvec_exact_scratch_bytes(intptr_t cols) {
     // Per block, the largest of the four kernels' (q8's): the digit pair words 2 × 48 × 4 bytes,
