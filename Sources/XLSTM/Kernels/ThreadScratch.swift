@@ -1,16 +1,16 @@
 // Per-thread scratch for the kernels: the GEMM's packed token inputs and its edge tile, the int8
 // GEMM's quantized tokens and unpacked panel, the exact int8 matvecs' digits of x, and the
-// chunkwise mLSTM cell's (heads run on the pool's threads). Each thread (a caller's or a pool worker's) owns its buffers; they grow to the
-// largest size asked for and are then reused, so steady-state feeds allocate nothing. Freed when
-// the thread exits.
+// chunkwise mLSTM cell's (heads run on the pool's threads). Each thread (a caller's or a pool
+// worker's) owns its buffers; they grow to the largest size asked for and are then reused, so
+// steady-state feeds allocate nothing. Freed when the thread exits.
 //
 // The pool's parts are claimed by whichever thread gets to them (ThreadPool.swift), so a thread may
 // run a kind of part for the first time long after the warm-up (a worker the OS did not schedule
-// then). So a buffer grows to the largest size any thread has asked for in that slot (the process's
-// high-water marks, `packedBMark` …, and an `epoch` counting their rises), and `sync()` grows all of
-// a thread's slots to them: the pool calls
-// it on the caller at each dispatch and on every worker whenever a mark has risen (a sync job, which
-// every worker runs), so in the steady state no thread meets a request larger than its buffers.
+// then). So a buffer grows to the largest size any thread has asked for in that slot (the
+// process's high-water marks, `packedBMark` …, and an `epoch` counting their rises), and `sync()`
+// grows all of a thread's slots to them: the pool calls it on the caller at each dispatch and on
+// every worker whenever a mark has risen (a sync job, which every worker runs), so in the steady
+// state no thread meets a request larger than its buffers.
 
 #if canImport(Glibc)
 import Glibc
