@@ -203,6 +203,30 @@ import XLSTM
         #expect(serial == parallel)
     }
 
+    /// A matrix of at least `Matrix.streamingBytes` takes the streaming matvec (its far L2
+    /// prefetch); split three ways, each part is below the threshold and takes the plain one. The
+    /// two compute the same sums, so the whole and the split agree bit for bit, f32 and bf16, on
+    /// every path; and the whole matches the double-precision reference.
+    @Test(arguments: paths, [false, true])
+    func streamingMatVecEqualsPlainBitForBit(_ path: CPUPath, _ bf16: Bool) {
+        let rows = 1056, cols = 640
+        let bytes = rows * cols * (bf16 ? 2 : 4)
+        #expect(bytes >= Matrix.streamingBytes && bytes / 3 + cols * 64 < Matrix.streamingBytes)
+        let w = Self.randomFloats(rows * cols, seed: 21)
+        let bits = w.map { UInt16($0.bitPattern >> 16) }
+        let x = Self.randomFloats(cols, seed: 23)
+        let owned = Self.panels(w, bits, rows: rows, cols: cols, path: path, bf16: bf16)
+        let pool = ThreadPool(threads: 3)
+        var whole = [Float](repeating: .nan, count: rows), split = [Float](repeating: .nan, count: rows)
+        x.withUnsafeBufferPointer { xp in
+            whole.withUnsafeMutableBufferPointer { owned.apply(xp.baseAddress!, into: $0.baseAddress!) }
+            split.withUnsafeMutableBufferPointer { owned.apply(xp.baseAddress!, into: $0.baseAddress!, pool: pool) }
+        }
+        #expect(whole == split)
+        let expected = Self.reference(bf16 ? bits.map { Float(bitPattern: UInt32($0) << 16) } : w, rows: rows, cols: cols, x)
+        #expect((0..<rows).allSatisfy { abs(Double(whole[$0]) - expected[$0]) <= 1e-5 * Double(cols) })
+    }
+
     @Test(arguments: [2, 3])
     func threadSplitEqualsSerialBitForBit(_ threads: Int) {
         let rows = 1031, cols = Matrix.parallelThreshold / 512 + 77   // large enough to be split

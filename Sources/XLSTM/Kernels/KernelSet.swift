@@ -133,6 +133,10 @@ public final class KernelSet: Sendable {
     /// W in f32 / bf16 panels of `mr` rows · x [cols] -> y [rows] (MatrixPacking.swift).
     let matVecPackedF32: MatVec<Float>
     let matVecPackedBF16: MatVec<UInt16>
+    /// The same for matrices streamed from memory (`Matrix.streamingBytes`): also prefetching far
+    /// ahead into L2; the same sums, so the same bits.
+    let matVecStreamingF32: MatVec<Float>
+    let matVecStreamingBF16: MatVec<UInt16>
     /// W in q8_0 / q4_0 panels (Quant/QuantPanels.swift) · x [cols] -> y [rows].
     let matVecPackedQ8: MatVec<UInt8>
     let matVecPackedQ4: MatVec<UInt8>
@@ -212,7 +216,8 @@ public final class KernelSet: Sendable {
                                                 UnsafeMutablePointer<Float>, Int, Bool, UnsafeRawPointer) -> Void
 
     private init(path: CPUPath, rowMajor: @escaping MatVec<Float>, packedF32: @escaping MatVec<Float>,
-                 packedBF16: @escaping MatVec<UInt16>, packedQ8: @escaping MatVec<UInt8>,
+                 packedBF16: @escaping MatVec<UInt16>, streamingF32: @escaping MatVec<Float>,
+                 streamingBF16: @escaping MatVec<UInt16>, packedQ8: @escaping MatVec<UInt8>,
                  packedQ4: @escaping MatVec<UInt8>, dequantizeQ8: @escaping Dequantize,
                  dequantizeQ4: @escaping Dequantize, microF32: @escaping MicroKernel<Float>,
                  microBF16: @escaping MicroKernel<UInt16>, wideningBF16: @escaping WideningMicroKernel,
@@ -231,6 +236,8 @@ public final class KernelSet: Sendable {
         matVecRowMajorF32 = rowMajor
         matVecPackedF32 = packedF32
         matVecPackedBF16 = packedBF16
+        matVecStreamingF32 = streamingF32
+        matVecStreamingBF16 = streamingBF16
         matVecPackedQ8 = packedQ8
         matVecPackedQ4 = packedQ4
         dequantizePanelQ8 = dequantizeQ8
@@ -269,6 +276,8 @@ public final class KernelSet: Sendable {
         matVecRowMajorF32 = base.matVecRowMajorF32
         matVecPackedF32 = base.matVecPackedF32
         matVecPackedBF16 = base.matVecPackedBF16
+        matVecStreamingF32 = base.matVecStreamingF32
+        matVecStreamingBF16 = base.matVecStreamingBF16
         matVecPackedQ8 = int8Q8
         matVecPackedQ4 = int8Q4
         dequantizePanelQ8 = base.dequantizePanelQ8
@@ -299,7 +308,8 @@ public final class KernelSet: Sendable {
 
     public static let portable = KernelSet(
         path: .portable, rowMajor: matVecRowMajorF32Portable, packedF32: matVecPackedF32Portable,
-        packedBF16: matVecPackedBF16Portable, packedQ8: matVecPackedQ8Portable, packedQ4: matVecPackedQ4Portable,
+        packedBF16: matVecPackedBF16Portable, streamingF32: matVecPackedF32StreamingPortable,
+        streamingBF16: matVecPackedBF16StreamingPortable, packedQ8: matVecPackedQ8Portable, packedQ4: matVecPackedQ4Portable,
         dequantizeQ8: dequantizePanelQ8Portable, dequantizeQ4: dequantizePanelQ4Portable, microF32: gemmMicroKernelF32Portable,
         microBF16: gemmMicroKernelBF16Portable, wideningBF16: gemmMicroKernelWideningBF16Portable,
         narrow: (gemmMicroKernelNarrowF32Portable, gemmMicroKernelNarrowBF16Portable, microNarrowNRPortable), cell: mLSTMCellUpdatePortable,
@@ -330,7 +340,8 @@ public final class KernelSet: Sendable {
 
     public static let avx2 = KernelSet(
         path: .avx2, rowMajor: matVecRowMajorF32AVX2, packedF32: matVecPackedF32AVX2,
-        packedBF16: matVecPackedBF16AVX2, packedQ8: matVecPackedQ8AVX2, packedQ4: matVecPackedQ4AVX2,
+        packedBF16: matVecPackedBF16AVX2, streamingF32: matVecPackedF32StreamingAVX2,
+        streamingBF16: matVecPackedBF16StreamingAVX2, packedQ8: matVecPackedQ8AVX2, packedQ4: matVecPackedQ4AVX2,
         dequantizeQ8: dequantizePanelQ8AVX2, dequantizeQ4: dequantizePanelQ4AVX2, microF32: gemmMicroKernelF32AVX2,
         microBF16: gemmMicroKernelBF16AVX2, wideningBF16: gemmMicroKernelWideningBF16AVX2,
         narrow: (gemmMicroKernelNarrowF32AVX2, gemmMicroKernelNarrowBF16AVX2, microNarrowNRAVX2), cell: mLSTMCellUpdateAVX2,
@@ -341,7 +352,8 @@ public final class KernelSet: Sendable {
 
     public static let avx512 = KernelSet(
         path: .avx512, rowMajor: matVecRowMajorF32AVX512, packedF32: matVecPackedF32AVX512,
-        packedBF16: matVecPackedBF16AVX512, packedQ8: matVecPackedQ8AVX512, packedQ4: matVecPackedQ4AVX512,
+        packedBF16: matVecPackedBF16AVX512, streamingF32: matVecPackedF32StreamingAVX512,
+        streamingBF16: matVecPackedBF16StreamingAVX512, packedQ8: matVecPackedQ8AVX512, packedQ4: matVecPackedQ4AVX512,
         dequantizeQ8: dequantizePanelQ8AVX512, dequantizeQ4: dequantizePanelQ4AVX512, microF32: gemmMicroKernelF32AVX512,
         microBF16: gemmMicroKernelBF16AVX512, wideningBF16: gemmMicroKernelWideningBF16AVX512,
         narrow: (gemmMicroKernelNarrowF32AVX512, gemmMicroKernelNarrowBF16AVX512, microNarrowNRAVX512), cell: mLSTMCellUpdateAVX512,

@@ -105,14 +105,23 @@ public struct Matrix: @unchecked Sendable {
         }
     }
 
+    /// Panels of at least this many bytes (a matrix, or a thread's part of one) take the streaming
+    /// matvec: too large to stay in a core's 1–2 MB L2 from one token to the next, they come from L3
+    /// or DRAM, where the far L2 prefetch keeps more of the stream in flight (the xLSTM-7B shape's
+    /// bf16 step +15–16% on 1 and 2 threads). Smaller ones are read from cache, where the extra
+    /// prefetches would only take load slots (the 0.5 M-parameter model's f32 step: −7–11%).
+    public static let streamingBytes = 1 << 20
+
     /// Matrices smaller than this many elements are not worth waking the pool for.
     public static let parallelThreshold = 1 << 16
 
     @inline(__always)
     func applySerial(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>) {
         switch storage {
-        case let .f32(w): kernels.matVecPackedF32(w, rows, cols, x, y)
-        case let .bf16(w): kernels.matVecPackedBF16(w, rows, cols, x, y)
+        case let .f32(w):
+            (rows * cols * 4 >= Matrix.streamingBytes ? kernels.matVecStreamingF32 : kernels.matVecPackedF32)(w, rows, cols, x, y)
+        case let .bf16(w):
+            (rows * cols * 2 >= Matrix.streamingBytes ? kernels.matVecStreamingBF16 : kernels.matVecPackedBF16)(w, rows, cols, x, y)
         case let .q8(w): kernels.matVecPackedQ8(w.assumingMemoryBound(to: UInt8.self), rows, cols, x, y)
         case let .q4(w): kernels.matVecPackedQ4(w.assumingMemoryBound(to: UInt8.self), rows, cols, x, y)
         case let .stacked(s): s.apply(x, into: y, pool: nil)
