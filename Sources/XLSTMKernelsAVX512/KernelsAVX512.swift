@@ -106,8 +106,21 @@ public func matVecRowMajorF32AVX512(_ w: UnsafePointer<Float>, _ rows: Int, _ co
 /// sequential streams are in flight (more memory-level parallelism). Partial sums over blocks of
 /// 64 k keep the rounding of a blocked sum.
 @inline(never)
-public func matVecPackedF32AVX512(_ a: UnsafePointer<Float>, _ rows: Int, _ cols: Int,
-                            _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+public func matVecPackedF32AVX512(_ a: UnsafePointer<Float>, _ rows: Int, _ cols: Int, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    matVecPackedF32BodyAVX512(a, rows, cols, x, y, streaming: false)
+}
+
+/// matVecPackedF32AVX512 for a matrix streamed from memory: each panel stream also prefetched
+/// 16384 bytes ahead into L2. The same sums, so the same bits. (For a matrix in
+/// cache the extra prefetches only take load slots: the 0.5 M-parameter model's f32 step -7-11%.)
+@inline(never)
+public func matVecPackedF32StreamingAVX512(_ a: UnsafePointer<Float>, _ rows: Int, _ cols: Int, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    matVecPackedF32BodyAVX512(a, rows, cols, x, y, streaming: true)
+}
+
+/// The two above, `streaming` a constant in each (inlined, so each gets its own loop).
+@inline(__always)
+func matVecPackedF32BodyAVX512(_ a: UnsafePointer<Float>, _ rows: Int, _ cols: Int, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, streaming: Bool) {
     let panels = (rows + 31) / 32
     let panelBytes = cols * 128
     var panel = 0
@@ -120,6 +133,7 @@ public func matVecPackedF32AVX512(_ a: UnsafePointer<Float>, _ rows: Int, _ cols
             var e00 = SIMD16<Float>(), o00 = SIMD16<Float>(); var e01 = SIMD16<Float>(), o01 = SIMD16<Float>(); var e10 = SIMD16<Float>(), o10 = SIMD16<Float>(); var e11 = SIMD16<Float>(), o11 = SIMD16<Float>()
             while k + 2 <= kEnd {
                 xlstm_prefetch(pa + 4096); xlstm_prefetch(pa + 4160); xlstm_prefetch(pa + 4224); xlstm_prefetch(pa + 4288); xlstm_prefetch(pb + 4096); xlstm_prefetch(pb + 4160); xlstm_prefetch(pb + 4224); xlstm_prefetch(pb + 4288)
+                if streaming { xlstm_prefetch_l2(pa + 16384); xlstm_prefetch_l2(pa + 16448); xlstm_prefetch_l2(pa + 16512); xlstm_prefetch_l2(pa + 16576); xlstm_prefetch_l2(pb + 16384); xlstm_prefetch_l2(pb + 16448); xlstm_prefetch_l2(pb + 16512); xlstm_prefetch_l2(pb + 16576) }
                 let x0 = SIMD16<Float>(repeating: x[k]), x1 = SIMD16<Float>(repeating: x[k + 1])
                 e00.addProduct(pa.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self), x0)
                 e01.addProduct(pa.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self), x0)
@@ -177,6 +191,7 @@ public func matVecPackedF32AVX512(_ a: UnsafePointer<Float>, _ rows: Int, _ cols
             var e00 = SIMD16<Float>(), o00 = SIMD16<Float>(); var e01 = SIMD16<Float>(), o01 = SIMD16<Float>()
             while k + 2 <= kEnd {
                 xlstm_prefetch(pa + 4096); xlstm_prefetch(pa + 4160); xlstm_prefetch(pa + 4224); xlstm_prefetch(pa + 4288)
+                if streaming { xlstm_prefetch_l2(pa + 16384); xlstm_prefetch_l2(pa + 16448); xlstm_prefetch_l2(pa + 16512); xlstm_prefetch_l2(pa + 16576) }
                 let x0 = SIMD16<Float>(repeating: x[k]), x1 = SIMD16<Float>(repeating: x[k + 1])
                 e00.addProduct(pa.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self), x0)
                 e01.addProduct(pa.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self), x0)
@@ -212,265 +227,21 @@ public func matVecPackedF32AVX512(_ a: UnsafePointer<Float>, _ rows: Int, _ cols
 /// sequential streams are in flight (more memory-level parallelism). Partial sums over blocks of
 /// 64 k keep the rounding of a blocked sum.
 @inline(never)
-public func matVecPackedBF16AVX512(_ a: UnsafePointer<UInt16>, _ rows: Int, _ cols: Int,
-                            _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-    let panels = (rows + 31) / 32
-    let panelBytes = cols * 64
-    var panel = 0
-    while panel + 2 <= panels {
-        var pa = UnsafeRawPointer(a) + panel * panelBytes, pb = pa + panelBytes
-        var t00 = SIMD16<Float>(); var t01 = SIMD16<Float>(); var t10 = SIMD16<Float>(); var t11 = SIMD16<Float>()
-        var k = 0
-        while k < cols {
-            let kEnd = min(k + 64, cols)
-            var e00 = SIMD16<Float>(), o00 = SIMD16<Float>(); var e01 = SIMD16<Float>(), o01 = SIMD16<Float>(); var e10 = SIMD16<Float>(), o10 = SIMD16<Float>(); var e11 = SIMD16<Float>(), o11 = SIMD16<Float>()
-            while k + 2 <= kEnd {
-                xlstm_prefetch(pa + 4096); xlstm_prefetch(pa + 4160); xlstm_prefetch(pb + 4096); xlstm_prefetch(pb + 4160)
-                let x0 = SIMD16<Float>(repeating: x[k]), x1 = SIMD16<Float>(repeating: x[k + 1])
-                do {
-                    let words = pa.loadUnaligned(fromByteOffset: 0, as: SIMD16<UInt32>.self)
-                    let r00_0 = unsafeBitCast(words &<< 16, to: SIMD16<Float>.self)
-                    let r00_1 = unsafeBitCast(words & SIMD16<UInt32>(repeating: 0xFFFF_0000), to: SIMD16<Float>.self)
-                    e00.addProduct(r00_0, x0)
-                    e01.addProduct(r00_1, x0)
-                }
-                do {
-                    let words = pa.loadUnaligned(fromByteOffset: 64, as: SIMD16<UInt32>.self)
-                    let r01_0 = unsafeBitCast(words &<< 16, to: SIMD16<Float>.self)
-                    let r01_1 = unsafeBitCast(words & SIMD16<UInt32>(repeating: 0xFFFF_0000), to: SIMD16<Float>.self)
-                    o00.addProduct(r01_0, x1)
-                    o01.addProduct(r01_1, x1)
-                }
-                do {
-                    let words = pb.loadUnaligned(fromByteOffset: 0, as: SIMD16<UInt32>.self)
-                    let r10_0 = unsafeBitCast(words &<< 16, to: SIMD16<Float>.self)
-                    let r10_1 = unsafeBitCast(words & SIMD16<UInt32>(repeating: 0xFFFF_0000), to: SIMD16<Float>.self)
-                    e10.addProduct(r10_0, x0)
-                    e11.addProduct(r10_1, x0)
-                }
-                do {
-                    let words = pb.loadUnaligned(fromByteOffset: 64, as: SIMD16<UInt32>.self)
-                    let r11_0 = unsafeBitCast(words &<< 16, to: SIMD16<Float>.self)
-                    let r11_1 = unsafeBitCast(words & SIMD16<UInt32>(repeating: 0xFFFF_0000), to: SIMD16<Float>.self)
-                    o10.addProduct(r11_0, x1)
-                    o11.addProduct(r11_1, x1)
-                }
-                pa += 128; pb += 128; k += 2
-            }
-            if k < kEnd {
-                let x0 = SIMD16<Float>(repeating: x[k])
-                do {
-                    let words = pa.loadUnaligned(fromByteOffset: 0, as: SIMD16<UInt32>.self)
-                    let r0_0 = unsafeBitCast(words &<< 16, to: SIMD16<Float>.self)
-                    let r0_1 = unsafeBitCast(words & SIMD16<UInt32>(repeating: 0xFFFF_0000), to: SIMD16<Float>.self)
-                    e00.addProduct(r0_0, x0)
-                    e01.addProduct(r0_1, x0)
-                }
-                do {
-                    let words = pb.loadUnaligned(fromByteOffset: 0, as: SIMD16<UInt32>.self)
-                    let r1_0 = unsafeBitCast(words &<< 16, to: SIMD16<Float>.self)
-                    let r1_1 = unsafeBitCast(words & SIMD16<UInt32>(repeating: 0xFFFF_0000), to: SIMD16<Float>.self)
-                    e10.addProduct(r1_0, x0)
-                    e11.addProduct(r1_1, x0)
-                }
-                pa += 64; pb += 64; k += 1
-            }
-            t00 += e00 + o00
-            t01 += e01 + o01
-            t10 += e10 + o10
-            t11 += e11 + o11
-        }
-        do {
-            let first = panel * 32
-            if first + 32 <= rows {
-                UnsafeMutableRawPointer(y + first).storeBytes(of: t00, toByteOffset: 0, as: SIMD16<Float>.self)
-                UnsafeMutableRawPointer(y + first).storeBytes(of: t01, toByteOffset: 64, as: SIMD16<Float>.self)
-            } else {
-                for i in 0..<(rows - first) {
-                    y[first + i] = i < 16 ? t00[i] : t01[i - 16]
-                }
-            }
-        }
-        do {
-            let first = panel * 32 + 32
-            if first + 32 <= rows {
-                UnsafeMutableRawPointer(y + first).storeBytes(of: t10, toByteOffset: 0, as: SIMD16<Float>.self)
-                UnsafeMutableRawPointer(y + first).storeBytes(of: t11, toByteOffset: 64, as: SIMD16<Float>.self)
-            } else {
-                for i in 0..<(rows - first) {
-                    y[first + i] = i < 16 ? t10[i] : t11[i - 16]
-                }
-            }
-        }
-        panel += 2
-    }
-    if panel < panels {
-        var pa = UnsafeRawPointer(a) + panel * panelBytes
-        var t00 = SIMD16<Float>(); var t01 = SIMD16<Float>()
-        var k = 0
-        while k < cols {
-            let kEnd = min(k + 64, cols)
-            var e00 = SIMD16<Float>(), o00 = SIMD16<Float>(); var e01 = SIMD16<Float>(), o01 = SIMD16<Float>()
-            while k + 2 <= kEnd {
-                xlstm_prefetch(pa + 4096); xlstm_prefetch(pa + 4160)
-                let x0 = SIMD16<Float>(repeating: x[k]), x1 = SIMD16<Float>(repeating: x[k + 1])
-                do {
-                    let words = pa.loadUnaligned(fromByteOffset: 0, as: SIMD16<UInt32>.self)
-                    let r00_0 = unsafeBitCast(words &<< 16, to: SIMD16<Float>.self)
-                    let r00_1 = unsafeBitCast(words & SIMD16<UInt32>(repeating: 0xFFFF_0000), to: SIMD16<Float>.self)
-                    e00.addProduct(r00_0, x0)
-                    e01.addProduct(r00_1, x0)
-                }
-                do {
-                    let words = pa.loadUnaligned(fromByteOffset: 64, as: SIMD16<UInt32>.self)
-                    let r01_0 = unsafeBitCast(words &<< 16, to: SIMD16<Float>.self)
-                    let r01_1 = unsafeBitCast(words & SIMD16<UInt32>(repeating: 0xFFFF_0000), to: SIMD16<Float>.self)
-                    o00.addProduct(r01_0, x1)
-                    o01.addProduct(r01_1, x1)
-                }
-                pa += 128; k += 2
-            }
-            if k < kEnd {
-                let x0 = SIMD16<Float>(repeating: x[k])
-                do {
-                    let words = pa.loadUnaligned(fromByteOffset: 0, as: SIMD16<UInt32>.self)
-                    let r0_0 = unsafeBitCast(words &<< 16, to: SIMD16<Float>.self)
-                    let r0_1 = unsafeBitCast(words & SIMD16<UInt32>(repeating: 0xFFFF_0000), to: SIMD16<Float>.self)
-                    e00.addProduct(r0_0, x0)
-                    e01.addProduct(r0_1, x0)
-                }
-                pa += 64; k += 1
-            }
-            t00 += e00 + o00
-            t01 += e01 + o01
-        }
-        do {
-            let first = panel * 32
-            if first + 32 <= rows {
-                UnsafeMutableRawPointer(y + first).storeBytes(of: t00, toByteOffset: 0, as: SIMD16<Float>.self)
-                UnsafeMutableRawPointer(y + first).storeBytes(of: t01, toByteOffset: 64, as: SIMD16<Float>.self)
-            } else {
-                for i in 0..<(rows - first) {
-                    y[first + i] = i < 16 ? t00[i] : t01[i - 16]
-                }
-            }
-        }
-    }
-}
-
-/// matVecPackedF32AVX512 for a matrix streamed from memory: each panel stream also prefetched
-/// 16384 bytes ahead into L2. The same sums, so the same bits. (For a matrix in
-/// cache the extra prefetches only take load slots: the 0.5 M-parameter model's f32 step -7-11%.)
-@inline(never)
-public func matVecPackedF32StreamingAVX512(_ a: UnsafePointer<Float>, _ rows: Int, _ cols: Int,
-                            _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-    let panels = (rows + 31) / 32
-    let panelBytes = cols * 128
-    var panel = 0
-    while panel + 2 <= panels {
-        var pa = UnsafeRawPointer(a) + panel * panelBytes, pb = pa + panelBytes
-        var t00 = SIMD16<Float>(); var t01 = SIMD16<Float>(); var t10 = SIMD16<Float>(); var t11 = SIMD16<Float>()
-        var k = 0
-        while k < cols {
-            let kEnd = min(k + 64, cols)
-            var e00 = SIMD16<Float>(), o00 = SIMD16<Float>(); var e01 = SIMD16<Float>(), o01 = SIMD16<Float>(); var e10 = SIMD16<Float>(), o10 = SIMD16<Float>(); var e11 = SIMD16<Float>(), o11 = SIMD16<Float>()
-            while k + 2 <= kEnd {
-                xlstm_prefetch(pa + 4096); xlstm_prefetch(pa + 4160); xlstm_prefetch(pa + 4224); xlstm_prefetch(pa + 4288); xlstm_prefetch(pb + 4096); xlstm_prefetch(pb + 4160); xlstm_prefetch(pb + 4224); xlstm_prefetch(pb + 4288)
-                xlstm_prefetch_l2(pa + 16384); xlstm_prefetch_l2(pa + 16448); xlstm_prefetch_l2(pa + 16512); xlstm_prefetch_l2(pa + 16576); xlstm_prefetch_l2(pb + 16384); xlstm_prefetch_l2(pb + 16448); xlstm_prefetch_l2(pb + 16512); xlstm_prefetch_l2(pb + 16576)
-                let x0 = SIMD16<Float>(repeating: x[k]), x1 = SIMD16<Float>(repeating: x[k + 1])
-                e00.addProduct(pa.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self), x0)
-                e01.addProduct(pa.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self), x0)
-                o00.addProduct(pa.loadUnaligned(fromByteOffset: 128, as: SIMD16<Float>.self), x1)
-                o01.addProduct(pa.loadUnaligned(fromByteOffset: 192, as: SIMD16<Float>.self), x1)
-                e10.addProduct(pb.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self), x0)
-                e11.addProduct(pb.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self), x0)
-                o10.addProduct(pb.loadUnaligned(fromByteOffset: 128, as: SIMD16<Float>.self), x1)
-                o11.addProduct(pb.loadUnaligned(fromByteOffset: 192, as: SIMD16<Float>.self), x1)
-                pa += 256; pb += 256; k += 2
-            }
-            if k < kEnd {
-                let x0 = SIMD16<Float>(repeating: x[k])
-                e00.addProduct(pa.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self), x0)
-                e01.addProduct(pa.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self), x0)
-                e10.addProduct(pb.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self), x0)
-                e11.addProduct(pb.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self), x0)
-                pa += 128; pb += 128; k += 1
-            }
-            t00 += e00 + o00
-            t01 += e01 + o01
-            t10 += e10 + o10
-            t11 += e11 + o11
-        }
-        do {
-            let first = panel * 32
-            if first + 32 <= rows {
-                UnsafeMutableRawPointer(y + first).storeBytes(of: t00, toByteOffset: 0, as: SIMD16<Float>.self)
-                UnsafeMutableRawPointer(y + first).storeBytes(of: t01, toByteOffset: 64, as: SIMD16<Float>.self)
-            } else {
-                for i in 0..<(rows - first) {
-                    y[first + i] = i < 16 ? t00[i] : t01[i - 16]
-                }
-            }
-        }
-        do {
-            let first = panel * 32 + 32
-            if first + 32 <= rows {
-                UnsafeMutableRawPointer(y + first).storeBytes(of: t10, toByteOffset: 0, as: SIMD16<Float>.self)
-                UnsafeMutableRawPointer(y + first).storeBytes(of: t11, toByteOffset: 64, as: SIMD16<Float>.self)
-            } else {
-                for i in 0..<(rows - first) {
-                    y[first + i] = i < 16 ? t10[i] : t11[i - 16]
-                }
-            }
-        }
-        panel += 2
-    }
-    if panel < panels {
-        var pa = UnsafeRawPointer(a) + panel * panelBytes
-        var t00 = SIMD16<Float>(); var t01 = SIMD16<Float>()
-        var k = 0
-        while k < cols {
-            let kEnd = min(k + 64, cols)
-            var e00 = SIMD16<Float>(), o00 = SIMD16<Float>(); var e01 = SIMD16<Float>(), o01 = SIMD16<Float>()
-            while k + 2 <= kEnd {
-                xlstm_prefetch(pa + 4096); xlstm_prefetch(pa + 4160); xlstm_prefetch(pa + 4224); xlstm_prefetch(pa + 4288)
-                xlstm_prefetch_l2(pa + 16384); xlstm_prefetch_l2(pa + 16448); xlstm_prefetch_l2(pa + 16512); xlstm_prefetch_l2(pa + 16576)
-                let x0 = SIMD16<Float>(repeating: x[k]), x1 = SIMD16<Float>(repeating: x[k + 1])
-                e00.addProduct(pa.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self), x0)
-                e01.addProduct(pa.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self), x0)
-                o00.addProduct(pa.loadUnaligned(fromByteOffset: 128, as: SIMD16<Float>.self), x1)
-                o01.addProduct(pa.loadUnaligned(fromByteOffset: 192, as: SIMD16<Float>.self), x1)
-                pa += 256; k += 2
-            }
-            if k < kEnd {
-                let x0 = SIMD16<Float>(repeating: x[k])
-                e00.addProduct(pa.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self), x0)
-                e01.addProduct(pa.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self), x0)
-                pa += 128; k += 1
-            }
-            t00 += e00 + o00
-            t01 += e01 + o01
-        }
-        do {
-            let first = panel * 32
-            if first + 32 <= rows {
-                UnsafeMutableRawPointer(y + first).storeBytes(of: t00, toByteOffset: 0, as: SIMD16<Float>.self)
-                UnsafeMutableRawPointer(y + first).storeBytes(of: t01, toByteOffset: 64, as: SIMD16<Float>.self)
-            } else {
-                for i in 0..<(rows - first) {
-                    y[first + i] = i < 16 ? t00[i] : t01[i - 16]
-                }
-            }
-        }
-    }
+public func matVecPackedBF16AVX512(_ a: UnsafePointer<UInt16>, _ rows: Int, _ cols: Int, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    matVecPackedBF16BodyAVX512(a, rows, cols, x, y, streaming: false)
 }
 
 /// matVecPackedBF16AVX512 for a matrix streamed from memory: each panel stream also prefetched
 /// 16384 bytes ahead into L2. The same sums, so the same bits. (For a matrix in
 /// cache the extra prefetches only take load slots: the 0.5 M-parameter model's f32 step -7-11%.)
 @inline(never)
-public func matVecPackedBF16StreamingAVX512(_ a: UnsafePointer<UInt16>, _ rows: Int, _ cols: Int,
-                            _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+public func matVecPackedBF16StreamingAVX512(_ a: UnsafePointer<UInt16>, _ rows: Int, _ cols: Int, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    matVecPackedBF16BodyAVX512(a, rows, cols, x, y, streaming: true)
+}
+
+/// The two above, `streaming` a constant in each (inlined, so each gets its own loop).
+@inline(__always)
+func matVecPackedBF16BodyAVX512(_ a: UnsafePointer<UInt16>, _ rows: Int, _ cols: Int, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, streaming: Bool) {
     let panels = (rows + 31) / 32
     let panelBytes = cols * 64
     var panel = 0
@@ -483,7 +254,7 @@ public func matVecPackedBF16StreamingAVX512(_ a: UnsafePointer<UInt16>, _ rows: 
             var e00 = SIMD16<Float>(), o00 = SIMD16<Float>(); var e01 = SIMD16<Float>(), o01 = SIMD16<Float>(); var e10 = SIMD16<Float>(), o10 = SIMD16<Float>(); var e11 = SIMD16<Float>(), o11 = SIMD16<Float>()
             while k + 2 <= kEnd {
                 xlstm_prefetch(pa + 4096); xlstm_prefetch(pa + 4160); xlstm_prefetch(pb + 4096); xlstm_prefetch(pb + 4160)
-                xlstm_prefetch_l2(pa + 16384); xlstm_prefetch_l2(pa + 16448); xlstm_prefetch_l2(pb + 16384); xlstm_prefetch_l2(pb + 16448)
+                if streaming { xlstm_prefetch_l2(pa + 16384); xlstm_prefetch_l2(pa + 16448); xlstm_prefetch_l2(pb + 16384); xlstm_prefetch_l2(pb + 16448) }
                 let x0 = SIMD16<Float>(repeating: x[k]), x1 = SIMD16<Float>(repeating: x[k + 1])
                 do {
                     let words = pa.loadUnaligned(fromByteOffset: 0, as: SIMD16<UInt32>.self)
@@ -571,7 +342,7 @@ public func matVecPackedBF16StreamingAVX512(_ a: UnsafePointer<UInt16>, _ rows: 
             var e00 = SIMD16<Float>(), o00 = SIMD16<Float>(); var e01 = SIMD16<Float>(), o01 = SIMD16<Float>()
             while k + 2 <= kEnd {
                 xlstm_prefetch(pa + 4096); xlstm_prefetch(pa + 4160)
-                xlstm_prefetch_l2(pa + 16384); xlstm_prefetch_l2(pa + 16448)
+                if streaming { xlstm_prefetch_l2(pa + 16384); xlstm_prefetch_l2(pa + 16448) }
                 let x0 = SIMD16<Float>(repeating: x[k]), x1 = SIMD16<Float>(repeating: x[k + 1])
                 do {
                     let words = pa.loadUnaligned(fromByteOffset: 0, as: SIMD16<UInt32>.self)

@@ -332,7 +332,7 @@ def generate(isa):
     w("")
 
     # --- packed matvec ---
-    def panel_kloop(dtype, row_bytes, ptrs, indent, streaming):
+    def panel_kloop(dtype, row_bytes, ptrs, indent):
         """The k loop over one k-block for the panels at `ptrs` (accumulators e/o + panel index)."""
         I = " " * indent
         out_lines = []
@@ -341,9 +341,8 @@ def generate(isa):
         lines_per_step = max(1, 2 * row_bytes // 64)
         emit("    " + "; ".join(f"xlstm_prefetch({ptr} + {MATVEC_PREFETCH_BYTES + 64 * i})"
                               for ptr in ptrs for i in range(lines_per_step)))
-        if streaming:
-            emit("    " + "; ".join(f"xlstm_prefetch_l2({ptr} + {MATVEC_L2_PREFETCH_BYTES + 64 * i})"
-                                  for ptr in ptrs for i in range(lines_per_step)))
+        emit("    if streaming { " + "; ".join(f"xlstm_prefetch_l2({ptr} + {MATVEC_L2_PREFETCH_BYTES + 64 * i})"
+                                               for ptr in ptrs for i in range(lines_per_step)) + " }")
         emit(f"    let x0 = {V}(repeating: x[k]), x1 = {V}(repeating: x[k + 1])")
         for p_i, ptr in enumerate(ptrs):
             if dtype == "F32":
@@ -380,7 +379,7 @@ def generate(isa):
         emit("}")
         return out_lines
 
-    def panel_body(dtype, row_bytes, ptrs, indent, streaming):
+    def panel_body(dtype, row_bytes, ptrs, indent):
         I = " " * indent
         lines = []
         lines.append(I + "; ".join(f"var t{p_i}{v} = {V}()" for p_i in range(len(ptrs)) for v in range(NV)))
@@ -388,7 +387,7 @@ def generate(isa):
         lines.append(I + "while k < cols {")
         lines.append(I + f"    let kEnd = min(k + {MATVEC_KBLOCK}, cols)")
         lines.append(I + "    " + "; ".join(f"var e{p_i}{v} = {V}(), o{p_i}{v} = {V}()" for p_i in range(len(ptrs)) for v in range(NV)))
-        lines += panel_kloop(dtype, row_bytes, ptrs, indent + 4, streaming)
+        lines += panel_kloop(dtype, row_bytes, ptrs, indent + 4)
         for p_i in range(len(ptrs)):
             for v in range(NV):
                 lines.append(I + f"    t{p_i}{v} += e{p_i}{v} + o{p_i}{v}")
@@ -412,28 +411,36 @@ def generate(isa):
         lines.append(I + "}")
         return lines
 
-    for dtype, streaming in (("F32", False), ("BF16", False), ("F32", True), ("BF16", True)):
+    for dtype in ("F32", "BF16"):
         elem = "Float" if dtype == "F32" else "UInt16"
         row_bytes = MR * (4 if dtype == "F32" else 2)
-        name = f"matVecPacked{dtype}{'Streaming' if streaming else ''}{S}"
-        if streaming:
-            w(f"/// matVecPacked{dtype}{S} for a matrix streamed from memory: each panel stream also prefetched")
-            w(f"/// {MATVEC_L2_PREFETCH_BYTES} bytes ahead into L2. The same sums, so the same bits. (For a matrix in")
-            w("/// cache the extra prefetches only take load slots: the 0.5 M-parameter model's f32 step -7-11%.)")
-        else:
-            w(f"/// W (panels of {MR} rows, {'f32' if dtype == 'F32' else 'bf16'}) · x [cols] -> y [rows]: x[k] broadcast against a panel")
-            w("/// row, two k per pass (independent chains), no horizontal sums; two panels at a time, so two")
-            w(f"/// sequential streams are in flight (more memory-level parallelism). Partial sums over blocks of")
-            w(f"/// {MATVEC_KBLOCK} k keep the rounding of a blocked sum.")
+        args = f"_ a: UnsafePointer<{elem}>, _ rows: Int, _ cols: Int, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>"
+        w(f"/// W (panels of {MR} rows, {'f32' if dtype == 'F32' else 'bf16'}) · x [cols] -> y [rows]: x[k] broadcast against a panel")
+        w("/// row, two k per pass (independent chains), no horizontal sums; two panels at a time, so two")
+        w(f"/// sequential streams are in flight (more memory-level parallelism). Partial sums over blocks of")
+        w(f"/// {MATVEC_KBLOCK} k keep the rounding of a blocked sum.")
         w("@inline(never)")
-        w(f"{pub}func {name}(_ a: UnsafePointer<{elem}>, _ rows: Int, _ cols: Int,")
-        w(f"                            _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {{")
+        w(f"{pub}func matVecPacked{dtype}{S}({args}) {{")
+        w(f"    matVecPacked{dtype}Body{S}(a, rows, cols, x, y, streaming: false)")
+        w("}")
+        w("")
+        w(f"/// matVecPacked{dtype}{S} for a matrix streamed from memory: each panel stream also prefetched")
+        w(f"/// {MATVEC_L2_PREFETCH_BYTES} bytes ahead into L2. The same sums, so the same bits. (For a matrix in")
+        w("/// cache the extra prefetches only take load slots: the 0.5 M-parameter model's f32 step -7-11%.)")
+        w("@inline(never)")
+        w(f"{pub}func matVecPacked{dtype}Streaming{S}({args}) {{")
+        w(f"    matVecPacked{dtype}Body{S}(a, rows, cols, x, y, streaming: true)")
+        w("}")
+        w("")
+        w("/// The two above, `streaming` a constant in each (inlined, so each gets its own loop).")
+        w("@inline(__always)")
+        w(f"func matVecPacked{dtype}Body{S}({args}, streaming: Bool) {{")
         w(f"    let panels = (rows + {MR - 1}) / {MR}")
         w(f"    let panelBytes = cols * {row_bytes}")
         w("    var panel = 0")
         w("    while panel + 2 <= panels {")
         w("        var pa = UnsafeRawPointer(a) + panel * panelBytes, pb = pa + panelBytes")
-        for line in panel_body(dtype, row_bytes, ["pa", "pb"], 8, streaming):
+        for line in panel_body(dtype, row_bytes, ["pa", "pb"], 8):
             w(line)
         for line in store(0, f"panel * {MR}", 8) + store(1, f"panel * {MR} + {MR}", 8):
             w(line)
@@ -441,7 +448,7 @@ def generate(isa):
         w("    }")
         w("    if panel < panels {")
         w("        var pa = UnsafeRawPointer(a) + panel * panelBytes")
-        for line in panel_body(dtype, row_bytes, ["pa"], 8, streaming):
+        for line in panel_body(dtype, row_bytes, ["pa"], 8):
             w(line)
         for line in store(0, f"panel * {MR}", 8):
             w(line)

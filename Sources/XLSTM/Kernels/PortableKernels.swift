@@ -102,8 +102,21 @@ func matVecRowMajorF32Portable(_ w: UnsafePointer<Float>, _ rows: Int, _ cols: I
 /// sequential streams are in flight (more memory-level parallelism). Partial sums over blocks of
 /// 64 k keep the rounding of a blocked sum.
 @inline(never)
-func matVecPackedF32Portable(_ a: UnsafePointer<Float>, _ rows: Int, _ cols: Int,
-                            _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+func matVecPackedF32Portable(_ a: UnsafePointer<Float>, _ rows: Int, _ cols: Int, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    matVecPackedF32BodyPortable(a, rows, cols, x, y, streaming: false)
+}
+
+/// matVecPackedF32Portable for a matrix streamed from memory: each panel stream also prefetched
+/// 16384 bytes ahead into L2. The same sums, so the same bits. (For a matrix in
+/// cache the extra prefetches only take load slots: the 0.5 M-parameter model's f32 step -7-11%.)
+@inline(never)
+func matVecPackedF32StreamingPortable(_ a: UnsafePointer<Float>, _ rows: Int, _ cols: Int, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    matVecPackedF32BodyPortable(a, rows, cols, x, y, streaming: true)
+}
+
+/// The two above, `streaming` a constant in each (inlined, so each gets its own loop).
+@inline(__always)
+func matVecPackedF32BodyPortable(_ a: UnsafePointer<Float>, _ rows: Int, _ cols: Int, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, streaming: Bool) {
     let panels = (rows + 7) / 8
     let panelBytes = cols * 32
     var panel = 0
@@ -116,6 +129,7 @@ func matVecPackedF32Portable(_ a: UnsafePointer<Float>, _ rows: Int, _ cols: Int
             var e00 = SIMD8<Float>(), o00 = SIMD8<Float>(); var e10 = SIMD8<Float>(), o10 = SIMD8<Float>()
             while k + 2 <= kEnd {
                 xlstm_prefetch(pa + 4096); xlstm_prefetch(pb + 4096)
+                if streaming { xlstm_prefetch_l2(pa + 16384); xlstm_prefetch_l2(pb + 16384) }
                 let x0 = SIMD8<Float>(repeating: x[k]), x1 = SIMD8<Float>(repeating: x[k + 1])
                 multiplyAdd(&e00, pa.loadUnaligned(fromByteOffset: 0, as: SIMD8<Float>.self), x0)
                 multiplyAdd(&o00, pa.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self), x1)
@@ -163,6 +177,7 @@ func matVecPackedF32Portable(_ a: UnsafePointer<Float>, _ rows: Int, _ cols: Int
             var e00 = SIMD8<Float>(), o00 = SIMD8<Float>()
             while k + 2 <= kEnd {
                 xlstm_prefetch(pa + 4096)
+                if streaming { xlstm_prefetch_l2(pa + 16384) }
                 let x0 = SIMD8<Float>(repeating: x[k]), x1 = SIMD8<Float>(repeating: x[k + 1])
                 multiplyAdd(&e00, pa.loadUnaligned(fromByteOffset: 0, as: SIMD8<Float>.self), x0)
                 multiplyAdd(&o00, pa.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self), x1)
@@ -193,226 +208,21 @@ func matVecPackedF32Portable(_ a: UnsafePointer<Float>, _ rows: Int, _ cols: Int
 /// sequential streams are in flight (more memory-level parallelism). Partial sums over blocks of
 /// 64 k keep the rounding of a blocked sum.
 @inline(never)
-func matVecPackedBF16Portable(_ a: UnsafePointer<UInt16>, _ rows: Int, _ cols: Int,
-                            _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-    let panels = (rows + 7) / 8
-    let panelBytes = cols * 16
-    var panel = 0
-    while panel + 2 <= panels {
-        var pa = UnsafeRawPointer(a) + panel * panelBytes, pb = pa + panelBytes
-        var t00 = SIMD8<Float>(); var t10 = SIMD8<Float>()
-        var k = 0
-        while k < cols {
-            let kEnd = min(k + 64, cols)
-            var e00 = SIMD8<Float>(), o00 = SIMD8<Float>(); var e10 = SIMD8<Float>(), o10 = SIMD8<Float>()
-            while k + 2 <= kEnd {
-                xlstm_prefetch(pa + 4096); xlstm_prefetch(pb + 4096)
-                let x0 = SIMD8<Float>(repeating: x[k]), x1 = SIMD8<Float>(repeating: x[k + 1])
-                do {
-                    let words = pa.loadUnaligned(fromByteOffset: 0, as: SIMD4<UInt32>.self)
-                    let r00_0 = SIMD8<Float>(lowHalf: unsafeBitCast(words &<< 16, to: SIMD4<Float>.self), highHalf: unsafeBitCast(words & SIMD4(repeating: 0xFFFF_0000), to: SIMD4<Float>.self))
-                    multiplyAdd(&e00, r00_0, x0)
-                }
-                do {
-                    let words = pa.loadUnaligned(fromByteOffset: 16, as: SIMD4<UInt32>.self)
-                    let r01_0 = SIMD8<Float>(lowHalf: unsafeBitCast(words &<< 16, to: SIMD4<Float>.self), highHalf: unsafeBitCast(words & SIMD4(repeating: 0xFFFF_0000), to: SIMD4<Float>.self))
-                    multiplyAdd(&o00, r01_0, x1)
-                }
-                do {
-                    let words = pb.loadUnaligned(fromByteOffset: 0, as: SIMD4<UInt32>.self)
-                    let r10_0 = SIMD8<Float>(lowHalf: unsafeBitCast(words &<< 16, to: SIMD4<Float>.self), highHalf: unsafeBitCast(words & SIMD4(repeating: 0xFFFF_0000), to: SIMD4<Float>.self))
-                    multiplyAdd(&e10, r10_0, x0)
-                }
-                do {
-                    let words = pb.loadUnaligned(fromByteOffset: 16, as: SIMD4<UInt32>.self)
-                    let r11_0 = SIMD8<Float>(lowHalf: unsafeBitCast(words &<< 16, to: SIMD4<Float>.self), highHalf: unsafeBitCast(words & SIMD4(repeating: 0xFFFF_0000), to: SIMD4<Float>.self))
-                    multiplyAdd(&o10, r11_0, x1)
-                }
-                pa += 32; pb += 32; k += 2
-            }
-            if k < kEnd {
-                let x0 = SIMD8<Float>(repeating: x[k])
-                do {
-                    let words = pa.loadUnaligned(fromByteOffset: 0, as: SIMD4<UInt32>.self)
-                    let r0_0 = SIMD8<Float>(lowHalf: unsafeBitCast(words &<< 16, to: SIMD4<Float>.self), highHalf: unsafeBitCast(words & SIMD4(repeating: 0xFFFF_0000), to: SIMD4<Float>.self))
-                    multiplyAdd(&e00, r0_0, x0)
-                }
-                do {
-                    let words = pb.loadUnaligned(fromByteOffset: 0, as: SIMD4<UInt32>.self)
-                    let r1_0 = SIMD8<Float>(lowHalf: unsafeBitCast(words &<< 16, to: SIMD4<Float>.self), highHalf: unsafeBitCast(words & SIMD4(repeating: 0xFFFF_0000), to: SIMD4<Float>.self))
-                    multiplyAdd(&e10, r1_0, x0)
-                }
-                pa += 16; pb += 16; k += 1
-            }
-            t00 += e00 + o00
-            t10 += e10 + o10
-        }
-        do {
-            let first = panel * 8
-            if first + 8 <= rows {
-                UnsafeMutableRawPointer(y + first).storeBytes(of: t00, toByteOffset: 0, as: SIMD8<Float>.self)
-            } else {
-                for i in 0..<(rows - first) {
-                    y[first + i] = t00[i]
-                }
-            }
-        }
-        do {
-            let first = panel * 8 + 8
-            if first + 8 <= rows {
-                UnsafeMutableRawPointer(y + first).storeBytes(of: t10, toByteOffset: 0, as: SIMD8<Float>.self)
-            } else {
-                for i in 0..<(rows - first) {
-                    y[first + i] = t10[i]
-                }
-            }
-        }
-        panel += 2
-    }
-    if panel < panels {
-        var pa = UnsafeRawPointer(a) + panel * panelBytes
-        var t00 = SIMD8<Float>()
-        var k = 0
-        while k < cols {
-            let kEnd = min(k + 64, cols)
-            var e00 = SIMD8<Float>(), o00 = SIMD8<Float>()
-            while k + 2 <= kEnd {
-                xlstm_prefetch(pa + 4096)
-                let x0 = SIMD8<Float>(repeating: x[k]), x1 = SIMD8<Float>(repeating: x[k + 1])
-                do {
-                    let words = pa.loadUnaligned(fromByteOffset: 0, as: SIMD4<UInt32>.self)
-                    let r00_0 = SIMD8<Float>(lowHalf: unsafeBitCast(words &<< 16, to: SIMD4<Float>.self), highHalf: unsafeBitCast(words & SIMD4(repeating: 0xFFFF_0000), to: SIMD4<Float>.self))
-                    multiplyAdd(&e00, r00_0, x0)
-                }
-                do {
-                    let words = pa.loadUnaligned(fromByteOffset: 16, as: SIMD4<UInt32>.self)
-                    let r01_0 = SIMD8<Float>(lowHalf: unsafeBitCast(words &<< 16, to: SIMD4<Float>.self), highHalf: unsafeBitCast(words & SIMD4(repeating: 0xFFFF_0000), to: SIMD4<Float>.self))
-                    multiplyAdd(&o00, r01_0, x1)
-                }
-                pa += 32; k += 2
-            }
-            if k < kEnd {
-                let x0 = SIMD8<Float>(repeating: x[k])
-                do {
-                    let words = pa.loadUnaligned(fromByteOffset: 0, as: SIMD4<UInt32>.self)
-                    let r0_0 = SIMD8<Float>(lowHalf: unsafeBitCast(words &<< 16, to: SIMD4<Float>.self), highHalf: unsafeBitCast(words & SIMD4(repeating: 0xFFFF_0000), to: SIMD4<Float>.self))
-                    multiplyAdd(&e00, r0_0, x0)
-                }
-                pa += 16; k += 1
-            }
-            t00 += e00 + o00
-        }
-        do {
-            let first = panel * 8
-            if first + 8 <= rows {
-                UnsafeMutableRawPointer(y + first).storeBytes(of: t00, toByteOffset: 0, as: SIMD8<Float>.self)
-            } else {
-                for i in 0..<(rows - first) {
-                    y[first + i] = t00[i]
-                }
-            }
-        }
-    }
-}
-
-/// matVecPackedF32Portable for a matrix streamed from memory: each panel stream also prefetched
-/// 16384 bytes ahead into L2. The same sums, so the same bits. (For a matrix in
-/// cache the extra prefetches only take load slots: the 0.5 M-parameter model's f32 step -7-11%.)
-@inline(never)
-func matVecPackedF32StreamingPortable(_ a: UnsafePointer<Float>, _ rows: Int, _ cols: Int,
-                            _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-    let panels = (rows + 7) / 8
-    let panelBytes = cols * 32
-    var panel = 0
-    while panel + 2 <= panels {
-        var pa = UnsafeRawPointer(a) + panel * panelBytes, pb = pa + panelBytes
-        var t00 = SIMD8<Float>(); var t10 = SIMD8<Float>()
-        var k = 0
-        while k < cols {
-            let kEnd = min(k + 64, cols)
-            var e00 = SIMD8<Float>(), o00 = SIMD8<Float>(); var e10 = SIMD8<Float>(), o10 = SIMD8<Float>()
-            while k + 2 <= kEnd {
-                xlstm_prefetch(pa + 4096); xlstm_prefetch(pb + 4096)
-                xlstm_prefetch_l2(pa + 16384); xlstm_prefetch_l2(pb + 16384)
-                let x0 = SIMD8<Float>(repeating: x[k]), x1 = SIMD8<Float>(repeating: x[k + 1])
-                multiplyAdd(&e00, pa.loadUnaligned(fromByteOffset: 0, as: SIMD8<Float>.self), x0)
-                multiplyAdd(&o00, pa.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self), x1)
-                multiplyAdd(&e10, pb.loadUnaligned(fromByteOffset: 0, as: SIMD8<Float>.self), x0)
-                multiplyAdd(&o10, pb.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self), x1)
-                pa += 64; pb += 64; k += 2
-            }
-            if k < kEnd {
-                let x0 = SIMD8<Float>(repeating: x[k])
-                multiplyAdd(&e00, pa.loadUnaligned(fromByteOffset: 0, as: SIMD8<Float>.self), x0)
-                multiplyAdd(&e10, pb.loadUnaligned(fromByteOffset: 0, as: SIMD8<Float>.self), x0)
-                pa += 32; pb += 32; k += 1
-            }
-            t00 += e00 + o00
-            t10 += e10 + o10
-        }
-        do {
-            let first = panel * 8
-            if first + 8 <= rows {
-                UnsafeMutableRawPointer(y + first).storeBytes(of: t00, toByteOffset: 0, as: SIMD8<Float>.self)
-            } else {
-                for i in 0..<(rows - first) {
-                    y[first + i] = t00[i]
-                }
-            }
-        }
-        do {
-            let first = panel * 8 + 8
-            if first + 8 <= rows {
-                UnsafeMutableRawPointer(y + first).storeBytes(of: t10, toByteOffset: 0, as: SIMD8<Float>.self)
-            } else {
-                for i in 0..<(rows - first) {
-                    y[first + i] = t10[i]
-                }
-            }
-        }
-        panel += 2
-    }
-    if panel < panels {
-        var pa = UnsafeRawPointer(a) + panel * panelBytes
-        var t00 = SIMD8<Float>()
-        var k = 0
-        while k < cols {
-            let kEnd = min(k + 64, cols)
-            var e00 = SIMD8<Float>(), o00 = SIMD8<Float>()
-            while k + 2 <= kEnd {
-                xlstm_prefetch(pa + 4096)
-                xlstm_prefetch_l2(pa + 16384)
-                let x0 = SIMD8<Float>(repeating: x[k]), x1 = SIMD8<Float>(repeating: x[k + 1])
-                multiplyAdd(&e00, pa.loadUnaligned(fromByteOffset: 0, as: SIMD8<Float>.self), x0)
-                multiplyAdd(&o00, pa.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self), x1)
-                pa += 64; k += 2
-            }
-            if k < kEnd {
-                let x0 = SIMD8<Float>(repeating: x[k])
-                multiplyAdd(&e00, pa.loadUnaligned(fromByteOffset: 0, as: SIMD8<Float>.self), x0)
-                pa += 32; k += 1
-            }
-            t00 += e00 + o00
-        }
-        do {
-            let first = panel * 8
-            if first + 8 <= rows {
-                UnsafeMutableRawPointer(y + first).storeBytes(of: t00, toByteOffset: 0, as: SIMD8<Float>.self)
-            } else {
-                for i in 0..<(rows - first) {
-                    y[first + i] = t00[i]
-                }
-            }
-        }
-    }
+func matVecPackedBF16Portable(_ a: UnsafePointer<UInt16>, _ rows: Int, _ cols: Int, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    matVecPackedBF16BodyPortable(a, rows, cols, x, y, streaming: false)
 }
 
 /// matVecPackedBF16Portable for a matrix streamed from memory: each panel stream also prefetched
 /// 16384 bytes ahead into L2. The same sums, so the same bits. (For a matrix in
 /// cache the extra prefetches only take load slots: the 0.5 M-parameter model's f32 step -7-11%.)
 @inline(never)
-func matVecPackedBF16StreamingPortable(_ a: UnsafePointer<UInt16>, _ rows: Int, _ cols: Int,
-                            _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+func matVecPackedBF16StreamingPortable(_ a: UnsafePointer<UInt16>, _ rows: Int, _ cols: Int, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    matVecPackedBF16BodyPortable(a, rows, cols, x, y, streaming: true)
+}
+
+/// The two above, `streaming` a constant in each (inlined, so each gets its own loop).
+@inline(__always)
+func matVecPackedBF16BodyPortable(_ a: UnsafePointer<UInt16>, _ rows: Int, _ cols: Int, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, streaming: Bool) {
     let panels = (rows + 7) / 8
     let panelBytes = cols * 16
     var panel = 0
@@ -425,7 +235,7 @@ func matVecPackedBF16StreamingPortable(_ a: UnsafePointer<UInt16>, _ rows: Int, 
             var e00 = SIMD8<Float>(), o00 = SIMD8<Float>(); var e10 = SIMD8<Float>(), o10 = SIMD8<Float>()
             while k + 2 <= kEnd {
                 xlstm_prefetch(pa + 4096); xlstm_prefetch(pb + 4096)
-                xlstm_prefetch_l2(pa + 16384); xlstm_prefetch_l2(pb + 16384)
+                if streaming { xlstm_prefetch_l2(pa + 16384); xlstm_prefetch_l2(pb + 16384) }
                 let x0 = SIMD8<Float>(repeating: x[k]), x1 = SIMD8<Float>(repeating: x[k + 1])
                 do {
                     let words = pa.loadUnaligned(fromByteOffset: 0, as: SIMD4<UInt32>.self)
@@ -497,7 +307,7 @@ func matVecPackedBF16StreamingPortable(_ a: UnsafePointer<UInt16>, _ rows: Int, 
             var e00 = SIMD8<Float>(), o00 = SIMD8<Float>()
             while k + 2 <= kEnd {
                 xlstm_prefetch(pa + 4096)
-                xlstm_prefetch_l2(pa + 16384)
+                if streaming { xlstm_prefetch_l2(pa + 16384) }
                 let x0 = SIMD8<Float>(repeating: x[k]), x1 = SIMD8<Float>(repeating: x[k + 1])
                 do {
                     let words = pa.loadUnaligned(fromByteOffset: 0, as: SIMD4<UInt32>.self)
