@@ -16,9 +16,8 @@
 //   activation word c of the block, broadcast from memory (`vpbroadcastd zmm, m32`: a load-port
 //   µop, no shuffle) and used by that token's two `vpdpbusd` (rows 0–15, 16–31);
 //   then the 32 scales as f32 (rows 0–15, 16–31).
-// q4's codes already are that form (`word & 0x0F0F0F0F`, `(word >> 4) & 0x0F0F0F0F`); q8's panel
-// words interleave two rows and two columns, (row j, 2k) (row j+16, 2k) (row j, 2k+1) (row j+16, 2k+1),
-// so two chunks make one pair of dense vectors with a byte shuffle and two shift/or merges. The
+// q4's codes already are that form (`word & 0x0F0F0F0F`, `(word >> 4) & 0x0F0F0F0F`), and so are q8's
+// on AVX-512 (QuantPanels.swift `rowWords`: copied as they are). The
 // unpacking is paid once per panel and call; every group of NR tokens then reuses the panel from
 // L1/L2 (a 768-column panel: 27 KiB), and each weight vector loaded is reused by NR tokens.
 //
@@ -109,19 +108,10 @@ static inline __attribute__((always_inline)) TARGET_512 void unpack_q4_512(const
     }
 }
 
-/// `blocks` q8 blocks of one panel (1 088 bytes each) → the dense form: chunks 2c and 2c+1 hold
-/// columns 4c, 4c+1 and 4c+2, 4c+3; shuffling each word to (j, ·)(j, ·)(j+16, ·)(j+16, ·) leaves row j's
-/// pairs in the low 16 bits and row j+16's in the high ones.
+/// `blocks` q8 blocks of one panel (1 088 bytes each) → the dense form: the codes are in it already.
 static inline __attribute__((always_inline)) TARGET_512 void unpack_q8_512(const uint8_t *src, intptr_t blocks, uint8_t *dst) {
-    const __m512i order = _mm512_broadcast_i32x4(_mm_setr_epi8(0, 2, 1, 3, 4, 6, 5, 7, 8, 10, 9, 11, 12, 14, 13, 15));
-    const __m512i low = _mm512_set1_epi32(0xFFFF);
     for (intptr_t b = 0; b < blocks; b++, src += 34 * 32, dst += UNPACKED_BLOCK_512) {
-        for (int c = 0; c < 8; c++) {
-            const __m512i a = _mm512_shuffle_epi8(_mm512_loadu_si512(src + 128 * c), order);        // columns 4c, 4c+1
-            const __m512i e = _mm512_shuffle_epi8(_mm512_loadu_si512(src + 128 * c + 64), order);   // columns 4c+2, 4c+3
-            _mm512_store_si512(dst + 128 * c, _mm512_or_si512(_mm512_and_si512(a, low), _mm512_slli_epi32(e, 16)));
-            _mm512_store_si512(dst + 128 * c + 64, _mm512_or_si512(_mm512_srli_epi32(a, 16), _mm512_andnot_si512(low, e)));
-        }
+        for (int v = 0; v < 16; v++) _mm512_store_si512(dst + 64 * v, _mm512_loadu_si512(src + 64 * v));
         unpack_scales_512(src + 1024, dst + 1024);
     }
 }

@@ -8,10 +8,15 @@
 //       nibble and row j + L in its high one. So `word & 0x0F0F0F0F` is row j's 4 codes and
 //       `(word >> 4) & 0x0F0F0F0F` row j + L's: exactly the u8 operand of a 4-way dot product with
 //       the 4 activations of those columns broadcast.
-//   q8: chunk k holds columns 2k, 2k+1 as bytes (row j, 2k) (row j+L, 2k) (row j, 2k+1)
+//   q8 on AVX-512 (QuantPanels.swift `rowWords`): chunk c is two vectors, rows 0–15 then rows
+//       16–31, word j of each holding columns 4c .. 4c+3 of its row, codes q + 128: like q4's, the
+//       u8 operand of a 4-way dot product with the 4 activations of those columns broadcast.
+//   q8 on AVX2: chunk k holds columns 2k, 2k+1 as bytes (row j, 2k) (row j+L, 2k) (row j, 2k+1)
 //       (row j+L, 2k+1), codes q + 128. Broadcasting (x[2k], 0, x[2k+1], 0) gives row j's two
 //       products, (0, x[2k], 0, x[2k+1]) row j + L's (these words are x's bytes zero-extended to
-//       16 bits, and that shifted left by 8).
+//       16 bits, and that shifted left by 8). `vpmaddubsw` needs that zero: its int16 pair sums
+//       would saturate at 2 · 255 · 127. (AVX-512 had this layout too, at two `vpdpbusd` per 4
+//       useful products and 4× the activation bytes; the row words halved its q8 instructions.)
 // The integer sums are exact (q4: |Σ| ≤ 32·15·127; q8: ≤ 32·255·127); the offsets are removed
 // with Σ xq of the block. On AVX2, `vpmaddubsw` sums byte pairs into int16 with saturation: q4's
 // pairs are ≤ 2·15·127 and eight chunks of them ≤ 30 480, so they add up in int16 before one
@@ -33,27 +38,53 @@ enum { CHUNK_BLOCKS = 64 };   // 2 048 columns: 8 KB of q4 activation words, 16 
 #ifndef PF
 #define PF 4096   // prefetch distance in bytes (measured: 1 024 → 75%, 4 096 → 86–96% of the read bandwidth)
 #endif
+// How far ahead each kernel also prefetches into L2 (`prefetcht1`; bytes, 0: not at all), as the
+// f32 / bf16 streaming matvecs do: an L1 prefetch holds one of the core's few line-fill buffers
+// until its line arrives from DRAM, an L2 one does not, so more of each stream is in flight.
+// Measured on the Xeon model 207 (kbv-style driver: every variant's four kernels alternating over
+// a 570 MB matrix of 4 096 columns, 41 rounds, medians, an 8-stream read loop measured in the same
+// rounds at 24.8 GB/s), 2 threads, GB/s without → with 16 KiB: q8 fast 22.4 → 26.2, q4 fast 21.4 →
+// 24.1, q8 exact 22.2 → 24.7, q4 exact 21.8 → 22.7; 1 thread 12.3–12.8 → 13.2–13.5 each; 8 KiB
+// the same as 16. The AVX2 kernels, forced on the same machine (read loop 28.9 GB/s): fast q8
+// 22.5 → 23.8, q4 23.2 → 24.6, exact (bound by `vpmaddubsw` arithmetic) +0–2%; not measured on
+// an AVX2-only CPU. (An earlier try, `pointer + 16 KiB` without the piece-to-piece jump of
+// WALK_PANELS, lost 16% on q4 fast: near each 64-block piece's end it fetched the panel's next
+// piece, read only a chunk later.)
+#ifndef FAR_FAST_512
+#define FAR_FAST_512 16384
+#endif
+#ifndef FAR_EXACT_512
+#define FAR_EXACT_512 16384
+#endif
+#ifndef FAR_FAST_256
+#define FAR_FAST_256 16384
+#endif
+#ifndef FAR_EXACT_256
+#define FAR_EXACT_256 16384
+#endif
 
 
 // The panel walk every kernel shares, for one chunk of blocks [b0, b0 + nb): panels two at a time
-// (two read streams), then the odd one; BLOCK_AT(pointer, ahead, &y0, &y1) adds block b (a variable
-// of the loop) of the panel at `pointer` into the panel's two row vectors, prefetching the bytes at
-// `ahead`, and STORE writes them. A stream's next bytes are its panel's piece of this chunk (nb
-// blocks), then the same piece two panels on (the next pair's): `ahead` is PF bytes on along that
-// path. (Plain `pointer + PF` ran past each piece's end into the panel's next piece, read only one
-// chunk later and evicted by then: with 7B-wide rows, 11% of a q4 step's prefetched bytes (22% for
-// the exact kernels' 1 024-column chunks) were fetched twice, and each piece started unprefetched.)
-#define WALK_PANELS(V, ZERO, STORE, BLOCK_AT)                                                        \
+// (two read streams), then the odd one; BLOCK_AT(pointer, ahead, far, &y0, &y1) adds block b (a
+// variable of the loop) of the panel at `pointer` into the panel's two row vectors, prefetching the
+// bytes at `ahead` into L1 and, unless FAR is 0, those at `far` into L2, and STORE writes them. A
+// stream's next bytes are its panel's piece of this chunk (nb blocks), then the same piece two
+// panels on (the next pair's): `ahead` is PF bytes and `far` FAR bytes on along that path. (Plain
+// `pointer + PF` ran past each piece's end into the panel's next piece, read only one chunk later
+// and evicted by then: with 7B-wide rows, 11% of a q4 step's prefetched bytes (22% for the exact
+// kernels' 1 024-column chunks) were fetched twice, and each piece started unprefetched.)
+#define WALK_PANELS(V, ZERO, STORE, BLOCK_AT, FAR)                                                   \
     do {                                                                                             \
-        const intptr_t tail = nb * BLOCK - PF, jump = (2 * blocks - nb) * BLOCK;                     \
+        const intptr_t tail = nb * BLOCK - PF, farTail = nb * BLOCK - (FAR), jump = (2 * blocks - nb) * BLOCK; \
         intptr_t p = 0;                                                                              \
         for (; p + 2 <= panels; p += 2) {                                                            \
             const uint8_t *pa = a + (p * blocks + b0) * BLOCK, *pb = pa + blocks * BLOCK;            \
             V a0 = ZERO, a1 = a0, c0 = a0, c1 = a0;                                                  \
             for (intptr_t b = 0; b < nb; b++, pa += BLOCK, pb += BLOCK) {                            \
                 const intptr_t ahead = PF + (b * BLOCK >= tail ? jump : 0);                          \
-                BLOCK_AT(pa, pa + ahead, &a0, &a1);                                                  \
-                BLOCK_AT(pb, pb + ahead, &c0, &c1);                                                  \
+                const intptr_t far = (FAR) + (b * BLOCK >= farTail ? jump : 0);                      \
+                BLOCK_AT(pa, pa + ahead, (FAR) ? pa + far : NULL, &a0, &a1);                         \
+                BLOCK_AT(pb, pb + ahead, (FAR) ? pb + far : NULL, &c0, &c1);                         \
             }                                                                                        \
             STORE(y + p * MR, rows - p * MR, b0 > 0, a0, a1);                                        \
             STORE(y + p * MR + MR, rows - p * MR - MR, b0 > 0, c0, c1);                              \
@@ -61,10 +92,17 @@ enum { CHUNK_BLOCKS = 64 };   // 2 048 columns: 8 KB of q4 activation words, 16 
         if (p < panels) {                                                                            \
             const uint8_t *pa = a + (p * blocks + b0) * BLOCK;                                       \
             V a0 = ZERO, a1 = a0;                                                                    \
-            for (intptr_t b = 0; b < nb; b++, pa += BLOCK) BLOCK_AT(pa, pa + PF, &a0, &a1);          \
+            for (intptr_t b = 0; b < nb; b++, pa += BLOCK)                                           \
+                BLOCK_AT(pa, pa + PF, (FAR) ? pa + (FAR) : NULL, &a0, &a1);                          \
             STORE(y + p * MR, rows - p * MR, b0 > 0, a0, a1);                                        \
         }                                                                                            \
     } while (0)
+
+/// The prefetches of one line `offset` bytes into a block: `ahead` into L1, `far` (unless NULL) into L2.
+static inline __attribute__((always_inline)) void prefetch_line(const uint8_t *ahead, const uint8_t *far, intptr_t offset) {
+    _mm_prefetch((const char *)ahead + offset, _MM_HINT_T0);
+    if (far) _mm_prefetch((const char *)far + offset, _MM_HINT_T1);
+}
 
 // ---- AVX-512 --------------------------------------------------------------------------------
 
@@ -89,13 +127,13 @@ static inline __attribute__((always_inline)) TARGET_512 void store_panel_512(flo
 }
 
 /// One q4 block of one panel: y0 (rows 0–15), y1 (rows 16–31) += its products with xq.
-static inline __attribute__((always_inline)) TARGET_512 void block_q4_512(const uint8_t *blk, const uint8_t *ahead, const uint32_t *w4, int32_t off,
+static inline __attribute__((always_inline)) TARGET_512 void block_q4_512(const uint8_t *blk, const uint8_t *ahead, const uint8_t *far, const uint32_t *w4, int32_t off,
                                                                          float d, __m512 *y0, __m512 *y1) {
     const __m512i nibble = _mm512_set1_epi8(0x0F);
     __m512i l0 = _mm512_setzero_si512(), l1 = l0, h0 = l0, h1 = l0;
     for (int k = 0; k < 8; k += 2) {
-        _mm_prefetch((const char *)ahead + 64 * k, _MM_HINT_T0);
-        _mm_prefetch((const char *)ahead + 64 * k + 64, _MM_HINT_T0);
+        prefetch_line(ahead, far, 64 * k);
+        prefetch_line(ahead, far, 64 * k + 64);
         const __m512i w0 = _mm512_loadu_si512(blk + 64 * k), w1 = _mm512_loadu_si512(blk + 64 * k + 64);
         const __m512i x0 = _mm512_set1_epi32((int)w4[k]), x1 = _mm512_set1_epi32((int)w4[k + 1]);
         l0 = _mm512_dpbusd_epi32(l0, _mm512_and_si512(w0, nibble), x0);
@@ -103,7 +141,7 @@ static inline __attribute__((always_inline)) TARGET_512 void block_q4_512(const 
         l1 = _mm512_dpbusd_epi32(l1, _mm512_and_si512(w1, nibble), x1);
         h1 = _mm512_dpbusd_epi32(h1, _mm512_and_si512(_mm512_srli_epi16(w1, 4), nibble), x1);
     }
-    _mm_prefetch((const char *)ahead + 512, _MM_HINT_T0);
+    prefetch_line(ahead, far, 512);
     const __m512i o = _mm512_set1_epi32(off);
     __m512 slo, shi;
     block_scales_512(blk + 512, d, &slo, &shi);
@@ -111,21 +149,19 @@ static inline __attribute__((always_inline)) TARGET_512 void block_q4_512(const 
     *y1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_add_epi32(h0, h1), o)), shi, *y1);
 }
 
-/// One q8 block of one panel, as block_q4_512.
-static inline __attribute__((always_inline)) TARGET_512 void block_q8_512(const uint8_t *blk, const uint8_t *ahead, const uint32_t *wa,
-                                                                         const uint32_t *wb, int32_t off, float d,
-                                                                         __m512 *y0, __m512 *y1) {
+/// One q8 block of one panel, as block_q4_512 (w4: the block's 8 activation words).
+static inline __attribute__((always_inline)) TARGET_512 void block_q8_512(const uint8_t *blk, const uint8_t *ahead, const uint8_t *far, const uint32_t *w4,
+                                                                         int32_t off, float d, __m512 *y0, __m512 *y1) {
     __m512i l0 = _mm512_setzero_si512(), l1 = l0, h0 = l0, h1 = l0;
-    for (int k = 0; k < 16; k += 2) {
-        _mm_prefetch((const char *)ahead + 64 * k, _MM_HINT_T0);
-        _mm_prefetch((const char *)ahead + 64 * k + 64, _MM_HINT_T0);
-        const __m512i w0 = _mm512_loadu_si512(blk + 64 * k), w1 = _mm512_loadu_si512(blk + 64 * k + 64);
-        l0 = _mm512_dpbusd_epi32(l0, w0, _mm512_set1_epi32((int)wa[k]));
-        h0 = _mm512_dpbusd_epi32(h0, w0, _mm512_set1_epi32((int)wb[k]));
-        l1 = _mm512_dpbusd_epi32(l1, w1, _mm512_set1_epi32((int)wa[k + 1]));
-        h1 = _mm512_dpbusd_epi32(h1, w1, _mm512_set1_epi32((int)wb[k + 1]));
+    for (int c = 0; c < 8; c += 2) {
+        for (int line = 0; line < 4; line++) prefetch_line(ahead, far, 128 * c + 64 * line);
+        const __m512i x0 = _mm512_set1_epi32((int)w4[c]), x1 = _mm512_set1_epi32((int)w4[c + 1]);
+        l0 = _mm512_dpbusd_epi32(l0, _mm512_loadu_si512(blk + 128 * c), x0);
+        h0 = _mm512_dpbusd_epi32(h0, _mm512_loadu_si512(blk + 128 * c + 64), x0);
+        l1 = _mm512_dpbusd_epi32(l1, _mm512_loadu_si512(blk + 128 * c + 128), x1);
+        h1 = _mm512_dpbusd_epi32(h1, _mm512_loadu_si512(blk + 128 * c + 192), x1);
     }
-    _mm_prefetch((const char *)ahead + 1024, _MM_HINT_T0);
+    prefetch_line(ahead, far, 1024);
     const __m512i o = _mm512_set1_epi32(off);
     __m512 slo, shi;
     block_scales_512(blk + 1024, d, &slo, &shi);
@@ -146,8 +182,8 @@ TARGET_512 void int8_matvec_q4_vnni512(const uint8_t *a, intptr_t rows, intptr_t
         const intptr_t nb = blocks - b0 < CHUNK_BLOCKS ? blocks - b0 : CHUNK_BLOCKS;
         for (intptr_t b = 0; b < nb; b++) sx[b] = 8 * quantize_block_512(x + 32 * (b0 + b), xq + 32 * b, &dx[b]);
         const uint32_t *xw = (const uint32_t *)xq;
-#define BLOCK_AT(pointer, ahead, y0, y1) block_q4_512(pointer, ahead, xw + 8 * b, sx[b], dx[b], y0, y1)
-        WALK_PANELS(__m512, _mm512_setzero_ps(), store_panel_512, BLOCK_AT);
+#define BLOCK_AT(pointer, ahead, far, y0, y1) block_q4_512(pointer, ahead, far, xw + 8 * b, sx[b], dx[b], y0, y1)
+        WALK_PANELS(__m512, _mm512_setzero_ps(), store_panel_512, BLOCK_AT, FAR_FAST_512);
 #undef BLOCK_AT
     }
 }
@@ -155,20 +191,15 @@ TARGET_512 void int8_matvec_q4_vnni512(const uint8_t *a, intptr_t rows, intptr_t
 TARGET_512 void int8_matvec_q8_vnni512(const uint8_t *a, intptr_t rows, intptr_t cols, const float *x, float *y) {
     enum { MR = 32, BLOCK = 34 * MR };
     const intptr_t panels = (rows + MR - 1) / MR, blocks = cols / 32;
-    int8_t xq[32] __attribute__((aligned(64)));
-    uint32_t xa[CHUNK_BLOCKS * 16] __attribute__((aligned(64))), xb[CHUNK_BLOCKS * 16] __attribute__((aligned(64)));
+    int8_t xq[CHUNK_BLOCKS * 32] __attribute__((aligned(64)));
     float dx[CHUNK_BLOCKS];
     int32_t sx[CHUNK_BLOCKS];
     for (intptr_t b0 = 0; b0 < blocks; b0 += CHUNK_BLOCKS) {
         const intptr_t nb = blocks - b0 < CHUNK_BLOCKS ? blocks - b0 : CHUNK_BLOCKS;
-        for (intptr_t b = 0; b < nb; b++) {
-            sx[b] = 128 * quantize_block_512(x + 32 * (b0 + b), xq, &dx[b]);
-            const __m512i words = _mm512_cvtepu8_epi16(_mm256_load_si256((const __m256i *)xq));
-            _mm512_store_si512(xa + 16 * b, words);                           // (x0, 0, x1, 0)
-            _mm512_store_si512(xb + 16 * b, _mm512_slli_epi16(words, 8));     // (0, x0, 0, x1)
-        }
-#define BLOCK_AT(pointer, ahead, y0, y1) block_q8_512(pointer, ahead, xa + 16 * b, xb + 16 * b, sx[b], dx[b], y0, y1)
-        WALK_PANELS(__m512, _mm512_setzero_ps(), store_panel_512, BLOCK_AT);
+        for (intptr_t b = 0; b < nb; b++) sx[b] = 128 * quantize_block_512(x + 32 * (b0 + b), xq + 32 * b, &dx[b]);
+        const uint32_t *xw = (const uint32_t *)xq;
+#define BLOCK_AT(pointer, ahead, far, y0, y1) block_q8_512(pointer, ahead, far, xw + 8 * b, sx[b], dx[b], y0, y1)
+        WALK_PANELS(__m512, _mm512_setzero_ps(), store_panel_512, BLOCK_AT, FAR_FAST_512);
 #undef BLOCK_AT
     }
 }
@@ -215,15 +246,15 @@ static inline __attribute__((always_inline)) TARGET_512 __m512 digit_sum_512(__m
 }
 
 /// One q4 block of one panel with the three digits (w4: the block's 3 × 8 activation words).
-static inline __attribute__((always_inline)) TARGET_512 void block_q4_exact_512(const uint8_t *blk, const uint8_t *ahead, const uint32_t *w4, const int32_t *off,
+static inline __attribute__((always_inline)) TARGET_512 void block_q4_exact_512(const uint8_t *blk, const uint8_t *ahead, const uint8_t *far, const uint32_t *w4, const int32_t *off,
                                                                                const float *d, __m512 *y0, __m512 *y1) {
     const __m512i nibble = _mm512_set1_epi8(0x0F);
     __m512i l[3], h[3];
     for (int k = 0; k < 3; k++) l[k] = h[k] = _mm512_setzero_si512();
     for (int c = 0; c < 8; c++) {
         if ((c & 1) == 0) {
-            _mm_prefetch((const char *)ahead + 64 * c, _MM_HINT_T0);
-            _mm_prefetch((const char *)ahead + 64 * c + 64, _MM_HINT_T0);
+            prefetch_line(ahead, far, 64 * c);
+            prefetch_line(ahead, far, 64 * c + 64);
         }
         const __m512i w = _mm512_loadu_si512(blk + 64 * c);
         const __m512i lo = _mm512_and_si512(w, nibble), hi = _mm512_and_si512(_mm512_srli_epi16(w, 4), nibble);
@@ -233,7 +264,7 @@ static inline __attribute__((always_inline)) TARGET_512 void block_q4_exact_512(
             h[k] = _mm512_dpbusd_epi32(h[k], hi, xv);
         }
     }
-    _mm_prefetch((const char *)ahead + 512, _MM_HINT_T0);
+    prefetch_line(ahead, far, 512);
     __m512 slo, shi;
     block_scales_512(blk + 512, 1.0f, &slo, &shi);
     const __m512 lo = digit_sum_512(_mm512_sub_epi32(l[0], _mm512_set1_epi32(off[0])), _mm512_sub_epi32(l[1], _mm512_set1_epi32(off[1])),
@@ -244,23 +275,22 @@ static inline __attribute__((always_inline)) TARGET_512 void block_q4_exact_512(
     *y1 = _mm512_fmadd_ps(hi, shi, *y1);
 }
 
-/// One q8 block of one panel with the three digits (wa / wb: the block's 3 × 16 pair words).
-static inline __attribute__((always_inline)) TARGET_512 void block_q8_exact_512(const uint8_t *blk, const uint8_t *ahead, const uint32_t *wa, const uint32_t *wb,
+/// One q8 block of one panel with the three digits (w4: the block's 3 × 8 activation words).
+static inline __attribute__((always_inline)) TARGET_512 void block_q8_exact_512(const uint8_t *blk, const uint8_t *ahead, const uint8_t *far, const uint32_t *w4,
                                                                                const int32_t *off, const float *d, __m512 *y0, __m512 *y1) {
     __m512i l[3], h[3];
     for (int k = 0; k < 3; k++) l[k] = h[k] = _mm512_setzero_si512();
-    for (int c = 0; c < 16; c++) {
-        if ((c & 1) == 0) {
-            _mm_prefetch((const char *)ahead + 64 * c, _MM_HINT_T0);
-            _mm_prefetch((const char *)ahead + 64 * c + 64, _MM_HINT_T0);
-        }
-        const __m512i w = _mm512_loadu_si512(blk + 64 * c);
+    for (int c = 0; c < 8; c++) {
+        prefetch_line(ahead, far, 128 * c);
+        prefetch_line(ahead, far, 128 * c + 64);
+        const __m512i lo = _mm512_loadu_si512(blk + 128 * c), hi = _mm512_loadu_si512(blk + 128 * c + 64);
         for (int k = 0; k < 3; k++) {
-            l[k] = _mm512_dpbusd_epi32(l[k], w, _mm512_set1_epi32((int)wa[16 * k + c]));
-            h[k] = _mm512_dpbusd_epi32(h[k], w, _mm512_set1_epi32((int)wb[16 * k + c]));
+            const __m512i xv = _mm512_set1_epi32((int)w4[8 * k + c]);
+            l[k] = _mm512_dpbusd_epi32(l[k], lo, xv);
+            h[k] = _mm512_dpbusd_epi32(h[k], hi, xv);
         }
     }
-    _mm_prefetch((const char *)ahead + 1024, _MM_HINT_T0);
+    prefetch_line(ahead, far, 1024);
     __m512 slo, shi;
     block_scales_512(blk + 1024, 1.0f, &slo, &shi);
     const __m512 lo = digit_sum_512(_mm512_sub_epi32(l[0], _mm512_set1_epi32(off[0])), _mm512_sub_epi32(l[1], _mm512_set1_epi32(off[1])),
@@ -281,7 +311,7 @@ static inline __attribute__((always_inline)) TARGET_512 void block_q8_exact_512(
 // chunks included, and a whole-row walk keeping the chunks' sums measured flat.)
 
 intptr_t int8_matvec_exact_scratch_bytes(intptr_t cols) {
-    // Per block, the largest of the four kernels' (q8's): the digit pair words 2 × 48 × 4 bytes,
+    // Per block, the largest of the four kernels' (AVX2 q8's): the digit pair words 2 × 48 × 4 bytes,
     // three scales and three digit sums; 64 bytes of slack for the alignment of the word arrays.
     return cols / 32 * (2 * 48 * 4 + 3 * 4 + 3 * 4) + 64;
 }
@@ -300,8 +330,8 @@ TARGET_512 void int8_matvec_q4_exact_vnni512(const uint8_t *a, intptr_t rows, in
             for (int k = 0; k < 3; k++) sx[3 * b + k] *= 8;
         }
         const uint32_t *xw = (const uint32_t *)xq;
-#define BLOCK_AT(pointer, ahead, y0, y1) block_q4_exact_512(pointer, ahead, xw + 24 * b, sx + 3 * b, dx + 3 * b, y0, y1)
-        WALK_PANELS(__m512, _mm512_setzero_ps(), store_panel_512, BLOCK_AT);
+#define BLOCK_AT(pointer, ahead, far, y0, y1) block_q4_exact_512(pointer, ahead, far, xw + 24 * b, sx + 3 * b, dx + 3 * b, y0, y1)
+        WALK_PANELS(__m512, _mm512_setzero_ps(), store_panel_512, BLOCK_AT, FAR_EXACT_512);
 #undef BLOCK_AT
     }
 }
@@ -310,23 +340,18 @@ TARGET_512 void int8_matvec_q8_exact_vnni512(const uint8_t *a, intptr_t rows, in
                                              void *scratch) {
     enum { MR = 32, BLOCK = 34 * MR };
     const intptr_t panels = (rows + MR - 1) / MR, blocks = cols / 32;
-    int8_t xq[96] __attribute__((aligned(64)));
-    uint32_t *const xa = scratch, *const xb = xa + 48 * blocks;   // 192 bytes per block: 64-byte aligned
-    float *const dx = (float *)(xb + 48 * blocks);
+    int8_t *const xq = scratch;                       // per block: digit 1, 2, 3 (32 bytes each), as q4's
+    float *const dx = (float *)(xq + 96 * blocks);
     int32_t *const sx = (int32_t *)(dx + 3 * blocks);
     {
         const intptr_t b0 = 0, nb = blocks;   // one chunk: the whole row
         for (intptr_t b = 0; b < nb; b++) {
-            digits_block_512(x + 32 * (b0 + b), xq, dx + 3 * b, sx + 3 * b);
-            for (int k = 0; k < 3; k++) {
-                sx[3 * b + k] *= 128;
-                const __m512i words = _mm512_cvtepu8_epi16(_mm256_load_si256((const __m256i *)(xq + 32 * k)));
-                _mm512_store_si512(xa + 48 * b + 16 * k, words);
-                _mm512_store_si512(xb + 48 * b + 16 * k, _mm512_slli_epi16(words, 8));
-            }
+            digits_block_512(x + 32 * (b0 + b), xq + 96 * b, dx + 3 * b, sx + 3 * b);
+            for (int k = 0; k < 3; k++) sx[3 * b + k] *= 128;
         }
-#define BLOCK_AT(pointer, ahead, y0, y1) block_q8_exact_512(pointer, ahead, xa + 48 * b, xb + 48 * b, sx + 3 * b, dx + 3 * b, y0, y1)
-        WALK_PANELS(__m512, _mm512_setzero_ps(), store_panel_512, BLOCK_AT);
+        const uint32_t *xw = (const uint32_t *)xq;
+#define BLOCK_AT(pointer, ahead, far, y0, y1) block_q8_exact_512(pointer, ahead, far, xw + 24 * b, sx + 3 * b, dx + 3 * b, y0, y1)
+        WALK_PANELS(__m512, _mm512_setzero_ps(), store_panel_512, BLOCK_AT, FAR_EXACT_512);
 #undef BLOCK_AT
     }
 }
@@ -364,18 +389,18 @@ static inline __attribute__((always_inline)) TARGET_256 void store_panel_256(flo
 }
 
 /// One q4 block of one 16-row panel: y0 (rows 0–7), y1 (rows 8–15) += its products with xq.
-static inline __attribute__((always_inline)) TARGET_256 void block_q4_256(const uint8_t *blk, const uint8_t *ahead, const uint32_t *w4, int32_t off,
+static inline __attribute__((always_inline)) TARGET_256 void block_q4_256(const uint8_t *blk, const uint8_t *ahead, const uint8_t *far, const uint32_t *w4, int32_t off,
                                                                          float d, __m256 *y0, __m256 *y1) {
     const __m256i nibble = _mm256_set1_epi8(0x0F), ones = _mm256_set1_epi16(1);
     __m256i l = _mm256_setzero_si256(), h = l;
     for (int k = 0; k < 8; k++) {
-        if ((k & 1) == 0) _mm_prefetch((const char *)ahead + 32 * k, _MM_HINT_T0);
+        if ((k & 1) == 0) prefetch_line(ahead, far, 32 * k);
         const __m256i w = _mm256_loadu_si256((const __m256i *)(blk + 32 * k));
         const __m256i xv = _mm256_set1_epi32((int)w4[k]);
         l = _mm256_add_epi16(l, _mm256_maddubs_epi16(_mm256_and_si256(w, nibble), xv));
         h = _mm256_add_epi16(h, _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(w, 4), nibble), xv));
     }
-    _mm_prefetch((const char *)ahead + 256, _MM_HINT_T0);
+    prefetch_line(ahead, far, 256);
     const __m256i o = _mm256_set1_epi32(off);
     __m256 slo, shi;
     block_scales_256(blk + 256, d, &slo, &shi);
@@ -384,13 +409,13 @@ static inline __attribute__((always_inline)) TARGET_256 void block_q4_256(const 
 }
 
 /// One q8 block of one 16-row panel, as block_q4_256.
-static inline __attribute__((always_inline)) TARGET_256 void block_q8_256(const uint8_t *blk, const uint8_t *ahead, const uint32_t *wa,
+static inline __attribute__((always_inline)) TARGET_256 void block_q8_256(const uint8_t *blk, const uint8_t *ahead, const uint8_t *far, const uint32_t *wa,
                                                                          const uint32_t *wb, int32_t off, float d,
                                                                          __m256 *y0, __m256 *y1) {
     const __m256i ones = _mm256_set1_epi16(1);
     __m256i l0 = _mm256_setzero_si256(), l1 = l0, h0 = l0, h1 = l0;
     for (int k = 0; k < 16; k += 2) {
-        _mm_prefetch((const char *)ahead + 32 * k, _MM_HINT_T0);
+        prefetch_line(ahead, far, 32 * k);
         const __m256i w0 = _mm256_loadu_si256((const __m256i *)(blk + 32 * k));
         const __m256i w1 = _mm256_loadu_si256((const __m256i *)(blk + 32 * k + 32));
         l0 = _mm256_add_epi32(l0, _mm256_madd_epi16(_mm256_maddubs_epi16(w0, _mm256_set1_epi32((int)wa[k])), ones));
@@ -398,7 +423,7 @@ static inline __attribute__((always_inline)) TARGET_256 void block_q8_256(const 
         l1 = _mm256_add_epi32(l1, _mm256_madd_epi16(_mm256_maddubs_epi16(w1, _mm256_set1_epi32((int)wa[k + 1])), ones));
         h1 = _mm256_add_epi32(h1, _mm256_madd_epi16(_mm256_maddubs_epi16(w1, _mm256_set1_epi32((int)wb[k + 1])), ones));
     }
-    _mm_prefetch((const char *)ahead + 512, _MM_HINT_T0);
+    prefetch_line(ahead, far, 512);
     const __m256i o = _mm256_set1_epi32(off);
     __m256 slo, shi;
     block_scales_256(blk + 512, d, &slo, &shi);
@@ -416,8 +441,8 @@ TARGET_256 void int8_matvec_q4_avx2(const uint8_t *a, intptr_t rows, intptr_t co
         const intptr_t nb = blocks - b0 < CHUNK_BLOCKS ? blocks - b0 : CHUNK_BLOCKS;
         for (intptr_t b = 0; b < nb; b++) sx[b] = 8 * quantize_block_256(x + 32 * (b0 + b), xq + 32 * b, &dx[b]);
         const uint32_t *xw = (const uint32_t *)xq;
-#define BLOCK_AT(pointer, ahead, y0, y1) block_q4_256(pointer, ahead, xw + 8 * b, sx[b], dx[b], y0, y1)
-        WALK_PANELS(__m256, _mm256_setzero_ps(), store_panel_256, BLOCK_AT);
+#define BLOCK_AT(pointer, ahead, far, y0, y1) block_q4_256(pointer, ahead, far, xw + 8 * b, sx[b], dx[b], y0, y1)
+        WALK_PANELS(__m256, _mm256_setzero_ps(), store_panel_256, BLOCK_AT, FAR_FAST_256);
 #undef BLOCK_AT
     }
 }
@@ -439,8 +464,8 @@ TARGET_256 void int8_matvec_q8_avx2(const uint8_t *a, intptr_t rows, intptr_t co
                 _mm256_store_si256((__m256i *)(xb + 16 * b + 8 * half), _mm256_slli_epi16(words, 8));
             }
         }
-#define BLOCK_AT(pointer, ahead, y0, y1) block_q8_256(pointer, ahead, xa + 16 * b, xb + 16 * b, sx[b], dx[b], y0, y1)
-        WALK_PANELS(__m256, _mm256_setzero_ps(), store_panel_256, BLOCK_AT);
+#define BLOCK_AT(pointer, ahead, far, y0, y1) block_q8_256(pointer, ahead, far, xa + 16 * b, xb + 16 * b, sx[b], dx[b], y0, y1)
+        WALK_PANELS(__m256, _mm256_setzero_ps(), store_panel_256, BLOCK_AT, FAR_FAST_256);
 #undef BLOCK_AT
     }
 }
@@ -487,13 +512,13 @@ static inline __attribute__((always_inline)) TARGET_256 __m256 digit_sum_256(__m
     return _mm256_fmadd_ps(_mm256_cvtepi32_ps(s1), _mm256_set1_ps(d[0]), t);
 }
 
-static inline __attribute__((always_inline)) TARGET_256 void block_q4_exact_256(const uint8_t *blk, const uint8_t *ahead, const uint32_t *w4, const int32_t *off,
+static inline __attribute__((always_inline)) TARGET_256 void block_q4_exact_256(const uint8_t *blk, const uint8_t *ahead, const uint8_t *far, const uint32_t *w4, const int32_t *off,
                                                                                const float *d, __m256 *y0, __m256 *y1) {
     const __m256i nibble = _mm256_set1_epi8(0x0F), ones = _mm256_set1_epi16(1);
     __m256i l[3], h[3];
     for (int k = 0; k < 3; k++) l[k] = h[k] = _mm256_setzero_si256();
     for (int c = 0; c < 8; c++) {
-        if ((c & 1) == 0) _mm_prefetch((const char *)ahead + 32 * c, _MM_HINT_T0);
+        if ((c & 1) == 0) prefetch_line(ahead, far, 32 * c);
         const __m256i w = _mm256_loadu_si256((const __m256i *)(blk + 32 * c));
         const __m256i lo = _mm256_and_si256(w, nibble), hi = _mm256_and_si256(_mm256_srli_epi16(w, 4), nibble);
         for (int k = 0; k < 3; k++) {
@@ -502,7 +527,7 @@ static inline __attribute__((always_inline)) TARGET_256 void block_q4_exact_256(
             h[k] = _mm256_add_epi16(h[k], _mm256_maddubs_epi16(hi, xv));
         }
     }
-    _mm_prefetch((const char *)ahead + 256, _MM_HINT_T0);
+    prefetch_line(ahead, far, 256);
     __m256i sl[3], sh[3];
     for (int k = 0; k < 3; k++) {
         sl[k] = _mm256_sub_epi32(_mm256_madd_epi16(l[k], ones), _mm256_set1_epi32(off[k]));
@@ -514,20 +539,20 @@ static inline __attribute__((always_inline)) TARGET_256 void block_q4_exact_256(
     *y1 = _mm256_fmadd_ps(digit_sum_256(sh[0], sh[1], sh[2], d), shi, *y1);
 }
 
-static inline __attribute__((always_inline)) TARGET_256 void block_q8_exact_256(const uint8_t *blk, const uint8_t *ahead, const uint32_t *wa, const uint32_t *wb,
+static inline __attribute__((always_inline)) TARGET_256 void block_q8_exact_256(const uint8_t *blk, const uint8_t *ahead, const uint8_t *far, const uint32_t *wa, const uint32_t *wb,
                                                                                const int32_t *off, const float *d, __m256 *y0, __m256 *y1) {
     const __m256i ones = _mm256_set1_epi16(1);
     __m256i l[3], h[3];
     for (int k = 0; k < 3; k++) l[k] = h[k] = _mm256_setzero_si256();
     for (int c = 0; c < 16; c++) {
-        if ((c & 1) == 0) _mm_prefetch((const char *)ahead + 32 * c, _MM_HINT_T0);
+        if ((c & 1) == 0) prefetch_line(ahead, far, 32 * c);
         const __m256i w = _mm256_loadu_si256((const __m256i *)(blk + 32 * c));
         for (int k = 0; k < 3; k++) {
             l[k] = _mm256_add_epi32(l[k], _mm256_madd_epi16(_mm256_maddubs_epi16(w, _mm256_set1_epi32((int)wa[16 * k + c])), ones));
             h[k] = _mm256_add_epi32(h[k], _mm256_madd_epi16(_mm256_maddubs_epi16(w, _mm256_set1_epi32((int)wb[16 * k + c])), ones));
         }
     }
-    _mm_prefetch((const char *)ahead + 512, _MM_HINT_T0);
+    prefetch_line(ahead, far, 512);
     __m256i sl[3], sh[3];
     for (int k = 0; k < 3; k++) {
         sl[k] = _mm256_sub_epi32(l[k], _mm256_set1_epi32(off[k]));
@@ -553,8 +578,8 @@ TARGET_256 void int8_matvec_q4_exact_avx2(const uint8_t *a, intptr_t rows, intpt
             for (int k = 0; k < 3; k++) sx[3 * b + k] *= 8;
         }
         const uint32_t *xw = (const uint32_t *)xq;
-#define BLOCK_AT(pointer, ahead, y0, y1) block_q4_exact_256(pointer, ahead, xw + 24 * b, sx + 3 * b, dx + 3 * b, y0, y1)
-        WALK_PANELS(__m256, _mm256_setzero_ps(), store_panel_256, BLOCK_AT);
+#define BLOCK_AT(pointer, ahead, far, y0, y1) block_q4_exact_256(pointer, ahead, far, xw + 24 * b, sx + 3 * b, dx + 3 * b, y0, y1)
+        WALK_PANELS(__m256, _mm256_setzero_ps(), store_panel_256, BLOCK_AT, FAR_EXACT_256);
 #undef BLOCK_AT
     }
 }
@@ -580,8 +605,8 @@ TARGET_256 void int8_matvec_q8_exact_avx2(const uint8_t *a, intptr_t rows, intpt
                 }
             }
         }
-#define BLOCK_AT(pointer, ahead, y0, y1) block_q8_exact_256(pointer, ahead, xa + 48 * b, xb + 48 * b, sx + 3 * b, dx + 3 * b, y0, y1)
-        WALK_PANELS(__m256, _mm256_setzero_ps(), store_panel_256, BLOCK_AT);
+#define BLOCK_AT(pointer, ahead, far, y0, y1) block_q8_exact_256(pointer, ahead, far, xa + 48 * b, xb + 48 * b, sx + 3 * b, dx + 3 * b, y0, y1)
+        WALK_PANELS(__m256, _mm256_setzero_ps(), store_panel_256, BLOCK_AT, FAR_EXACT_256);
 #undef BLOCK_AT
     }
 }

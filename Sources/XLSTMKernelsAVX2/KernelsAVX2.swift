@@ -1303,14 +1303,17 @@ public func fmaChainsAVX2(_ iterations: Int) -> Float {
 /// The read-bandwidth loop of this ISA for the benchmark: `bytes` at `p` read as 8 independent
 /// sequential streams (one per eighth), each one 64-byte line per iteration in 8-wide loads
 /// summed into its own accumulator — more streams than a matvec's panel walk, so the prefetchers
-/// and the line-fill buffers are the limit, not the loop. Returns the sum (so nothing is optimised away).
+/// and the line-fill buffers are the limit, not the loop. With `prefetchL2` each stream also
+/// prefetches 16384 bytes ahead into L2, as the streaming kernels do (so that the ceiling is never
+/// lower than what they reach). Returns the sum (so nothing is optimised away).
 @inline(never)
-public func streamReadAVX2(_ p: UnsafeRawPointer, _ bytes: Int) -> Float {
+public func streamReadAVX2(_ p: UnsafeRawPointer, _ bytes: Int, _ prefetchL2: Bool) -> Float {
     let part = bytes / 8 & ~63
     let q0 = p, q1 = p + part, q2 = q1 + part, q3 = q2 + part, q4 = q3 + part, q5 = q4 + part, q6 = q5 + part, q7 = q6 + part
     var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>(), a4 = SIMD8<Float>(), a5 = SIMD8<Float>(), a6 = SIMD8<Float>(), a7 = SIMD8<Float>()
     var i = 0
     while i < part {
+        if prefetchL2 { xlstm_prefetch_l2(q0 + i + 16384); xlstm_prefetch_l2(q1 + i + 16384); xlstm_prefetch_l2(q2 + i + 16384); xlstm_prefetch_l2(q3 + i + 16384); xlstm_prefetch_l2(q4 + i + 16384); xlstm_prefetch_l2(q5 + i + 16384); xlstm_prefetch_l2(q6 + i + 16384); xlstm_prefetch_l2(q7 + i + 16384) }
         a0 += q0.loadUnaligned(fromByteOffset: i, as: SIMD8<Float>.self) + q0.loadUnaligned(fromByteOffset: i + 32, as: SIMD8<Float>.self)
         a1 += q1.loadUnaligned(fromByteOffset: i, as: SIMD8<Float>.self) + q1.loadUnaligned(fromByteOffset: i + 32, as: SIMD8<Float>.self)
         a2 += q2.loadUnaligned(fromByteOffset: i, as: SIMD8<Float>.self) + q2.loadUnaligned(fromByteOffset: i + 32, as: SIMD8<Float>.self)

@@ -8,6 +8,10 @@ import XLSTM
 @Suite struct StreamReadTests {
     @Test(arguments: [512, 4096, 8 * 64 * 37, 1 << 20], CPUInfo.current.supportedPaths)
     func readsEveryByteOnce(_ bytes: Int, _ path: CPUPath) {
+        for prefetchL2 in [false, true] { check(bytes, path, prefetchL2: prefetchL2) }
+    }
+
+    func check(_ bytes: Int, _ path: CPUPath, prefetchL2: Bool) {
         let count = bytes / 4
         let buffer = UnsafeMutablePointer<Float>.allocate(capacity: count)
         defer { buffer.deallocate() }
@@ -17,7 +21,7 @@ import XLSTM
             buffer[i] = Float(i % 7)
             expected += Float(i % 7)
         }
-        let sum = KernelSet.table(path).runStreamRead(UnsafeRawPointer(buffer), bytes: bytes)
-        #expect(sum == expected, "\(path), \(bytes) bytes")
+        let sum = KernelSet.table(path).runStreamRead(UnsafeRawPointer(buffer), bytes: bytes, prefetchL2: prefetchL2)
+        #expect(sum == expected, "\(path), \(bytes) bytes, L2 prefetch \(prefetchL2)")
     }
 }

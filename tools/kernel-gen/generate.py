@@ -92,9 +92,18 @@ def quantized_kernels(c, madd, store):
     for fmt in ("Q8", "Q4"):
         per = 4 if fmt == "Q8" else 8          # codes per 32-bit word
         width = 32 // per
-        cpc = per // NV                        # columns per chunk (one W load: MR rows × cpc columns)
+        # q8 on 16 lanes (AVX-512): a word holds 4 columns of one row, a chunk is NV loads (rows
+        # L·v ..) of 4 columns (QuantPanels.swift `rowWords`); otherwise a chunk is one load of
+        # MR rows × cpc columns, code t of a word in row L·(t mod NV) + j, column t div NV.
+        row_words = fmt == "Q8" and L == 16
+        loads = NV if row_words else 1         # W loads per chunk
+        cpc = per if row_words else per // NV  # columns per chunk
         chunks = 32 // cpc
-        chunk_bytes = 4 * L
+        chunk_bytes = 4 * L * loads
+
+        def slot(load, t):
+            """(vector, column within the chunk) of code t of the chunk's load `load`."""
+            return (load, t) if row_words else (t % NV, t // NV)
         code_bytes = chunks * chunk_bytes
         block_bytes = code_bytes + 2 * MR
         bias = "8_388_736" if fmt == "Q8" else "8_388_616"   # 2^23 + 128 (offset binary) / 2^23 + 8
@@ -112,7 +121,10 @@ def quantized_kernels(c, madd, store):
 
         what = "int8 codes stored offset by 128" if fmt == "Q8" else "4-bit codes, value = code − 8"
         w(f"/// W ({fmt.lower()}_0 panels of {MR} rows: per block of 32 columns {code_bytes} bytes of {what}, then")
-        w(f"/// the {MR} rows' binary16 scales) · x [cols] -> y [rows]. A {chunk_bytes}-byte load holds {MR} rows × {cpc} columns;")
+        if row_words:
+            w(f"/// the {MR} rows' binary16 scales) · x [cols] -> y [rows]. A chunk is {loads} loads of {L} rows × {cpc} columns;")
+        else:
+            w(f"/// the {MR} rows' binary16 scales) · x [cols] -> y [rows]. A {chunk_bytes}-byte load holds {MR} rows × {cpc} columns;")
         offset = "128" if fmt == "Q8" else "8"
         w(f"/// each code becomes an exact float by `code | 0x4B000000` (2^23 + code) minus 2^23 + {offset}, one FMA per")
         w(f"/// weight into the block's sum, which is scaled once per block. Two panels at a time, like the f32 matvec;")
@@ -133,16 +145,19 @@ def quantized_kernels(c, madd, store):
             lines.append(I + "for _ in 0..<blocks {")
             lines.append(I + "    " + "; ".join(f"var e{p}{v} = {V}(), o{p}{v} = {V}()" for p in range(len(ptrs)) for v in range(NV)))
             lines.append(I + f"    for _ in 0..<{chunks} {{")
-            lines.append(I + "        " + "; ".join(f"xlstm_prefetch({ptr} + {PREFETCH_BYTES})" for ptr in ptrs))
+            lines.append(I + "        " + "; ".join(f"xlstm_prefetch({ptr} + {PREFETCH_BYTES + 64 * load})"
+                                                  for ptr in ptrs for load in range(loads)))
             lines.append(I + "        let " + ", ".join(f"x{k} = {V}(repeating: xp[{k}])" for k in range(cpc)))
             for p, ptr in enumerate(ptrs):
-                lines.append(I + f"        do {{")
-                lines.append(I + f"            let word = {ptr}.loadUnaligned(as: {W}.self)")
-                for t in range(per):
-                    v, col = t % NV, t // NV
-                    acc = ("e" if col % 2 == 0 else "o") + f"{p}{v}"
-                    lines.append(I + f"            {madd(acc, code('word', t), f'x{col}')}")
-                lines.append(I + "        }")
+                for load in range(loads):
+                    lines.append(I + f"        do {{")
+                    offset = f"fromByteOffset: {4 * L * load}, " if load else ""
+                    lines.append(I + f"            let word = {ptr}.loadUnaligned({offset}as: {W}.self)")
+                    for t in range(per):
+                        v, col = slot(load, t)
+                        acc = ("e" if col % 2 == 0 else "o") + f"{p}{v}"
+                        lines.append(I + f"            {madd(acc, code('word', t), f'x{col}')}")
+                    lines.append(I + "        }")
             lines.append(I + "        " + "; ".join(f"{ptr} += {chunk_bytes}" for ptr in ptrs) + f"; xp += {cpc}")
             lines.append(I + "    }")
             for p, ptr in enumerate(ptrs):
@@ -182,10 +197,13 @@ def quantized_kernels(c, madd, store):
         for line in scales("pa", code_bytes, [f"s{v}" for v in range(NV)], 8):
             w(line)
         w(f"        for _ in 0..<{chunks} {{")
-        w(f"            let word = pa.loadUnaligned(as: {W}.self)")
-        for t in range(per):
-            v, col = t % NV, t // NV
-            w(f"            o.storeBytes(of: {code('word', t)} * s{v}, toByteOffset: {(col * MR + v * L) * 4}, as: {V}.self)")
+        for load in range(loads):
+            offset = f"fromByteOffset: {4 * L * load}, " if load else ""
+            word = f"word{load}" if loads > 1 else "word"
+            w(f"            let {word} = pa.loadUnaligned({offset}as: {W}.self)")
+            for t in range(per):
+                v, col = slot(load, t)
+                w(f"            o.storeBytes(of: {code(word, t)} * s{v}, toByteOffset: {(col * MR + v * L) * 4}, as: {V}.self)")
         w(f"            pa += {chunk_bytes}; o += {cpc * MR * 4}")
         w("        }")
         w(f"        pa += {2 * MR}")
@@ -824,14 +842,17 @@ def generate(isa):
     w(f"/// The read-bandwidth loop of this ISA for the benchmark: `bytes` at `p` read as 8 independent")
     w(f"/// sequential streams (one per eighth), each one 64-byte line per iteration in {L}-wide loads")
     w("/// summed into its own accumulator — more streams than a matvec's panel walk, so the prefetchers")
-    w("/// and the line-fill buffers are the limit, not the loop. Returns the sum (so nothing is optimised away).")
+    w("/// and the line-fill buffers are the limit, not the loop. With `prefetchL2` each stream also")
+    w(f"/// prefetches {MATVEC_L2_PREFETCH_BYTES} bytes ahead into L2, as the streaming kernels do (so that the ceiling is never")
+    w("/// lower than what they reach). Returns the sum (so nothing is optimised away).")
     w("@inline(never)")
-    w(f"{pub}func streamRead{S}(_ p: UnsafeRawPointer, _ bytes: Int) -> Float {{")
+    w(f"{pub}func streamRead{S}(_ p: UnsafeRawPointer, _ bytes: Int, _ prefetchL2: Bool) -> Float {{")
     w("    let part = bytes / 8 & ~63")
     w("    let q0 = p, q1 = p + part, q2 = q1 + part, q3 = q2 + part, q4 = q3 + part, q5 = q4 + part, q6 = q5 + part, q7 = q6 + part")
     w(f"    var a0 = {V}(), a1 = {V}(), a2 = {V}(), a3 = {V}(), a4 = {V}(), a5 = {V}(), a6 = {V}(), a7 = {V}()")
     w("    var i = 0")
     w("    while i < part {")
+    w("        if prefetchL2 { " + "; ".join(f"xlstm_prefetch_l2(q{q} + i + {MATVEC_L2_PREFETCH_BYTES})" for q in range(8)) + " }")
     for q in range(8):
         loads = " + ".join(f"q{q}.loadUnaligned(fromByteOffset: i{'' if v == 0 else f' + {16 * L // 4 * v}'}, as: {V}.self)"
                            for v in range(per_line))

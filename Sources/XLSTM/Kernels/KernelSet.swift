@@ -182,8 +182,8 @@ public final class KernelSet: Sendable {
     /// The peak-rate loop (12 independent chains) and the FLOPs of one of its iterations.
     let peakLoop: @Sendable (Int) -> Float
     public let peakFlopsPerIteration: Int
-    /// The read-bandwidth loop (8 sequential streams, this ISA's widest loads): (p, bytes) -> sum.
-    let streamRead: @Sendable (UnsafeRawPointer, Int) -> Float
+    /// The read-bandwidth loop (8 sequential streams, this ISA's widest loads): (p, bytes, L2 prefetch) -> sum.
+    let streamRead: @Sendable (UnsafeRawPointer, Int, Bool) -> Float
 
     typealias MatVec<Element> = @Sendable (UnsafePointer<Element>, Int, Int, UnsafePointer<Float>,
                                            UnsafeMutablePointer<Float>) -> Void
@@ -228,7 +228,7 @@ public final class KernelSet: Sendable {
                  paperGates: (silu: Unary, skip: SkipGate, gelu: Gate),
                  dot: @escaping @Sendable (UnsafePointer<Float>, UnsafePointer<Float>, Int) -> Float, tile: (mr: Int, nr: Int), lanes: Int,
                  peakLoop: @escaping @Sendable (Int) -> Float,
-                 streamRead: @escaping @Sendable (UnsafeRawPointer, Int) -> Float) {
+                 streamRead: @escaping @Sendable (UnsafeRawPointer, Int, Bool) -> Float) {
         self.path = path
         precision = .exact
         int8MatVec = nil
@@ -431,8 +431,11 @@ public final class KernelSet: Sendable {
     public func runPeakLoop(iterations: Int) -> Float { peakLoop(iterations) }
 
     /// Reads `bytes` (a multiple of 512) at `p` with this path's bandwidth loop on the calling thread
-    /// (for the benchmark); returns the sum of the floats read.
-    public func runStreamRead(_ p: UnsafeRawPointer, bytes: Int) -> Float { streamRead(p, bytes) }
+    /// (for the benchmark), each stream also prefetching far ahead into L2 if `prefetchL2` (as the
+    /// streaming kernels do); returns the sum of the floats read.
+    public func runStreamRead(_ p: UnsafeRawPointer, bytes: Int, prefetchL2: Bool = false) -> Float {
+        streamRead(p, bytes, prefetchL2)
+    }
 }
 
 /// The calling thread's buffer for an exact int8 matvec's digits of x (`cols` columns).

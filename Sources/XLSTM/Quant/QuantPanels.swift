@@ -12,6 +12,13 @@
 //           columns per chunk. So `word >> (width·t)` brings MR/NV rows of one column into the lanes.
 //           q8 codes are stored offset by 128 (q + 128 ∈ [0, 255]; value = d · q); q4 codes as in the
 //           file (n ∈ [0, 15]; value = d · (n − 8)).
+//           Except q8 on 16 lanes (the AVX-512 path, `rowWords`): a chunk is NV vectors, vector v
+//           holding rows L·v .. L·v + L − 1, and word j of it 4 consecutive columns of row L·v + j
+//           (byte t: column chunk · 4 + t). That is the u8 operand of one `vpdpbusd` against the 4
+//           activations of those columns, so each instruction does 4 useful products; the layout
+//           above (two rows per word) is what AVX2's `vpmaddubsw` needs — its int16 pair sums
+//           saturate at 2 · 255 · 127, so each q8 code there is paired with a zero activation —
+//           and cost VNNI two `vpdpbusd` per 4 products (measured: see int8_matvec.c).
 //   scales  MR binary16 scales as MR/2 words: word j holds the scale of row j in its low half and
 //           of row j + MR/2 in its high half (the bf16 panels' pairing).
 //
@@ -40,6 +47,9 @@ struct QuantPanelLayout {
     /// [32 · mr]: for column c and lane i, (byte offset << 3) | shift at index c · mr + i.
     let codeSlots: [Int32]
 
+    /// Whether a word holds 4 columns of one row (q8 on the 16-lane AVX-512 path; see the top).
+    static func rowWords(format: QuantFormat, lanes: Int) -> Bool { format == .q8 && lanes == 16 }
+
     init(format: QuantFormat, mr: Int, lanes: Int) {
         self.format = format
         self.mr = mr
@@ -47,15 +57,21 @@ struct QuantPanelLayout {
         let nv = mr / lanes
         let perWord = format.codesPerWord
         let width = 32 / perWord
-        let columnsPerChunk = perWord / nv
+        let rowWords = QuantPanelLayout.rowWords(format: format, lanes: lanes)
+        let columnsPerChunk = rowWords ? perWord : perWord / nv
         var slots = [Int32](repeating: 0, count: QuantFormat.blockSize * mr)
         for c in 0..<QuantFormat.blockSize {
             for i in 0..<mr {
                 let v = i / lanes, j = i % lanes
                 let chunk = c / columnsPerChunk
-                let t = (c % columnsPerChunk) * nv + v
-                let bit = t * width
-                let byte = chunk * 4 * lanes + j * 4 + bit / 8
+                let byte: Int, bit: Int
+                if rowWords {
+                    bit = (c % columnsPerChunk) * width
+                    byte = (chunk * nv + v) * 4 * lanes + j * 4 + bit / 8
+                } else {
+                    bit = ((c % columnsPerChunk) * nv + v) * width
+                    byte = chunk * 4 * lanes + j * 4 + bit / 8
+                }
                 slots[c * mr + i] = Int32(byte << 3 | bit % 8)
             }
         }
