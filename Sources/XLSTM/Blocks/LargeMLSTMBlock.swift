@@ -99,16 +99,12 @@ struct LargeMLSTMBlock: RecurrentBlock, @unchecked Sendable {
             for i in 0..<(2 * NH) { gates[i] = softCap(gates[i], cap) }
         }
 
-        let cState = state
-        let nState = cState + NH * DQK * DV
-        let mState = nState + NH * DQK
         let queryScale = Float(1 / Double(DQK).squareRoot())
-        for head in 0..<NH {
-            mLSTMCellStep(q: q + head * DQK, k: k + head * DQK, v: v + head * DV,
-                          inputPreactivation: gates[head], forgetPreactivation: gates[NH + head],
-                          c: cState + head * DQK * DV, n: nState + head * DQK, m: mState + head,
-                          qkDim: DQK, vDim: DV, keyScale: 1, queryScale: queryScale, eps: config.cellEps,
-                          h: h + head * DV, kernels: projections.weight.kernels)
+        withUnsafePointer(to: state) { states in
+            forEachStepCell(StepCells(q: q, k: k, v: v, rowStride: 0, gates: gates, gateStride: 0, h: h, hStride: 0,
+                                      states: states, stateOffset: 0, heads: NH, qkDim: DQK, vDim: DV, keyScale: 1,
+                                      queryScale: queryScale, eps: config.cellEps, kernels: projections.weight.kernels),
+                            pool: pool)
         }
         multiHeadLayerNorm(h, heads: NH, headDim: DV, weight: headNorm, bias: headNormBias, eps: config.normEps)
         projections.weight.kernels.multiplyBySigmoid(h, o, V)

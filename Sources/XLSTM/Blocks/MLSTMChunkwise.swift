@@ -124,6 +124,20 @@ struct StepCells: IndexedBody {
     }
 }
 
+/// One token's cells (`cells` of one session, one index per head): on the pool when the block's
+/// matrix memory holds at least `Matrix.streamingBytes` (the xLSTM-7B shape: 4 MB per block, read
+/// and written each token — from memory, where two cores move it faster than one), else on the
+/// calling thread (a few hundred KB stay in cache, where a hand-off costs more than it saves).
+/// Every head computes alike either way, so the bits do not depend on it.
+@inline(__always)
+func forEachStepCell(_ cells: StepCells, pool: ThreadPool?) {
+    if cells.heads * cells.qkDim * cells.vDim * 4 >= Matrix.streamingBytes {
+        forEachHead(cells.heads, pool: pool, cells)
+    } else {
+        for head in 0..<cells.heads { cells(head) }
+    }
+}
+
 /// Runs the cell over `count` tokens in chunks of `chunkSize`, updating c [qkDim, vDim], n [qkDim], m.
 func mLSTMChunkwise(_ span: MLSTMSpan, count: Int, qkDim: Int, vDim: Int, keyScale: Float, queryScale: Float,
                     eps: Float, c: UnsafeMutablePointer<Float>, n: UnsafeMutablePointer<Float>,

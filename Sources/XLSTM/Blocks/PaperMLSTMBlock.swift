@@ -110,16 +110,12 @@ struct PaperMLSTMBlock: RecurrentBlock, @unchecked Sendable {
         vProj.apply(mBranch, into: v)
         self.gates.apply(qkv, into: gates)
 
-        let cState = state + convStateCount
-        let nState = cState + NH * DH * DH
-        let mState = nState + NH * DH
         let keyScale = 1 / sqrtf(Float(DH))
-        for head in 0..<NH {
-            mLSTMCellStep(q: q + head * DH, k: k + head * DH, v: v + head * DH,
-                          inputPreactivation: gates[head], forgetPreactivation: gates[NH + head],
-                          c: cState + head * DH * DH, n: nState + head * DH, m: mState + head,
-                          qkDim: DH, vDim: DH, keyScale: keyScale, queryScale: 1, eps: 1e-6, h: h + head * DH,
-                          kernels: projUp.weight.kernels)
+        withUnsafePointer(to: state) { states in
+            forEachStepCell(StepCells(q: q, k: k, v: v, rowStride: 0, gates: gates, gateStride: 0, h: h, hStride: 0,
+                                      states: states, stateOffset: convStateCount, heads: NH, qkDim: DH, vDim: DH,
+                                      keyScale: keyScale, queryScale: 1, eps: 1e-6, kernels: projUp.weight.kernels),
+                            pool: pool)
         }
         multiHeadLayerNorm(h, heads: NH, headDim: DH, weight: outNorm, bias: nil, eps: 1e-5)
         projUp.weight.kernels.skipSiluGate(h, learnableSkip, convOut, z, I)
