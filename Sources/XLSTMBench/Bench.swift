@@ -148,7 +148,8 @@ struct Bench: ParsableCommand {
         print("model     \(loaded.family == .large ? "7B family" : "paper family"), \(fmt(params / 1e6)) M parameters, "
               + "\(loaded.weights.dtypes.map(\.rawValue).sorted().joined(separator: "+")), step reads \(fmt(Double(loaded.stepWeightBytes) / 1e6)) MB")
 
-        print("precision \(loaded.precision)" + (loaded.kernels.int8MatVec.map { " (q8/q4 matvecs: int8, \($0))" } ?? " (float32 activations)"))
+        print("precision \(loaded.precision)" + (loaded.kernels.int8MatVec.map { " (q8/q4 matvecs: int8, \($0)" } ?? " (float32 activations")
+              + (loaded.kernels.bf16GEMMName.map { "; bf16 projections: bf16 activations, \($0)" } ?? "") + ")")
         print("load      \(fmt(loadSeconds)) s (weights repacked for \(kernels.path)), resident memory +\(fmt(Double(residentBytes() - rssBefore) / 1e6)) MB")
         let tokens = (0..<max(prompt, steps + 1)).map { Int32(($0 * 7919 + 13) % loaded.vocabSize) }
 
@@ -209,8 +210,16 @@ struct Bench: ParsableCommand {
             print("machine   int8 peak (vpdpbusd, 2 ops per multiply-add) \(fmt(int8Peak / 1e9)) GOP/s  "
                   + "(\(threads) thread\(threads == 1 ? "" : "s"))")
         }
+        // `fast` on bf16 weights with AVX-512 BF16 runs `vdpbf16ps`: held against its peak too.
+        let bf16Peak = int8Peak == nil && loaded.kernels.bf16GEMMName != nil && loaded.weights.dtypes.contains(.bf16)
+            ? measurePeakBF16(pool: pool) : nil
+        if let bf16Peak {
+            print("machine   bf16 peak (vdpbf16ps, 4 FLOP per lane) \(fmt(bf16Peak / 1e9)) GFLOP/s  "
+                  + "(\(threads) thread\(threads == 1 ? "" : "s"))")
+        }
         func ofPeaks(_ rate: Double) -> String {
             "\(fmt(100 * rate / peak))% of the FMA peak" + (int8Peak.map { ", \(fmt(100 * rate / $0))% of the int8 peak" } ?? "")
+                + (bf16Peak.map { ", \(fmt(100 * rate / $0))% of the bf16 peak" } ?? "")
         }
         print("prefill   \(fmt(prefillRate)) tokens/s for \(prompt) tokens = \(fmt(prefillRate / stepRate))× step; "
               + "\(fmt(flops / prefillSeconds / 1e9)) GFLOP/s overall = \(ofPeaks(flops / prefillSeconds))")

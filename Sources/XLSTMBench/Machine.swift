@@ -45,6 +45,27 @@ func measurePeakInt8(pool: ThreadPool) -> Double? {
     return best
 }
 
+/// FLOP/s (4 per lane and instruction: two multiply-adds) of AVX-512 BF16 `vdpbf16ps` on every
+/// thread of `pool`: 20 independent chains per thread; nil where the CPU has no AVX-512 BF16. The
+/// ceiling of `fast`'s bf16 GEMM.
+func measurePeakBF16(pool: ThreadPool) -> Double? {
+    guard KernelSet.runBF16PeakLoop(iterations: 1) != nil else { return nil }
+    let iterations = 20_000_000
+    var sinks = [Float](repeating: 0, count: pool.parts)
+    var best = 0.0
+    for _ in 0..<3 {
+        let start = now()
+        sinks.withUnsafeMutableBufferPointer { out in
+            let base = out.baseAddress!
+            pool.run { part in base[part] = KernelSet.runBF16PeakLoop(iterations: iterations) ?? 0 }
+        }
+        let seconds = now() - start
+        best = max(best, Double(iterations) * Double(KernelSet.bf16PeakFlopsPerIteration) * Double(pool.parts) / seconds)
+    }
+    if sinks.contains(-1) { print("(sink)") }
+    return best
+}
+
 /// Bytes/s of streaming reads, the ceiling a bandwidth-bound step is held against: the most this
 /// machine reads, so a figure above 100 % means the step is served partly from cache (a model whose
 /// weights are not ≫ L3), never that the reference loop was slow. Hence:

@@ -161,10 +161,12 @@ public enum xlstm_precision: Int32, CEnum {
     /// float32 activations everywhere: the results the reference fixtures check (≤ 1e-4). Default.
     case XLSTM_PRECISION_EXACT = 0
     /// The q8 / q4 projections quantize their input to int8 per block of 32 and sum integer
-    /// products (AVX-512 VNNI or AVX2): the single-session step's matvecs (decode near the memory
-    /// bandwidth) and prefill's and batches' GEMMs (each token's result bit for bit its step's), at
-    /// a measured error (README). f32 / bf16 weights run as in exact; on a path without int8
-    /// kernels (portable) the model loads as exact, which `xlstm_model_get_precision` reports.
+    /// products (AVX-512 VNNI or AVX2); on a CPU with AVX-512 BF16 the bf16 projections round their
+    /// input to bfloat16 and sum with `vdpbf16ps`. Both in the single-session step's matvecs (decode
+    /// near the memory bandwidth) and in prefill's and batches' GEMMs (each token's result bit for
+    /// bit its step's), at a measured error (README). f32 weights (and bf16 without AVX-512 BF16)
+    /// run as in exact; on a path without int8 kernels (portable) the model loads as exact, which
+    /// `xlstm_model_get_precision` reports.
     case XLSTM_PRECISION_FAST = 1
 }
 

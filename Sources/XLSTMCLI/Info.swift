@@ -54,7 +54,8 @@ struct Info: ParsableCommand {
               + "; XLSTM_CPU=portable|avx2|avx512 forces a lower path)")
         let int8 = model.kernels.int8MatVec
         print("precision:       \(model.precision)" + (model.precision == .fast
-            ? " (the step's q8/q4 matvecs: int8 activations, \(int8 ?? "?"))"
+            ? " (the q8/q4 projections: int8 activations, \(int8 ?? "?")"
+                + (model.kernels.bf16GEMMName.map { "; bf16 projections: bf16 activations, \($0)" } ?? "") + ")"
             : " (float32 activations" + (int8.map { "; q8/q4 matvecs: \($0)" } ?? "") + ")"))
     }
 }

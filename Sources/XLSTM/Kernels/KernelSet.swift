@@ -99,9 +99,10 @@ public enum Precision: Int, CaseIterable, Sendable, CustomStringConvertible {
     /// float32 activations everywhere: every fixture within 1e-4 of the official code (the default).
     case exact = 0
     /// The quantized (q8 / q4) projections quantize their input to int8 per block of 32 and sum
-    /// integer products (AVX-512 VNNI, AVX2): the step's matvecs — decode at the memory bandwidth —
+    /// integer products (AVX-512 VNNI, AVX2), and on a CPU with AVX-512 BF16 the bf16 projections
+    /// round theirs to bfloat16 (`vdpbf16ps`): the step's matvecs — decode at the memory bandwidth —
     /// and prefill's and batches' GEMMs, each token computed bit for bit as the step's matvec would;
-    /// at a measured error (README "Precision"). f32 / bf16 weights run as `exact`.
+    /// at a measured error (README "Precision"). f32 weights (bf16 without AVX-512 BF16) run as `exact`.
     case fast = 1
 
     public var description: String { self == .exact ? "exact" : "fast" }
@@ -128,6 +129,13 @@ public final class KernelSet: Sendable {
     let int8GEMM: Int8GEMM?
     /// Its name ("avx512-vnni", "avx2"), nil without one.
     public var int8GEMMName: String? { int8GEMM?.name }
+    /// `fast` on a CPU with AVX-512 BF16: the bf16 projections' activations rounded to bf16 and summed
+    /// by `vdpbf16ps` — the step's matvecs (`matVecPackedBF16` / `matVecStreamingBF16` are then these)
+    /// and prefill's and batches' GEMM, each token bit for bit as the step (Sources/CXLSTMCPU/
+    /// include/xlstm_bf16.h); nil where bf16 weights run as in `exact`.
+    let bf16GEMM: BF16GEMM?
+    /// Its name ("avx512-bf16"), nil without one.
+    public var bf16GEMMName: String? { bf16GEMM?.name }
     /// Row-major W [rows, cols] (f32) · x [cols] -> y [rows] (small per-head matrices, used in place).
     let matVecRowMajorF32: MatVec<Float>
     /// W in f32 / bf16 panels of `mr` rows · x [cols] -> y [rows] (MatrixPacking.swift).
@@ -210,6 +218,17 @@ public final class KernelSet: Sendable {
         let q8: Product
         let q4: Product
     }
+
+    /// The bf16 GEMM of `fast` (xlstm_bf16.h): `pack` (x, xStride, n, cols, out) the token rows once per
+    /// call, then `product` (panels, rows, cols, tokens, n, y, yStride, scratch).
+    struct BF16GEMM: Sendable {
+        typealias Pack = @Sendable (UnsafePointer<Float>, Int, Int, Int, UnsafeMutableRawPointer) -> Void
+        typealias Product = @Sendable (UnsafePointer<UInt16>, Int, Int, UnsafeRawPointer, Int, UnsafeMutablePointer<Float>, Int,
+                                       UnsafeMutableRawPointer) -> Void
+        let name: String
+        let pack: Pack
+        let product: Product
+    }
     typealias WideningMicroKernel = @Sendable (Int, UnsafePointer<UInt16>, UnsafePointer<Float>, UnsafeMutablePointer<Float>,
                                                Int, Bool, UnsafeRawPointer, UnsafeMutablePointer<Float>) -> Void
     typealias MicroKernel<Element> = @Sendable (Int, UnsafePointer<Element>, UnsafePointer<Float>,
@@ -233,6 +252,7 @@ public final class KernelSet: Sendable {
         precision = .exact
         int8MatVec = nil
         int8GEMM = nil
+        bf16GEMM = nil
         matVecRowMajorF32 = rowMajor
         matVecPackedF32 = packedF32
         matVecPackedBF16 = packedBF16
@@ -266,18 +286,21 @@ public final class KernelSet: Sendable {
         peakFlopsPerIteration = 12 * lanes * 2
     }
 
-    /// `base` with the quantized matvecs replaced by int8 kernels named `name`.
+    /// `base` with the quantized matvecs replaced by int8 kernels named `name` (and, with `bf16`, the
+    /// bf16 matvecs by `bf16Matvec` and the bf16 GEMM by `bf16`).
     private init(_ base: KernelSet, int8Q8: @escaping MatVec<UInt8>, int8Q4: @escaping MatVec<UInt8>, name: String,
-                 precision: Precision = .fast, gemm: Int8GEMM? = nil) {
+                 precision: Precision = .fast, gemm: Int8GEMM? = nil,
+                 bf16: (matVec: MatVec<UInt16>, gemm: BF16GEMM)? = nil) {
         path = base.path
         self.precision = precision
         int8MatVec = name
         int8GEMM = gemm
+        bf16GEMM = bf16?.gemm
         matVecRowMajorF32 = base.matVecRowMajorF32
         matVecPackedF32 = base.matVecPackedF32
-        matVecPackedBF16 = base.matVecPackedBF16
+        matVecPackedBF16 = bf16?.matVec ?? base.matVecPackedBF16
         matVecStreamingF32 = base.matVecStreamingF32
-        matVecStreamingBF16 = base.matVecStreamingBF16
+        matVecStreamingBF16 = bf16?.matVec ?? base.matVecStreamingBF16
         matVecPackedQ8 = int8Q8
         matVecPackedQ4 = int8Q4
         dequantizePanelQ8 = base.dequantizePanelQ8
@@ -331,6 +354,13 @@ public final class KernelSet: Sendable {
                                                      quantize: { int8_gemm_quantize_vnni512($0, $1, $2, $3, $4, $5) },
                                                      q8: { int8_gemm_q8_vnni512($0.assumingMemoryBound(to: UInt8.self), $1, $2, $3, $4, $5, $6, $7) },
                                                      q4: { int8_gemm_q4_vnni512($0.assumingMemoryBound(to: UInt8.self), $1, $2, $3, $4, $5, $6, $7) }))
+    static let avx512FastBF16 = KernelSet(.avx512, int8Q8: { int8_matvec_q8_vnni512($0, $1, $2, $3, $4) },
+                                          int8Q4: { int8_matvec_q4_vnni512($0, $1, $2, $3, $4) }, name: "avx512-vnni",
+                                          gemm: avx512Fast.int8GEMM,
+                                          bf16: (matVec: bf16MatVecAVX512,
+                                                 gemm: BF16GEMM(name: "avx512-bf16",
+                                                                pack: { bf16_gemm_pack_avx512bf16($0, $1, $2, $3, $4) },
+                                                                product: { bf16_gemm_avx512bf16($0, $1, $2, $3, $4, $5, $6, $7) })))
     static let avx2ExactInt8 = KernelSet(.avx2, int8Q8: { int8_matvec_q8_exact_avx2($0, $1, $2, $3, $4, exactInt8Scratch(cols: $2)) },
                                          int8Q4: { int8_matvec_q4_exact_avx2($0, $1, $2, $3, $4, exactInt8Scratch(cols: $2)) },
                                          name: "avx2, 3 digits", precision: .exact)
@@ -372,7 +402,7 @@ public final class KernelSet: Sendable {
     public static func table(_ path: CPUPath, precision: Precision = .exact) -> KernelSet {
         #if arch(x86_64)
         let cpu = CPUInfo.current
-        let f16c = cpu.has(CPU_FEATURE_F16C), vnni = cpu.has(CPU_FEATURE_AVX512VNNI)
+        let f16c = cpu.has(CPU_FEATURE_F16C), vnni = cpu.has(CPU_FEATURE_AVX512VNNI), bf16 = cpu.has(CPU_FEATURE_AVX512BF16)
         switch path {
         case .portable: return .portable
         case .avx2:
@@ -380,7 +410,8 @@ public final class KernelSet: Sendable {
             return precision == .fast ? .avx2Fast : .avx2ExactInt8
         case .avx512:
             guard f16c && vnni else { return .avx512 }
-            return precision == .fast ? .avx512Fast : .avx512ExactVNNI
+            guard precision == .fast else { return .avx512ExactVNNI }
+            return bf16 ? .avx512FastBF16 : .avx512Fast
         }
         #else
         return .portable
@@ -427,6 +458,21 @@ public final class KernelSet: Sendable {
         #endif
     }
 
+    /// FLOPs of one iteration of `runBF16PeakLoop` (20 chains of 16 lanes, two multiply-adds each).
+    public static let bf16PeakFlopsPerIteration = 20 * 16 * 2 * 2
+
+    /// The bf16 dot-product peak loop (20 independent `vdpbf16ps` chains) on the calling thread, for
+    /// the benchmark's `fast` figures: a sink, or nil where this CPU has no AVX-512 BF16.
+    public static func runBF16PeakLoop(iterations: Int) -> Float? {
+        #if arch(x86_64)
+        let cpu = CPUInfo.current
+        guard cpu.supports(.avx512), cpu.has(CPU_FEATURE_AVX512BF16) else { return nil }
+        return bf16_peak_avx512bf16(iterations)
+        #else
+        return nil
+        #endif
+    }
+
     /// FLOP/s of this path's peak loop on the calling thread over `iterations` (for the benchmark).
     public func runPeakLoop(iterations: Int) -> Float { peakLoop(iterations) }
 
@@ -437,6 +483,24 @@ public final class KernelSet: Sendable {
         streamRead(p, bytes, prefetchL2)
     }
 }
+
+#if arch(x86_64)
+/// `fast`'s bf16 matvec (AVX-512 BF16): x rounded into column pairs in the calling thread's buffer,
+/// then `vdpbf16ps` over the panels. An odd `cols` (no engine matrix has one) runs the exact kernel.
+@Sendable
+func bf16MatVecAVX512(_ w: UnsafePointer<UInt16>, _ rows: Int, _ cols: Int, _ x: UnsafePointer<Float>,
+                      _ y: UnsafeMutablePointer<Float>) {
+    guard cols % 2 == 0 else {
+        KernelSet.avx512.matVecPackedBF16(w, rows, cols, x, y)
+        return
+    }
+    let pairs = ThreadScratch.buffer(.int8Digits, floats: cols / 2)
+    pairs.withMemoryRebound(to: UInt32.self, capacity: cols / 2) { p in
+        bf16_pack_pairs_avx512bf16(x, cols, p)
+        bf16_matvec_avx512bf16(w, rows, cols, p, y)
+    }
+}
+#endif
 
 /// The calling thread's buffer for an exact int8 matvec's digits of x (`cols` columns).
 @inline(__always)

@@ -103,7 +103,7 @@ extension Matrix {
     /// The loop nest above on the calling thread: the tokens in blocks of `gemmTokenBlock`, each
     /// through `batchGEMM`.
     func gemm(_ x: UnsafePointer<Float>, xStride: Int, count n: Int, into y: UnsafeMutablePointer<Float>, yStride: Int) {
-        if int8GEMM(x, xStride: xStride, count: n, into: y, yStride: yStride) { return }
+        if fastGEMM(x, xStride: xStride, count: n, into: y, yStride: yStride) { return }
         let block = Matrix.gemmTokenBlock(cols: cols, nr: kernels.nr, minimumSlivers: quantFormat == nil ? 4 : 8)
         var first = 0
         while first < n {
@@ -139,14 +139,27 @@ func packTokens(_ x: UnsafePointer<Float>, xStride: Int, first: Int, count: Int,
 }
 
 extension Matrix {
-    /// `fast`'s int8 GEMM on the calling thread, for q8 / q4 storage when `kernels` has one (else
-    /// false, nothing done): X's `n` rows quantized once into the thread's buffer, then every panel
-    /// (unpacked into the thread's panel buffer); no allocation once the buffers have grown. Each
-    /// token's row of Y is bit-identical to the fast matvec's (xlstm_int8.h), so it depends neither
-    /// on n, nor on the other rows of X, nor on the thread split.
+    /// `fast`'s int8 GEMM on the calling thread, for q8 / q4 storage when `kernels` has one, or its
+    /// bf16 GEMM for bf16 storage (AVX-512 BF16; else false, nothing done): X's `n` rows quantized
+    /// (rounded to bf16 pairs) once into the thread's buffer, then every panel (unpacked into the
+    /// thread's panel buffer); no allocation once the buffers have grown. Each token's row of Y is
+    /// bit-identical to the fast matvec's (xlstm_int8.h, xlstm_bf16.h), so it depends neither on n,
+    /// nor on the other rows of X, nor on the thread split.
     @inline(__always)
-    func int8GEMM(_ x: UnsafePointer<Float>, xStride: Int, count n: Int, into y: UnsafeMutablePointer<Float>,
+    func fastGEMM(_ x: UnsafePointer<Float>, xStride: Int, count n: Int, into y: UnsafeMutablePointer<Float>,
                   yStride: Int) -> Bool {
+        if case let .bf16(w) = storage {
+            guard let bf16 = kernels.bf16GEMM, cols % 2 == 0 else { return false }
+            if n == 1 {   // the same bits from the matvec
+                applySerial(x, into: y)
+                return true
+            }
+            let tokens = ThreadScratch.buffer(.int8Tokens, floats: (bf16_gemm_activation_bytes(n, cols) + 3) / 4)
+            let panel = ThreadScratch.buffer(.int8Panel, floats: (bf16_gemm_panel_scratch_bytes() + 3) / 4)
+            bf16.pack(x, xStride, n, cols, tokens)
+            bf16.product(w, rows, cols, tokens, n, y, yStride, panel)
+            return true
+        }
         guard let int8 = kernels.int8GEMM else { return false }
         let product: KernelSet.Int8GEMM.Product, offset: Int32, w: UnsafeRawPointer
         switch storage {

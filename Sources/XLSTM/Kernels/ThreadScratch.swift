@@ -25,9 +25,9 @@ enum ThreadScratch {
         case packedB = 0     // [K · columns]: one token block's inputs, packed in NR-token slivers (batchGEMM)
         case edgeTile = 1    // [NR · MR]: a partial micro-tile
         case cell = 2        // the chunkwise mLSTM cell of one head (mLSTMChunkScratchCount); the sLSTM's R·y of one head
-        case int8Tokens = 3  // the int8 GEMM's quantized token rows (int8_gemm_activation_bytes)
-        case int8Panel = 4   // the int8 GEMM's unpacked panel (int8_gemm_panel_scratch_bytes)
-        case int8Digits = 5  // the exact int8 matvecs' digits of x (int8_matvec_exact_scratch_bytes)
+        case int8Tokens = 3  // the fast GEMMs' token rows: int8 (int8_gemm_activation_bytes) or bf16 pairs (bf16_gemm_activation_bytes)
+        case int8Panel = 4   // the fast GEMMs' unpacked panel (int8_gemm_panel_scratch_bytes, bf16_gemm_panel_scratch_bytes)
+        case int8Digits = 5  // the exact int8 matvecs' digits of x (int8_matvec_exact_scratch_bytes); the fast bf16 matvec's pairs
     }
 
     /// The thread's table: per slot, a 64-byte aligned buffer and its capacity in floats; the

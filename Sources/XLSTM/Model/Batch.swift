@@ -109,13 +109,13 @@ extension Matrix {
     /// block by token block.
     /// (perf -e cpu-clock, 16 sessions of the 162 M model, 1 thread: ~95% of the batch in the
     /// micro-kernel; a third of it on the zero-padded columns of the last 12-token sliver.)
-    /// Under `fast`, q8 / q4 panels take the int8 GEMM (MatMul.swift `int8GEMM`): it too streams
+    /// Under `fast`, q8 / q4 panels take the int8 GEMM (MatMul.swift `fastGEMM`): it too streams
     /// each panel once and computes every token alike (as the fast step's matvec). bf16 panels with
     /// two slivers or more are widened once per K block, by the first sliver's micro-kernel
     /// (`microKernelWideningBF16`, into the thread's tile), and the other slivers run the f32
     /// micro-kernels on the widened rows: the same values and chains, so the same bits.
     func batchGEMM(_ x: UnsafePointer<Float>, xStride: Int, count n: Int, into y: UnsafeMutablePointer<Float>, yStride: Int) {
-        if int8GEMM(x, xStride: xStride, count: n, into: y, yStride: yStride) { return }
+        if fastGEMM(x, xStride: xStride, count: n, into: y, yStride: yStride) { return }
         let mr = kernels.mr, nr = kernels.nr, nn = kernels.narrowNR
         let M = rows, K = cols, KC = Matrix.gemmKC
         let wide = n / nr, narrow = (n - wide * nr + nn - 1) / nn

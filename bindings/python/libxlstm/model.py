@@ -63,7 +63,8 @@ class Model(Owner):
     fastest this CPU runs; a path it cannot run raises :class:`ModelLoadError` with UNSUPPORTED);
     ``load_mode`` a :class:`LoadMode` (default MMAP; COPY makes the model immune to later changes of
     its files, MLOCK locks the mapping in RAM); ``precision`` a :class:`Precision` (default EXACT;
-    FAST gives the step's q8/q4 matvecs int8 activations, README "Precision"; ``self.precision`` is
+    FAST gives the q8/q4 projections int8 activations, and the bf16 ones bf16 activations on a CPU
+    with AVX-512 BF16, README "Precision"; ``self.precision`` is
     what the model runs: EXACT where this path has no int8 kernels).
     Raises :class:`ModelLoadError` (``status`` IO, INVALID_MODEL or UNSUPPORTED) with the library's
     message naming the file and tensor at fault.
