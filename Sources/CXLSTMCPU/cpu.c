@@ -78,7 +78,22 @@ void cpu_brand(char out[49]) {
     while (start < 48 && out[start] == ' ') start++;
     if (start) memmove(out, out + start, 49 - start);
 }
+int cpu_vendor(uint32_t *family) {
+    unsigned a, b, c, d;
+    *family = 0;
+    if (!__get_cpuid(0, &a, &b, &c, &d)) return 0;
+    char vendor[13];
+    memcpy(vendor, &b, 4), memcpy(vendor + 4, &d, 4), memcpy(vendor + 8, &c, 4), vendor[12] = 0;
+    if (__get_cpuid(1, &a, &b, &c, &d)) {
+        const uint32_t base = (a >> 8) & 0xF;
+        *family = base == 0xF ? base + ((a >> 20) & 0xFF) : base;
+    }
+    if (strcmp(vendor, "AuthenticAMD") == 0) return 1;
+    if (strcmp(vendor, "GenuineIntel") == 0) return 2;
+    return 0;
+}
 #else
 uint32_t cpu_detect_features(void) { return 0; }
 void cpu_brand(char out[49]) { memset(out, 0, 49); }
+int cpu_vendor(uint32_t *family) { *family = 0; return 0; }
 #endif

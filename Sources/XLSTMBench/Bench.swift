@@ -30,6 +30,9 @@ struct Bench: ParsableCommand {
     @Option(help: "Model directory; by default a random 7B-family model is written to a temporary directory.")
     var model: String?
 
+    @Option(help: "Write the generated random model into this (new or empty) directory and keep it, e.g. for tools/bench_vs_torch.py or an A/B of two builds on one model.")
+    var saveModel: String?
+
     @Option(help: "Storage dtype of the generated model: f32 or bf16.")
     var dtype: String = "f32"
 
@@ -110,7 +113,8 @@ struct Bench: ParsableCommand {
         do { kernels = try KernelSet.select(cpu == "auto" ? nil : CPUPath(name: cpu)) } catch { throw ValidationError(error.message) }
         let info = CPUInfo.current
         print("cpu       \(info.brand); \(info.featureNames.joined(separator: " ")); kernels: \(kernels.path) "
-              + "(this CPU runs \(info.supportedPaths.map(\.description).joined(separator: ", ")))")
+              + "(this CPU runs \(info.supportedPaths.map(\.description).joined(separator: ", "))); streamed matvecs: "
+              + (kernels.oneStream ? "one panel stream" : "two panel streams + L2 prefetch") + " (XLSTM_STREAMS=1|2)")
         let pool = ThreadPool(threads: threads)
         let peak = measurePeakFMA(pool: pool, kernels: kernels)
         // The best of 5 passes: the ceiling printed here (and the bandwidth of --batch-gemm). The
@@ -130,8 +134,14 @@ struct Bench: ParsableCommand {
         var directory = model ?? ""
         var temporary: String?
         if model == nil {
-            let made = makeTemporaryDirectory()
-            temporary = made
+            let made: String
+            if let saveModel {
+                mkdir(saveModel, 0o755)
+                made = saveModel
+            } else {
+                made = makeTemporaryDirectory()
+                temporary = made
+            }
             directory = made
             try writeRandomLargeModel(directory, embedding: embedding, blocks: blocks, vocab: vocab, bf16: dtype == "bf16")
         }

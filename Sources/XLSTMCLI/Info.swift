@@ -51,7 +51,8 @@ struct Info: ParsableCommand {
               + "\(model.prefillScratchBytes()), batch \(model.batchScratchBytesPerSession) per session)")
         let cpu = CPUInfo.current
         print("kernels:         \(model.cpuPath) (\(cpu.brand); runs \(cpu.supportedPaths.map(\.description).joined(separator: ", "))"
-              + "; XLSTM_CPU=portable|avx2|avx512 forces a lower path)")
+              + "; XLSTM_CPU=portable|avx2|avx512 forces a lower path; streamed matvecs: "
+              + (model.kernels.oneStream ? "one panel stream" : "two panel streams") + ")")
         let int8 = model.kernels.int8MatVec
         print("precision:       \(model.precision)" + (model.precision == .fast
             ? " (the q8/q4 projections: int8 activations, \(int8 ?? "?")"

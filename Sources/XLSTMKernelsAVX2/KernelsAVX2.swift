@@ -106,7 +106,15 @@ public func matVecRowMajorF32AVX2(_ w: UnsafePointer<Float>, _ rows: Int, _ cols
 /// 64 k keep the rounding of a blocked sum.
 @inline(never)
 public func matVecPackedF32AVX2(_ a: UnsafePointer<Float>, _ rows: Int, _ cols: Int, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-    matVecPackedF32BodyAVX2(a, rows, cols, x, y, streaming: false)
+    matVecPackedF32BodyAVX2(a, rows, cols, x, y, streaming: false, single: false)
+}
+
+/// matVecPackedF32AVX2 for a matrix streamed from memory, one panel at a time with only the
+/// L1 prefetch: one sequential stream (AMD Zen 5 reads one stream faster than two with the far
+/// L2 prefetch: KernelSet `singleStream`). The same sums, so the same bits.
+@inline(never)
+public func matVecPackedF32SingleStreamAVX2(_ a: UnsafePointer<Float>, _ rows: Int, _ cols: Int, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    matVecPackedF32BodyAVX2(a, rows, cols, x, y, streaming: false, single: true)
 }
 
 /// matVecPackedF32AVX2 for a matrix streamed from memory: each panel stream also prefetched
@@ -114,16 +122,16 @@ public func matVecPackedF32AVX2(_ a: UnsafePointer<Float>, _ rows: Int, _ cols: 
 /// cache the extra prefetches only take load slots: the 0.5 M-parameter model's f32 step -7-11%.)
 @inline(never)
 public func matVecPackedF32StreamingAVX2(_ a: UnsafePointer<Float>, _ rows: Int, _ cols: Int, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-    matVecPackedF32BodyAVX2(a, rows, cols, x, y, streaming: true)
+    matVecPackedF32BodyAVX2(a, rows, cols, x, y, streaming: true, single: false)
 }
 
-/// The two above, `streaming` a constant in each (inlined, so each gets its own loop).
+/// The three above, `streaming` and `single` constants in each (inlined, so each gets its own loop).
 @inline(__always)
-func matVecPackedF32BodyAVX2(_ a: UnsafePointer<Float>, _ rows: Int, _ cols: Int, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, streaming: Bool) {
+func matVecPackedF32BodyAVX2(_ a: UnsafePointer<Float>, _ rows: Int, _ cols: Int, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, streaming: Bool, single: Bool) {
     let panels = (rows + 15) / 16
     let panelBytes = cols * 64
     var panel = 0
-    while panel + 2 <= panels {
+    while !single && panel + 2 <= panels {
         var pa = UnsafeRawPointer(a) + panel * panelBytes, pb = pa + panelBytes
         var t00 = SIMD8<Float>(); var t01 = SIMD8<Float>(); var t10 = SIMD8<Float>(); var t11 = SIMD8<Float>()
         var k = 0
@@ -181,7 +189,7 @@ func matVecPackedF32BodyAVX2(_ a: UnsafePointer<Float>, _ rows: Int, _ cols: Int
         }
         panel += 2
     }
-    if panel < panels {
+    while panel < panels {
         var pa = UnsafeRawPointer(a) + panel * panelBytes
         var t00 = SIMD8<Float>(); var t01 = SIMD8<Float>()
         var k = 0
@@ -218,6 +226,7 @@ func matVecPackedF32BodyAVX2(_ a: UnsafePointer<Float>, _ rows: Int, _ cols: Int
                 }
             }
         }
+        panel += 1
     }
 }
 
@@ -227,7 +236,15 @@ func matVecPackedF32BodyAVX2(_ a: UnsafePointer<Float>, _ rows: Int, _ cols: Int
 /// 64 k keep the rounding of a blocked sum.
 @inline(never)
 public func matVecPackedBF16AVX2(_ a: UnsafePointer<UInt16>, _ rows: Int, _ cols: Int, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-    matVecPackedBF16BodyAVX2(a, rows, cols, x, y, streaming: false)
+    matVecPackedBF16BodyAVX2(a, rows, cols, x, y, streaming: false, single: false)
+}
+
+/// matVecPackedBF16AVX2 for a matrix streamed from memory, one panel at a time with only the
+/// L1 prefetch: one sequential stream (AMD Zen 5 reads one stream faster than two with the far
+/// L2 prefetch: KernelSet `singleStream`). The same sums, so the same bits.
+@inline(never)
+public func matVecPackedBF16SingleStreamAVX2(_ a: UnsafePointer<UInt16>, _ rows: Int, _ cols: Int, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    matVecPackedBF16BodyAVX2(a, rows, cols, x, y, streaming: false, single: true)
 }
 
 /// matVecPackedBF16AVX2 for a matrix streamed from memory: each panel stream also prefetched
@@ -235,16 +252,16 @@ public func matVecPackedBF16AVX2(_ a: UnsafePointer<UInt16>, _ rows: Int, _ cols
 /// cache the extra prefetches only take load slots: the 0.5 M-parameter model's f32 step -7-11%.)
 @inline(never)
 public func matVecPackedBF16StreamingAVX2(_ a: UnsafePointer<UInt16>, _ rows: Int, _ cols: Int, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-    matVecPackedBF16BodyAVX2(a, rows, cols, x, y, streaming: true)
+    matVecPackedBF16BodyAVX2(a, rows, cols, x, y, streaming: true, single: false)
 }
 
-/// The two above, `streaming` a constant in each (inlined, so each gets its own loop).
+/// The three above, `streaming` and `single` constants in each (inlined, so each gets its own loop).
 @inline(__always)
-func matVecPackedBF16BodyAVX2(_ a: UnsafePointer<UInt16>, _ rows: Int, _ cols: Int, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, streaming: Bool) {
+func matVecPackedBF16BodyAVX2(_ a: UnsafePointer<UInt16>, _ rows: Int, _ cols: Int, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, streaming: Bool, single: Bool) {
     let panels = (rows + 15) / 16
     let panelBytes = cols * 32
     var panel = 0
-    while panel + 2 <= panels {
+    while !single && panel + 2 <= panels {
         var pa = UnsafeRawPointer(a) + panel * panelBytes, pb = pa + panelBytes
         var t00 = SIMD8<Float>(); var t01 = SIMD8<Float>(); var t10 = SIMD8<Float>(); var t11 = SIMD8<Float>()
         var k = 0
@@ -332,7 +349,7 @@ func matVecPackedBF16BodyAVX2(_ a: UnsafePointer<UInt16>, _ rows: Int, _ cols: I
         }
         panel += 2
     }
-    if panel < panels {
+    while panel < panels {
         var pa = UnsafeRawPointer(a) + panel * panelBytes
         var t00 = SIMD8<Float>(); var t01 = SIMD8<Float>()
         var k = 0
@@ -384,6 +401,7 @@ func matVecPackedBF16BodyAVX2(_ a: UnsafePointer<UInt16>, _ rows: Int, _ cols: I
                 }
             }
         }
+        panel += 1
     }
 }
 

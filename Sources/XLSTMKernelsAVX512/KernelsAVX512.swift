@@ -107,7 +107,15 @@ public func matVecRowMajorF32AVX512(_ w: UnsafePointer<Float>, _ rows: Int, _ co
 /// 64 k keep the rounding of a blocked sum.
 @inline(never)
 public func matVecPackedF32AVX512(_ a: UnsafePointer<Float>, _ rows: Int, _ cols: Int, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-    matVecPackedF32BodyAVX512(a, rows, cols, x, y, streaming: false)
+    matVecPackedF32BodyAVX512(a, rows, cols, x, y, streaming: false, single: false)
+}
+
+/// matVecPackedF32AVX512 for a matrix streamed from memory, one panel at a time with only the
+/// L1 prefetch: one sequential stream (AMD Zen 5 reads one stream faster than two with the far
+/// L2 prefetch: KernelSet `singleStream`). The same sums, so the same bits.
+@inline(never)
+public func matVecPackedF32SingleStreamAVX512(_ a: UnsafePointer<Float>, _ rows: Int, _ cols: Int, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    matVecPackedF32BodyAVX512(a, rows, cols, x, y, streaming: false, single: true)
 }
 
 /// matVecPackedF32AVX512 for a matrix streamed from memory: each panel stream also prefetched
@@ -115,16 +123,16 @@ public func matVecPackedF32AVX512(_ a: UnsafePointer<Float>, _ rows: Int, _ cols
 /// cache the extra prefetches only take load slots: the 0.5 M-parameter model's f32 step -7-11%.)
 @inline(never)
 public func matVecPackedF32StreamingAVX512(_ a: UnsafePointer<Float>, _ rows: Int, _ cols: Int, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-    matVecPackedF32BodyAVX512(a, rows, cols, x, y, streaming: true)
+    matVecPackedF32BodyAVX512(a, rows, cols, x, y, streaming: true, single: false)
 }
 
-/// The two above, `streaming` a constant in each (inlined, so each gets its own loop).
+/// The three above, `streaming` and `single` constants in each (inlined, so each gets its own loop).
 @inline(__always)
-func matVecPackedF32BodyAVX512(_ a: UnsafePointer<Float>, _ rows: Int, _ cols: Int, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, streaming: Bool) {
+func matVecPackedF32BodyAVX512(_ a: UnsafePointer<Float>, _ rows: Int, _ cols: Int, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, streaming: Bool, single: Bool) {
     let panels = (rows + 31) / 32
     let panelBytes = cols * 128
     var panel = 0
-    while panel + 2 <= panels {
+    while !single && panel + 2 <= panels {
         var pa = UnsafeRawPointer(a) + panel * panelBytes, pb = pa + panelBytes
         var t00 = SIMD16<Float>(); var t01 = SIMD16<Float>(); var t10 = SIMD16<Float>(); var t11 = SIMD16<Float>()
         var k = 0
@@ -182,7 +190,7 @@ func matVecPackedF32BodyAVX512(_ a: UnsafePointer<Float>, _ rows: Int, _ cols: I
         }
         panel += 2
     }
-    if panel < panels {
+    while panel < panels {
         var pa = UnsafeRawPointer(a) + panel * panelBytes
         var t00 = SIMD16<Float>(); var t01 = SIMD16<Float>()
         var k = 0
@@ -219,6 +227,7 @@ func matVecPackedF32BodyAVX512(_ a: UnsafePointer<Float>, _ rows: Int, _ cols: I
                 }
             }
         }
+        panel += 1
     }
 }
 
@@ -228,7 +237,15 @@ func matVecPackedF32BodyAVX512(_ a: UnsafePointer<Float>, _ rows: Int, _ cols: I
 /// 64 k keep the rounding of a blocked sum.
 @inline(never)
 public func matVecPackedBF16AVX512(_ a: UnsafePointer<UInt16>, _ rows: Int, _ cols: Int, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-    matVecPackedBF16BodyAVX512(a, rows, cols, x, y, streaming: false)
+    matVecPackedBF16BodyAVX512(a, rows, cols, x, y, streaming: false, single: false)
+}
+
+/// matVecPackedBF16AVX512 for a matrix streamed from memory, one panel at a time with only the
+/// L1 prefetch: one sequential stream (AMD Zen 5 reads one stream faster than two with the far
+/// L2 prefetch: KernelSet `singleStream`). The same sums, so the same bits.
+@inline(never)
+public func matVecPackedBF16SingleStreamAVX512(_ a: UnsafePointer<UInt16>, _ rows: Int, _ cols: Int, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    matVecPackedBF16BodyAVX512(a, rows, cols, x, y, streaming: false, single: true)
 }
 
 /// matVecPackedBF16AVX512 for a matrix streamed from memory: each panel stream also prefetched
@@ -236,16 +253,16 @@ public func matVecPackedBF16AVX512(_ a: UnsafePointer<UInt16>, _ rows: Int, _ co
 /// cache the extra prefetches only take load slots: the 0.5 M-parameter model's f32 step -7-11%.)
 @inline(never)
 public func matVecPackedBF16StreamingAVX512(_ a: UnsafePointer<UInt16>, _ rows: Int, _ cols: Int, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-    matVecPackedBF16BodyAVX512(a, rows, cols, x, y, streaming: true)
+    matVecPackedBF16BodyAVX512(a, rows, cols, x, y, streaming: true, single: false)
 }
 
-/// The two above, `streaming` a constant in each (inlined, so each gets its own loop).
+/// The three above, `streaming` and `single` constants in each (inlined, so each gets its own loop).
 @inline(__always)
-func matVecPackedBF16BodyAVX512(_ a: UnsafePointer<UInt16>, _ rows: Int, _ cols: Int, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, streaming: Bool) {
+func matVecPackedBF16BodyAVX512(_ a: UnsafePointer<UInt16>, _ rows: Int, _ cols: Int, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, streaming: Bool, single: Bool) {
     let panels = (rows + 31) / 32
     let panelBytes = cols * 64
     var panel = 0
-    while panel + 2 <= panels {
+    while !single && panel + 2 <= panels {
         var pa = UnsafeRawPointer(a) + panel * panelBytes, pb = pa + panelBytes
         var t00 = SIMD16<Float>(); var t01 = SIMD16<Float>(); var t10 = SIMD16<Float>(); var t11 = SIMD16<Float>()
         var k = 0
@@ -333,7 +350,7 @@ func matVecPackedBF16BodyAVX512(_ a: UnsafePointer<UInt16>, _ rows: Int, _ cols:
         }
         panel += 2
     }
-    if panel < panels {
+    while panel < panels {
         var pa = UnsafeRawPointer(a) + panel * panelBytes
         var t00 = SIMD16<Float>(); var t01 = SIMD16<Float>()
         var k = 0
@@ -385,6 +402,7 @@ func matVecPackedBF16BodyAVX512(_ a: UnsafePointer<UInt16>, _ rows: Int, _ cols:
                 }
             }
         }
+        panel += 1
     }
 }
 

@@ -74,6 +74,30 @@ import XLSTM
     }
 
     /// The panel layout round-trips: every row read back from f32 and bf16 panels is the source row.
+    /// The streaming variants (two panel streams with the far L2 prefetch, one panel stream) and the
+    /// cached kernel sum the same products in the same order: bit-identical, f32 and bf16, every path
+    /// (the step takes one or the other by matrix size and CPU: `KernelSet.oneStream`).
+    @Test(arguments: [(1, 3), (33, 64), (67, 130), (130, 257), (200, 1030)], paths)
+    func streamingVariantsAreBitIdentical(_ shape: (Int, Int), _ path: CPUPath) {
+        let (rows, cols) = shape
+        let w = Self.randomFloats(rows * cols, seed: UInt64(rows * 7 + cols))
+        let bits = w.map { UInt16(truncatingIfNeeded: $0.bitPattern >> 16) }
+        let x = Self.randomFloats(cols, seed: UInt64(cols) &+ 3)
+        for bf16 in [false, true] {
+            let m = Self.panels(w, bits, rows: rows, cols: cols, path: path, bf16: bf16)
+            var results: [[Float]] = []
+            for variant in Matrix.MatVecVariant.allCases {
+                var y = [Float](repeating: .nan, count: rows)
+                x.withUnsafeBufferPointer { xp in
+                    y.withUnsafeMutableBufferPointer { m.matrix.applySerial(xp.baseAddress!, into: $0.baseAddress!, variant: variant) }
+                }
+                results.append(y)
+            }
+            #expect(results.allSatisfy { $0 == results[0] } && !results[0].contains { $0.isNaN },
+                    "\(path) \(bf16 ? "bf16" : "f32") [\(rows) × \(cols)]")
+        }
+    }
+
     @Test(arguments: [(5, 17), (67, 130)], paths)
     func panelsHoldTheRows(_ shape: (Int, Int), _ path: CPUPath) {
         let (rows, cols) = shape

@@ -33,4 +33,8 @@ uint32_t cpu_detect_features(void);
 /// empty where cpuid has none.
 void cpu_brand(char out[49]);
 
+/// The cpuid vendor and family (base + extended, as AMD and Intel document it): 1 for
+/// "AuthenticAMD", 2 for "GenuineIntel", 0 otherwise; *family 0 where unknown.
+int cpu_vendor(uint32_t *family);
+
 #endif

@@ -55,6 +55,13 @@ public struct CPUInfo: Sendable {
 
     public func has(_ feature: Int) -> Bool { features & UInt32(truncatingIfNeeded: feature) != 0 }
 
+    /// An AMD CPU of family 0x1A or later (Zen 5): its streaming matvecs read one panel stream at a
+    /// time (`KernelSet.oneStreamCPU`). Earlier AMD families are unmeasured and keep two.
+    public var isZen5OrLater: Bool {
+        var family: UInt32 = 0
+        return cpu_vendor(&family) == 1 && family >= 0x1A
+    }
+
     /// Whether this CPU runs the kernels of `path`.
     public func supports(_ path: CPUPath) -> Bool {
         switch path {
@@ -141,10 +148,16 @@ public final class KernelSet: Sendable {
     /// W in f32 / bf16 panels of `mr` rows · x [cols] -> y [rows] (MatrixPacking.swift).
     let matVecPackedF32: MatVec<Float>
     let matVecPackedBF16: MatVec<UInt16>
-    /// The same for matrices streamed from memory (`Matrix.streamingBytes`): also prefetching far
-    /// ahead into L2; the same sums, so the same bits.
+    /// The same for matrices streamed from memory (`Matrix.streamingBytes`); the same sums, so the
+    /// same bits. Two panel streams, each also prefetched far ahead into L2 — or, where
+    /// `oneStream`, one panel at a time with the L1 prefetch only (`MatVecVariant`).
     let matVecStreamingF32: MatVec<Float>
     let matVecStreamingBF16: MatVec<UInt16>
+    /// The variants `matVecStreaming*` is chosen from (for the tests and the benchmark).
+    let matVecTwoStreamsF32: MatVec<Float>, matVecTwoStreamsBF16: MatVec<UInt16>
+    let matVecOneStreamF32: MatVec<Float>, matVecOneStreamBF16: MatVec<UInt16>
+    /// Whether the streaming matvecs read one panel stream (`KernelSet.oneStreamCPU`).
+    public let oneStream: Bool
     /// W in q8_0 / q4_0 panels (Quant/QuantPanels.swift) · x [cols] -> y [rows].
     let matVecPackedQ8: MatVec<UInt8>
     let matVecPackedQ4: MatVec<UInt8>
@@ -236,7 +249,8 @@ public final class KernelSet: Sendable {
 
     private init(path: CPUPath, rowMajor: @escaping MatVec<Float>, packedF32: @escaping MatVec<Float>,
                  packedBF16: @escaping MatVec<UInt16>, streamingF32: @escaping MatVec<Float>,
-                 streamingBF16: @escaping MatVec<UInt16>, packedQ8: @escaping MatVec<UInt8>,
+                 streamingBF16: @escaping MatVec<UInt16>,
+                 oneStream: (f32: MatVec<Float>, bf16: MatVec<UInt16>), packedQ8: @escaping MatVec<UInt8>,
                  packedQ4: @escaping MatVec<UInt8>, dequantizeQ8: @escaping Dequantize,
                  dequantizeQ4: @escaping Dequantize, microF32: @escaping MicroKernel<Float>,
                  microBF16: @escaping MicroKernel<UInt16>, wideningBF16: @escaping WideningMicroKernel,
@@ -256,8 +270,13 @@ public final class KernelSet: Sendable {
         matVecRowMajorF32 = rowMajor
         matVecPackedF32 = packedF32
         matVecPackedBF16 = packedBF16
-        matVecStreamingF32 = streamingF32
-        matVecStreamingBF16 = streamingBF16
+        self.oneStream = KernelSet.oneStreamCPU
+        matVecStreamingF32 = self.oneStream ? oneStream.f32 : streamingF32
+        matVecStreamingBF16 = self.oneStream ? oneStream.bf16 : streamingBF16
+        matVecTwoStreamsF32 = streamingF32
+        matVecTwoStreamsBF16 = streamingBF16
+        matVecOneStreamF32 = oneStream.f32
+        matVecOneStreamBF16 = oneStream.bf16
         matVecPackedQ8 = packedQ8
         matVecPackedQ4 = packedQ4
         dequantizePanelQ8 = dequantizeQ8
@@ -301,6 +320,11 @@ public final class KernelSet: Sendable {
         matVecPackedBF16 = bf16?.matVec ?? base.matVecPackedBF16
         matVecStreamingF32 = base.matVecStreamingF32
         matVecStreamingBF16 = bf16?.matVec ?? base.matVecStreamingBF16
+        matVecTwoStreamsF32 = base.matVecTwoStreamsF32
+        matVecTwoStreamsBF16 = base.matVecTwoStreamsBF16
+        matVecOneStreamF32 = base.matVecOneStreamF32
+        matVecOneStreamBF16 = base.matVecOneStreamBF16
+        oneStream = base.oneStream
         matVecPackedQ8 = int8Q8
         matVecPackedQ4 = int8Q4
         dequantizePanelQ8 = base.dequantizePanelQ8
@@ -332,7 +356,8 @@ public final class KernelSet: Sendable {
     public static let portable = KernelSet(
         path: .portable, rowMajor: matVecRowMajorF32Portable, packedF32: matVecPackedF32Portable,
         packedBF16: matVecPackedBF16Portable, streamingF32: matVecPackedF32StreamingPortable,
-        streamingBF16: matVecPackedBF16StreamingPortable, packedQ8: matVecPackedQ8Portable, packedQ4: matVecPackedQ4Portable,
+        streamingBF16: matVecPackedBF16StreamingPortable,
+        oneStream: (matVecPackedF32SingleStreamPortable, matVecPackedBF16SingleStreamPortable), packedQ8: matVecPackedQ8Portable, packedQ4: matVecPackedQ4Portable,
         dequantizeQ8: dequantizePanelQ8Portable, dequantizeQ4: dequantizePanelQ4Portable, microF32: gemmMicroKernelF32Portable,
         microBF16: gemmMicroKernelBF16Portable, wideningBF16: gemmMicroKernelWideningBF16Portable,
         narrow: (gemmMicroKernelNarrowF32Portable, gemmMicroKernelNarrowBF16Portable, microNarrowNRPortable), cell: mLSTMCellUpdatePortable,
@@ -371,7 +396,8 @@ public final class KernelSet: Sendable {
     public static let avx2 = KernelSet(
         path: .avx2, rowMajor: matVecRowMajorF32AVX2, packedF32: matVecPackedF32AVX2,
         packedBF16: matVecPackedBF16AVX2, streamingF32: matVecPackedF32StreamingAVX2,
-        streamingBF16: matVecPackedBF16StreamingAVX2, packedQ8: matVecPackedQ8AVX2, packedQ4: matVecPackedQ4AVX2,
+        streamingBF16: matVecPackedBF16StreamingAVX2,
+        oneStream: (matVecPackedF32SingleStreamAVX2, matVecPackedBF16SingleStreamAVX2), packedQ8: matVecPackedQ8AVX2, packedQ4: matVecPackedQ4AVX2,
         dequantizeQ8: dequantizePanelQ8AVX2, dequantizeQ4: dequantizePanelQ4AVX2, microF32: gemmMicroKernelF32AVX2,
         microBF16: gemmMicroKernelBF16AVX2, wideningBF16: gemmMicroKernelWideningBF16AVX2,
         narrow: (gemmMicroKernelNarrowF32AVX2, gemmMicroKernelNarrowBF16AVX2, microNarrowNRAVX2), cell: mLSTMCellUpdateAVX2,
@@ -383,7 +409,8 @@ public final class KernelSet: Sendable {
     public static let avx512 = KernelSet(
         path: .avx512, rowMajor: matVecRowMajorF32AVX512, packedF32: matVecPackedF32AVX512,
         packedBF16: matVecPackedBF16AVX512, streamingF32: matVecPackedF32StreamingAVX512,
-        streamingBF16: matVecPackedBF16StreamingAVX512, packedQ8: matVecPackedQ8AVX512, packedQ4: matVecPackedQ4AVX512,
+        streamingBF16: matVecPackedBF16StreamingAVX512,
+        oneStream: (matVecPackedF32SingleStreamAVX512, matVecPackedBF16SingleStreamAVX512), packedQ8: matVecPackedQ8AVX512, packedQ4: matVecPackedQ4AVX512,
         dequantizeQ8: dequantizePanelQ8AVX512, dequantizeQ4: dequantizePanelQ4AVX512, microF32: gemmMicroKernelF32AVX512,
         microBF16: gemmMicroKernelBF16AVX512, wideningBF16: gemmMicroKernelWideningBF16AVX512,
         narrow: (gemmMicroKernelNarrowF32AVX512, gemmMicroKernelNarrowBF16AVX512, microNarrowNRAVX512), cell: mLSTMCellUpdateAVX512,
@@ -457,6 +484,18 @@ public final class KernelSet: Sendable {
         return nil
         #endif
     }
+
+    /// Whether this CPU's streaming matvecs read one panel stream at a time: AMD Zen 5 and later
+    /// (measured, README "Kernels and CPUs"); `XLSTM_STREAMS=1|2` overrides (to measure both on one
+    /// machine; the results are the same bits either way).
+    public static let oneStreamCPU: Bool = {
+        if let raw = getenv("XLSTM_STREAMS") {
+            let value = String(cString: raw)
+            if value == "1" { return true }
+            if value == "2" { return false }
+        }
+        return CPUInfo.current.isZen5OrLater
+    }()
 
     /// FLOPs of one iteration of `runBF16PeakLoop` (20 chains of 16 lanes, two multiply-adds each).
     public static let bf16PeakFlopsPerIteration = 20 * 16 * 2 * 2

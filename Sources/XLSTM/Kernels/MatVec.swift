@@ -128,6 +128,25 @@ public struct Matrix: @unchecked Sendable {
         }
     }
 
+    /// The f32 / bf16 matvec kernels a step chooses from (the same sums, so the same bits: the tests
+    /// check it): `cached` for a matrix below `streamingBytes`; `twoStreams` (two panel streams, each
+    /// also prefetched 16 KiB ahead into L2) or `oneStream` (one panel at a time, the L1 prefetch only)
+    /// for one streamed from memory, as `KernelSet.oneStream` says.
+    public enum MatVecVariant: CaseIterable, Sendable { case cached, twoStreams, oneStream }
+
+    /// y = W · x on the calling thread with the given kernel variant (f32 / bf16 storage; others as `apply`).
+    public func applySerial(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, variant: MatVecVariant) {
+        switch (storage, variant) {
+        case let (.f32(w), .cached): kernels.matVecPackedF32(w, rows, cols, x, y)
+        case let (.f32(w), .twoStreams): kernels.matVecTwoStreamsF32(w, rows, cols, x, y)
+        case let (.f32(w), .oneStream): kernels.matVecOneStreamF32(w, rows, cols, x, y)
+        case let (.bf16(w), .cached): kernels.matVecPackedBF16(w, rows, cols, x, y)
+        case let (.bf16(w), .twoStreams): kernels.matVecTwoStreamsBF16(w, rows, cols, x, y)
+        case let (.bf16(w), .oneStream): kernels.matVecOneStreamBF16(w, rows, cols, x, y)
+        default: applySerial(x, into: y)
+        }
+    }
+
     /// Row `index` widened to float32 → out [cols] (a tied lm_head's embedding lookup goes through
     /// `EmbeddingTable` instead; this is for tests and tools).
     public func copyRow(_ index: Int, into out: UnsafeMutablePointer<Float>) {

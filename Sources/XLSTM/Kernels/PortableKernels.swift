@@ -103,7 +103,15 @@ func matVecRowMajorF32Portable(_ w: UnsafePointer<Float>, _ rows: Int, _ cols: I
 /// 64 k keep the rounding of a blocked sum.
 @inline(never)
 func matVecPackedF32Portable(_ a: UnsafePointer<Float>, _ rows: Int, _ cols: Int, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-    matVecPackedF32BodyPortable(a, rows, cols, x, y, streaming: false)
+    matVecPackedF32BodyPortable(a, rows, cols, x, y, streaming: false, single: false)
+}
+
+/// matVecPackedF32Portable for a matrix streamed from memory, one panel at a time with only the
+/// L1 prefetch: one sequential stream (AMD Zen 5 reads one stream faster than two with the far
+/// L2 prefetch: KernelSet `singleStream`). The same sums, so the same bits.
+@inline(never)
+func matVecPackedF32SingleStreamPortable(_ a: UnsafePointer<Float>, _ rows: Int, _ cols: Int, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    matVecPackedF32BodyPortable(a, rows, cols, x, y, streaming: false, single: true)
 }
 
 /// matVecPackedF32Portable for a matrix streamed from memory: each panel stream also prefetched
@@ -111,16 +119,16 @@ func matVecPackedF32Portable(_ a: UnsafePointer<Float>, _ rows: Int, _ cols: Int
 /// cache the extra prefetches only take load slots: the 0.5 M-parameter model's f32 step -7-11%.)
 @inline(never)
 func matVecPackedF32StreamingPortable(_ a: UnsafePointer<Float>, _ rows: Int, _ cols: Int, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-    matVecPackedF32BodyPortable(a, rows, cols, x, y, streaming: true)
+    matVecPackedF32BodyPortable(a, rows, cols, x, y, streaming: true, single: false)
 }
 
-/// The two above, `streaming` a constant in each (inlined, so each gets its own loop).
+/// The three above, `streaming` and `single` constants in each (inlined, so each gets its own loop).
 @inline(__always)
-func matVecPackedF32BodyPortable(_ a: UnsafePointer<Float>, _ rows: Int, _ cols: Int, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, streaming: Bool) {
+func matVecPackedF32BodyPortable(_ a: UnsafePointer<Float>, _ rows: Int, _ cols: Int, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, streaming: Bool, single: Bool) {
     let panels = (rows + 7) / 8
     let panelBytes = cols * 32
     var panel = 0
-    while panel + 2 <= panels {
+    while !single && panel + 2 <= panels {
         var pa = UnsafeRawPointer(a) + panel * panelBytes, pb = pa + panelBytes
         var t00 = SIMD8<Float>(); var t10 = SIMD8<Float>()
         var k = 0
@@ -168,7 +176,7 @@ func matVecPackedF32BodyPortable(_ a: UnsafePointer<Float>, _ rows: Int, _ cols:
         }
         panel += 2
     }
-    if panel < panels {
+    while panel < panels {
         var pa = UnsafeRawPointer(a) + panel * panelBytes
         var t00 = SIMD8<Float>()
         var k = 0
@@ -200,6 +208,7 @@ func matVecPackedF32BodyPortable(_ a: UnsafePointer<Float>, _ rows: Int, _ cols:
                 }
             }
         }
+        panel += 1
     }
 }
 
@@ -209,7 +218,15 @@ func matVecPackedF32BodyPortable(_ a: UnsafePointer<Float>, _ rows: Int, _ cols:
 /// 64 k keep the rounding of a blocked sum.
 @inline(never)
 func matVecPackedBF16Portable(_ a: UnsafePointer<UInt16>, _ rows: Int, _ cols: Int, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-    matVecPackedBF16BodyPortable(a, rows, cols, x, y, streaming: false)
+    matVecPackedBF16BodyPortable(a, rows, cols, x, y, streaming: false, single: false)
+}
+
+/// matVecPackedBF16Portable for a matrix streamed from memory, one panel at a time with only the
+/// L1 prefetch: one sequential stream (AMD Zen 5 reads one stream faster than two with the far
+/// L2 prefetch: KernelSet `singleStream`). The same sums, so the same bits.
+@inline(never)
+func matVecPackedBF16SingleStreamPortable(_ a: UnsafePointer<UInt16>, _ rows: Int, _ cols: Int, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    matVecPackedBF16BodyPortable(a, rows, cols, x, y, streaming: false, single: true)
 }
 
 /// matVecPackedBF16Portable for a matrix streamed from memory: each panel stream also prefetched
@@ -217,16 +234,16 @@ func matVecPackedBF16Portable(_ a: UnsafePointer<UInt16>, _ rows: Int, _ cols: I
 /// cache the extra prefetches only take load slots: the 0.5 M-parameter model's f32 step -7-11%.)
 @inline(never)
 func matVecPackedBF16StreamingPortable(_ a: UnsafePointer<UInt16>, _ rows: Int, _ cols: Int, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-    matVecPackedBF16BodyPortable(a, rows, cols, x, y, streaming: true)
+    matVecPackedBF16BodyPortable(a, rows, cols, x, y, streaming: true, single: false)
 }
 
-/// The two above, `streaming` a constant in each (inlined, so each gets its own loop).
+/// The three above, `streaming` and `single` constants in each (inlined, so each gets its own loop).
 @inline(__always)
-func matVecPackedBF16BodyPortable(_ a: UnsafePointer<UInt16>, _ rows: Int, _ cols: Int, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, streaming: Bool) {
+func matVecPackedBF16BodyPortable(_ a: UnsafePointer<UInt16>, _ rows: Int, _ cols: Int, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, streaming: Bool, single: Bool) {
     let panels = (rows + 7) / 8
     let panelBytes = cols * 16
     var panel = 0
-    while panel + 2 <= panels {
+    while !single && panel + 2 <= panels {
         var pa = UnsafeRawPointer(a) + panel * panelBytes, pb = pa + panelBytes
         var t00 = SIMD8<Float>(); var t10 = SIMD8<Float>()
         var k = 0
@@ -298,7 +315,7 @@ func matVecPackedBF16BodyPortable(_ a: UnsafePointer<UInt16>, _ rows: Int, _ col
         }
         panel += 2
     }
-    if panel < panels {
+    while panel < panels {
         var pa = UnsafeRawPointer(a) + panel * panelBytes
         var t00 = SIMD8<Float>()
         var k = 0
@@ -342,6 +359,7 @@ func matVecPackedBF16BodyPortable(_ a: UnsafePointer<UInt16>, _ rows: Int, _ col
                 }
             }
         }
+        panel += 1
     }
 }
 
