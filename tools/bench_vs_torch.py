@@ -188,7 +188,7 @@ class OurLib:
                     return s
         return None
 
-    def model_params(self, n_threads: int):
+    def model_params(self, n_threads: int, precision: int = 0):
         s = self._struct("xlstm_model_params")
         size = max(256, s["size"] if s else 8)
         offset = 0
@@ -197,6 +197,11 @@ class OurLib:
         buf = ctypes.create_string_buffer(size)
         self.check(self.lib.xlstm_model_default_params(buf), "xlstm_model_default_params")
         ctypes.c_int32.from_buffer(buf, offset).value = n_threads
+        if precision:
+            field = next((f for f in (s or {}).get("fields", []) if f["name"] == "precision"), None)
+            if field is None:
+                raise XlstmError("this libxlstm has no xlstm_model_params.precision (C API 3+)")
+            ctypes.c_int32.from_buffer(buf, field["offset"]).value = precision
         return buf
 
     def isa_name(self, cli: Path | None, model_dir: Path | None) -> str:
@@ -213,11 +218,11 @@ class OurLib:
 
 
 class OurModel:
-    def __init__(self, lib: OurLib, model_dir: Path, n_threads: int, vocab: int):
+    def __init__(self, lib: OurLib, model_dir: Path, n_threads: int, vocab: int, precision: int = 0):
         self.lib, self.vocab = lib, vocab
         L = lib.lib
         self.model = ctypes.c_void_p()
-        params = lib.model_params(n_threads)
+        params = lib.model_params(n_threads, precision)
         lib.check(L.xlstm_model_load(str(model_dir).encode(), params, ctypes.byref(self.model)),
                   f"xlstm_model_load({model_dir})")
         self.session = ctypes.c_void_p()
@@ -444,6 +449,9 @@ def parse_args(argv):
     ap.add_argument("--keep", metavar="DIR", help="write the model directories here and keep them")
     ap.add_argument("--json", metavar="PATH", help="also write all samples as JSON")
     ap.add_argument("--seed", type=int, default=7, help="seed of the token ids")
+    ap.add_argument("--precision", choices=["exact", "fast"], default="exact",
+                    help="our side's xlstm_model_params.precision (fast: int8 / bf16 activations where the CPU "
+                         "has the kernels, README \"Precision\"; torch's bf16 rows compute in bf16 too)")
     args = ap.parse_args(argv)
     if args.quick:
         explicit = set(a.split("=")[0] for a in (argv if argv is not None else sys.argv[1:]))
@@ -541,7 +549,7 @@ def main(argv=None) -> int:
                     ref_model = copy.deepcopy(model)
                     round_weights_(ref_model, dtype)
                     reference = TorchRunner(ref_model.eval(), bm.family)
-                ours = OurModel(ours_lib, out_dir, args.threads, vocab)
+                ours = OurModel(ours_lib, out_dir, args.threads, vocab, 1 if args.precision == "fast" else 0)
                 try:
                     res = measure(TorchRunner(tmodel, bm.family), ours, tokens, min(args.step_tokens, args.tokens),
                                   args.reps, args.gap, args.min_time, log, reference)
@@ -564,7 +572,7 @@ def main(argv=None) -> int:
     print(f"CPU: {cpu_description()}")
     print(f"threads: {args.threads} (both sides); torch {torch.__version__} (OMP_WAIT_POLICY {omp_wait}); "
           f"libxlstm {ours_lib.version} "
-          f"(API {ours_lib.api_version}, {args.lib}); ISA path: {isa or 'unknown'}")
+          f"(API {ours_lib.api_version}, {args.lib}); ISA path: {isa or 'unknown'}; our precision: {args.precision}")
     print(f"step: {step_n} tokens from an empty state; prefill: {pre_n} tokens -> last-token logits; "
           f"medians of {args.reps} interleaved repetitions; tokens/s; "
           f"load average {load_start} at the start, {load_average()} at the end ({os.cpu_count()} CPUs)")
