@@ -60,7 +60,7 @@ struct Bench: ParsableCommand {
     @Option(help: "Kernel path: auto (the fastest this CPU runs), portable, avx2 or avx512.")
     var cpu: String = "auto"
 
-    @Option(help: "Precision: exact (float32 activations) or fast (int8 activations in the step's q8/q4 matvecs).")
+    @Option(help: "Precision: exact (float32 activations) or fast (int8 activations in q8/q4 projections, bf16 in bf16 ones on AVX-512 BF16).")
     var precision: String = "exact"
 
     @Option(help: "Session counts for batched decode (xlstm_batch_feed), e.g. 1,4,16,64; none by default.")

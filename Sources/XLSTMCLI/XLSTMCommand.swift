@@ -78,6 +78,6 @@ extension Precision: ExpressibleByArgument {
 
 /// What `--precision` does, for the help of every command that loads a model.
 let precisionHelp: ArgumentHelp = """
-    exact (float32 activations: the official code's results within 1e-4) or fast (the step's q8/q4 \
-    matvecs take int8 activations: faster decode, README "Precision").
+    exact (float32 activations: the official code's results within 1e-4) or fast (q8/q4 projections \
+    take int8 activations, bf16 ones bf16 activations on AVX-512 BF16: faster prefill, README "Precision").
     """
