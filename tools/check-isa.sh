@@ -2,7 +2,7 @@
 # Checks that no code compiled for a wider ISA can run on a CPU without it: in libxlstm.so (or the
 # binary given), only functions of the XLSTMKernelsAVX512 module (and the C int8 kernels compiled for
 # it, `int8_matvec_*vnni512` and `int8_gemm_*_vnni512`, Sources/CXLSTMCPU/int8_matvec.c and
-# int8_gemm.c) may contain EVEX (AVX-512)
+# int8_gemm.c, and the AVX-512 BF16 ones, `bf16_*_avx512bf16`, bf16_gemm.c) may contain EVEX (AVX-512)
 # instructions, and only those or XLSTMKernelsAVX2's (and `int8_matvec_*_avx2`, `int8_gemm_*_avx2`) VEX
 # (AVX/AVX2/FMA) ones.
 # Everything else — the engine, the C ABI, the statically linked Swift runtime — must be baseline
@@ -31,7 +31,7 @@ objdump -d "$binary" | awk -v binary="$binary" '
     else if (b == "c4" || b == "c5") kind = "vex"
     if (kind == "") next
     module = "baseline"
-    if (index(fn, "XLSTMKernelsAVX512") > 0 || fn ~ /^<int8_matvec_q[48]_(exact_)?vnni512>:$/ || fn ~ /^<int8_gemm_(q[48]|quantize|peak)_vnni512>:$/) module = "avx512"
+    if (index(fn, "XLSTMKernelsAVX512") > 0 || fn ~ /^<int8_matvec_q[48]_(exact_)?vnni512>:$/ || fn ~ /^<int8_gemm_(q[48]|quantize|peak)_vnni512>:$/ || fn ~ /^<bf16_[a-z_]+_avx512bf16>:$/) module = "avx512"
     else if (index(fn, "XLSTMKernelsAVX2") > 0 || fn ~ /^<int8_matvec_q[48]_(exact_)?avx2>:$/ || fn ~ /^<int8_gemm_(q[48]|quantize)_avx2>:$/) module = "avx2"
     count[module "," kind]++
     if ((module == "baseline") || (module == "avx2" && kind == "evex")) {
