@@ -10,59 +10,46 @@ import Glibc
 /// `pool`: its peak loop, 12 independent register-wide chains per thread, best of `runs` passes of
 /// `iterations` (20 M: ~50 ms a pass here; a short pass paired with a measured run, see `paired`).
 func measurePeakFMA(pool: ThreadPool, kernels: KernelSet, iterations: Int = 20_000_000, runs: Int = 3) -> Double {
-    var sinks = [Float](repeating: 0, count: pool.parts)
-    var best = 0.0
-    for _ in 0..<runs {
-        let start = now()
-        sinks.withUnsafeMutableBufferPointer { out in
-            let base = out.baseAddress!
-            pool.run { part in base[part] = kernels.runPeakLoop(iterations: iterations) }
-        }
-        let seconds = now() - start
-        best = max(best, Double(iterations) * Double(kernels.peakFlopsPerIteration) * Double(pool.parts) / seconds)
-    }
-    if sinks.contains(.nan) { print("(sink)") }
-    return best
+    measurePeak(pool: pool, opsPerIteration: kernels.peakFlopsPerIteration, iterations: iterations, runs: runs) {
+        Double(kernels.runPeakLoop(iterations: $0))
+    } ?? 0
 }
 
 /// Ops/s (2 per integer multiply-add) of AVX-512 VNNI `vpdpbusd` on every thread of `pool`: 12
 /// independent chains per thread; nil where the CPU has no VNNI. The ceiling of `fast`'s int8 GEMM.
 func measurePeakInt8(pool: ThreadPool) -> Double? {
-    guard KernelSet.runInt8PeakLoop(iterations: 1) != nil else { return nil }
-    let iterations = 20_000_000
-    var sinks = [Int32](repeating: 0, count: pool.parts)
-    var best = 0.0
-    for _ in 0..<3 {
-        let start = now()
-        sinks.withUnsafeMutableBufferPointer { out in
-            let base = out.baseAddress!
-            pool.run { part in base[part] = KernelSet.runInt8PeakLoop(iterations: iterations) ?? 0 }
-        }
-        let seconds = now() - start
-        best = max(best, Double(iterations) * Double(KernelSet.int8PeakOpsPerIteration) * Double(pool.parts) / seconds)
+    measurePeak(pool: pool, opsPerIteration: KernelSet.int8PeakOpsPerIteration) {
+        KernelSet.runInt8PeakLoop(iterations: $0).map(Double.init)
     }
-    if sinks.contains(Int32.min) { print("(sink)") }
-    return best
 }
 
 /// FLOP/s (4 per lane and instruction: two multiply-adds) of AVX-512 BF16 `vdpbf16ps` on every
 /// thread of `pool`: 20 independent chains per thread; nil where the CPU has no AVX-512 BF16. The
 /// ceiling of `fast`'s bf16 GEMM.
 func measurePeakBF16(pool: ThreadPool) -> Double? {
-    guard KernelSet.runBF16PeakLoop(iterations: 1) != nil else { return nil }
-    let iterations = 20_000_000
-    var sinks = [Float](repeating: 0, count: pool.parts)
+    measurePeak(pool: pool, opsPerIteration: KernelSet.bf16PeakFlopsPerIteration) {
+        KernelSet.runBF16PeakLoop(iterations: $0).map(Double.init)
+    }
+}
+
+/// The best of `runs` passes of `loop` (iterations -> its sink, nil where this CPU lacks the
+/// instructions) on every thread of `pool` at once: ops/s, counting `opsPerIteration` per iteration
+/// and thread; nil if `loop` is.
+func measurePeak(pool: ThreadPool, opsPerIteration: Int, iterations: Int = 20_000_000, runs: Int = 3,
+                 _ loop: @escaping @Sendable (Int) -> Double?) -> Double? {
+    guard loop(1) != nil else { return nil }
+    var sinks = [Double](repeating: 0, count: pool.parts)
     var best = 0.0
-    for _ in 0..<3 {
+    for _ in 0..<runs {
         let start = now()
         sinks.withUnsafeMutableBufferPointer { out in
             let base = out.baseAddress!
-            pool.run { part in base[part] = KernelSet.runBF16PeakLoop(iterations: iterations) ?? 0 }
+            pool.run { part in base[part] = loop(iterations) ?? 0 }
         }
         let seconds = now() - start
-        best = max(best, Double(iterations) * Double(KernelSet.bf16PeakFlopsPerIteration) * Double(pool.parts) / seconds)
+        best = max(best, Double(iterations) * Double(opsPerIteration) * Double(pool.parts) / seconds)
     }
-    if sinks.contains(-1) { print("(sink)") }
+    if sinks.contains(.nan) { print("(sink)") }
     return best
 }
 
