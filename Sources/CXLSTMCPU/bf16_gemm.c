@@ -33,6 +33,8 @@ intptr_t bf16_gemm_panel_scratch_bytes(void) { return BF16_CHUNK_COLS / 2 * 128;
 #include <immintrin.h>
 #include <string.h>
 
+#include "panel_store.h"
+
 #define TARGET_BF16 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512bf16,fma")))
 
 enum {
@@ -77,17 +79,6 @@ TARGET_BF16 void bf16_pack_pairs_avx512bf16(const float *x, intptr_t cols, uint3
     }
 }
 
-static inline __attribute__((always_inline)) TARGET_BF16 void store_rows(float *y, intptr_t valid, __m512 lo, __m512 hi, int add) {
-    const __mmask16 ma = valid >= 16 ? 0xFFFF : (__mmask16)((1u << valid) - 1);
-    const __mmask16 mb = valid >= 32 ? 0xFFFF : valid <= 16 ? 0 : (__mmask16)((1u << (valid - 16)) - 1);
-    if (add) {
-        lo = _mm512_add_ps(lo, _mm512_maskz_loadu_ps(ma, y));
-        hi = _mm512_add_ps(hi, _mm512_maskz_loadu_ps(mb, y + 16));
-    }
-    _mm512_mask_storeu_ps(y, ma, lo);
-    _mm512_mask_storeu_ps(y + 16, mb, hi);
-}
-
 // ---- Matvec ------------------------------------------------------------------------------------
 
 /// G panels (1 ≤ G ≤ 2, a constant after inlining) starting at `a`, all columns → y.
@@ -111,7 +102,7 @@ static inline __attribute__((always_inline)) TARGET_BF16 void matvec_group(const
                 hi[g] = _mm512_dpbf16_ps(hi[g], (__m512bh)_mm512_permutex2var_epi16(k0, ihi, k1), xv);
             }
         }
-        for (int g = 0; g < G; g++) store_rows(y + g * PANEL_ROWS, rows - g * PANEL_ROWS, lo[g], hi[g], p0 > 0);
+        for (int g = 0; g < G; g++) store_panel_512(y + g * PANEL_ROWS, rows - g * PANEL_ROWS, p0 > 0, lo[g], hi[g]);
     }
 }
 
@@ -187,7 +178,7 @@ static inline __attribute__((always_inline)) TARGET_BF16 void tile(const int T, 
             }
         }
     }
-    for (int t = 0; t < T; t++) store_rows(y + t * yStride, valid, lo[t], hi[t], add);
+    for (int t = 0; t < T; t++) store_panel_512(y + t * yStride, valid, add, lo[t], hi[t]);
 }
 
 TARGET_BF16 void bf16_gemm_avx512bf16(const uint16_t *panels, intptr_t rows, intptr_t cols, const void *xp, intptr_t n,

@@ -33,6 +33,7 @@
 #include <string.h>
 
 #include "int8_quantize.h"
+#include "panel_store.h"
 
 enum { CHUNK_BLOCKS = 64 };   // 2 048 columns: 8 KB of q4 activation words, 16 KB of q8's
 #ifndef PF
@@ -113,17 +114,6 @@ static inline __attribute__((always_inline)) TARGET_512 void block_scales_512(co
     const __m512 vd = _mm512_set1_ps(d);
     *lo = _mm512_mul_ps(_mm512_cvtph_ps(_mm512_cvtepi32_epi16(words)), vd);
     *hi = _mm512_mul_ps(_mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(words, 16))), vd);
-}
-
-static inline __attribute__((always_inline)) TARGET_512 void store_panel_512(float *y, intptr_t valid, int accumulate, __m512 a, __m512 b) {
-    const __mmask16 ma = valid >= 16 ? 0xFFFF : (__mmask16)((1u << valid) - 1);
-    const __mmask16 mb = valid >= 32 ? 0xFFFF : valid <= 16 ? 0 : (__mmask16)((1u << (valid - 16)) - 1);
-    if (accumulate) {
-        a = _mm512_add_ps(a, _mm512_maskz_loadu_ps(ma, y));
-        b = _mm512_add_ps(b, _mm512_maskz_loadu_ps(mb, y + 16));
-    }
-    _mm512_mask_storeu_ps(y, ma, a);
-    _mm512_mask_storeu_ps(y + 16, mb, b);
 }
 
 /// One q4 block of one panel: y0 (rows 0–15), y1 (rows 16–31) += its products with xq.
