@@ -69,14 +69,14 @@ extern "C" {
 #define XLSTM_VERSION_MAJOR 0
 
 // Minor version of the library: incremented for compatible additions.
-#define XLSTM_VERSION_MINOR 4
+#define XLSTM_VERSION_MINOR 5
 
 // Patch version of the library.
 #define XLSTM_VERSION_PATCH 0
 
 // Version of the C API this header describes; `xlstm_api_version()` returns the library's. A
 // program should check that they are equal at start-up.
-#define XLSTM_API_VERSION 5
+#define XLSTM_API_VERSION 6
 
 // Version of the state blob format written by `xlstm_session_save_state`.
 #define XLSTM_STATE_FORMAT_VERSION 1
@@ -172,7 +172,11 @@ typedef enum xlstm_status {
     // Logits were requested but the last feed did not compute them, or nothing was fed yet.
     XLSTM_ERROR_NO_LOGITS = 10,
     // A long operation (`xlstm_model_quantize`) was cancelled by its progress callback.
-    XLSTM_ERROR_CANCELLED = 11
+    XLSTM_ERROR_CANCELLED = 11,
+    // The system refused memory the call needs (weight panels at load, a session's state, a feed's
+    // scratch): `ulimit -v`, strict overcommit, a full address space. The model and every session
+    // are as they were; the call may be retried once memory is free.
+    XLSTM_ERROR_OUT_OF_MEMORY = 12
 } xlstm_status;
 
 // The architecture family of a model.
@@ -432,7 +436,9 @@ XLSTM_API xlstm_status xlstm_model_default_params(xlstm_model_params *params);
 // defaults. On success `*model` receives a new model, to be released with `xlstm_model_free`.
 // Weight matrices are repacked at load into the kernels' layout; the rest (token embeddings,
 // vectors) is memory-mapped unless `load_mode` says otherwise. On failure `*model` is set to NULL,
-// nothing stays loaded and the last error names the file and tensor at fault. Thread-safe.
+// nothing stays loaded and the last error names the file and tensor at fault
+// (XLSTM_ERROR_OUT_OF_MEMORY when the system refuses the mapping or the panels' memory).
+// Thread-safe.
 XLSTM_API xlstm_status xlstm_model_load(const char *path, const xlstm_model_params *params,
                                         xlstm_model **model);
 
@@ -474,7 +480,8 @@ XLSTM_API const char *xlstm_cpu_path_name(xlstm_cpu_path path);
 
 // Creates a session of `model` in the initial (empty-history) state; `*session` receives it, to be
 // released with `xlstm_session_free`. The session holds a reference to the model. On failure
-// `*session` is set to NULL. Thread-safe with respect to the model.
+// `*session` is set to NULL: XLSTM_ERROR_OUT_OF_MEMORY when the system refuses the session's state
+// (`xlstm_memory_info.session_bytes`). Thread-safe with respect to the model.
 XLSTM_API xlstm_status xlstm_session_create(const xlstm_model *model, xlstm_session **session);
 
 // Releases a session and its state. NULL is ignored. Not to be called twice on the same pointer.
@@ -488,7 +495,8 @@ XLSTM_API const xlstm_model *xlstm_session_model(const xlstm_session *session);
 XLSTM_API xlstm_status xlstm_session_reset(xlstm_session *session);
 
 // Forks a session: `*clone` receives a new session with a copy of the state, token count and logits
-// of `session`, which is unchanged. Release the clone with `xlstm_session_free`.
+// of `session`, which is unchanged. Release the clone with `xlstm_session_free`. On failure
+// (XLSTM_ERROR_OUT_OF_MEMORY) `*clone` is NULL.
 XLSTM_API xlstm_status xlstm_session_clone(const xlstm_session *session, xlstm_session **clone);
 
 // Copies the state, token count and logits of `source` into `destination` without allocating: the
@@ -509,7 +517,9 @@ XLSTM_API xlstm_status xlstm_session_feed_token(xlstm_session *session, int32_t 
 // tokens are processed in parallel (chunkwise mLSTM, matrix-matrix projections): the result equals
 // feeding them one by one with `xlstm_session_feed_token` up to float rounding (about 1e-6
 // relative), not bit for bit; a single token takes the step path and is bit-identical. `n_tokens`
-// may be 0 (nothing happens). Invalidates pointers from `xlstm_session_logits`.
+// may be 0 (nothing happens). Invalidates pointers from `xlstm_session_logits`. The first span feed
+// on a thread takes its prefill scratch (`xlstm_memory_info`); if the system refuses it,
+// XLSTM_ERROR_OUT_OF_MEMORY and the session is unchanged (so for every feed and batch).
 XLSTM_API xlstm_status xlstm_session_feed_tokens(xlstm_session *session, const int32_t *tokens,
                                                  size_t n_tokens, xlstm_logits_mode mode);
 

@@ -76,7 +76,7 @@ $(C_BUILD)/asan/abi_conformance: Tests/c/abi_conformance.c | c-deps $(C_BUILD)/a
 	$(CC) $(C_WARNINGS) $(C_OPT) $(C_SANITIZE) $$(pkg-config --cflags libffi json-c) $< -o $@ \
 	  $$(pkg-config --libs libffi json-c) -ldl -lm
 
-c-test: build c-deps $(C_EXAMPLES) $(C_ASAN_BINS) $(C_BUILD)/plain/test_memory $(C_BUILD)/plain/test_soak $(C_BUILD)/plain/test_alloc
+c-test: build c-deps $(C_EXAMPLES) $(C_ASAN_BINS) $(C_BUILD)/plain/test_memory $(C_BUILD)/plain/test_soak $(C_BUILD)/plain/test_alloc $(C_BUILD)/plain/test_oom
 	@CC="$(CC)" bash Tests/c/run.sh $(C_BUILD) $(C_FIXTURES) $(BUILD_DIR) $(C_MANIFEST)
 
 # Install into a fresh prefix, then build and run an application the way a user would.

@@ -25,6 +25,9 @@ public struct XLSTMError: Error, CustomStringConvertible, Sendable {
         case noLogits
         /// A long operation (quantization) was cancelled by its progress callback.
         case cancelled
+        /// Memory for weight panels, a session or a feed's scratch could not be obtained (the system
+        /// refused it: `ulimit -v`, strict overcommit). Nothing was changed.
+        case outOfMemory
     }
 
     public let kind: Kind
@@ -36,4 +39,30 @@ public struct XLSTMError: Error, CustomStringConvertible, Sendable {
     }
 
     public var description: String { message }
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Memory that scales with the model or the feed (weight panels, widened tensors, a session's
+/// state, a feed's scratch) comes from here, not from Swift's `allocate`, which stops the process
+/// when the system refuses (`ulimit -v`, strict overcommit): this throws `.outOfMemory` naming
+/// `what` instead, before anything was changed. 64-byte aligned, uninitialised; release with `free`.
+func systemAllocate(bytes: Int, for what: @autoclosure () -> String) throws(XLSTMError) -> UnsafeMutableRawPointer {
+    var memory: UnsafeMutableRawPointer?
+    guard bytes >= 0, posix_memalign(&memory, 64, max(bytes, 64)) == 0, let memory else {
+        throw XLSTMError(.outOfMemory, "out of memory: the system refused \(bytes) bytes for \(what())")
+    }
+    return memory
+}
+
+/// `systemAllocate` for `count` values of `T`.
+func systemAllocate<T>(_: T.Type, count: Int, for what: @autoclosure () -> String) throws(XLSTMError)
+    -> UnsafeMutablePointer<T> {
+    let (bytes, overflow) = max(count, 1).multipliedReportingOverflow(by: MemoryLayout<T>.stride)
+    guard !overflow else { throw XLSTMError(.outOfMemory, "out of memory: \(count) values for \(what()) overflow the address space") }
+    return try systemAllocate(bytes: bytes, for: what()).bindMemory(to: T.self, capacity: max(count, 1))
 }

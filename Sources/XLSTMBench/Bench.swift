@@ -168,7 +168,7 @@ struct Bench: ParsableCommand {
         // does anything else between tokens), and each burst's rate is held against the passes beside
         // it; the fraction of the best pass above is printed too. A model that fits the caches runs
         // its steps in one burst (a pass between bursts would evict it and measure something else).
-        let session = Session(model: loaded)
+        let session = try Session(model: loaded)
         try session.feed(tokens[0])
         let stepBytes = Double(loaded.stepWeightBytes), trafficBytes = Double(loaded.stepWeightBytes + 2 * loaded.stateBytes)
         let streamed = loaded.stepWeightBytes >= 2 * level3CacheBytes()
@@ -202,7 +202,7 @@ struct Bench: ParsableCommand {
               + (pairs.map { "; per burst median \(fmt(100 * Paired.median($0.ratios) * trafficBytes / stepBytes))%" } ?? ""))
 
         // Prefill.
-        let prefillSession = Session(model: loaded)
+        let prefillSession = try Session(model: loaded)
         prefillSession.mLSTMChunkSize = chunkSize
         let span = Array(tokens.prefix(prompt))
         // Warm-up: the first prefill allocates the session's prefill scratch; time the second.
@@ -257,7 +257,7 @@ struct Bench: ParsableCommand {
             (0..<(length / 2 + (i * 7919) % (length + 1))).map { Int32(($0 * 131 + i * 17 + 3) % model.vocabSize) }
         }
         let total = spans.reduce(0) { $0 + $1.count }
-        let crowd = (0..<count).map { _ in Session(model: model) }
+        let crowd = try (0..<count).map { _ in try Session(model: model) }
         try model.feedBatch(crowd, spans: spans)   // warm-up: the calling thread's scratch
         for session in crowd {
             session.reset()
@@ -290,12 +290,12 @@ struct Bench: ParsableCommand {
     func measureSessions(_ model: Model, count: Int, tokens: [Int32], cpu: String) throws {
         let rssBefore = residentBytes()
         var crowd: [Session] = []
-        for _ in 0..<count { crowd.append(Session(model: model)) }
+        for _ in 0..<count { crowd.append(try Session(model: model)) }
         let perSession = Double(residentBytes() - rssBefore) / Double(count)
         for (i, session) in crowd.enumerated() {
             for k in 0...(i % 8) { try session.feed(tokens[(i + k) % tokens.count], computeLogits: false) }
         }
-        let solo = Session(model: model)
+        let solo = try Session(model: model)
         try solo.feed(tokens[0])
         var next = crowd.indices.map { tokens[($0 * 31 + 5) % tokens.count] }
         try model.feedBatch(crowd, next)   // warm-up: the calling thread's batch scratch

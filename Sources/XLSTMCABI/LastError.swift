@@ -50,6 +50,7 @@ extension xlstm_status {
         case .stateCorrupt: self = .XLSTM_ERROR_STATE_CORRUPT
         case .noLogits: self = .XLSTM_ERROR_NO_LOGITS
         case .cancelled: self = .XLSTM_ERROR_CANCELLED
+        case .outOfMemory: self = .XLSTM_ERROR_OUT_OF_MEMORY
         }
     }
 }

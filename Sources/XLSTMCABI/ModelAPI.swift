@@ -16,7 +16,8 @@ import XLSTM
 /// `params` may be NULL for the defaults. On success `*model` receives a new model, to be released
 /// with `xlstm_model_free`. Weight matrices are repacked at load into the kernels' layout; the
 /// rest (token embeddings, vectors) is memory-mapped unless `load_mode` says otherwise. On failure
-/// `*model` is set to NULL, nothing stays loaded and the last error names the file and tensor at fault.
+/// `*model` is set to NULL, nothing stays loaded and the last error names the file and tensor at fault
+/// (XLSTM_ERROR_OUT_OF_MEMORY when the system refuses the mapping or the panels' memory).
 /// Thread-safe.
 @c public func xlstm_model_load(_ path: UnsafePointer<CChar>?, _ params: ConstStructPointer<xlstm_model_params>?,
                                 _ model: UnsafeMutablePointer<Handle<xlstm_model>?>?) -> CEnumValue<xlstm_status> {

@@ -4,14 +4,16 @@ import XLSTM
 
 /// Creates a session of `model` in the initial (empty-history) state; `*session` receives it, to be
 /// released with `xlstm_session_free`. The session holds a reference to the model.
-/// On failure `*session` is set to NULL. Thread-safe with respect to the model.
+/// On failure `*session` is set to NULL: XLSTM_ERROR_OUT_OF_MEMORY when the system refuses the
+/// session's state (`xlstm_memory_info.session_bytes`). Thread-safe with respect to the model.
 @c public func xlstm_session_create(_ model: ConstHandle<xlstm_model>?,
                                     _ session: UnsafeMutablePointer<Handle<xlstm_session>?>?) -> CEnumValue<xlstm_status> {
     guard let session else { return argumentError("xlstm_session_create: session (the output pointer) is NULL") }
     session.pointee = nil
     guard let box = borrowed(model, as: ModelBox.self) else { return argumentError("xlstm_session_create: model is NULL") }
-    session.pointee = retained(SessionBox(session: Session(model: box.model), modelBox: box))
-    return ok
+    return guarded { () throws(XLSTMError) in
+        session.pointee = retained(SessionBox(session: try Session(model: box.model), modelBox: box))
+    }
 }
 
 /// Releases a session and its state. NULL is ignored. Not to be called twice on the same pointer.
@@ -34,14 +36,16 @@ import XLSTM
 }
 
 /// Forks a session: `*clone` receives a new session with a copy of the state, token count and logits
-/// of `session`, which is unchanged. Release the clone with `xlstm_session_free`.
+/// of `session`, which is unchanged. Release the clone with `xlstm_session_free`. On failure
+/// (XLSTM_ERROR_OUT_OF_MEMORY) `*clone` is NULL.
 @c public func xlstm_session_clone(_ session: ConstHandle<xlstm_session>?,
                                    _ clone: UnsafeMutablePointer<Handle<xlstm_session>?>?) -> CEnumValue<xlstm_status> {
     guard let clone else { return argumentError("xlstm_session_clone: clone (the output pointer) is NULL") }
     clone.pointee = nil
     guard let box = borrowed(session, as: SessionBox.self) else { return argumentError("xlstm_session_clone: session is NULL") }
-    clone.pointee = retained(SessionBox(session: box.session.clone(), modelBox: box.modelBox))
-    return ok
+    return guarded { () throws(XLSTMError) in
+        clone.pointee = retained(SessionBox(session: try box.session.clone(), modelBox: box.modelBox))
+    }
 }
 
 /// Copies the state, token count and logits of `source` into `destination` without allocating: the
@@ -76,6 +80,8 @@ import XLSTM
 /// result equals feeding them one by one with `xlstm_session_feed_token` up to float rounding
 /// (about 1e-6 relative), not bit for bit; a single token takes the step path and is bit-identical.
 /// `n_tokens` may be 0 (nothing happens). Invalidates pointers from `xlstm_session_logits`.
+/// The first span feed on a thread takes its prefill scratch (`xlstm_memory_info`); if the system
+/// refuses it, XLSTM_ERROR_OUT_OF_MEMORY and the session is unchanged (so for every feed and batch).
 @c public func xlstm_session_feed_tokens(_ session: Handle<xlstm_session>?, _ tokens: UnsafePointer<Int32>?,
                                          _ n_tokens: UInt, _ mode: CEnumValue<xlstm_logits_mode>) -> CEnumValue<xlstm_status> {
     guard let box = borrowed(session, as: SessionBox.self) else { return argumentError("xlstm_session_feed_tokens: session is NULL") }

@@ -39,12 +39,12 @@ public typealias CEnumValue<E> = Int32
 /// Major version of the library: incremented for incompatible API changes.
 public let XLSTM_VERSION_MAJOR: Int32 = 0
 /// Minor version of the library: incremented for compatible additions.
-public let XLSTM_VERSION_MINOR: Int32 = 4
+public let XLSTM_VERSION_MINOR: Int32 = 5
 /// Patch version of the library.
 public let XLSTM_VERSION_PATCH: Int32 = 0
 /// Version of the C API this header describes; `xlstm_api_version()` returns the library's.
 /// A program should check that they are equal at start-up.
-public let XLSTM_API_VERSION: Int32 = 5
+public let XLSTM_API_VERSION: Int32 = 6
 /// Version of the state blob format written by `xlstm_session_save_state`.
 public let XLSTM_STATE_FORMAT_VERSION: Int32 = 1
 /// Version of the sampler state blob format written by `xlstm_sampler_save_state`.
@@ -104,6 +104,10 @@ public enum xlstm_status: Int32, CEnum {
     case XLSTM_ERROR_NO_LOGITS = 10
     /// A long operation (`xlstm_model_quantize`) was cancelled by its progress callback.
     case XLSTM_ERROR_CANCELLED = 11
+    /// The system refused memory the call needs (weight panels at load, a session's state, a feed's
+    /// scratch): `ulimit -v`, strict overcommit, a full address space. The model and every session
+    /// are as they were; the call may be retried once memory is free.
+    case XLSTM_ERROR_OUT_OF_MEMORY = 12
 }
 
 /// The architecture family of a model.

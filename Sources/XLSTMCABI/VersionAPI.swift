@@ -41,6 +41,7 @@ enum VersionString {
     case .XLSTM_ERROR_STATE_CORRUPT?: return staticCString("corrupt state")
     case .XLSTM_ERROR_NO_LOGITS?: return staticCString("no logits")
     case .XLSTM_ERROR_CANCELLED?: return staticCString("cancelled")
+    case .XLSTM_ERROR_OUT_OF_MEMORY?: return staticCString("out of memory")
     case nil: return staticCString("unknown status")
     }
 }

@@ -49,7 +49,7 @@ struct Eval: ParsableCommand {
         guard bytes.count % 4 == 0 else { fail("\(tokensPath): size \(bytes.count) is not a multiple of 4 (int32 tokens)") }
         let tokens = int32LittleEndian(bytes)
         guard !tokens.isEmpty else { fail("\(tokensPath): no tokens") }
-        let session = Session(model: model)
+        let session = makeSession(model)
         session.mLSTMChunkSize = chunkSize
         let vocab = model.vocabSize
         guard let out = fopen(logitsPath, "wb") else { fail("\(logitsPath): cannot open for writing") }
@@ -79,18 +79,31 @@ struct Eval: ParsableCommand {
                 writeRow(session.logits.baseAddress!)
             }
         case .prefill:
-            var all = [Float](repeating: 0, count: tokens.count * vocab)
-            let status = tokens.withUnsafeBufferPointer { ids in
-                all.withUnsafeMutableBufferPointer { buffer in
-                    Result { () throws(XLSTMError) in try session.prefill(ids, logits: .all(buffer.baseAddress!)) }
-                }
-            }
-            if case let .failure(error) = status {
+            // Window by window (prefill's own windows: the same results as one call), so the logits
+            // held at once are [window, vocab], not [n_tokens, vocab].
+            let window = session.prefillWindow
+            let rowBytes = min(window, tokens.count) * vocab * 4
+            guard let raw = malloc(rowBytes) else {
                 fclose(out)
-                fail(error.message)
+                fail("out of memory: the system refused \(rowBytes) bytes for \(min(window, tokens.count)) rows of logits")
             }
-            all.withUnsafeBufferPointer { buffer in
-                for t in 0..<tokens.count { writeRow(buffer.baseAddress! + t * vocab) }
+            defer { free(raw) }
+            let rows = UnsafeMutableBufferPointer(start: raw.bindMemory(to: Float.self, capacity: rowBytes / 4), count: rowBytes / 4)
+            var start = 0
+            while start < tokens.count {
+                let count = min(window, tokens.count - start)
+                let status = tokens.withUnsafeBufferPointer { ids in
+                    Result { () throws(XLSTMError) in
+                        try session.prefill(UnsafeBufferPointer(rebasing: ids[start..<(start + count)]),
+                                            logits: .all(rows.baseAddress!))
+                    }
+                }
+                if case let .failure(error) = status {
+                    fclose(out)
+                    fail(error.message)
+                }
+                for t in 0..<count { writeRow(rows.baseAddress! + t * vocab) }
+                start += count
             }
         }
         guard fclose(out) == 0 else { fail("\(logitsPath): write failed") }

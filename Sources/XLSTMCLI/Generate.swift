@@ -107,7 +107,7 @@ struct Generate: ParsableCommand {
             do { try SamplerStateBlob.load(fromFile: samplerStateIn, into: sampler) } catch { fail(error.message) }
         }
 
-        let session = Session(model: model)
+        let session = makeSession(model)
         if let stateIn {
             do { try StateBlob.load(fromFile: stateIn, into: session) } catch { fail(error.message) }
         }

@@ -52,7 +52,7 @@ struct Perplexity: ParsableCommand {
         }
         guard tokens.count >= 2 else { fail("\(file): at least 2 tokens are needed") }
 
-        let session = Session(model: model)
+        let session = makeSession(model)
         let vocab = model.vocabSize, window = session.prefillWindow
         var logits = [Float](repeating: 0, count: window * vocab)
         var totalBits = 0.0

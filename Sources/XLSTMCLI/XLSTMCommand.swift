@@ -32,6 +32,15 @@ func loadModel(_ directory: String, threads: Int = 1, precision: Precision = .ex
     }
 }
 
+/// A session of `model`, or the process ends with the message (out of memory).
+func makeSession(_ model: Model) -> Session {
+    do {
+        return try Session(model: model)
+    } catch {
+        fail(error.message)
+    }
+}
+
 /// Byte-level models (vocabulary of 256 bytes plus at most 4 specials) read and write text directly;
 /// other models take token ids until a tokenizer is available.
 func isByteLevel(_ model: Model) -> Bool {

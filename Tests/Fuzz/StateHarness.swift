@@ -20,7 +20,7 @@ func fuzzStateBlob(_ data: UnsafeRawBufferPointer) {
         let sum = blob.withUnsafeBytes { StateBlob.checksum(UnsafeRawBufferPointer(rebasing: $0[0..<(blob.count - 8)])) }
         for i in 0..<8 { blob[blob.count - 8 + i] = UInt8(truncatingIfNeeded: sum >> (8 * UInt64(i))) }
     }
-    let session = Session(model: model)
+    guard let session = try? Session(model: model) else { return }
     try? session.feed(7)
     let stateBefore = Array(session.state), logitsBefore = Array(session.logits)
     let tokensBefore = session.tokenCount, hadLogits = session.hasLogits

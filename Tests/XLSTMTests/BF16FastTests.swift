@@ -128,7 +128,7 @@ import XLSTM
         #expect(step != exact, "\(name) [\(path)]: fast should round the bf16 projections' activations")
         let stepError = relativeError(step, expected)
         #expect(stepError <= Tolerance.fast, "\(name) [\(path), fast step] vs official: \(stepError)")
-        let prefill = try prefillAll(Session(model: model), tokens)
+        let prefill = try prefillAll(try Session(model: model), tokens)
         let prefillError = relativeError(prefill, expected), vsStep = relativeError(prefill, step)
         #expect(prefillError <= Tolerance.fast, "\(name) [\(path), fast prefill] vs official: \(prefillError)")
         #expect(vsStep <= Tolerance.fastPrefillVsStep, "\(name) [\(path), fast prefill] vs fast step: \(vsStep)")
@@ -143,7 +143,7 @@ import XLSTM
         let tokens = Fixtures.tokens(name), expected = Fixtures.logits(name), V = model.vocabSize
         func primed(_ i: Int) -> Int { (i * 5) % 11 }
         func run(_ model: Model, _ count: Int) throws -> [[Float]] {
-            let sessions = (0..<count).map { _ in Session(model: model) }
+            let sessions = try (0..<count).map { _ in try Session(model: model) }
             for (i, session) in sessions.enumerated() {
                 for t in 0..<primed(i) { try session.feed(tokens[t], computeLogits: false) }
             }

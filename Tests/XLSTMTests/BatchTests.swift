@@ -15,7 +15,7 @@ private let rounds = 3
 /// Runs N sessions through `rounds` batched feeds; returns each session's logits after each round
 /// ([round][session] → [vocab]) and the sessions.
 private func runBatch(_ model: Model, _ tokens: [Int32], count: Int) throws -> ([[[Float]]], [Session]) {
-    let sessions = (0..<count).map { _ in Session(model: model) }
+    let sessions = try (0..<count).map { _ in try Session(model: model) }
     for (i, session) in sessions.enumerated() {
         for t in 0..<primed(i) { try session.feed(tokens[t], computeLogits: false) }
     }
@@ -32,7 +32,7 @@ private func runBatch(_ model: Model, _ tokens: [Int32], count: Int) throws -> (
 private func roundTrip(_ session: Session) throws -> Session {
     var blob = [UInt8](repeating: 0, count: StateBlob.size(for: session.model))
     let written = try blob.withUnsafeMutableBytes { raw throws(XLSTMError) in try StateBlob.save(session, into: raw) }
-    let restored = Session(model: session.model)
+    let restored = try Session(model: session.model)
     let result = blob.withUnsafeBytes { raw in
         Result { () throws(XLSTMError) in try StateBlob.load(UnsafeRawBufferPointer(rebasing: raw[..<written]), into: restored) }
     }
@@ -55,7 +55,7 @@ private func roundTrip(_ session: Session) throws -> Session {
             let (batched, sessions) = try runBatch(model, tokens, count: count)
             // The same sessions' histories, one token at a time.
             for i in 0..<count {
-                let single = Session(model: model)
+                let single = try Session(model: model)
                 for t in 0..<primed(i) { try single.feed(tokens[t], computeLogits: false) }
                 for r in 0..<rounds {
                     try single.feed(tokens[primed(i) + r])
@@ -100,7 +100,7 @@ private func roundTrip(_ session: Session) throws -> Session {
     /// Without logits: states advance exactly as with them, and no session has logits.
     @Test func noLogitsMode() throws {
         let model = try Model(directory: Fixtures.modelDirectory("paper_mixed"))
-        let a = (0..<3).map { _ in Session(model: model) }, b = (0..<3).map { _ in Session(model: model) }
+        let a = try (0..<3).map { _ in try Session(model: model) }, b = try (0..<3).map { _ in try Session(model: model) }
         try model.feedBatch(a, [1, 2, 3], computeLogits: true)
         try model.feedBatch(b, [1, 2, 3], computeLogits: false)
         withExtendedLifetime((a, b)) {
@@ -119,7 +119,7 @@ private func roundTrip(_ session: Session) throws -> Session {
         let restored = try roundTrip(sessions[2])
         var twins = sessions
         twins[2] = restored
-        let clones = sessions.map { $0.clone() }
+        let clones = try sessions.map { try $0.clone() }
         try model.feedBatch(clones, [7, 8, 9, 10, 11])
         try model.feedBatch(twins, [7, 8, 9, 10, 11])
         // (The buffers are the sessions' memory: keep the sessions alive while they are read.)
@@ -134,14 +134,14 @@ private func roundTrip(_ session: Session) throws -> Session {
     @Test func badInputChangesNothing() throws {
         let model = try Model(directory: Fixtures.modelDirectory("paper_mixed"))
         let other = try Model(directory: Fixtures.modelDirectory("paper_mixed"))
-        let sessions = (0..<4).map { _ in Session(model: model) }
+        let sessions = try (0..<4).map { _ in try Session(model: model) }
         for (i, s) in sessions.enumerated() { try s.feed(Int32(i + 1)) }
         let before = sessions.map { (Array($0.state), Array($0.logits), $0.tokenCount, $0.hasLogits) }
         func unchanged() -> Bool {
             zip(sessions, before).allSatisfy { s, b in Array(s.state) == b.0 && Array(s.logits) == b.1 && s.tokenCount == b.2 && s.hasLogits == b.3 }
         }
         let cases: [([Session], [Int32], String)] = [
-            (sessions + [Session(model: other)], [1, 2, 3, 4, 5], "session 4"),
+            (sessions + [try Session(model: other)], [1, 2, 3, 4, 5], "session 4"),
             ([sessions[0], sessions[1], sessions[2], sessions[1]], [1, 2, 3, 4], "session 3 is the same session as 1"),
             (sessions, [1, 2, Int32(model.vocabSize), 4], "at index 2"),
             (sessions, [-1, 2, 3, 4], "at index 0"),

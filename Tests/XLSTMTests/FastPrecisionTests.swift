@@ -13,7 +13,7 @@ import XLSTM
     static let int8Paths = Int8MatVecTests.paths
 
     static func stepLogits(_ model: Model, _ tokens: [Int32]) throws -> [Float] {
-        let session = Session(model: model)
+        let session = try Session(model: model)
         var out: [Float] = []
         for token in tokens {
             try session.feed(token)
@@ -40,7 +40,7 @@ import XLSTM
     func prefillWithinTheFastBoundAndNearTheStep(_ name: String, _ path: CPUPath) throws {
         let model = try Model(directory: QuantizedFixtures.modelDirectory(name), cpuPath: path, precision: .fast)
         let tokens = QuantizedFixtures.tokens(name)
-        let prefill = try prefillAll(Session(model: model), tokens)
+        let prefill = try prefillAll(try Session(model: model), tokens)
         let reference = relativeError(prefill, QuantizedFixtures.logits(name))
         #expect(reference <= Tolerance.fast, "\(name) [\(path), fast prefill] vs official: \(reference)")
         if model.kernels.int8GEMMName != nil {
@@ -49,7 +49,7 @@ import XLSTM
             print("fast-precision prefill \(name) [\(path)]: vs official \(reference), vs fast step \(step)")
         } else {
             let exact = try Model(directory: QuantizedFixtures.modelDirectory(name), cpuPath: path)
-            #expect(prefill == (try prefillAll(Session(model: exact), tokens)), "\(name) [\(path)]: prefill without an int8 GEMM is exact's")
+            #expect(prefill == (try prefillAll(try Session(model: exact), tokens)), "\(name) [\(path)]: prefill without an int8 GEMM is exact's")
         }
     }
 
@@ -64,7 +64,7 @@ import XLSTM
         let V = model.vocabSize, rounds = 3
         func primed(_ i: Int) -> Int { (i * 5) % 13 }
         func run(_ model: Model, _ count: Int) throws -> [[[Float]]] {
-            let sessions = (0..<count).map { _ in Session(model: model) }
+            let sessions = try (0..<count).map { _ in try Session(model: model) }
             for (i, session) in sessions.enumerated() {
                 for t in 0..<primed(i) { try session.feed(tokens[t], computeLogits: false) }
             }
@@ -83,7 +83,7 @@ import XLSTM
         }
         var worstStep: Float = 0, worstReference: Float = 0
         for i in 0..<17 {
-            let single = Session(model: model)
+            let single = try Session(model: model)
             for t in 0..<primed(i) { try single.feed(tokens[t], computeLogits: false) }
             for r in 0..<rounds {
                 try single.feed(tokens[primed(i) + r])

@@ -31,7 +31,7 @@ enum HostileFixtures {
         let (model, tokens, expected) = try #require(reference(name), "fixture \(name)")
         let vocab = model.vocabSize
         try #require(expected.count == tokens.count * vocab)
-        let step = Session(model: model)
+        let step = try Session(model: model)
         var actual = [Float](repeating: 0, count: expected.count)
         for (t, token) in tokens.enumerated() {
             try step.feed(token)
@@ -41,7 +41,7 @@ enum HostileFixtures {
         let error = actual.withUnsafeBufferPointer { a in expected.withUnsafeBufferPointer { relativeError(a, $0) } }
         #expect(error <= Self.tolerance, "\(name) step: max|Δ|/max|logit| = \(error)")
 
-        let prefill = Session(model: model)
+        let prefill = try Session(model: model)
         var all = [Float](repeating: 0, count: expected.count)
         try tokens.withUnsafeBufferPointer { t in
             try all.withUnsafeMutableBufferPointer { try prefill.prefill(t, logits: .all($0.baseAddress!)) }
@@ -80,7 +80,7 @@ enum HostileFixtures {
         let hostile = try Model(directory: directory)
         let normal = try Model(directory: source)
         let tokens: [Int32] = [12, 7, 3, 28, 5, 41, 0, 9, 16, 2]
-        let a = Session(model: hostile), b = Session(model: normal)
+        let a = try Session(model: hostile), b = try Session(model: normal)
         var firstHuge = true
         for token in tokens {
             try a.feed(token)

@@ -306,7 +306,7 @@ import XLSTM
         let native = try Model(directory: Fixtures.modelDirectory(name), policy: .native)
         let widened = try Model(directory: Fixtures.modelDirectory(name), policy: .float32)
         #expect(native.parameterCount == widened.parameterCount)
-        let a = Session(model: native), b = Session(model: widened)
+        let a = try Session(model: native), b = try Session(model: widened)
         var worst: Float = 0
         for token in Fixtures.tokens(name) {
             try a.feed(token)
@@ -319,7 +319,7 @@ import XLSTM
     @Test(arguments: ["paper_mixed", "large_bias_tied_caps"])
     func multithreadedSessionEqualsSingleThreaded(_ name: String) throws {
         let model = try Model(directory: Fixtures.modelDirectory(name))
-        let one = Session(model: model, pool: nil), two = Session(model: model, pool: ThreadPool(threads: 2))
+        let one = try Session(model: model, pool: nil), two = try Session(model: model, pool: ThreadPool(threads: 2))
         for token in Fixtures.tokens(name).prefix(20) {
             try one.feed(token)
             try two.feed(token)

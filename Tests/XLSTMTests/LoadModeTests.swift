@@ -20,7 +20,7 @@ import Glibc
     }
 
     func logits(_ model: Model, _ tokens: [Int32] = [3, 14, 15, 92]) throws -> [Float] {
-        let session = Session(model: model)
+        let session = try Session(model: model)
         for token in tokens { try session.feed(token) }
         return Array(session.logits)
     }
@@ -73,7 +73,7 @@ import Glibc
         let reference = try logits(try Model(directory: Fixtures.modelDirectory("paper_mixed")))
         do throws(XLSTMError) {
             let locked = try Model(directory: Fixtures.modelDirectory("paper_mixed"), loadMode: .lock)
-            let session = Session(model: locked)
+            let session = try Session(model: locked)
             for token: Int32 in [3, 14, 15, 92] { try session.feed(token) }
             #expect(Array(session.logits) == reference)
         } catch {

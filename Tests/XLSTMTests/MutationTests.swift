@@ -61,7 +61,7 @@ import Glibc
             let what = mutate(directory, &random)
             do {
                 let model = try Model(directory: directory)
-                let session = Session(model: model)
+                let session = try Session(model: model)
                 try session.feed(Int32(random.next(model.vocabSize)))
                 loaded += 1
             } catch {
@@ -74,7 +74,7 @@ import Glibc
 
     @Test func damagedStateBlobsNeverCrashOrChangeTheSession() throws {
         let model = try Model(directory: Fixtures.modelDirectory("paper_mixed"))
-        let session = Session(model: model)
+        let session = try Session(model: model)
         for token in Fixtures.tokens("paper_mixed").prefix(4) { try session.feed(token) }
         var blob = [UInt8](repeating: 0, count: StateBlob.size(for: model))
         _ = try blob.withUnsafeMutableBytes { raw throws(XLSTMError) in try StateBlob.save(session, into: raw) }

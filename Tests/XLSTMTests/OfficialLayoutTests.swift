@@ -86,7 +86,7 @@ import Glibc
             writeBytes(directory + "/model_3.safetensors", SafeTensorsEditor(items: [shard]).bytes())
         }
         let model = try result.get()
-        let session = Session(model: model)
+        let session = try Session(model: model)
         try session.feed(Fixtures.tokens("official_bias_sharded_bf16")[0])
         #expect(session.logits.allSatisfy { $0 == 0 })
     }

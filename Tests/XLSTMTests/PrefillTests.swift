@@ -7,7 +7,7 @@ import XLSTM
 @Suite struct PrefillTests {
     /// Step-mode logits for every position, and the session after all tokens.
     func stepAll(_ model: Model, _ tokens: [Int32]) throws -> ([Float], Session) {
-        let session = Session(model: model)
+        let session = try Session(model: model)
         var out: [Float] = []
         out.reserveCapacity(tokens.count * model.vocabSize)
         for token in tokens {
@@ -23,7 +23,7 @@ import XLSTM
         let model = try Model(directory: Fixtures.modelDirectory(name), cpuPath: path)
         let tokens = Fixtures.tokens(name)
         let (stepLogits, stepped) = try stepAll(model, tokens)
-        let session = Session(model: model)
+        let session = try Session(model: model)
         let prefillLogits = try prefillAll(session, tokens)
         #expect(relativeError(prefillLogits, Fixtures.logits(name)) <= Tolerance.reference, "vs reference")
         #expect(relativeError(prefillLogits, Fixtures.logits(name, file: "logits_parallel.f32")) <= Tolerance.reference,
@@ -51,7 +51,7 @@ import XLSTM
         let vocab = model.vocabSize
         for stepsFirst in [0, 5] {
             for length in [1, 7, 8, 9, 19, 20, 21, 8 * 5 + 3] where stepsFirst + length <= tokens.count {
-                let session = Session(model: model)
+                let session = try Session(model: model)
                 session.mLSTMChunkSize = 8
                 session.prefillWindow = 20
                 for token in tokens.prefix(stepsFirst) { try session.feed(token) }
@@ -61,7 +61,7 @@ import XLSTM
                 #expect(relativeError(logits, expected) <= Tolerance.prefillVsStep, "steps \(stepsFirst), length \(length)")
                 // and the state continues like stepping
                 let next = tokens[(stepsFirst + length) % tokens.count]
-                let reference = Session(model: model)
+                let reference = try Session(model: model)
                 for token in tokens.prefix(stepsFirst + length) { try reference.feed(token) }
                 try session.feed(next)
                 try reference.feed(next)
@@ -74,9 +74,9 @@ import XLSTM
     @Test func lastAndNoneModes() throws {
         let model = try Model(directory: Fixtures.modelDirectory("large_basic"))
         let tokens = Array(Fixtures.tokens("large_basic").prefix(30))
-        let all = Session(model: model)
+        let all = try Session(model: model)
         let allLogits = try prefillAll(all, tokens)
-        let last = Session(model: model)
+        let last = try Session(model: model)
         try tokens.withUnsafeBufferPointer { ids throws(XLSTMError) in try last.prefill(ids, logits: .last) }
         // `.last` computes one row (the lm_head's matvec), `.all` every row (the GEMM micro-kernel):
         // the same sums in another order, so equal to float rounding; the state is bit-identical.
@@ -84,7 +84,7 @@ import XLSTM
         #expect(Array(last.logits).withUnsafeBufferPointer { a in lastRow.withUnsafeBufferPointer { relativeError(a, $0) } }
                 <= Tolerance.prefillVsStep)
         #expect(Array(last.state) == Array(all.state))
-        let none = Session(model: model)
+        let none = try Session(model: model)
         try tokens.withUnsafeBufferPointer { ids throws(XLSTMError) in try none.prefill(ids, logits: .none) }
         #expect(!none.hasLogits)
         #expect(Array(none.state) == Array(all.state))
@@ -92,7 +92,7 @@ import XLSTM
 
     @Test func badTokenInSpanConsumesNothing() throws {
         let model = try Model(directory: Fixtures.modelDirectory("paper_mixed"))
-        let session = Session(model: model)
+        let session = try Session(model: model)
         try session.feed(1)
         let before = Array(session.state)
         let span: [Int32] = [2, 3, Int32(model.vocabSize)]
@@ -106,7 +106,7 @@ import XLSTM
     @Test func multithreadedPrefillMatches() throws {
         let model = try Model(directory: Fixtures.modelDirectory("paper_long"))
         let tokens = Array(Fixtures.tokens("paper_long").prefix(300))
-        let one = Session(model: model, pool: nil), two = Session(model: model, pool: ThreadPool(threads: 2))
+        let one = try Session(model: model, pool: nil), two = try Session(model: model, pool: ThreadPool(threads: 2))
         let a = try prefillAll(one, tokens), b = try prefillAll(two, tokens)
         #expect(a == b)
     }

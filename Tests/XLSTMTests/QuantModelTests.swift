@@ -30,7 +30,7 @@ import Glibc
     }
 
     static func stepAll(_ model: Model, _ tokens: [Int32]) throws -> [Float] {
-        let session = Session(model: model)
+        let session = try Session(model: model)
         var out: [Float] = []
         for token in tokens {
             try session.feed(token)
@@ -54,8 +54,8 @@ import Glibc
             let step = try Self.stepAll(model, tokens)
             let expected = try Self.stepAll(reference, tokens)
             #expect(relativeError(step, expected) <= Tolerance.reference, "\(path): vs the dequantized f32 model")
-            let prefillError = relativeError(try prefillAll(Session(model: model), tokens), step)
-            let referencePrefillError = relativeError(try prefillAll(Session(model: reference), tokens), expected)
+            let prefillError = relativeError(try prefillAll(try Session(model: model), tokens), step)
+            let referencePrefillError = relativeError(try prefillAll(try Session(model: reference), tokens), expected)
             // large_bias_tied_caps' quantized weights make prefill and step differ by up to 9e-5 in the
             // f32 engine too (its dequantized f32 model, measured: 0.9e-5 … 9.0e-5), so 1e-4 there.
             let bound = fixture == "large_bias_tied_caps" ? Tolerance.reference : Tolerance.prefillVsStep
@@ -100,7 +100,7 @@ import Glibc
             let reference = try Model(directory: dirs.dequantized, cpuPath: path)
             let step = try Self.stepAll(model, tokens)
             #expect(relativeError(step, try Self.stepAll(reference, tokens)) <= Tolerance.reference, "\(fixture) \(path)")
-            #expect(relativeError(try prefillAll(Session(model: model), tokens), step) <= Tolerance.prefillVsStep, "\(fixture) \(path)")
+            #expect(relativeError(try prefillAll(try Session(model: model), tokens), step) <= Tolerance.prefillVsStep, "\(fixture) \(path)")
         }
     }
 
@@ -117,10 +117,10 @@ import Glibc
         let tokens = Fixtures.tokens(fixture)
         for path in CPUInfo.current.supportedPaths {
             let model = try Model(directory: dirs.quantized, cpuPath: path)
-            let uninterrupted = Session(model: model)
+            let uninterrupted = try Session(model: model)
             for token in tokens.prefix(10) { try uninterrupted.feed(token) }
             let blob = try save(uninterrupted)
-            let resumed = Session(model: model)
+            let resumed = try Session(model: model)
             let result = blob.withUnsafeBytes { raw in Result { () throws(XLSTMError) in try StateBlob.load(raw, into: resumed) } }
             try result.get()
             for token in tokens.dropFirst(10).prefix(10) {
@@ -129,7 +129,7 @@ import Glibc
                 #expect(Array(resumed.logits) == Array(uninterrupted.logits), "\(path)")
             }
             // The f32 model refuses the quantized model's state (another fingerprint).
-            let f32 = Session(model: try Model(directory: Fixtures.modelDirectory(fixture), cpuPath: path))
+            let f32 = try Session(model: try Model(directory: Fixtures.modelDirectory(fixture), cpuPath: path))
             let refused = blob.withUnsafeBytes { raw in Result { () throws(XLSTMError) in try StateBlob.load(raw, into: f32) } }
             #expect(throws: XLSTMError.self) { try refused.get() }
         }

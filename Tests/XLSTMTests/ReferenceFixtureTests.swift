@@ -20,7 +20,7 @@ import XLSTM
         try #require(!tokens.isEmpty)
         try #require(expected.count == tokens.count * vocab, "logits.f32 does not have [n_tokens, vocab] floats")
 
-        let session = Session(model: model)
+        let session = try Session(model: model)
         var actual = [Float](repeating: 0, count: expected.count)
         for (t, token) in tokens.enumerated() {
             try session.feed(token)

@@ -57,7 +57,7 @@ import XLSTM
     func restoredPairContinuesWithTheSameTokens(_ name: String) throws {
         let model = try Model(directory: Fixtures.modelDirectory(name))
         let prompt = Array(Fixtures.tokens(name).prefix(5))
-        let session = Session(model: model)
+        let session = try Session(model: model)
         let sampler = try Sampler(Self.options)
         for token in prompt { try session.feed(token); sampler.accept(token) }
         _ = try generate(sampler, session, 23)   // mid-generation; the 7-token ring has wrapped
@@ -65,7 +65,7 @@ import XLSTM
         let uninterrupted = try generate(sampler, session, 100)
 
         // Fresh objects; the sampler created with other options (the blob carries them).
-        let resumedSession = Session(model: model)
+        let resumedSession = try Session(model: model)
         var other = SamplerParameters()
         other.seed = 99; other.penaltyWindow = 3
         let resumed = try Sampler(other)
@@ -79,7 +79,7 @@ import XLSTM
 
         // The test can tell: a sampler with the same options but without the saved position/history
         // draws other tokens from the same restored session.
-        let restart = Session(model: model)
+        let restart = try Session(model: model)
         try loadSession(savedSession, into: restart)
         let unrestored = try generate(try Sampler(Self.options), restart, 100)
         #expect(unrestored != uninterrupted)
@@ -91,14 +91,14 @@ import XLSTM
         var p = SamplerParameters()
         p.temperature = 0; p.presencePenalty = 50; p.penaltyWindow = 5
         let sampler = try Sampler(p)
-        let session = Session(model: model)
+        let session = try Session(model: model)
         try session.feed(3)
         _ = try generate(sampler, session, 12)
         let blob = try save(sampler), state = try sessionBlob(session)
         let uninterrupted = try generate(sampler, session, 100)
 
         for withHistory in [true, false] {
-            let again = Session(model: model)
+            let again = try Session(model: model)
             try loadSession(state, into: again)
             let resumed = try Sampler(p)
             if withHistory { try load(blob, into: resumed) }
@@ -191,7 +191,7 @@ import XLSTM
 
         // A session's blob: refused, and the message says what it is.
         let model = try Model(directory: Fixtures.modelDirectory("paper_mixed"))
-        let session = Session(model: model)
+        let session = try Session(model: model)
         try session.feed(1)
         let foreign = try sessionBlob(session)
         try expectRejected(foreign, .stateCorrupt, "session blob")

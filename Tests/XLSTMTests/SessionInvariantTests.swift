@@ -14,9 +14,9 @@ import XLSTM
     func cloneContinuesIdentically(_ name: String) throws {
         let model = try Model(directory: Fixtures.modelDirectory(name))
         let tokens = Fixtures.tokens(name)
-        let original = Session(model: model)
+        let original = try Session(model: model)
         for token in tokens.prefix(10) { try original.feed(token) }
-        let fork = original.clone()
+        let fork = try original.clone()
         #expect(fork.tokenCount == original.tokenCount)
         #expect(stateCopy(fork) == stateCopy(original))
         for token in tokens.dropFirst(10).prefix(10) {
@@ -30,11 +30,11 @@ import XLSTM
     func resetEqualsFreshSession(_ name: String) throws {
         let model = try Model(directory: Fixtures.modelDirectory(name))
         let tokens = Array(Fixtures.tokens(name).prefix(8))
-        let used = Session(model: model)
+        let used = try Session(model: model)
         for token in tokens.reversed() { try used.feed(token) }
         used.reset()
         #expect(used.tokenCount == 0)
-        let fresh = Session(model: model)
+        let fresh = try Session(model: model)
         #expect(stateCopy(used) == stateCopy(fresh))
         for token in tokens {
             try used.feed(token)
@@ -47,9 +47,9 @@ import XLSTM
     func spanFeedMatchesSingleFeeds(_ name: String) throws {
         let model = try Model(directory: Fixtures.modelDirectory(name))
         let tokens = Array(Fixtures.tokens(name).prefix(12))
-        let single = Session(model: model)
+        let single = try Session(model: model)
         for token in tokens { try single.feed(token) }
-        let span = Session(model: model)
+        let span = try Session(model: model)
         try tokens.withUnsafeBufferPointer { buffer throws(XLSTMError) in try span.feed(buffer) }
         #expect(span.tokenCount == tokens.count)
         #expect(span.hasLogits)
@@ -60,7 +60,7 @@ import XLSTM
     @Test(arguments: fixtures)
     func rejectedTokensLeaveSessionUnchanged(_ name: String) throws {
         let model = try Model(directory: Fixtures.modelDirectory(name))
-        let session = Session(model: model)
+        let session = try Session(model: model)
         for token in Fixtures.tokens(name).prefix(5) { try session.feed(token) }
         let state = stateCopy(session), logits = logitsCopy(session), count = session.tokenCount
         for bad: Int32 in [-1, Int32(model.vocabSize), Int32.max, Int32.min] {
@@ -81,7 +81,7 @@ import XLSTM
     @Test(arguments: fixtures)
     func stateSizeIsFixed(_ name: String) throws {
         let model = try Model(directory: Fixtures.modelDirectory(name))
-        let session = Session(model: model)
+        let session = try Session(model: model)
         #expect(session.state.count == model.stateCount)
         #expect(model.stateBytes == model.stateCount * 4)
         for token in Fixtures.tokens(name) { try session.feed(token, computeLogits: false) }

@@ -21,11 +21,11 @@ import XLSTM
     func saveLoadContinueIsBitIdentical(_ name: String) throws {
         let model = try Model(directory: Fixtures.modelDirectory(name))
         let tokens = Fixtures.tokens(name)
-        let uninterrupted = Session(model: model)
+        let uninterrupted = try Session(model: model)
         for token in tokens.prefix(20) { try uninterrupted.feed(token) }
         let blob = try save(uninterrupted)
 
-        let resumed = Session(model: model)
+        let resumed = try Session(model: model)
         try load(blob, into: resumed)
         #expect(resumed.tokenCount == 20)
         #expect(resumed.hasLogits)
@@ -40,9 +40,9 @@ import XLSTM
 
     @Test func blobWithoutLogitsRestoresNoLogits() throws {
         let model = try Model(directory: Fixtures.modelDirectory("paper_mixed"))
-        let session = Session(model: model)
+        let session = try Session(model: model)
         try session.feed(3, computeLogits: false)
-        let other = Session(model: model)
+        let other = try Session(model: model)
         try other.feed(5)
         try load(try save(session), into: other)
         #expect(!other.hasLogits)
@@ -51,7 +51,7 @@ import XLSTM
 
     /// Loads `blob` into a session that has consumed a few tokens; expects `kind` and no change.
     func expectRejected(_ blob: [UInt8], _ kind: XLSTMError.Kind, model: Model) throws {
-        let session = Session(model: model)
+        let session = try Session(model: model)
         for token in Fixtures.tokens("paper_mixed").prefix(3) { try session.feed(token) }
         let before = try save(session)
         let error = #expect(throws: XLSTMError.self) { try load(blob, into: session) }
@@ -63,7 +63,7 @@ import XLSTM
         let mixed = try Model(directory: Fixtures.modelDirectory("paper_mixed"))
         let other = try Model(directory: Fixtures.modelDirectory("paper_noconv"))
         #expect(mixed.fingerprint != other.fingerprint)
-        let foreign = Session(model: other)
+        let foreign = try Session(model: other)
         try foreign.feed(1)
         try expectRejected(try save(foreign), .stateMismatch, model: mixed)
     }
@@ -71,7 +71,7 @@ import XLSTM
     @Test func rejectsSameSizedBlobOfAnotherModel() throws {
         // A well-formed blob of the right size whose fingerprint names another model.
         let mixed = try Model(directory: Fixtures.modelDirectory("paper_mixed"))
-        let session = Session(model: mixed)
+        let session = try Session(model: mixed)
         var blob = try save(session)
         blob[16] ^= 0xFF   // a fingerprint byte; the checksum is resealed so only the fingerprint differs
         resealChecksum(&blob)
@@ -80,7 +80,7 @@ import XLSTM
 
     @Test func rejectsDamage() throws {
         let model = try Model(directory: Fixtures.modelDirectory("paper_mixed"))
-        let session = Session(model: model)
+        let session = try Session(model: model)
         try session.feed(7)
         let blob = try save(session)
         for offset in [0, 30, StateBlob.size(for: model) / 2, blob.count - 1] {
@@ -96,7 +96,7 @@ import XLSTM
 
     @Test func rejectsOtherFormatVersion() throws {
         let model = try Model(directory: Fixtures.modelDirectory("paper_mixed"))
-        var blob = try save(Session(model: model))
+        var blob = try save(try Session(model: model))
         blob[8] = 2
         try expectRejected(blob, .stateVersion, model: model)
     }
@@ -105,7 +105,7 @@ import XLSTM
         let model = try Model(directory: Fixtures.modelDirectory("paper_mixed"))
         var small = [UInt8](repeating: 0, count: StateBlob.size(for: model) - 1)
         let error = #expect(throws: XLSTMError.self) {
-            _ = try small.withUnsafeMutableBytes { raw throws(XLSTMError) in try StateBlob.save(Session(model: model), into: raw) }
+            _ = try small.withUnsafeMutableBytes { raw throws(XLSTMError) in try StateBlob.save(try Session(model: model), into: raw) }
         }
         #expect(error?.kind == .bufferTooSmall)
         #expect(error?.message.contains("\(StateBlob.size(for: model))") == true)
@@ -113,7 +113,7 @@ import XLSTM
 
     @Test func headerLayoutIsAsDocumented() throws {
         let model = try Model(directory: Fixtures.modelDirectory("large_basic"))
-        let session = Session(model: model)
+        let session = try Session(model: model)
         for token in Fixtures.tokens("large_basic").prefix(4) { try session.feed(token) }
         let blob = try save(session)
         #expect(Array(blob[0..<8]) == Array("XLSTMSTA".utf8))

@@ -668,7 +668,8 @@ static void manifest_entries_are_complete(void) {
                                     "XLSTM_ERROR_INVALID_MODEL", "XLSTM_ERROR_UNSUPPORTED",
                                     "XLSTM_ERROR_TOKEN_OUT_OF_RANGE", "XLSTM_ERROR_BUFFER_TOO_SMALL",
                                     "XLSTM_ERROR_STATE_MISMATCH", "XLSTM_ERROR_STATE_VERSION",
-                                    "XLSTM_ERROR_STATE_CORRUPT", "XLSTM_ERROR_NO_LOGITS", "XLSTM_ERROR_CANCELLED"};
+                                    "XLSTM_ERROR_STATE_CORRUPT", "XLSTM_ERROR_NO_LOGITS", "XLSTM_ERROR_CANCELLED",
+                                    "XLSTM_ERROR_OUT_OF_MEMORY"};
     for (int32_t s = 0; s < (int32_t)(sizeof statuses / sizeof statuses[0]); s++) {
         CHECK(enum_value(statuses[s]) == s, "%s = %d, expected %d", statuses[s], (int)enum_value(statuses[s]), (int)s);
     }

@@ -77,6 +77,12 @@ run_program test_memory "$build/plain/test_memory" "$fixtures"
 run_program test_memory "$build/asan/test_memory" "$fixtures" 500 50
 # Zero allocations per token (malloc interposed: uninstrumented build only).
 run_program test_alloc "$build/plain/test_alloc" "$fixtures" "$work/large_vocab_model"
+# Out of memory: refused loads, sessions and feeds under RLIMIT_AS (uninstrumented build: ASan's
+# shadow needs the address space the limit takes away), on a model with a 64 MiB file.
+python3 "$here/make_byte_model.py" "$fixtures/large_basic/model" "$work/big_vocab_model" 131072 \
+  || bad "make_byte_model.py could not write a vocab-131072 model"
+run_program test_oom "$build/plain/test_oom" "$fixtures" "$work/big_vocab_model"
+rm -rf "$work/big_vocab_model"
 # The long run, short: 20 000 tokens per family (`make soak` runs 1 000 000).
 run_program test_soak "$build/plain/test_soak" "$fixtures" 20000
 run_program test_tokenizer "$build/asan/test_tokenizer" "$fixtures"

@@ -75,8 +75,8 @@ static void versions_match_header(void) {
 }
 
 static void status_strings(void) {
-    const char *seen[XLSTM_ERROR_CANCELLED + 1];
-    for (int status = XLSTM_OK; status <= XLSTM_ERROR_CANCELLED; status++) {
+    const char *seen[XLSTM_ERROR_OUT_OF_MEMORY + 1];
+    for (int status = XLSTM_OK; status <= XLSTM_ERROR_OUT_OF_MEMORY; status++) {
         const char *text = xlstm_status_string((xlstm_status)status);
         seen[status] = text;
         CHECK(text && text[0] && strcmp(text, "unknown status") != 0, "status %d has no string", status);
@@ -87,7 +87,7 @@ static void status_strings(void) {
     CHECK(strcmp(xlstm_status_string(XLSTM_OK), "ok") == 0, "XLSTM_OK is \"%s\"", xlstm_status_string(XLSTM_OK));
     CHECK(strcmp(xlstm_status_string(XLSTM_ERROR_TOKEN_OUT_OF_RANGE), "token out of range") == 0, "%s",
           xlstm_status_string(XLSTM_ERROR_TOKEN_OUT_OF_RANGE));
-    const int unknown[] = {-1, XLSTM_ERROR_CANCELLED + 1, 1000, INT32_MIN, INT32_MAX};
+    const int unknown[] = {-1, XLSTM_ERROR_OUT_OF_MEMORY + 1, 1000, INT32_MIN, INT32_MAX};
     for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++) {
         const char *text = xlstm_status_string((xlstm_status)unknown[i]);
         CHECK(text && strcmp(text, "unknown status") == 0, "status %d: \"%s\"", unknown[i], text ? text : "(null)");
@@ -97,7 +97,7 @@ static void status_strings(void) {
               XLSTM_ERROR_UNSUPPORTED == 4 && XLSTM_ERROR_TOKEN_OUT_OF_RANGE == 5 &&
               XLSTM_ERROR_BUFFER_TOO_SMALL == 6 && XLSTM_ERROR_STATE_MISMATCH == 7 &&
               XLSTM_ERROR_STATE_VERSION == 8 && XLSTM_ERROR_STATE_CORRUPT == 9 && XLSTM_ERROR_NO_LOGITS == 10 &&
-              XLSTM_ERROR_CANCELLED == 11,
+              XLSTM_ERROR_CANCELLED == 11 && XLSTM_ERROR_OUT_OF_MEMORY == 12,
           "status values differ from the Swift enum");
 }
 

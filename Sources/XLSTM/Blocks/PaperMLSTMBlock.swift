@@ -48,14 +48,14 @@ struct PaperMLSTMBlock: RecurrentBlock, @unchecked Sendable {
             conv = CausalConv1D(weight: try w.tensor("xlstm.conv1d.conv.weight", [inner, 1, kernel]).data,
                                 bias: try w.tensor("xlstm.conv1d.conv.bias", [inner]).data,
                                 features: inner, kernel: kernel,
-                                taps: w.store.derivedBuffer(count: inner * kernel))
+                                taps: try w.store.derivedBuffer(count: inner * kernel))
         } else {
             conv = nil
         }
         let blockSize = config.qkvProjBlockSize
         let projHeads = inner / blockSize
         func headwise(_ name: String) throws(XLSTMError) -> HeadwiseLinear {
-            HeadwiseLinear(kernels: w.store.kernels, weight: try w.tensor("xlstm.\(name).weight", [projHeads, blockSize, blockSize]).data,
+            try HeadwiseLinear(kernels: w.store.kernels, weight: try w.tensor("xlstm.\(name).weight", [projHeads, blockSize, blockSize]).data,
                            bias: try w.bias("xlstm.\(name).bias", inner, present: bias),
                            heads: projHeads, inPerHead: blockSize, outPerHead: blockSize, store: w.store)
         }

@@ -141,7 +141,7 @@ struct HeadwiseLinear: @unchecked Sendable {
 
     /// `store` gives the buffer of the transposed 4 × 4 blocks (`columns`).
     init(kernels: KernelSet, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, heads: Int,
-         inPerHead: Int, outPerHead: Int, store: WeightStore) {
+         inPerHead: Int, outPerHead: Int, store: WeightStore) throws(XLSTMError) {
         self.kernels = kernels
         self.weight = weight
         self.bias = bias
@@ -149,7 +149,7 @@ struct HeadwiseLinear: @unchecked Sendable {
         self.inPerHead = inPerHead
         self.outPerHead = outPerHead
         if inPerHead == 4 && outPerHead == 4 {
-            let buffer = store.derivedBuffer(count: heads * 16)
+            let buffer = try store.derivedBuffer(count: heads * 16)
             for h in 0..<heads {
                 for o in 0..<4 {
                     for d in 0..<4 { buffer[h * 16 + d * 4 + o] = weight[h * 16 + o * 4 + d] }
@@ -215,8 +215,8 @@ struct NarrowLinear: @unchecked Sendable {
     /// The `parts` (checkpoint names, each [count, cols] with a bias [count]) stacked.
     init(_ parts: [(name: String, rows: Int)], cols: Int, bias: Bool, weights w: WeightLoader) throws(XLSTMError) {
         let rows = parts.reduce(0) { $0 + $1.rows }
-        let stacked = w.store.derivedBuffer(count: rows * cols)
-        let biases: UnsafeMutablePointer<Float>? = bias ? w.store.derivedBuffer(count: rows) : nil
+        let stacked = try w.store.derivedBuffer(count: rows * cols)
+        let biases: UnsafeMutablePointer<Float>? = bias ? try w.store.derivedBuffer(count: rows) : nil
         var row = 0
         for part in parts {
             stacked.advanced(by: row * cols).update(from: try w.tensor(part.name + ".weight", [part.rows, cols]).data,

@@ -49,18 +49,18 @@ struct SLSTMBlock: RecurrentBlock, @unchecked Sendable {
             conv = CausalConv1D(weight: try w.tensor("xlstm.conv1d.conv.weight", [E, 1, config.convKernelSize]).data,
                                 bias: try w.tensor("xlstm.conv1d.conv.bias", [E]).data,
                                 features: E, kernel: config.convKernelSize,
-                                taps: w.store.derivedBuffer(count: E * config.convKernelSize))
+                                taps: try w.store.derivedBuffer(count: E * config.convKernelSize))
         } else {
             conv = nil
         }
         func headwise(_ name: String) throws(XLSTMError) -> HeadwiseLinear {
-            HeadwiseLinear(kernels: w.store.kernels, weight: try w.tensor("xlstm.\(name).weight", [NH, DH, DH]).data, bias: nil,
+            try HeadwiseLinear(kernels: w.store.kernels, weight: try w.tensor("xlstm.\(name).weight", [NH, DH, DH]).data, bias: nil,
                            heads: NH, inPerHead: DH, outPerHead: DH, store: w.store)
         }
         gateProjections = [try headwise("fgate"), try headwise("igate"), try headwise("zgate"), try headwise("ogate")]
         kernels = w.store.kernels
         if NH >= 2 {
-            let pairs = w.store.derivedBuffer(count: 2 * NH * DH * 2 * DH)
+            let pairs = try w.store.derivedBuffer(count: 2 * NH * DH * 2 * DH)
             for (g, projection) in gateProjections.enumerated() {
                 let p = g / 2, half = g % 2
                 for h in 0..<NH {

@@ -51,7 +51,7 @@ struct WeightLoader {
         let ranges = parts.map { WeightStore.RowRange(prefix + $0.name + ".weight", rows: $0.rows, first: $0.first, count: $0.count) }
         let weight = try store.matrix(stacking: ranges, cols: inFeatures)
         guard parts.contains(where: \.bias) else { return Linear(weight: weight, bias: nil) }
-        let bias = store.derivedBuffer(count: weight.rows)
+        let bias = try store.derivedBuffer(count: weight.rows)
         var offset = 0
         for (part, range) in zip(parts, ranges) {
             if part.bias {
@@ -67,7 +67,7 @@ struct WeightLoader {
     /// folded once here into a buffer that holds 1 + w.
     func residualNormWeight(_ name: String, _ count: Int) throws(XLSTMError) -> UnsafePointer<Float> {
         let raw = try tensor(name, [count])
-        let folded = store.derivedBuffer(count: count)
+        let folded = try store.derivedBuffer(count: count)
         for i in 0..<count { folded[i] = 1 + raw.data[i] }
         return UnsafePointer(folded)
     }

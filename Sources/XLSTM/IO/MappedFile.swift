@@ -64,7 +64,8 @@ public final class MappedFile: @unchecked Sendable {
         if mode == .copy {
             guard let address = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
                   address != MAP_FAILED else {
-                throw XLSTMError(.io, "\(path): cannot allocate \(size) bytes to copy it into (\(errnoString()))")
+                throw XLSTMError(errno == ENOMEM ? .outOfMemory : .io,
+                                 "\(path): cannot allocate \(size) bytes to copy it into (\(errnoString()))")
             }
             var offset = 0
             while offset < size {
@@ -82,7 +83,8 @@ public final class MappedFile: @unchecked Sendable {
             return
         }
         guard let address = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), address != MAP_FAILED else {
-            throw XLSTMError(.io, "\(path): cannot map \(size) bytes (\(errnoString()))")
+            // ENOMEM: no address space left for it (`ulimit -v`), not a file problem.
+            throw XLSTMError(errno == ENOMEM ? .outOfMemory : .io, "\(path): cannot map \(size) bytes (\(errnoString()))")
         }
         if mode == .lock, mlock(address, size) != 0 {
             let why = errnoString()

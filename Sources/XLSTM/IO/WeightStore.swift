@@ -170,7 +170,7 @@ public final class WeightStore: @unchecked Sendable {
     }
 
     deinit {
-        for buffer in owned { buffer.deallocate() }
+        for buffer in owned { free(buffer) }
         for (base, bytes) in panelChunks { munmap(base, bytes) }
     }
 
@@ -198,7 +198,7 @@ public final class WeightStore: @unchecked Sendable {
             guard QuantFormat.scalesAreFinite(q.scales.bytes.baseAddress!, count: q.scales.elementCount) else {
                 throw XLSTMError(.invalidModel, "\(q.scales.file.path): tensor '\(q.scales.name)' holds a scale that is not finite")
             }
-            let buffer = UnsafeMutablePointer<Float>.allocate(capacity: max(q.rows * q.cols, 1))
+            let buffer = try systemAllocate(Float.self, count: q.rows * q.cols, for: "tensor '\(name)' widened to float32")
             owned.append(buffer)
             widenedBytes += q.rows * q.cols * 4
             let data = UnsafeRawPointer(q.data.bytes.baseAddress!), scales = UnsafeRawPointer(q.scales.bytes.baseAddress!)
@@ -214,7 +214,7 @@ public final class WeightStore: @unchecked Sendable {
         if entry.dtype == .f32, Int(bitPattern: source.baseAddress) % MemoryLayout<Float>.alignment == 0 {
             return Tensor(data: source.baseAddress!.assumingMemoryBound(to: Float.self), shape: shape)
         }
-        let buffer = UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1))
+        let buffer = try systemAllocate(Float.self, count: count, for: "tensor '\(name)' widened to float32")
         owned.append(buffer)
         widenedBytes += count * 4
         switch entry.dtype {
@@ -324,7 +324,7 @@ public final class WeightStore: @unchecked Sendable {
         let matrix: Matrix
         if policy == .native, let format = quantized[sources[0].entry.name]?.format {
             let layout = QuantPanelLayout(format: format, mr: mr, lanes: kernels.lanes)
-            let panels = allocatePanels(bytes: format.panelBytes(rows: total, cols: cols, mr: mr))
+            let panels = try allocatePanels(bytes: format.panelBytes(rows: total, cols: cols, mr: mr))
             do {
                 try layout.pack(rows: total, cols: cols, into: panels, pool: pool) { r in
                     let (s, row) = locate(r)
@@ -339,7 +339,7 @@ public final class WeightStore: @unchecked Sendable {
             matrix = Matrix(panels: format == .q8 ? .q8(UnsafeRawPointer(panels)) : .q4(UnsafeRawPointer(panels)),
                             rows: total, cols: cols, kernels: kernels)
         } else if policy == .native && sources.allSatisfy({ $0.entry.dtype == .bf16 }) {
-            let panels = allocatePanels(bytes: elements * 2).assumingMemoryBound(to: UInt16.self)
+            let panels = try allocatePanels(bytes: elements * 2).assumingMemoryBound(to: UInt16.self)
             Matrix.packBF16(rows: total, cols: cols, mr: mr, into: panels, pool: pool) { r in
                 let (s, row) = locate(r)
                 return UnsafeRawPointer(sources[s].entry.bytes.baseAddress!) + row * cols * 2
@@ -352,7 +352,7 @@ public final class WeightStore: @unchecked Sendable {
                     throw XLSTMError(.invalidModel, "\(q.scales.file.path): tensor '\(q.scales.name)' holds a scale that is not finite")
                 }
             }
-            let panels = allocatePanels(bytes: elements * 4).assumingMemoryBound(to: Float.self)
+            let panels = try allocatePanels(bytes: elements * 4).assumingMemoryBound(to: Float.self)
             Matrix.packF32(rows: total, cols: cols, mr: mr, into: panels, pool: pool) { r in
                 let (s, row) = locate(r)
                 let entry = sources[s].entry
@@ -408,7 +408,7 @@ public final class WeightStore: @unchecked Sendable {
     /// streams cross a page (a TLB miss, and a stop for the prefetchers) every 4 KiB. Measured on the
     /// Xeon model 207 (xlstm-bench --batch-gemm, 384 MiB of bf16 panels, 1 thread): the batch GEMM's
     /// weights read at 14.4 vs 12.6 GB/s (4 sessions), 8.3 vs 7.7 GB/s (16 sessions).
-    private func allocatePanels(bytes: Int) -> UnsafeMutableRawPointer {
+    private func allocatePanels(bytes: Int) throws(XLSTMError) -> UnsafeMutableRawPointer {
         let size = (max(bytes, 64) + 63) & ~63
         if let (base, capacity) = panelChunks.last, panelChunkUsed + size <= capacity {
             defer { panelChunkUsed += size }
@@ -418,7 +418,10 @@ public final class WeightStore: @unchecked Sendable {
         let capacity = max(32 << 20, (size + huge - 1) / huge * huge)
         // Over-map by one huge page, then trim both ends to a 2 MiB-aligned region.
         guard let raw = mmap(nil, capacity + huge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
-              raw != MAP_FAILED else { preconditionFailure("out of memory (\(capacity) bytes of weight panels)") }
+              raw != MAP_FAILED else {
+            throw XLSTMError(.outOfMemory, "out of memory: the system refused \(capacity) bytes of weight panels "
+                             + "(\(panelChunks.reduce(0) { $0 + $1.1 }) bytes held so far)")
+        }
         let address = Int(bitPattern: raw)
         let aligned = (address + huge - 1) / huge * huge
         if aligned > address { munmap(raw, aligned - address) }
@@ -435,8 +438,8 @@ public final class WeightStore: @unchecked Sendable {
     }
 
     /// A new float32 buffer owned by the store (for tensors derived at load, e.g. `1 + weight`).
-    public func derivedBuffer(count: Int) -> UnsafeMutablePointer<Float> {
-        let buffer = UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1))
+    public func derivedBuffer(count: Int) throws(XLSTMError) -> UnsafeMutablePointer<Float> {
+        let buffer = try systemAllocate(Float.self, count: count, for: "a tensor derived at load")
         buffer.initialize(repeating: 0, count: max(count, 1))
         owned.append(buffer)
         return buffer

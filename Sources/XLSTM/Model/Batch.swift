@@ -36,12 +36,14 @@ extension Model {
         }
 
         let E = embeddingDim, V = vocabSize
+        // The scratch of the largest (first) window, taken before any session changes.
+        let window = min(Model.batchWindow, count)
+        let hidden = try CallerScratch.floats(.batchHidden, count: window * E)
+        let blockScratch = prefillScratchCount(tokens: window, chunkSize: 1)
+        let scratch = try CallerScratch.floats(.batch, count: blockScratch + (computeLogits ? window * V : 0))
         var first = 0
         while first < count {
             let n = min(Model.batchWindow, count - first)
-            let hidden = CallerScratch.floats(.batchHidden, count: n * E)
-            let blockScratch = prefillScratchCount(tokens: n, chunkSize: 1)
-            let scratch = CallerScratch.floats(.batch, count: blockScratch + (computeLogits ? n * V : 0))
             for i in 0..<n { embed(Int(tokens(first + i)), into: hidden + i * E) }
             for (block, offset) in zip(blocks, stateOffsets) {
                 block.stepBatch(hidden, count: n, states: states + first, stateOffset: offset, scratch: scratch, pool: pool)

@@ -39,12 +39,14 @@ extension Model {
         let E = embeddingDim, V = vocabSize, W = Model.batchPrefillWindow
         let chunkSize = sessions(0).mLSTMChunkSize
         let finishing = min(count, W)   // at most one span ends per row, and one per session
-        let hidden = CallerScratch.floats(.prefillHidden, count: W * E)
+        // Every buffer is taken before any session changes (a refused one changes nothing).
+        let hidden = try CallerScratch.floats(.prefillHidden, count: W * E)
         let blockScratch = prefillScratchCount(tokens: W, chunkSize: chunkSize)
-        let scratch = CallerScratch.floats(.prefill, count: blockScratch)
+        let scratch = try CallerScratch.floats(.prefill, count: blockScratch)
+        let last = try CallerScratch.floats(.batch, count: computeLogits ? finishing * (E + V) : 1), logits = last + finishing * E
         // starts [W + 1] | the window's sessions [W] | the finishing spans' sessions [W] and rows [W] |
         // the window's state bases [W].
-        let table = CallerScratch.raw(.batchSpans, bytes: (5 * W + 1) * 8)
+        let table = try CallerScratch.raw(.batchSpans, bytes: (5 * W + 1) * 8)
         let starts = table.bindMemory(to: Int.self, capacity: 4 * W + 1)
         let members = starts + W + 1, ended = members + W, endRows = ended + W
         let windowStates = (table + (4 * W + 1) * 8).bindMemory(to: UnsafeMutablePointer<Float>.self, capacity: W)
@@ -77,7 +79,6 @@ extension Model {
                               chunkSize: chunkSize)
             }
             if computeLogits && endCount > 0 {
-                let last = CallerScratch.floats(.batch, count: finishing * (E + V)), logits = last + finishing * E
                 for j in 0..<endCount {
                     last.advanced(by: j * E).update(from: hidden + endRows[j] * E, count: E)
                     finalNorm.apply(last + j * E, count: E)
@@ -119,7 +120,7 @@ extension Model {
     /// Checks a batch's sessions — each of this model (this `Model` object), none twice — and
     /// returns their state bases ([count], the calling thread's batch scratch). Names the index.
     func batchStates(count: Int, sessions: (Int) -> Session) throws(XLSTMError) -> UnsafeMutablePointer<UnsafeMutablePointer<Float>> {
-        let states = CallerScratch.raw(.batchStates, bytes: count * MemoryLayout<UnsafeMutablePointer<Float>>.stride)
+        let states = try CallerScratch.raw(.batchStates, bytes: count * MemoryLayout<UnsafeMutablePointer<Float>>.stride)
             .bindMemory(to: UnsafeMutablePointer<Float>.self, capacity: count)
         for i in 0..<count {
             let session = sessions(i)

@@ -54,22 +54,22 @@ enum CallerScratch {
     }
 
     /// A buffer of at least `bytes` bytes for the calling thread, valid until this thread asks for
-    /// the same slot again (contents are not preserved when it grows).
-    static func raw(_ slot: Slot, bytes: Int) -> UnsafeMutableRawPointer {
+    /// the same slot again (contents are not preserved when it grows). Throws `.outOfMemory` when
+    /// the system refuses a larger buffer (the slot then keeps its old one): feeds take their
+    /// buffers before they change a session, so a refused feed changes nothing.
+    static func raw(_ slot: Slot, bytes: Int) throws(XLSTMError) -> UnsafeMutableRawPointer {
         let entry = table() + slot.rawValue
         if let current = entry.pointee.buffer, entry.pointee.capacity >= bytes { return current }
-        free(entry.pointee.buffer)
-        entry.pointee = Entry(buffer: nil, capacity: 0)
         let size = max(bytes, 64)
-        var fresh: UnsafeMutableRawPointer?
-        precondition(posix_memalign(&fresh, 64, size) == 0 && fresh != nil, "out of memory")
+        let fresh = try systemAllocate(bytes: size, for: "a feed's scratch (\(slot))")
+        free(entry.pointee.buffer)
         entry.pointee = Entry(buffer: fresh, capacity: size)
-        return fresh!
+        return fresh
     }
 
     /// `raw` as floats.
-    static func floats(_ slot: Slot, count: Int) -> UnsafeMutablePointer<Float> {
-        raw(slot, bytes: max(count, 1) * MemoryLayout<Float>.stride).assumingMemoryBound(to: Float.self)
+    static func floats(_ slot: Slot, count: Int) throws(XLSTMError) -> UnsafeMutablePointer<Float> {
+        try raw(slot, bytes: max(count, 1) * MemoryLayout<Float>.stride).assumingMemoryBound(to: Float.self)
     }
 
     /// Bytes this thread's buffers hold now (for `info` and tests).

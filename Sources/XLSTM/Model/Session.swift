@@ -3,6 +3,12 @@
 // (CallerScratch.swift) and its worker threads to the model (`Model.pool`), so one more session
 // costs `Session.bytes(for:)`. Nothing is allocated per token.
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 public final class Session: @unchecked Sendable {
     public let model: Model
     /// [model.stateCount] — every block's state, concatenated in block order.
@@ -18,23 +24,32 @@ public final class Session: @unchecked Sendable {
     let pool: ThreadPool?
 
     /// A session whose feeds use the model's thread pool.
-    public convenience init(model: Model) {
-        self.init(model: model, pool: model.pool)
+    public convenience init(model: Model) throws(XLSTMError) {
+        try self.init(model: model, pool: model.pool)
     }
 
     /// A session whose feeds use `pool` (nil: the calling thread alone) instead of the model's.
-    public init(model: Model, pool: ThreadPool?) {
+    /// Throws `.outOfMemory` when the system refuses its state or logits.
+    public init(model: Model, pool: ThreadPool?) throws(XLSTMError) {
+        let state = try systemAllocate(Float.self, count: model.stateCount, for: "a session's state")
+        let logits: UnsafeMutablePointer<Float>
+        do {
+            logits = try systemAllocate(Float.self, count: model.vocabSize, for: "a session's logits")
+        } catch {
+            free(state)
+            throw error
+        }
         self.model = model
         self.pool = pool
-        state = .allocate(capacity: max(model.stateCount, 1))
-        logits = .allocate(capacity: model.vocabSize)
-        logits.initialize(repeating: 0)
+        self.state = UnsafeMutableBufferPointer(start: state, count: max(model.stateCount, 1))
+        self.logits = UnsafeMutableBufferPointer(start: logits, count: model.vocabSize)
+        self.logits.initialize(repeating: 0)
         reset()
     }
 
     deinit {
-        state.deallocate()
-        logits.deallocate()
+        free(state.baseAddress)
+        free(logits.baseAddress)
     }
 
     /// Bytes one session of `model` holds: its state, its logits and the object itself. (The
@@ -53,8 +68,8 @@ public final class Session: @unchecked Sendable {
     }
 
     /// A new session with a copy of this one's state and logits.
-    public func clone() -> Session {
-        let copy = Session(model: model, pool: pool)
+    public func clone() throws(XLSTMError) -> Session {
+        let copy = try Session(model: model, pool: pool)
         copy.prefillWindow = prefillWindow
         copy.mLSTMChunkSize = mLSTMChunkSize
         copy.copyState(from: self)
@@ -82,7 +97,7 @@ public final class Session: @unchecked Sendable {
     /// An out-of-range id throws and leaves the session unchanged.
     public func feed(_ token: Int32, computeLogits: Bool = true) throws(XLSTMError) {
         try checkToken(token)
-        stepUnchecked(Int(token), computeLogits: computeLogits)
+        try stepUnchecked(Int(token), computeLogits: computeLogits)
     }
 
     /// Consumes `tokens` in order (in parallel: see `prefill`); logits are computed for the last one
@@ -121,17 +136,17 @@ public final class Session: @unchecked Sendable {
         guard !tokens.isEmpty else { return }
         if tokens.count == 1 {   // one token: the step path (bit-identical to feed(_:))
             switch request {
-            case .none: stepUnchecked(Int(tokens[0]), computeLogits: false)
-            case .last: stepUnchecked(Int(tokens[0]), computeLogits: true)
+            case .none: try stepUnchecked(Int(tokens[0]), computeLogits: false)
+            case .last: try stepUnchecked(Int(tokens[0]), computeLogits: true)
             case let .all(out):
-                stepUnchecked(Int(tokens[0]), computeLogits: true)
+                try stepUnchecked(Int(tokens[0]), computeLogits: true)
                 out.update(from: logits.baseAddress!, count: model.vocabSize)
             }
             return
         }
         let E = model.embeddingDim, window = min(prefillWindow, tokens.count)
-        let hiddenRows = CallerScratch.floats(.prefillHidden, count: window * E)
-        let scratchBase = CallerScratch.floats(.prefill, count: model.prefillScratchCount(tokens: window,
+        let hiddenRows = try CallerScratch.floats(.prefillHidden, count: window * E)
+        let scratchBase = try CallerScratch.floats(.prefill, count: model.prefillScratchCount(tokens: window,
                                                                                          chunkSize: mLSTMChunkSize))
         var base = state.baseAddress!
         var bounds = (0, 0)   // the one span's rows [0, count)
@@ -168,9 +183,9 @@ public final class Session: @unchecked Sendable {
         if case .none = request { hasLogits = false } else { hasLogits = true }
     }
 
-    func stepUnchecked(_ token: Int, computeLogits: Bool) {
+    func stepUnchecked(_ token: Int, computeLogits: Bool) throws(XLSTMError) {
         let E = model.embeddingDim
-        let hidden = CallerScratch.floats(.step, count: E + model.scratchCount)
+        let hidden = try CallerScratch.floats(.step, count: E + model.scratchCount)
         let scratch = hidden + E
         model.embed(token, into: hidden)
         let base = state.baseAddress!

@@ -15,7 +15,8 @@ message (``xlstm_last_error_message()``, which names the function, file, tensor 
     │   ├── StateVersionError       XLSTM_ERROR_STATE_VERSION (another format version)
     │   └── StateCorruptError       XLSTM_ERROR_STATE_CORRUPT (truncated or damaged)
     ├── NoLogitsError (RuntimeError)           XLSTM_ERROR_NO_LOGITS
-    └── CancelledError                         XLSTM_ERROR_CANCELLED (a progress callback cancelled)
+    ├── CancelledError                         XLSTM_ERROR_CANCELLED (a progress callback cancelled)
+    └── OutOfMemoryError (MemoryError)         XLSTM_ERROR_OUT_OF_MEMORY (the system refused memory)
 
 Arguments of the wrong Python type (a float token, a float64 array of tokens, a str state blob)
 raise the built-in ``TypeError`` before anything reaches the library.
@@ -41,6 +42,7 @@ __all__ = [
     "StateCorruptError",
     "CancelledError",
     "NoLogitsError",
+    "OutOfMemoryError",
 ]
 
 
@@ -112,6 +114,11 @@ class CancelledError(XlstmError):
     """XLSTM_ERROR_CANCELLED: the progress callback of a long operation (quantize) cancelled it."""
 
 
+class OutOfMemoryError(XlstmError, MemoryError):
+    """XLSTM_ERROR_OUT_OF_MEMORY: the system refused memory the call needs (weight panels, a
+    session's state, a feed's scratch); the model and its sessions are as they were."""
+
+
 # Status value -> class. The values are the manifest's (checked against it in libxlstm._native).
 _CLASS_BY_STATUS_NAME = {
     "XLSTM_ERROR_INVALID_ARGUMENT": InvalidArgumentError,
@@ -125,6 +132,7 @@ _CLASS_BY_STATUS_NAME = {
     "XLSTM_ERROR_STATE_CORRUPT": StateCorruptError,
     "XLSTM_ERROR_NO_LOGITS": NoLogitsError,
     "XLSTM_ERROR_CANCELLED": CancelledError,
+    "XLSTM_ERROR_OUT_OF_MEMORY": OutOfMemoryError,
 }
 
 

@@ -34,6 +34,7 @@ def test_every_status_has_its_exception_class():
         "STATE_CORRUPT": libxlstm.StateCorruptError,
         "NO_LOGITS": libxlstm.NoLogitsError,
         "CANCELLED": libxlstm.CancelledError,
+        "OUT_OF_MEMORY": libxlstm.OutOfMemoryError,
     }
     # Every status of the manifest but OK is mapped (a new one would fail here first).
     assert {status.name for status in libxlstm.Status} - {"OK"} == set(expected)
@@ -46,6 +47,7 @@ def test_every_status_has_its_exception_class():
     assert issubclass(libxlstm.TokenOutOfRangeError, ValueError)
     assert issubclass(libxlstm.FileError, OSError)
     assert issubclass(libxlstm.NoLogitsError, RuntimeError)
+    assert issubclass(libxlstm.OutOfMemoryError, MemoryError)
     assert set(errors.__all__) <= set(libxlstm.__all__)
 
 
