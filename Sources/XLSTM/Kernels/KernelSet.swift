@@ -55,11 +55,13 @@ public struct CPUInfo: Sendable {
 
     public func has(_ feature: Int) -> Bool { features & UInt32(truncatingIfNeeded: feature) != 0 }
 
-    /// An AMD CPU of family 0x1A or later (Zen 5): its streaming matvecs read one panel stream at a
-    /// time (`KernelSet.oneStreamCPU`). Earlier AMD families are unmeasured and keep two.
-    public var isZen5OrLater: Bool {
+    /// An AMD Zen 4 or later: family 0x1A and up (Zen 5), or family 0x19 with AVX-512 (Zen 4; Zen 3
+    /// shares the family without it). Its streaming matvecs read one panel stream at a time
+    /// (`KernelSet.oneStreamCPU`, measured on both). Earlier AMD families are unmeasured and keep two.
+    public var isZen4OrLater: Bool {
         var family: UInt32 = 0
-        return cpu_vendor(&family) == 1 && family >= 0x1A
+        guard cpu_vendor(&family) == 1 else { return false }
+        return family >= 0x1A || (family == 0x19 && has(CPU_FEATURE_AVX512F))
     }
 
     /// Whether this CPU runs the kernels of `path`.
@@ -485,7 +487,7 @@ public final class KernelSet: Sendable {
         #endif
     }
 
-    /// Whether this CPU's streaming matvecs read one panel stream at a time: AMD Zen 5 and later
+    /// Whether this CPU's streaming matvecs read one panel stream at a time: AMD Zen 4 and later
     /// (measured, README "Kernels and CPUs"); `XLSTM_STREAMS=1|2` overrides (to measure both on one
     /// machine; the results are the same bits either way).
     public static let oneStreamCPU: Bool = {
@@ -494,7 +496,7 @@ public final class KernelSet: Sendable {
             if value == "1" { return true }
             if value == "2" { return false }
         }
-        return CPUInfo.current.isZen5OrLater
+        return CPUInfo.current.isZen4OrLater
     }()
 
     /// FLOPs of one iteration of `runBF16PeakLoop` (20 chains of 16 lanes, two multiply-adds each).
