@@ -7,9 +7,10 @@
 //
 // Each refused call runs on a thread started before the limit is set (its stack is mapped
 // already) and holding no scratch yet, so the limit only stands between that call and the memory
-// it asks for. glibc's malloc is pinned to one arena and a fixed mmap threshold (128 KiB): by
-// default it would serve a request from address space it reserved earlier (another thread's
-// 64 MiB arena, or a heap grown by a freed model), which no limit refuses. Plain build only: AddressSanitizer reserves terabytes of shadow address space,
+// it asks for. glibc's malloc is pinned to one arena and a fixed mmap threshold (128 KiB), and the
+// heap's free chunks are taken before the limit is set: otherwise it would serve a request from
+// address space it holds already (another thread's 64 MiB arena, a heap grown by a freed model),
+// which no limit refuses. Plain build only: AddressSanitizer reserves terabytes of shadow address space,
 // which RLIMIT_AS forbids.
 // Usage: test_oom FIXTURES_DIR BIG_MODEL_DIR (run.sh's vocab-131072 copy of large_basic: 32 MiB
 // embedding and lm_head, so its load maps a 64 MiB file and then needs 32 MiB of panels).
@@ -40,7 +41,9 @@ static long address_space(void) {
 }
 
 // Runs `body(argument)` on a fresh thread while the address space may grow by at most `headroom`
-// bytes beyond what the process holds when the limit is set; lifts the limit afterwards.
+// bytes beyond what the process holds when the limit is set; lifts the limit afterwards. With
+// `fill_heap` the heap's free chunks, which serve small requests without new address space, are
+// taken (1 KiB at a time) before and given back after.
 typedef struct {
     void (*body)(void *);
     void *argument;
@@ -60,13 +63,17 @@ static void *limited_thread(void *raw) {
     return NULL;
 }
 
-static void run_limited(long headroom, void (*body)(void *), void *argument) {
+static void run_limited_filled(long headroom, int fill_heap, void (*body)(void *), void *argument) {
     limited_call call = {body, argument, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0};
     pthread_t thread;
     if (pthread_create(&thread, NULL, limited_thread, &call) != 0) {
         CHECK(0, "pthread_create failed");
         return;
     }
+    // The heap's free chunks serve small requests without new address space: take them first.
+    static void *held[8192];
+    size_t n_held = 0;
+    while (fill_heap && n_held < 8192 && mallinfo2().fordblks > 2048) held[n_held++] = malloc(1024);
     struct rlimit saved, limit;
     getrlimit(RLIMIT_AS, &saved);
     limit = saved;
@@ -78,6 +85,13 @@ static void run_limited(long headroom, void (*body)(void *), void *argument) {
     pthread_mutex_unlock(&call.mutex);
     pthread_join(thread, NULL);
     CHECK(setrlimit(RLIMIT_AS, &saved) == 0, "lifting RLIMIT_AS failed");
+    while (n_held > 0) free(held[--n_held]);
+}
+
+// With the heap's free chunks taken first (every case but the loads, which check the address space
+// itself around refusals).
+static void run_limited(long headroom, void (*body)(void *), void *argument) {
+    run_limited_filled(headroom, 1, body, argument);
 }
 
 static long file_size(const char *path) {
@@ -113,13 +127,13 @@ static void refused_load_keeps_nothing(void) {
     long size = file_size(path);
     CHECK(size > (48L << 20), "%s: %ld bytes, expected the vocab-131072 model (> 48 MiB)", path, size);
     if (size <= (48L << 20)) return;
-    run_limited(1L << 40, noop, NULL);   // glibc keeps a finished thread's stack for the next one
+    run_limited_filled(1L << 40, 0, noop, NULL);   // glibc keeps a finished thread's stack for the next one
     const long headrooms[] = {size / 2, size + (6L << 20)};
     for (int k = 0; k < 2; k++) {
         long before = address_space(), after_first = 0;
         for (int round = 0; round < 3; round++) {
             load_attempt attempt;
-            run_limited(headrooms[k], load_big, &attempt);
+            run_limited_filled(headrooms[k], 0, load_big, &attempt);
             CHECK(attempt.status == XLSTM_ERROR_OUT_OF_MEMORY && says_out_of_memory(), "headroom %ld MiB, round %d: %s (%s)", headrooms[k] >> 20,
                   round, xlstm_status_string(attempt.status), refusal);
             CHECK(attempt.model == NULL, "a refused load must leave *model NULL");
@@ -215,17 +229,15 @@ static void refused_prefill_changes_nothing(void) {
     fixture f;
     if (!fixture_open(&f, "large_basic")) return;
     xlstm_model *model = load_fixture_model("large_basic", serial);
-    xlstm_memory_info memory;
-    CHECK_STATUS(xlstm_model_get_memory_info(model, &memory), XLSTM_OK);
     xlstm_session *session = new_session(model);
     CHECK_STATUS(xlstm_session_feed_token(session, f.tokens[0]), XLSTM_OK);
     state_blob before = snapshot(session);
     feed_attempt attempt = {session, f.tokens + 1, f.n_tokens - 1, NULL, XLSTM_OK};
-    long headroom = (long)memory.prefill_scratch_bytes / 4;
-    run_limited(headroom, feed_span, &attempt);
-    CHECK(attempt.status == XLSTM_ERROR_OUT_OF_MEMORY && says_out_of_memory(), "span feed (scratch %llu KiB, headroom %ld KiB): %s (%s)",
-          (unsigned long long)memory.prefill_scratch_bytes >> 10, headroom >> 10, xlstm_status_string(attempt.status),
-          refusal);
+    // This span's scratch (its window is its length) is below the mmap threshold: with the heap's
+    // free chunks taken (run_limited) and no headroom, it is refused.
+    run_limited(0, feed_span, &attempt);
+    CHECK(attempt.status == XLSTM_ERROR_OUT_OF_MEMORY && says_out_of_memory(), "span feed (%zu tokens, no headroom): %s (%s)",
+          f.n_tokens - 1, xlstm_status_string(attempt.status), refusal);
     CHECK(unchanged(session, before), "a refused span feed changed the session");
     CHECK_STATUS(xlstm_session_feed_tokens(session, f.tokens + 1, f.n_tokens - 1, XLSTM_LOGITS_LAST), XLSTM_OK);
     const float *logits = xlstm_session_logits(session);
@@ -236,8 +248,8 @@ static void refused_prefill_changes_nothing(void) {
         if (d > worst) worst = d;
     }
     CHECK(logits && worst <= 1e-4, "after the refused feed: max rel Δlogit %.3g vs the reference", worst);
-    snprintf(case_note, sizeof case_note, "prefill scratch %llu KiB refused at %ld KiB; then Δ %.2g vs reference",
-             (unsigned long long)memory.prefill_scratch_bytes >> 10, headroom >> 10, worst);
+    snprintf(case_note, sizeof case_note, "a %zu-token span refused with the heap full; then Δ %.2g vs reference",
+             f.n_tokens - 1, worst);
     xlstm_session_free(session);
     free(before.bytes);
     xlstm_model_free(model);
@@ -287,6 +299,54 @@ static void refused_batch_changes_nothing(void) {
     xlstm_model_free(model);
 }
 
+// Every headroom from 0 to 2 MiB in 32 KiB steps for a 300-token span on a 2-thread model loaded
+// anew each time (fresh workers): the feed's scratch, the kernels' per-thread buffers (the
+// caller's, reserved with it) and the worker's (grown to the caller's marks before it claims a
+// part; a worker refused them leaves its parts to the caller) are refused in turn. Each feed is OK
+// with the state bit for bit the unlimited run's, or OUT_OF_MEMORY with the session unchanged.
+static void span_feed_at_every_limit(void) {
+    xlstm_model_params two = *serial;
+    two.n_threads = 2;
+    int32_t tokens[300];
+    for (int i = 0; i < 300; i++) tokens[i] = (int32_t)((i * 7919 + 13) % 131072);
+    xlstm_model *model = NULL;
+    CHECK_STATUS(xlstm_model_load(big_model_dir, &two, &model), XLSTM_OK);
+    if (!model) return;
+    xlstm_session *reference = new_session(model);
+    state_blob initial = snapshot(reference);
+    CHECK_STATUS(xlstm_session_feed_tokens(reference, tokens, 300, XLSTM_LOGITS_LAST), XLSTM_OK);
+    state_blob expected = snapshot(reference);
+    xlstm_session_free(reference);
+    xlstm_model_free(model);
+    int accepted = 0, refused = 0, wrong = 0;
+    long first_accepted = -1;
+    for (long headroom = 0; headroom <= (2L << 20); headroom += 32L << 10) {
+        model = NULL;
+        if (xlstm_model_load(big_model_dir, &two, &model) != XLSTM_OK) { wrong++; continue; }
+        xlstm_session *session = new_session(model);
+        feed_attempt attempt = {session, tokens, 300, NULL, XLSTM_OK};
+        run_limited(headroom, feed_span, &attempt);
+        if (attempt.status == XLSTM_OK) {
+            accepted++;
+            if (first_accepted < 0) first_accepted = headroom;
+            if (!unchanged(session, expected)) { wrong++; CHECK(0, "headroom %ld KiB: accepted, but not the unlimited result", headroom >> 10); }
+        } else if (attempt.status == XLSTM_ERROR_OUT_OF_MEMORY && says_out_of_memory()) {
+            refused++;
+            if (!unchanged(session, initial)) { wrong++; CHECK(0, "headroom %ld KiB: refused, but the session changed", headroom >> 10); }
+        } else {
+            wrong++;
+            CHECK(0, "headroom %ld KiB: %s (%s)", headroom >> 10, xlstm_status_string(attempt.status), refusal);
+        }
+        xlstm_session_free(session);
+        xlstm_model_free(model);
+    }
+    CHECK(accepted > 0 && refused > 0, "%d accepted, %d refused: the sweep did not cross the feed's needs", accepted, refused);
+    snprintf(case_note, sizeof case_note, "%d refused, %d accepted (from %ld KiB of headroom), %d wrong", refused, accepted,
+             first_accepted >> 10, wrong);
+    free(initial.bytes);
+    free(expected.bytes);
+}
+
 int main(int argc, char **argv) {
     parse_common_arguments("test_oom", argc, argv);
     big_model_dir = argc > 2 ? argv[2] : NULL;
@@ -304,5 +364,6 @@ int main(int argc, char **argv) {
     RUN(refused_session_and_clone);
     RUN(refused_prefill_changes_nothing);
     RUN(refused_batch_changes_nothing);
+    RUN(span_feed_at_every_limit);
     return finish();
 }

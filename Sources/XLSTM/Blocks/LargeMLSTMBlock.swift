@@ -123,6 +123,8 @@ struct LargeMLSTMBlock: RecurrentBlock, @unchecked Sendable {
 extension LargeMLSTMBlock {
     // Prefill scratch for T tokens: normed [T,E] | projections [T,R] (R = 2QK+2V+2NH: q k v o gates per
     //                               row) | h [T,V] | out [T,E] | ffn [T,2P]; the cell's scratch is per thread
+    func cellScratchCount(chunkSize: Int) -> Int { mLSTMChunkScratchCount(chunkSize: chunkSize, qkDim: qkHeadDim) }
+
     func prefillScratchCount(tokens T: Int, chunkSize: Int) -> Int {
         let R = 2 * config.qkDim + 2 * config.vDim + 2 * config.numHeads
         return T * (2 * config.embeddingDim + R + config.vDim + 2 * config.ffnDim)

@@ -127,6 +127,8 @@ struct PaperMLSTMBlock: RecurrentBlock, @unchecked Sendable {
 extension PaperMLSTMBlock {
     // Prefill scratch for T tokens: normed [T,E] | up [T,2I] | convOut [T,I] | qkv [T,3I] | gates [T,2NH]
     //                               | h [T,I] | out [T,E] | chunk scratch
+    func cellScratchCount(chunkSize: Int) -> Int { mLSTMChunkScratchCount(chunkSize: chunkSize, qkDim: headDim) }
+
     func prefillScratchCount(tokens T: Int, chunkSize: Int) -> Int {
         T * (2 * embeddingDim + 7 * innerDim + 2 * numHeads)
     }

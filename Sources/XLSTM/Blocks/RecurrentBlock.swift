@@ -16,6 +16,9 @@ protocol RecurrentBlock: Sendable {
               pool: ThreadPool?)
     /// Floats of scratch `prefill` needs for spans of up to `tokens` tokens.
     func prefillScratchCount(tokens: Int, chunkSize: Int) -> Int
+    /// Floats of the kernels' per-thread `.cell` buffer (ThreadScratch) its cells ask for, in any
+    /// of step, batch and prefill (chunks of `chunkSize`): reserved by every feed beforehand.
+    func cellScratchCount(chunkSize: Int) -> Int
     /// x [spans.rows, embeddingDim] ← x + block(x) for spans of tokens laid end to end (one
     /// session's span, or several sessions' in a batched prefill), advancing each span's state over
     /// its tokens: the same result as a `step` per token, computed with matrix–matrix projections

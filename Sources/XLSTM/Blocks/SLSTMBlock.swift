@@ -235,6 +235,8 @@ struct SLSTMBlock: RecurrentBlock, @unchecked Sendable {
 extension SLSTMBlock {
     // Prefill scratch for T tokens: normed [T,E] | convOut [T,E] | raw [T,4E] | out [T,E], then the
     // feed-forward's. The recurrence itself is sequential; everything around it is batched.
+    func cellScratchCount(chunkSize: Int) -> Int { 4 * headDim }   // recur's R·y of one head
+
     func prefillScratchCount(tokens T: Int, chunkSize: Int) -> Int {
         T * 7 * embeddingDim + (feedForward?.prefillScratchCount(tokens: T) ?? 0)
     }

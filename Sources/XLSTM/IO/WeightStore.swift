@@ -60,6 +60,9 @@ public final class WeightStore: @unchecked Sendable {
     public private(set) var parameterCount = 0
     /// Bytes of every matrix handed out by `matrix` (its panels, as the kernels read them).
     public private(set) var matrixBytes = 0
+    /// The distinct (columns, storage) of the matrices handed out: what the kernels' per-thread
+    /// scratch depends on (`Model.kernelScratchNeed`).
+    public private(set) var matrixShapes: [MatrixShape] = []
     private var used: Set<String> = []
     /// Tensors read in place (so their file pages stay mapped).
     private var viewed: Set<String> = []
@@ -372,6 +375,15 @@ public final class WeightStore: @unchecked Sendable {
         }
         matrixBytes += matrix.storageBytes
         matrixElements += matrix.storedElements
+        let kind: MatrixShape.Storage
+        switch matrix.storage {
+        case .q8: kind = .q8
+        case .q4: kind = .q4
+        case .bf16: kind = .bf16
+        case .f32, .stacked: kind = .f32
+        }
+        let shape = MatrixShape(cols: cols, storage: kind)
+        if !matrixShapes.contains(shape) { matrixShapes.append(shape) }
         return matrix
     }
 
@@ -449,6 +461,13 @@ public final class WeightStore: @unchecked Sendable {
     public func optionalTensor(_ name: String, shape: [Int]) throws(XLSTMError) -> Tensor? {
         entries[name] == nil ? nil : try tensor(name, shape: shape)
     }
+}
+
+/// A packed matrix's column count and storage kind.
+public struct MatrixShape: Equatable, Sendable {
+    public enum Storage: Sendable { case f32, bf16, q8, q4 }
+    public let cols: Int
+    public let storage: Storage
 }
 
 /// IEEE 754 binary16 → binary32, exact for every input (subnormals, infinities, NaN).

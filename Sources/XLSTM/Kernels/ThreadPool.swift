@@ -210,6 +210,9 @@ public final class ThreadPool: @unchecked Sendable {
                     finishPart()
                     continue
                 }
+                // A worker whose scratch could not grow to the marks (the system refused memory)
+                // claims nothing: the caller, which reserved its own for this feed, runs the parts.
+                guard ThreadScratch.sync() else { continue }
                 while let part = claimPart(seen) {
                     if let jobType { Core.invoke(jobType, jobValue!, part: part) } else { job!(part) }
                     finishPart()

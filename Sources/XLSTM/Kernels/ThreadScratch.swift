@@ -37,6 +37,9 @@ enum ThreadScratch {
                       UnsafeMutableRawPointer?, UnsafeMutableRawPointer?, UnsafeMutableRawPointer?) = (nil, nil, nil, nil, nil, nil)
         var capacities: (Int, Int, Int, Int, Int, Int) = (0, 0, 0, 0, 0, 0)
         var epoch = 0
+        /// Buffers `buffer` had to grow (a request no `reserve` or sync covered): 0 when the feeds'
+        /// bounds (`Model.kernelScratchNeed`) hold (KernelScratchTests).
+        var unreservedGrowths = 0
     }
 
     /// Per slot, the largest size (floats) any thread's buffer has grown to; `epoch` counts the rises.
@@ -105,27 +108,72 @@ enum ThreadScratch {
 
     /// A buffer of at least `floats` floats for the calling thread, valid until this thread asks
     /// for the same slot again or syncs (contents are not preserved when it grows). A buffer that
-    /// must grow grows to the slot's high-water mark if that is larger.
+    /// must grow grows to the slot's high-water mark if that is larger. Feeds reserve what their
+    /// kernels ask for first (`reserve`), so inside a feed no buffer grows here.
     static func buffer(_ slot: Slot, floats: Int) -> UnsafeMutablePointer<Float> {
         let table = table()
         let (capacity, current) = entry(table, slot)
         if let current, capacity >= floats { return current.assumingMemoryBound(to: Float.self) }
-        return grow(table, slot, to: max(floats, 16, mark(slot)))
+        table.pointee.unreservedGrowths += 1
+        guard let grown = grow(table, slot, to: max(floats, 16, mark(slot))) else {
+            preconditionFailure("out of memory (kernel scratch not reserved by the feed)")
+        }
+        return grown
     }
+
+    /// Floats per slot that a feed's kernels may ask for (`Model.kernelScratchNeed`).
+    struct Need: Equatable, Sendable {
+        var packedB = 0, edgeTile = 0, cell = 0, int8Tokens = 0, int8Panel = 0, int8Digits = 0
+
+        subscript(slot: Slot) -> Int {
+            switch slot {
+            case .packedB: packedB
+            case .edgeTile: edgeTile
+            case .cell: cell
+            case .int8Tokens: int8Tokens
+            case .int8Panel: int8Panel
+            case .int8Digits: int8Digits
+            }
+        }
+    }
+
+    /// Grows the calling thread's buffers to `need` (and the high-water marks with them, so the
+    /// pool's workers follow at their next sync), or throws `.outOfMemory`, keeping what it had:
+    /// called by a feed before it changes a session. A few compares when nothing must grow.
+    static func reserve(_ need: Need) throws(XLSTMError) {
+        let table = table()
+        for slot in Slot.allCases where need[slot] > entry(table, slot).capacity {
+            let size = max(need[slot], 16)
+            guard grow(table, slot, to: size) != nil else {
+                throw XLSTMError(.outOfMemory, "out of memory: the system refused \(size * 4) bytes of kernel scratch (\(slot))")
+            }
+        }
+    }
+
+    /// How often a kernel on the calling thread found its buffer too small (see `Table`).
+    static var unreservedGrowths: Int { table().pointee.unreservedGrowths }
+
+    /// Whether the calling thread's buffers are at the high-water marks (it may run any part).
+    @inline(__always)
+    static var isSynced: Bool { table().pointee.epoch == epoch }
 
     /// Grows every buffer of the calling thread to its slot's high-water mark, if the marks have
     /// risen since this thread last synced (an atomic load and a compare when they have not). Only
-    /// between jobs: buffers handed out before are invalid if they grow.
+    /// between jobs: buffers handed out before are invalid if they grow. False when the system
+    /// refused memory (the buffers stay as they were, valid, and the thread unsynced: a pool
+    /// worker then leaves the parts to the threads that are).
     @inline(__always)
-    static func sync() {
+    @discardableResult
+    static func sync() -> Bool {
         let now = epoch
         let table = table()
-        if table.pointee.epoch == now { return }
+        if table.pointee.epoch == now { return true }
         for slot in Slot.allCases {
             let size = mark(slot)
-            if size > entry(table, slot).capacity { _ = grow(table, slot, to: size) }
+            if size > entry(table, slot).capacity, grow(table, slot, to: size) == nil { return false }
         }
         table.pointee.epoch = now
+        return true
     }
 
     @inline(__always)
@@ -140,10 +188,11 @@ enum ThreadScratch {
         }
     }
 
-    private static func grow(_ table: UnsafeMutablePointer<Table>, _ slot: Slot, to size: Int) -> UnsafeMutablePointer<Float> {
-        free(entry(table, slot).buffer)
+    /// The slot's buffer replaced by one of `size` floats, or nil (the old one kept) when refused.
+    private static func grow(_ table: UnsafeMutablePointer<Table>, _ slot: Slot, to size: Int) -> UnsafeMutablePointer<Float>? {
         var fresh: UnsafeMutableRawPointer?
-        precondition(posix_memalign(&fresh, 64, size * 4) == 0 && fresh != nil, "out of memory")
+        guard posix_memalign(&fresh, 64, size * 4) == 0, fresh != nil else { return nil }
+        free(entry(table, slot).buffer)
         switch slot {
         case .packedB: (table.pointee.capacities.0, table.pointee.buffers.0) = (size, fresh)
         case .edgeTile: (table.pointee.capacities.1, table.pointee.buffers.1) = (size, fresh)
@@ -155,4 +204,12 @@ enum ThreadScratch {
         raise(slot, to: size)
         return fresh!.assumingMemoryBound(to: Float.self)
     }
+}
+
+/// Counters of the kernels' per-thread buffers, for tests.
+public enum KernelScratchStatistics {
+    /// How often, on the calling thread, a kernel found its buffer smaller than its request: a
+    /// request no feed reserved (`Model.kernelScratchNeed`), so one the system could refuse
+    /// mid-feed. Zero after any feeds when the bounds hold.
+    public static var unreservedGrowthsOnThisThread: Int { ThreadScratch.unreservedGrowths }
 }

@@ -41,6 +41,7 @@ extension Model {
         let hidden = try CallerScratch.floats(.batchHidden, count: window * E)
         let blockScratch = prefillScratchCount(tokens: window, chunkSize: 1)
         let scratch = try CallerScratch.floats(.batch, count: blockScratch + (computeLogits ? window * V : 0))
+        try ThreadScratch.reserve(kernelScratchNeed(rows: window, batch: true, chunkSize: 1))
         var first = 0
         while first < count {
             let n = min(Model.batchWindow, count - first)

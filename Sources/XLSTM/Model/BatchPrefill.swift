@@ -47,6 +47,8 @@ extension Model {
         // starts [W + 1] | the window's sessions [W] | the finishing spans' sessions [W] and rows [W] |
         // the window's state bases [W].
         let table = try CallerScratch.raw(.batchSpans, bytes: (5 * W + 1) * 8)
+        try ThreadScratch.reserve(kernelScratchNeed(rows: W, batch: false, chunkSize: chunkSize)
+            .union(kernelScratchNeed(rows: finishing, batch: true, chunkSize: chunkSize)))
         let starts = table.bindMemory(to: Int.self, capacity: 4 * W + 1)
         let members = starts + W + 1, ended = members + W, endRows = ended + W
         let windowStates = (table + (4 * W + 1) * 8).bindMemory(to: UnsafeMutablePointer<Float>.self, capacity: W)

@@ -61,6 +61,8 @@ public final class Model: @unchecked Sendable {
     public let fingerprint: UInt64
     /// Floats of step scratch (per calling thread, shared by all sessions: CallerScratch.swift).
     let scratchCount: Int
+    /// What a step's kernels may ask of a thread's own buffers (`kernelScratchNeed(rows: 1, …)`).
+    let stepKernelNeed: ThreadScratch.Need
     /// The worker threads every session and batch call of this model shares (nil when
     /// single-threaded); see ThreadPool.swift for what runs concurrently.
     public let pool: ThreadPool?
@@ -206,6 +208,8 @@ public final class Model: @unchecked Sendable {
         }
         fingerprint = fnv1a64(Array(text.utf8))
         scratchCount = scratch
+        stepKernelNeed = Model.kernelScratchNeed(rows: 1, batch: false, chunkSize: 1, blocks: blocks,
+                                                 shapes: store.matrixShapes, kernels: kernels)
         self.pool = pool
     }
 

@@ -148,6 +148,7 @@ public final class Session: @unchecked Sendable {
         let hiddenRows = try CallerScratch.floats(.prefillHidden, count: window * E)
         let scratchBase = try CallerScratch.floats(.prefill, count: model.prefillScratchCount(tokens: window,
                                                                                          chunkSize: mLSTMChunkSize))
+        try ThreadScratch.reserve(model.kernelScratchNeed(rows: window, batch: false, chunkSize: mLSTMChunkSize))
         var base = state.baseAddress!
         var bounds = (0, 0)   // the one span's rows [0, count)
         var start = 0
@@ -186,6 +187,7 @@ public final class Session: @unchecked Sendable {
     func stepUnchecked(_ token: Int, computeLogits: Bool) throws(XLSTMError) {
         let E = model.embeddingDim
         let hidden = try CallerScratch.floats(.step, count: E + model.scratchCount)
+        try ThreadScratch.reserve(model.stepKernelNeed)
         let scratch = hidden + E
         model.embed(token, into: hidden)
         let base = state.baseAddress!
