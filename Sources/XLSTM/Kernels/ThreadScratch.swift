@@ -153,10 +153,6 @@ enum ThreadScratch {
     /// How often a kernel on the calling thread found its buffer too small (see `Table`).
     static var unreservedGrowths: Int { table().pointee.unreservedGrowths }
 
-    /// Whether the calling thread's buffers are at the high-water marks (it may run any part).
-    @inline(__always)
-    static var isSynced: Bool { table().pointee.epoch == epoch }
-
     /// Grows every buffer of the calling thread to its slot's high-water mark, if the marks have
     /// risen since this thread last synced (an atomic load and a compare when they have not). Only
     /// between jobs: buffers handed out before are invalid if they grow. False when the system
