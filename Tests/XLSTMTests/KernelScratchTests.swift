@@ -9,6 +9,7 @@
 
 import Testing
 import XLSTM
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -88,5 +89,76 @@ func onNewThread(_ body: @escaping () -> Int) -> Int {
                 #expect(growths == 0, "\(fixture), \(path), \(precision), \(way): \(growths < 0 ? "the feed failed" : "\(growths) buffers grown by a kernel")")
             }
         }
+    }
+
+    /// A pool worker whose scratch the system refuses (fault injection at the allocation: the
+    /// worker's buffers emptied, then every growth on that thread failing as posix_memalign's
+    /// refusal would) claims no part of the jobs
+    /// after it: the caller, which reserved its own buffers for the feed, runs them all — the same
+    /// parts, so bit-identical results to a pool whose worker takes part; once the system gives
+    /// again, the worker syncs and declines no more.
+    @Test(arguments: Fixtures.names)
+    func aWorkerRefusedItsScratchLeavesItsPartsToTheCaller(_ fixture: String) throws {
+        let directory = Fixtures.modelDirectory(fixture)
+        let normal = try Model(directory: directory, threads: 2)
+        let refused = try Model(directory: directory, threads: 2)
+        let pool = try #require(refused.pool)
+        #expect(pool.declinedJobs == 0)
+        let tokens = (0..<300).map { Int32(($0 * 7919 + 13) % normal.vocabSize) }
+        func feeds(_ model: Model) throws -> [[Float]] {
+            var seen: [[Float]] = []
+            let session = try Session(model: model)
+            try tokens.withUnsafeBufferPointer { try session.feed($0) }
+            seen.append(Array(session.logits))
+            for token in tokens.prefix(5) { try session.feed(token); seen.append(Array(session.logits)) }
+            let crowd = try (0..<17).map { _ in try Session(model: model) }
+            try model.feedBatch(crowd, Array(tokens.prefix(17)))
+            seen += crowd.map { Array($0.logits) }
+            try model.feedBatch(Array(crowd.prefix(3)), spans: [Array(tokens.prefix(200)), [], Array(tokens.prefix(70))])
+            seen += crowd.prefix(3).map { Array($0.logits) }
+            return seen
+        }
+        let expected = try feeds(normal)
+        pool.refusesWorkerScratchForTesting = true
+        let declining = try feeds(refused)
+        // The caller does not wait for a worker that declines, so its count may land a moment later.
+        for _ in 0..<200 where pool.declinedJobs == 0 { usleep(10_000) }
+        let declined = pool.declinedJobs
+        #expect(declined > 0, "\(fixture): the worker never declined a job (its scratch grew despite the refusal)")
+        #expect(declining == expected, "\(fixture): results changed when the worker left its parts to the caller")
+        pool.refusesWorkerScratchForTesting = false
+        let recovered = try feeds(refused)
+        #expect(recovered == expected, "\(fixture): results changed after the worker's scratch grew again")
+        // (≤ 1: the caller does not wait for a worker that declines, so the last refused job's
+        // count may land after `declined` was read.)
+        #expect(pool.declinedJobs - declined <= 1, "\(fixture): the worker kept declining after the refusal ended (\(pool.declinedJobs - declined) more jobs)")
+    }
+
+    /// The same, deterministically at the pool: part 0 of each job holds the caller for 20 ms, so a
+    /// worker that is willing claims part 1 long before the caller could; refused, it declines and
+    /// the caller runs part 1 itself; once the refusal ends it claims again.
+    @Test func aRefusedWorkerClaimsNoPart() throws {
+        // The high-water marks are > 0 once any feed has reserved kernel scratch (so an emptied
+        // worker must grow before it may claim).
+        let model = try Model(directory: Fixtures.modelDirectory("large_basic"))
+        try [Int32](repeating: 3, count: 20).withUnsafeBufferPointer { try Session(model: model).feed($0) }
+        let pool = ThreadPool(threads: 2)
+        let caller = pthread_self()
+        func partOneRanOnCaller() -> Bool {
+            let ranOnCaller = Atomic<Bool>(false)
+            pool.run { part in
+                if part == 0 { usleep(20_000) }
+                if part == 1 { ranOnCaller.store(pthread_equal(pthread_self(), caller) != 0, ordering: .relaxed) }
+            }
+            return ranOnCaller.load(ordering: .relaxed)
+        }
+        #expect(!partOneRanOnCaller(), "a willing worker left part 1 to the caller")
+        pool.refusesWorkerScratchForTesting = true
+        for round in 0..<3 {
+            #expect(partOneRanOnCaller(), "round \(round): the refused worker claimed part 1")
+        }
+        #expect(pool.declinedJobs >= 3)
+        pool.refusesWorkerScratchForTesting = false
+        #expect(!partOneRanOnCaller(), "after the refusal ended the worker still left part 1 to the caller")
     }
 }

@@ -303,7 +303,8 @@ static void refused_batch_changes_nothing(void) {
 // anew each time: the feed's scratch and the kernels' per-thread buffers (the caller's, reserved
 // with it) are refused in turn; the worker grows to the marks the caller raised before it claims
 // a part (a worker refused them would claim none and leave its parts to the caller — a path this
-// sweep was not seen to reach: its workers got their buffers whenever the caller got its). Each feed is
+// sweep was not seen to reach: its workers got their buffers whenever the caller got its; the
+// Swift suite's KernelScratchTests reach it by fault injection). Each feed is
 // OK with the state bit for bit the unlimited run's (computed after the sweep: the same on any
 // thread split), or OUT_OF_MEMORY with the session unchanged.
 static void span_feed_at_every_limit(void) {

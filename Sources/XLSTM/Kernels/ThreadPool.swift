@@ -53,6 +53,10 @@ public final class ThreadPool: @unchecked Sendable {
         let callerSleeping = Atomic<Bool>(false)
         let shuttingDown = Atomic<Bool>(false)
         let busy = Atomic<Bool>(false)       // a caller's job is in the pool
+        /// Fault injection for tests: every worker's scratch growth fails as a refusal by the system.
+        let refuseWorkerScratch = Atomic<Bool>(false)
+        /// Jobs a worker left to the others because its scratch could not grow to the marks.
+        let declinedJobs = Atomic<Int>(0)
         var job: ((Int) -> Void)?
         var jobValue: UnsafeRawPointer?              // or a ParallelJob value of type `jobType`
         var jobType: (any ParallelJob.Type)?
@@ -203,16 +207,20 @@ public final class ThreadPool: @unchecked Sendable {
                 }
                 if shuttingDown.load(ordering: .acquiring) { return }
                 seen = generation.load(ordering: .acquiring)
+                let refusing = refuseWorkerScratch.load(ordering: .relaxed)
                 if syncGeneration.load(ordering: .acquiring) == seen {
                     // The caller waits for every worker here, so no newer job can start before this
                     // worker has counted down (it cannot miss a sync job or count one twice).
-                    ThreadScratch.sync()
+                    ThreadScratch.sync(refusingGrowth: refusing)
                     finishPart()
                     continue
                 }
                 // A worker whose scratch could not grow to the marks (the system refused memory)
                 // claims nothing: the caller, which reserved its own for this feed, runs the parts.
-                guard ThreadScratch.sync() else { continue }
+                guard ThreadScratch.sync(refusingGrowth: refusing) else {
+                    declinedJobs.add(1, ordering: .relaxed)
+                    continue
+                }
                 while let part = claimPart(seen) {
                     if let jobType { Core.invoke(jobType, jobValue!, part: part) } else { job!(part) }
                     finishPart()
@@ -231,6 +239,18 @@ public final class ThreadPool: @unchecked Sendable {
 
     /// Parts a job is split into: the caller plus each worker thread that started.
     public var parts: Int { workers.count + 1 }
+
+    /// Jobs (counted per worker) that a worker left to the other threads because the system refused
+    /// to grow its kernel scratch to the sizes the feeds reserved: the job's parts ran on the
+    /// threads that had them — the same parts, so the same results, only fewer threads.
+    public var declinedJobs: Int { core.declinedJobs.load(ordering: .relaxed) }
+
+    /// Fault injection for tests: while true, every growth of a worker's kernel scratch fails as a
+    /// refusal by the system would (each worker takes the setting at its next job).
+    public var refusesWorkerScratchForTesting: Bool {
+        get { core.refuseWorkerScratch.load(ordering: .relaxed) }
+        set { core.refuseWorkerScratch.store(newValue, ordering: .relaxed) }
+    }
 
     /// `threads` ≥ 1 threads in all (the caller counts; at most 4 095, the claim word's field); with 1
     /// no thread is started.

@@ -40,6 +40,9 @@ enum ThreadScratch {
         /// Buffers `buffer` had to grow (a request no `reserve` or sync covered): 0 when the feeds'
         /// bounds (`Model.kernelScratchNeed`) hold (KernelScratchTests).
         var unreservedGrowths = 0
+        /// Every growth refused as if by the system (`sync(refusingGrowth:)`: the pool's fault
+        /// injection for tests, ThreadPool.refusesWorkerScratchForTesting).
+        var refusesGrowth = false
     }
 
     /// Per slot, the largest size (floats) any thread's buffer has grown to; `epoch` counts the rises.
@@ -95,15 +98,19 @@ enum ThreadScratch {
         return key
     }()
 
-    /// The calling thread's table (created on first use).
+    /// The calling thread's table (created on first use), or nil when the system refused its few
+    /// bytes (or the thread-specific slot): then the thread has no buffers and can reserve none.
     @inline(__always)
-    private static func table() -> UnsafeMutablePointer<Table> {
+    private static func table() -> UnsafeMutablePointer<Table>? {
         if let raw = pthread_getspecific(key) { return raw.assumingMemoryBound(to: Table.self) }
-        let raw = malloc(MemoryLayout<Table>.stride)
-        precondition(raw != nil, "out of memory")
-        raw!.initializeMemory(as: Table.self, repeating: Table(), count: 1)
-        pthread_setspecific(key, raw)
-        return raw!.assumingMemoryBound(to: Table.self)
+        guard let raw = malloc(MemoryLayout<Table>.stride) else { return nil }
+        raw.initializeMemory(as: Table.self, repeating: Table(), count: 1)
+        guard pthread_setspecific(key, raw) == 0 else {
+            raw.assumingMemoryBound(to: Table.self).deinitialize(count: 1)
+            free(raw)
+            return nil
+        }
+        return raw.assumingMemoryBound(to: Table.self)
     }
 
     /// A buffer of at least `floats` floats for the calling thread, valid until this thread asks
@@ -111,7 +118,7 @@ enum ThreadScratch {
     /// must grow grows to the slot's high-water mark if that is larger. Feeds reserve what their
     /// kernels ask for first (`reserve`), so inside a feed no buffer grows here.
     static func buffer(_ slot: Slot, floats: Int) -> UnsafeMutablePointer<Float> {
-        let table = table()
+        guard let table = table() else { preconditionFailure("out of memory (kernel scratch not reserved by the feed)") }
         let (capacity, current) = entry(table, slot)
         if let current, capacity >= floats { return current.assumingMemoryBound(to: Float.self) }
         table.pointee.unreservedGrowths += 1
@@ -141,7 +148,9 @@ enum ThreadScratch {
     /// pool's workers follow at their next sync), or throws `.outOfMemory`, keeping what it had:
     /// called by a feed before it changes a session. A few compares when nothing must grow.
     static func reserve(_ need: Need) throws(XLSTMError) {
-        let table = table()
+        guard let table = table() else {
+            throw XLSTMError(.outOfMemory, "out of memory: the system refused this thread's kernel scratch table")
+        }
         for slot in Slot.allCases where need[slot] > entry(table, slot).capacity {
             let size = max(need[slot], 16)
             guard grow(table, slot, to: size) != nil else {
@@ -151,18 +160,22 @@ enum ThreadScratch {
     }
 
     /// How often a kernel on the calling thread found its buffer too small (see `Table`).
-    static var unreservedGrowths: Int { table().pointee.unreservedGrowths }
+    static var unreservedGrowths: Int { table()?.pointee.unreservedGrowths ?? 0 }
 
     /// Grows every buffer of the calling thread to its slot's high-water mark, if the marks have
     /// risen since this thread last synced (an atomic load and a compare when they have not). Only
     /// between jobs: buffers handed out before are invalid if they grow. False when the system
     /// refused memory (the buffers stay as they were, valid, and the thread unsynced: a pool
-    /// worker then leaves the parts to the threads that are).
+    /// worker then leaves the parts to the threads that are). `refusingGrowth` (the pool's fault
+    /// injection for tests) first empties the thread's buffers — a thread that never got its
+    /// scratch — and then makes every growth on it fail as a refusal by the system would, until a
+    /// sync without it.
     @inline(__always)
     @discardableResult
-    static func sync() -> Bool {
+    static func sync(refusingGrowth: Bool = false) -> Bool {
         let now = epoch
-        let table = table()
+        guard let table = table() else { return false }
+        if table.pointee.refusesGrowth != refusingGrowth { startRefusing(table, refusingGrowth) }
         if table.pointee.epoch == now { return true }
         for slot in Slot.allCases {
             let size = mark(slot)
@@ -170,6 +183,18 @@ enum ThreadScratch {
         }
         table.pointee.epoch = now
         return true
+    }
+
+    /// Fault injection (`sync(refusingGrowth:)`): on, the buffers are freed and the thread unsynced.
+    @inline(never)
+    private static func startRefusing(_ table: UnsafeMutablePointer<Table>, _ on: Bool) {
+        table.pointee.refusesGrowth = on
+        guard on else { return }
+        let t = table.pointee.buffers
+        for buffer in [t.0, t.1, t.2, t.3, t.4, t.5] { free(buffer) }
+        table.pointee.buffers = (nil, nil, nil, nil, nil, nil)
+        table.pointee.capacities = (0, 0, 0, 0, 0, 0)
+        table.pointee.epoch = -1
     }
 
     @inline(__always)
@@ -187,7 +212,7 @@ enum ThreadScratch {
     /// The slot's buffer replaced by one of `size` floats, or nil (the old one kept) when refused.
     private static func grow(_ table: UnsafeMutablePointer<Table>, _ slot: Slot, to size: Int) -> UnsafeMutablePointer<Float>? {
         var fresh: UnsafeMutableRawPointer?
-        guard posix_memalign(&fresh, 64, size * 4) == 0, fresh != nil else { return nil }
+        guard !table.pointee.refusesGrowth, posix_memalign(&fresh, 64, size * 4) == 0, fresh != nil else { return nil }
         free(entry(table, slot).buffer)
         switch slot {
         case .packedB: (table.pointee.capacities.0, table.pointee.buffers.0) = (size, fresh)

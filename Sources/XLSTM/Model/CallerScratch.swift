@@ -41,15 +41,16 @@ enum CallerScratch {
         return key
     }()
 
+    /// The calling thread's table (created on first use), or nil when the system refused its few
+    /// bytes (or the thread-specific slot).
     @inline(__always)
-    private static func table() -> UnsafeMutablePointer<Entry> {
+    private static func table() -> UnsafeMutablePointer<Entry>? {
         if let raw = pthread_getspecific(key) { return raw.assumingMemoryBound(to: Entry.self) }
         let count = Slot.allCases.count
-        let raw = malloc(count * MemoryLayout<Entry>.stride)
-        precondition(raw != nil, "out of memory")
-        let table = raw!.bindMemory(to: Entry.self, capacity: count)
+        guard let raw = malloc(count * MemoryLayout<Entry>.stride) else { return nil }
+        let table = raw.bindMemory(to: Entry.self, capacity: count)
         table.initialize(repeating: Entry(buffer: nil, capacity: 0), count: count)
-        pthread_setspecific(key, raw)
+        guard pthread_setspecific(key, raw) == 0 else { free(raw); return nil }
         return table
     }
 
@@ -58,7 +59,10 @@ enum CallerScratch {
     /// the system refuses a larger buffer (the slot then keeps its old one): feeds take their
     /// buffers before they change a session, so a refused feed changes nothing.
     static func raw(_ slot: Slot, bytes: Int) throws(XLSTMError) -> UnsafeMutableRawPointer {
-        let entry = table() + slot.rawValue
+        guard let table = table() else {
+            throw XLSTMError(.outOfMemory, "out of memory: the system refused this thread's scratch table")
+        }
+        let entry = table + slot.rawValue
         if let current = entry.pointee.buffer, entry.pointee.capacity >= bytes { return current }
         let size = max(bytes, 64)
         let fresh = try systemAllocate(bytes: size, for: "a feed's scratch (\(slot))")
@@ -74,7 +78,7 @@ enum CallerScratch {
 
     /// Bytes this thread's buffers hold now (for `info` and tests).
     static func bytesHeld() -> Int {
-        let t = table()
+        guard let t = table() else { return 0 }
         return (0..<Slot.allCases.count).reduce(0) { $0 + t[$1].capacity }
     }
 }
