@@ -6,6 +6,7 @@
 #                     check, C tests under ASan/LSan and TSan (sanitize), Python, fuzz corpus replay
 #   make c-test / python-test   the C (ASan) and Python parts of the suite alone
 #   make emulated-test  the CLI under qemu-user as an AVX2-only and an SSE-only CPU
+#   make arm64-test   the portable kernels built for arm64 (NEON) under qemu-user, against x86-64's
 #   make sanitize     c-test plus the thread tests under ThreadSanitizer (mk/sanitize.mk)
 #   make fuzz         libFuzzer harnesses (config, safetensors, index, loader, state, sampler, …) for FUZZ_TIME s each
 #   make soak         1 000 000 tokens per family through one session: no NaN/Inf, constant state size
@@ -19,7 +20,7 @@ PREFIX       ?= /usr/local
 SWIFT_FLAGS  ?=
 BUILD_DIR    := .build/release
 
-.PHONY: all build deps test install clean bench header check-header demo kernels emulated-test
+.PHONY: all build deps test install clean bench header check-header demo kernels emulated-test arm64-test
 
 all: build
 
@@ -41,6 +42,7 @@ test: build
 	tools/check-isa.sh $(BUILD_DIR)/libxlstm.so
 	python3 tools/kernel-gen/generate.py --check
 	$(MAKE) --no-print-directory emulated-test
+	$(MAKE) --no-print-directory arm64-test
 	$(MAKE) --no-print-directory check-header
 	$(MAKE) --no-print-directory sanitize
 	$(MAKE) --no-print-directory python-test
@@ -55,6 +57,17 @@ emulated-test: build
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq qemu-user >/dev/null; \
 	fi
 	bash Tests/cli/emulated.sh $(BUILD_DIR)/xlstm-cli
+
+# The portable kernels as arm64 code (NEON FMA) under qemu-user, checked against the x86-64
+# portable path (Tests/arm64/run.sh); on an arm64 host the suite itself runs them natively.
+arm64-test:
+	@if [ "$$(uname -m)" != x86_64 ]; then echo "== arm64-test: not an x86-64 host (the suite runs this CPU's kernels)"; exit 0; fi; \
+	if ! command -v qemu-aarch64 >/dev/null 2>&1 || ! command -v aarch64-linux-gnu-gcc >/dev/null 2>&1; then \
+	  echo "== installing qemu-user and gcc-aarch64-linux-gnu"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq qemu-user gcc-aarch64-linux-gnu >/dev/null; \
+	fi; \
+	bash Tests/arm64/run.sh
 
 # The bundled model streaming text from C, through libxlstm.so.
 DEMO_MODEL  ?= examples/models/fortunes-xlstm/model
