@@ -191,7 +191,7 @@ enum ThreadScratch {
         table.pointee.refusesGrowth = on
         guard on else { return }
         let t = table.pointee.buffers
-        for buffer in [t.0, t.1, t.2, t.3, t.4, t.5] { free(buffer) }
+        free(t.0); free(t.1); free(t.2); free(t.3); free(t.4); free(t.5)
         table.pointee.buffers = (nil, nil, nil, nil, nil, nil)
         table.pointee.capacities = (0, 0, 0, 0, 0, 0)
         table.pointee.epoch = -1
