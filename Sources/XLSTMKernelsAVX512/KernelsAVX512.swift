@@ -12,6 +12,7 @@
 //   matVecPacked{F32,BF16}StreamingAVX512  the same, also prefetching far ahead into L2 (matrices streamed from memory)
 //   gemmMicroKernelF32AVX512  C [NR][MR] (+)= A panel rows [kc][MR] · packed B [kc][NR]; BF16: bf16 panel
 //   gemmMicroKernelWideningBF16AVX512  the bf16 one, also storing the widened A rows for the block's other slivers
+//   gemmMicroKernel{Single,Pair}{F32,BF16}AVX512  one / two tokens over several panels (batches of one and two)
 //   matVecPackedQ8AVX512      W in q8_0 panels (QuantPanels.swift) · x [cols] -> y [rows]; Q4: q4_0 panels
 //   dequantizePanelQ8AVX512   blocks of one q8_0 panel -> f32 panel rows [32·blocks][MR] (prefill); Q4 likewise
 //   mLSTMCellUpdateAVX512     one head's mLSTM state update and readout in step mode
@@ -676,6 +677,186 @@ public func gemmMicroKernelWideningBF16AVX512(_ kc: Int, _ a: UnsafePointer<UInt
     put(c9_0, (9 * ldc + 0) * 4); put(c9_1, (9 * ldc + 16) * 4)
     put(c10_0, (10 * ldc + 0) * 4); put(c10_1, (10 * ldc + 16) * 4)
     put(c11_0, (11 * ldc + 0) * 4); put(c11_1, (11 * ldc + 16) * 4)
+}
+
+/// Panels of the one token micro-kernel (4 × 32 rows: 8 independent chains).
+public let microSinglePanelsAVX512 = 4
+
+/// The GEMM micro-kernel for one token over 4 panels (128 rows, 8 accumulator registers):
+/// C [1 token][128 rows] (+)= Σ_k A_p[k] · B[k] for the panels p at a, a + panelStride, … ([kc][32] each,
+/// f32), token j's kc values at b + j·ldb (unpacked), c[j·ldc + i] = row i of token j.
+/// Each element is the chain of the narrow micro-kernel (k in order, one FMA each, the block's
+/// sum added to C), so the same bits. Through the narrow kernel (4 tokens a pass) a batch of 1 made
+/// 1 pass over A of 8 chains per k, 2 of them useful; here one pass of 8.
+/// No software prefetch: with each panel's next K block prefetched into L2 (as the other kernels
+/// do for their one stream) the 4 streams read slower (162 M model, batches of one and two,
+/// Zen 4: 0.87–1.0× of the hardware prefetcher alone).
+@inline(never)
+public func gemmMicroKernelSingleF32AVX512(_ kc: Int, _ a: UnsafePointer<Float>, _ panelStride: Int, _ b: UnsafePointer<Float>,
+                             _ ldb: Int, _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool) {
+    var c00_0 = SIMD16<Float>(), c00_1 = SIMD16<Float>()
+    var c01_0 = SIMD16<Float>(), c01_1 = SIMD16<Float>()
+    var c02_0 = SIMD16<Float>(), c02_1 = SIMD16<Float>()
+    var c03_0 = SIMD16<Float>(), c03_1 = SIMD16<Float>()
+    let stride = panelStride * 4
+    var pa = UnsafeRawPointer(a)
+    for k in 0..<kc {
+        let b0 = SIMD16<Float>(repeating: b[k])
+        do { let a0 = pa.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self); let a1 = pa.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self); c00_0.addProduct(a0, b0); c00_1.addProduct(a1, b0) }
+        do { let a0 = (pa + 1 * stride).loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self); let a1 = (pa + 1 * stride).loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self); c01_0.addProduct(a0, b0); c01_1.addProduct(a1, b0) }
+        do { let a0 = (pa + 2 * stride).loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self); let a1 = (pa + 2 * stride).loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self); c02_0.addProduct(a0, b0); c02_1.addProduct(a1, b0) }
+        do { let a0 = (pa + 3 * stride).loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self); let a1 = (pa + 3 * stride).loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self); c03_0.addProduct(a0, b0); c03_1.addProduct(a1, b0) }
+        pa += 128
+    }
+    let out = UnsafeMutableRawPointer(c)
+    @inline(__always) func put(_ value: SIMD16<Float>, _ offset: Int) {
+        let v = accumulate ? value + out.loadUnaligned(fromByteOffset: offset, as: SIMD16<Float>.self) : value
+        out.storeBytes(of: v, toByteOffset: offset, as: SIMD16<Float>.self)
+    }
+    put(c00_0, 0); put(c00_1, 64)
+    put(c01_0, 128); put(c01_1, 192)
+    put(c02_0, 256); put(c02_1, 320)
+    put(c03_0, 384); put(c03_1, 448)
+}
+
+/// The GEMM micro-kernel for one token over 4 panels (128 rows, 8 accumulator registers):
+/// C [1 token][128 rows] (+)= Σ_k A_p[k] · B[k] for the panels p at a, a + panelStride, … ([kc][32] each,
+/// bf16, widened in registers), token j's kc values at b + j·ldb (unpacked), c[j·ldc + i] = row i of token j.
+/// Each element is the chain of the narrow micro-kernel (k in order, one FMA each, the block's
+/// sum added to C), so the same bits. Through the narrow kernel (4 tokens a pass) a batch of 1 made
+/// 1 pass over A of 8 chains per k, 2 of them useful; here one pass of 8.
+/// No software prefetch: with each panel's next K block prefetched into L2 (as the other kernels
+/// do for their one stream) the 4 streams read slower (162 M model, batches of one and two,
+/// Zen 4: 0.87–1.0× of the hardware prefetcher alone).
+@inline(never)
+public func gemmMicroKernelSingleBF16AVX512(_ kc: Int, _ a: UnsafePointer<UInt16>, _ panelStride: Int, _ b: UnsafePointer<Float>,
+                             _ ldb: Int, _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool) {
+    var c00_0 = SIMD16<Float>(), c00_1 = SIMD16<Float>()
+    var c01_0 = SIMD16<Float>(), c01_1 = SIMD16<Float>()
+    var c02_0 = SIMD16<Float>(), c02_1 = SIMD16<Float>()
+    var c03_0 = SIMD16<Float>(), c03_1 = SIMD16<Float>()
+    let stride = panelStride * 2
+    var pa = UnsafeRawPointer(a)
+    for k in 0..<kc {
+        let b0 = SIMD16<Float>(repeating: b[k])
+        do {
+            let words = pa.loadUnaligned(fromByteOffset: 0, as: SIMD16<UInt32>.self)
+            let a0 = unsafeBitCast(words &<< 16, to: SIMD16<Float>.self)
+            let a1 = unsafeBitCast(words & SIMD16<UInt32>(repeating: 0xFFFF_0000), to: SIMD16<Float>.self)
+            c00_0.addProduct(a0, b0); c00_1.addProduct(a1, b0)
+        }
+        do {
+            let words = (pa + 1 * stride).loadUnaligned(fromByteOffset: 0, as: SIMD16<UInt32>.self)
+            let a0 = unsafeBitCast(words &<< 16, to: SIMD16<Float>.self)
+            let a1 = unsafeBitCast(words & SIMD16<UInt32>(repeating: 0xFFFF_0000), to: SIMD16<Float>.self)
+            c01_0.addProduct(a0, b0); c01_1.addProduct(a1, b0)
+        }
+        do {
+            let words = (pa + 2 * stride).loadUnaligned(fromByteOffset: 0, as: SIMD16<UInt32>.self)
+            let a0 = unsafeBitCast(words &<< 16, to: SIMD16<Float>.self)
+            let a1 = unsafeBitCast(words & SIMD16<UInt32>(repeating: 0xFFFF_0000), to: SIMD16<Float>.self)
+            c02_0.addProduct(a0, b0); c02_1.addProduct(a1, b0)
+        }
+        do {
+            let words = (pa + 3 * stride).loadUnaligned(fromByteOffset: 0, as: SIMD16<UInt32>.self)
+            let a0 = unsafeBitCast(words &<< 16, to: SIMD16<Float>.self)
+            let a1 = unsafeBitCast(words & SIMD16<UInt32>(repeating: 0xFFFF_0000), to: SIMD16<Float>.self)
+            c03_0.addProduct(a0, b0); c03_1.addProduct(a1, b0)
+        }
+        pa += 64
+    }
+    let out = UnsafeMutableRawPointer(c)
+    @inline(__always) func put(_ value: SIMD16<Float>, _ offset: Int) {
+        let v = accumulate ? value + out.loadUnaligned(fromByteOffset: offset, as: SIMD16<Float>.self) : value
+        out.storeBytes(of: v, toByteOffset: offset, as: SIMD16<Float>.self)
+    }
+    put(c00_0, 0); put(c00_1, 64)
+    put(c01_0, 128); put(c01_1, 192)
+    put(c02_0, 256); put(c02_1, 320)
+    put(c03_0, 384); put(c03_1, 448)
+}
+
+/// Panels of the two tokens micro-kernel (2 × 32 rows: 8 independent chains).
+public let microPairPanelsAVX512 = 2
+
+/// The GEMM micro-kernel for two tokens over 2 panels (64 rows, 8 accumulator registers):
+/// C [2 tokens][64 rows] (+)= Σ_k A_p[k] · B[k] for the panels p at a, a + panelStride, … ([kc][32] each,
+/// f32), token j's kc values at b + j·ldb (unpacked), c[j·ldc + i] = row i of token j.
+/// Each element is the chain of the narrow micro-kernel (k in order, one FMA each, the block's
+/// sum added to C), so the same bits. Through the narrow kernel (4 tokens a pass) a batch of 2 made
+/// 1 pass over A of 8 chains per k, 4 of them useful; here one pass of 8.
+/// No software prefetch: with each panel's next K block prefetched into L2 (as the other kernels
+/// do for their one stream) the 2 streams read slower (162 M model, batches of one and two,
+/// Zen 4: 0.87–1.0× of the hardware prefetcher alone).
+@inline(never)
+public func gemmMicroKernelPairF32AVX512(_ kc: Int, _ a: UnsafePointer<Float>, _ panelStride: Int, _ b: UnsafePointer<Float>,
+                             _ ldb: Int, _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool) {
+    var c00_0 = SIMD16<Float>(), c00_1 = SIMD16<Float>()
+    var c01_0 = SIMD16<Float>(), c01_1 = SIMD16<Float>()
+    var c10_0 = SIMD16<Float>(), c10_1 = SIMD16<Float>()
+    var c11_0 = SIMD16<Float>(), c11_1 = SIMD16<Float>()
+    let stride = panelStride * 4
+    var pa = UnsafeRawPointer(a), pb1 = b + ldb
+    for k in 0..<kc {
+        let b0 = SIMD16<Float>(repeating: b[k]); let b1 = SIMD16<Float>(repeating: pb1[k])
+        do { let a0 = pa.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self); let a1 = pa.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self); c00_0.addProduct(a0, b0); c00_1.addProduct(a1, b0); c10_0.addProduct(a0, b1); c10_1.addProduct(a1, b1) }
+        do { let a0 = (pa + 1 * stride).loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self); let a1 = (pa + 1 * stride).loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self); c01_0.addProduct(a0, b0); c01_1.addProduct(a1, b0); c11_0.addProduct(a0, b1); c11_1.addProduct(a1, b1) }
+        pa += 128
+    }
+    let out = UnsafeMutableRawPointer(c)
+    @inline(__always) func put(_ value: SIMD16<Float>, _ offset: Int) {
+        let v = accumulate ? value + out.loadUnaligned(fromByteOffset: offset, as: SIMD16<Float>.self) : value
+        out.storeBytes(of: v, toByteOffset: offset, as: SIMD16<Float>.self)
+    }
+    put(c00_0, 0); put(c00_1, 64)
+    put(c01_0, 128); put(c01_1, 192)
+    put(c10_0, ldc * 4 + 0); put(c10_1, ldc * 4 + 64)
+    put(c11_0, ldc * 4 + 128); put(c11_1, ldc * 4 + 192)
+}
+
+/// The GEMM micro-kernel for two tokens over 2 panels (64 rows, 8 accumulator registers):
+/// C [2 tokens][64 rows] (+)= Σ_k A_p[k] · B[k] for the panels p at a, a + panelStride, … ([kc][32] each,
+/// bf16, widened in registers), token j's kc values at b + j·ldb (unpacked), c[j·ldc + i] = row i of token j.
+/// Each element is the chain of the narrow micro-kernel (k in order, one FMA each, the block's
+/// sum added to C), so the same bits. Through the narrow kernel (4 tokens a pass) a batch of 2 made
+/// 1 pass over A of 8 chains per k, 4 of them useful; here one pass of 8.
+/// No software prefetch: with each panel's next K block prefetched into L2 (as the other kernels
+/// do for their one stream) the 2 streams read slower (162 M model, batches of one and two,
+/// Zen 4: 0.87–1.0× of the hardware prefetcher alone).
+@inline(never)
+public func gemmMicroKernelPairBF16AVX512(_ kc: Int, _ a: UnsafePointer<UInt16>, _ panelStride: Int, _ b: UnsafePointer<Float>,
+                             _ ldb: Int, _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool) {
+    var c00_0 = SIMD16<Float>(), c00_1 = SIMD16<Float>()
+    var c01_0 = SIMD16<Float>(), c01_1 = SIMD16<Float>()
+    var c10_0 = SIMD16<Float>(), c10_1 = SIMD16<Float>()
+    var c11_0 = SIMD16<Float>(), c11_1 = SIMD16<Float>()
+    let stride = panelStride * 2
+    var pa = UnsafeRawPointer(a), pb1 = b + ldb
+    for k in 0..<kc {
+        let b0 = SIMD16<Float>(repeating: b[k]); let b1 = SIMD16<Float>(repeating: pb1[k])
+        do {
+            let words = pa.loadUnaligned(fromByteOffset: 0, as: SIMD16<UInt32>.self)
+            let a0 = unsafeBitCast(words &<< 16, to: SIMD16<Float>.self)
+            let a1 = unsafeBitCast(words & SIMD16<UInt32>(repeating: 0xFFFF_0000), to: SIMD16<Float>.self)
+            c00_0.addProduct(a0, b0); c00_1.addProduct(a1, b0); c10_0.addProduct(a0, b1); c10_1.addProduct(a1, b1)
+        }
+        do {
+            let words = (pa + 1 * stride).loadUnaligned(fromByteOffset: 0, as: SIMD16<UInt32>.self)
+            let a0 = unsafeBitCast(words &<< 16, to: SIMD16<Float>.self)
+            let a1 = unsafeBitCast(words & SIMD16<UInt32>(repeating: 0xFFFF_0000), to: SIMD16<Float>.self)
+            c01_0.addProduct(a0, b0); c01_1.addProduct(a1, b0); c11_0.addProduct(a0, b1); c11_1.addProduct(a1, b1)
+        }
+        pa += 64
+    }
+    let out = UnsafeMutableRawPointer(c)
+    @inline(__always) func put(_ value: SIMD16<Float>, _ offset: Int) {
+        let v = accumulate ? value + out.loadUnaligned(fromByteOffset: offset, as: SIMD16<Float>.self) : value
+        out.storeBytes(of: v, toByteOffset: offset, as: SIMD16<Float>.self)
+    }
+    put(c00_0, 0); put(c00_1, 64)
+    put(c01_0, 128); put(c01_1, 192)
+    put(c10_0, ldc * 4 + 0); put(c10_1, ldc * 4 + 64)
+    put(c11_0, ldc * 4 + 128); put(c11_1, ldc * 4 + 192)
 }
 
 /// binary16 values in the low 16 bits of each lane → float32, exact for zero, subnormal and normal

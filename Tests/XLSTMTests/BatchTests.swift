@@ -42,7 +42,7 @@ private func roundTrip(_ session: Session) throws -> Session {
 
 @Suite struct BatchTests {
     /// Batched ≡ one-at-a-time (≤ Tolerance.batchVsStep) and ≈ the official logits (≤ Tolerance.reference),
-    /// for N = 1, 3, 17, 64 on every fixture and every kernel path this CPU runs; results for a
+    /// for N = 1, 2, 3, 17, 64 on every fixture and every kernel path this CPU runs; results for a
     /// session are bit-identical across N.
     @Test(arguments: Fixtures.names, CPUInfo.current.supportedPaths)
     func batchEqualsSingleFeeds(_ name: String, _ path: CPUPath) throws {
@@ -51,7 +51,7 @@ private func roundTrip(_ session: Session) throws -> Session {
         let V = model.vocabSize
         var first: [[[Float]]]?
         var worstStep: Float = 0, worstReference: Float = 0
-        for count in [1, 3, 17, 64] {
+        for count in [1, 2, 3, 17, 64] {
             let (batched, sessions) = try runBatch(model, tokens, count: count)
             // The same sessions' histories, one token at a time.
             for i in 0..<count {

@@ -172,16 +172,20 @@ import XLSTM
     /// spans into windows and the GEMM into token blocks): the last 37 of 131 tokens alone give the
     /// same bits as inside the whole product, whose blocks split them differently; and a token alone
     /// (one sliver) the same bits as among 16. With bf16 panels the first sliver of a block widens A
-    /// in its kernel and the others run the f32 kernel on the widened rows: the same bits too.
+    /// in its kernel and the others run the f32 kernel on the widened rows: the same bits too. One
+    /// token alone and two alone run the few-token micro-kernels on whole groups of panels (300 rows:
+    /// 2 groups of 4 panels and 4 of 2 on avx512, 4 of 4 and 9 of 2 on avx2, 4 of 8 and 9 of 4 on
+    /// portable) and the narrow one on the panels past them.
     @Test(arguments: paths)
     func gemmTokenRowsDoNotDependOnTheirBlock(_ path: CPUPath) {
-        let rows = 70, cols = 2500, tokens = 131, tail = 37
+        let rows = 300, cols = 2500, tokens = 131, tail = 37
         let w = Self.randomFloats(rows * cols, seed: 23)
         let bits = w.map { UInt16($0.bitPattern >> 16) }
         let x = Self.randomFloats(tokens * cols, seed: 29)
         for bf16 in [false, true] {
             var whole = [Float](repeating: 0, count: rows * tokens), part = [Float](repeating: 0, count: rows * tail)
             var sixteen = [Float](repeating: 0, count: rows * 16), one = [Float](repeating: 0, count: rows)
+            var two = [Float](repeating: 0, count: rows * 2)
             let owned = Self.panels(w, bits, rows: rows, cols: cols, path: path, bf16: bf16)
             x.withUnsafeBufferPointer { xp in
                 func run(_ first: Int, _ count: Int, _ out: inout [Float]) {
@@ -198,10 +202,15 @@ import XLSTM
                     owned.matrix.applyRows(xp.baseAddress! + 15 * cols, xStride: cols, count: 1, into: $0.baseAddress!,
                                            yStride: rows, pool: nil)
                 }
+                two.withUnsafeMutableBufferPointer {
+                    owned.matrix.applyRows(xp.baseAddress! + 14 * cols, xStride: cols, count: 2, into: $0.baseAddress!,
+                                           yStride: rows, pool: nil)
+                }
             }
             #expect(Array(whole[((tokens - tail) * rows)...]) == part, "bf16 \(bf16)")
             #expect(Array(whole[..<(16 * rows)]) == sixteen, "bf16 \(bf16)")
             #expect(Array(sixteen[(15 * rows)...]) == one, "bf16 \(bf16)")
+            #expect(Array(sixteen[(14 * rows)...]) == two, "bf16 \(bf16)")
         }
     }
 

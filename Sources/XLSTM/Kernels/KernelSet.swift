@@ -177,6 +177,15 @@ public final class KernelSet: Sendable {
     let microKernelNarrowF32: MicroKernel<Float>
     let microKernelNarrowBF16: MicroKernel<UInt16>
     public let narrowNR: Int
+    /// One token over `singlePanels` panels, two over `pairPanels` (C [tokens][panels · mr], token j's kc
+    /// values at b + j·ldb, unpacked): (kc, a, panelStride in elements, b, ldb, c, ldc, accumulate) —
+    /// batches of one and two sessions, each element the narrow micro-kernel's chain.
+    let microKernelSingleF32: FewMicroKernel<Float>
+    let microKernelSingleBF16: FewMicroKernel<UInt16>
+    public let singlePanels: Int
+    let microKernelPairF32: FewMicroKernel<Float>
+    let microKernelPairBF16: FewMicroKernel<UInt16>
+    public let pairPanels: Int
     /// One head's mLSTM step: (C, n, q, k, v, h, qkDim, vDim, forget, input·keyScale, queryScale) -> qᵀn.
     let mLSTMCellUpdate: CellUpdate
     /// out [cols] (+)= Σ_i w[i] · rows[i·stride …]: (w, count, rows, stride, cols, out, accumulate).
@@ -248,6 +257,9 @@ public final class KernelSet: Sendable {
                                                Int, Bool, UnsafeRawPointer, UnsafeMutablePointer<Float>) -> Void
     typealias MicroKernel<Element> = @Sendable (Int, UnsafePointer<Element>, UnsafePointer<Float>,
                                                 UnsafeMutablePointer<Float>, Int, Bool, UnsafeRawPointer) -> Void
+    typealias FewMicroKernel<Element> = @Sendable (Int, UnsafePointer<Element>, Int, UnsafePointer<Float>, Int,
+                                                   UnsafeMutablePointer<Float>, Int, Bool) -> Void
+    typealias FewMicroKernels = (f32: FewMicroKernel<Float>, bf16: FewMicroKernel<UInt16>, panels: Int)
 
     private init(path: CPUPath, rowMajor: @escaping MatVec<Float>, packedF32: @escaping MatVec<Float>,
                  packedBF16: @escaping MatVec<UInt16>, streamingF32: @escaping MatVec<Float>,
@@ -256,7 +268,8 @@ public final class KernelSet: Sendable {
                  packedQ4: @escaping MatVec<UInt8>, dequantizeQ8: @escaping Dequantize,
                  dequantizeQ4: @escaping Dequantize, microF32: @escaping MicroKernel<Float>,
                  microBF16: @escaping MicroKernel<UInt16>, wideningBF16: @escaping WideningMicroKernel,
-                 narrow: (f32: MicroKernel<Float>, bf16: MicroKernel<UInt16>, nr: Int), cell: @escaping CellUpdate,
+                 narrow: (f32: MicroKernel<Float>, bf16: MicroKernel<UInt16>, nr: Int),
+                 few: (single: FewMicroKernels, pair: FewMicroKernels), cell: @escaping CellUpdate,
                  combine: @escaping @Sendable (UnsafePointer<Float>, Int, UnsafePointer<Float>, Int, Int,
                                                UnsafeMutablePointer<Float>, Bool) -> Void,
                  combineFour: @escaping CombineFour, gates: (silu: Gate, sigmoid: Gate, softCap: SoftCap),
@@ -289,6 +302,12 @@ public final class KernelSet: Sendable {
         microKernelNarrowF32 = narrow.f32
         microKernelNarrowBF16 = narrow.bf16
         narrowNR = narrow.nr
+        microKernelSingleF32 = few.single.f32
+        microKernelSingleBF16 = few.single.bf16
+        singlePanels = few.single.panels
+        microKernelPairF32 = few.pair.f32
+        microKernelPairBF16 = few.pair.bf16
+        pairPanels = few.pair.panels
         mLSTMCellUpdate = cell
         combineRows = combine
         combineRowsFour = combineFour
@@ -337,6 +356,12 @@ public final class KernelSet: Sendable {
         microKernelNarrowF32 = base.microKernelNarrowF32
         microKernelNarrowBF16 = base.microKernelNarrowBF16
         narrowNR = base.narrowNR
+        microKernelSingleF32 = base.microKernelSingleF32
+        microKernelSingleBF16 = base.microKernelSingleBF16
+        singlePanels = base.singlePanels
+        microKernelPairF32 = base.microKernelPairF32
+        microKernelPairBF16 = base.microKernelPairBF16
+        pairPanels = base.pairPanels
         mLSTMCellUpdate = base.mLSTMCellUpdate
         combineRows = base.combineRows
         combineRowsFour = base.combineRowsFour
@@ -362,7 +387,9 @@ public final class KernelSet: Sendable {
         oneStream: (matVecPackedF32SingleStreamPortable, matVecPackedBF16SingleStreamPortable), packedQ8: matVecPackedQ8Portable, packedQ4: matVecPackedQ4Portable,
         dequantizeQ8: dequantizePanelQ8Portable, dequantizeQ4: dequantizePanelQ4Portable, microF32: gemmMicroKernelF32Portable,
         microBF16: gemmMicroKernelBF16Portable, wideningBF16: gemmMicroKernelWideningBF16Portable,
-        narrow: (gemmMicroKernelNarrowF32Portable, gemmMicroKernelNarrowBF16Portable, microNarrowNRPortable), cell: mLSTMCellUpdatePortable,
+        narrow: (gemmMicroKernelNarrowF32Portable, gemmMicroKernelNarrowBF16Portable, microNarrowNRPortable),
+        few: ((gemmMicroKernelSingleF32Portable, gemmMicroKernelSingleBF16Portable, microSinglePanelsPortable),
+              (gemmMicroKernelPairF32Portable, gemmMicroKernelPairBF16Portable, microPairPanelsPortable)), cell: mLSTMCellUpdatePortable,
         combine: combineRowsPortable, combineFour: combineRowsFourPortable,
         gates: (siluProductPortable, multiplyBySigmoidPortable, softCapPortable),
         paperGates: (siluPortable, skipSiluGatePortable, geluProductPortable), dot: dotPortable, tile: microTilePortable, lanes: lanesPortable,
@@ -402,7 +429,9 @@ public final class KernelSet: Sendable {
         oneStream: (matVecPackedF32SingleStreamAVX2, matVecPackedBF16SingleStreamAVX2), packedQ8: matVecPackedQ8AVX2, packedQ4: matVecPackedQ4AVX2,
         dequantizeQ8: dequantizePanelQ8AVX2, dequantizeQ4: dequantizePanelQ4AVX2, microF32: gemmMicroKernelF32AVX2,
         microBF16: gemmMicroKernelBF16AVX2, wideningBF16: gemmMicroKernelWideningBF16AVX2,
-        narrow: (gemmMicroKernelNarrowF32AVX2, gemmMicroKernelNarrowBF16AVX2, microNarrowNRAVX2), cell: mLSTMCellUpdateAVX2,
+        narrow: (gemmMicroKernelNarrowF32AVX2, gemmMicroKernelNarrowBF16AVX2, microNarrowNRAVX2),
+        few: ((gemmMicroKernelSingleF32AVX2, gemmMicroKernelSingleBF16AVX2, microSinglePanelsAVX2),
+              (gemmMicroKernelPairF32AVX2, gemmMicroKernelPairBF16AVX2, microPairPanelsAVX2)), cell: mLSTMCellUpdateAVX2,
         combine: combineRowsAVX2, combineFour: combineRowsFourAVX2,
         gates: (siluProductAVX2, multiplyBySigmoidAVX2, softCapAVX2),
         paperGates: (siluAVX2, skipSiluGateAVX2, geluProductAVX2), dot: dotAVX2, tile: microTileAVX2, lanes: lanesAVX2, peakLoop: fmaChainsAVX2,
@@ -415,7 +444,9 @@ public final class KernelSet: Sendable {
         oneStream: (matVecPackedF32SingleStreamAVX512, matVecPackedBF16SingleStreamAVX512), packedQ8: matVecPackedQ8AVX512, packedQ4: matVecPackedQ4AVX512,
         dequantizeQ8: dequantizePanelQ8AVX512, dequantizeQ4: dequantizePanelQ4AVX512, microF32: gemmMicroKernelF32AVX512,
         microBF16: gemmMicroKernelBF16AVX512, wideningBF16: gemmMicroKernelWideningBF16AVX512,
-        narrow: (gemmMicroKernelNarrowF32AVX512, gemmMicroKernelNarrowBF16AVX512, microNarrowNRAVX512), cell: mLSTMCellUpdateAVX512,
+        narrow: (gemmMicroKernelNarrowF32AVX512, gemmMicroKernelNarrowBF16AVX512, microNarrowNRAVX512),
+        few: ((gemmMicroKernelSingleF32AVX512, gemmMicroKernelSingleBF16AVX512, microSinglePanelsAVX512),
+              (gemmMicroKernelPairF32AVX512, gemmMicroKernelPairBF16AVX512, microPairPanelsAVX512)), cell: mLSTMCellUpdateAVX512,
         combine: combineRowsAVX512, combineFour: combineRowsFourAVX512,
         gates: (siluProductAVX512, multiplyBySigmoidAVX512, softCapAVX512),
         paperGates: (siluAVX512, skipSiluGateAVX512, geluProductAVX512), dot: dotAVX512, tile: microTileAVX512, lanes: lanesAVX512, peakLoop: fmaChainsAVX512,

@@ -11,6 +11,7 @@
 //   matVecPacked{F32,BF16}StreamingPortable  the same, also prefetching far ahead into L2 (matrices streamed from memory)
 //   gemmMicroKernelF32Portable  C [NR][MR] (+)= A panel rows [kc][MR] · packed B [kc][NR]; BF16: bf16 panel
 //   gemmMicroKernelWideningBF16Portable  the bf16 one, also storing the widened A rows for the block's other slivers
+//   gemmMicroKernel{Single,Pair}{F32,BF16}Portable  one / two tokens over several panels (batches of one and two)
 //   matVecPackedQ8Portable      W in q8_0 panels (QuantPanels.swift) · x [cols] -> y [rows]; Q4: q4_0 panels
 //   dequantizePanelQ8Portable   blocks of one q8_0 panel -> f32 panel rows [32·blocks][MR] (prefill); Q4 likewise
 //   mLSTMCellUpdatePortable     one head's mLSTM state update and readout in step mode
@@ -540,6 +541,248 @@ func gemmMicroKernelWideningBF16Portable(_ kc: Int, _ a: UnsafePointer<UInt16>, 
     put(c1_0, (1 * ldc + 0) * 4)
     put(c2_0, (2 * ldc + 0) * 4)
     put(c3_0, (3 * ldc + 0) * 4)
+}
+
+/// Panels of the one token micro-kernel (8 × 8 rows: 8 independent chains).
+let microSinglePanelsPortable = 8
+
+/// The GEMM micro-kernel for one token over 8 panels (64 rows, 8 accumulator registers):
+/// C [1 token][64 rows] (+)= Σ_k A_p[k] · B[k] for the panels p at a, a + panelStride, … ([kc][8] each,
+/// f32), token j's kc values at b + j·ldb (unpacked), c[j·ldc + i] = row i of token j.
+/// Each element is the chain of the narrow micro-kernel (k in order, one FMA each, the block's
+/// sum added to C), so the same bits. Through the narrow kernel (1 token a pass) a batch of 1 made
+/// 1 pass over A of 1 chain per k, 1 of them useful; here one pass of 8.
+/// No software prefetch: with each panel's next K block prefetched into L2 (as the other kernels
+/// do for their one stream) the 8 streams read slower (162 M model, batches of one and two,
+/// Zen 4: 0.87–1.0× of the hardware prefetcher alone).
+@inline(never)
+func gemmMicroKernelSingleF32Portable(_ kc: Int, _ a: UnsafePointer<Float>, _ panelStride: Int, _ b: UnsafePointer<Float>,
+                             _ ldb: Int, _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool) {
+    var c00_0 = SIMD8<Float>()
+    var c01_0 = SIMD8<Float>()
+    var c02_0 = SIMD8<Float>()
+    var c03_0 = SIMD8<Float>()
+    var c04_0 = SIMD8<Float>()
+    var c05_0 = SIMD8<Float>()
+    var c06_0 = SIMD8<Float>()
+    var c07_0 = SIMD8<Float>()
+    let stride = panelStride * 4
+    var pa = UnsafeRawPointer(a)
+    for k in 0..<kc {
+        let b0 = SIMD8<Float>(repeating: b[k])
+        do { let a0 = pa.loadUnaligned(fromByteOffset: 0, as: SIMD8<Float>.self); multiplyAdd(&c00_0, a0, b0) }
+        do { let a0 = (pa + 1 * stride).loadUnaligned(fromByteOffset: 0, as: SIMD8<Float>.self); multiplyAdd(&c01_0, a0, b0) }
+        do { let a0 = (pa + 2 * stride).loadUnaligned(fromByteOffset: 0, as: SIMD8<Float>.self); multiplyAdd(&c02_0, a0, b0) }
+        do { let a0 = (pa + 3 * stride).loadUnaligned(fromByteOffset: 0, as: SIMD8<Float>.self); multiplyAdd(&c03_0, a0, b0) }
+        do { let a0 = (pa + 4 * stride).loadUnaligned(fromByteOffset: 0, as: SIMD8<Float>.self); multiplyAdd(&c04_0, a0, b0) }
+        do { let a0 = (pa + 5 * stride).loadUnaligned(fromByteOffset: 0, as: SIMD8<Float>.self); multiplyAdd(&c05_0, a0, b0) }
+        do { let a0 = (pa + 6 * stride).loadUnaligned(fromByteOffset: 0, as: SIMD8<Float>.self); multiplyAdd(&c06_0, a0, b0) }
+        do { let a0 = (pa + 7 * stride).loadUnaligned(fromByteOffset: 0, as: SIMD8<Float>.self); multiplyAdd(&c07_0, a0, b0) }
+        pa += 32
+    }
+    let out = UnsafeMutableRawPointer(c)
+    @inline(__always) func put(_ value: SIMD8<Float>, _ offset: Int) {
+        let v = accumulate ? value + out.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self) : value
+        out.storeBytes(of: v, toByteOffset: offset, as: SIMD8<Float>.self)
+    }
+    put(c00_0, 0)
+    put(c01_0, 32)
+    put(c02_0, 64)
+    put(c03_0, 96)
+    put(c04_0, 128)
+    put(c05_0, 160)
+    put(c06_0, 192)
+    put(c07_0, 224)
+}
+
+/// The GEMM micro-kernel for one token over 8 panels (64 rows, 8 accumulator registers):
+/// C [1 token][64 rows] (+)= Σ_k A_p[k] · B[k] for the panels p at a, a + panelStride, … ([kc][8] each,
+/// bf16, widened in registers), token j's kc values at b + j·ldb (unpacked), c[j·ldc + i] = row i of token j.
+/// Each element is the chain of the narrow micro-kernel (k in order, one FMA each, the block's
+/// sum added to C), so the same bits. Through the narrow kernel (1 token a pass) a batch of 1 made
+/// 1 pass over A of 1 chain per k, 1 of them useful; here one pass of 8.
+/// No software prefetch: with each panel's next K block prefetched into L2 (as the other kernels
+/// do for their one stream) the 8 streams read slower (162 M model, batches of one and two,
+/// Zen 4: 0.87–1.0× of the hardware prefetcher alone).
+@inline(never)
+func gemmMicroKernelSingleBF16Portable(_ kc: Int, _ a: UnsafePointer<UInt16>, _ panelStride: Int, _ b: UnsafePointer<Float>,
+                             _ ldb: Int, _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool) {
+    var c00_0 = SIMD8<Float>()
+    var c01_0 = SIMD8<Float>()
+    var c02_0 = SIMD8<Float>()
+    var c03_0 = SIMD8<Float>()
+    var c04_0 = SIMD8<Float>()
+    var c05_0 = SIMD8<Float>()
+    var c06_0 = SIMD8<Float>()
+    var c07_0 = SIMD8<Float>()
+    let stride = panelStride * 2
+    var pa = UnsafeRawPointer(a)
+    for k in 0..<kc {
+        let b0 = SIMD8<Float>(repeating: b[k])
+        do {
+            let words = pa.loadUnaligned(fromByteOffset: 0, as: SIMD4<UInt32>.self)
+            let a0 = SIMD8<Float>(lowHalf: unsafeBitCast(words &<< 16, to: SIMD4<Float>.self), highHalf: unsafeBitCast(words & SIMD4(repeating: 0xFFFF_0000), to: SIMD4<Float>.self))
+            multiplyAdd(&c00_0, a0, b0)
+        }
+        do {
+            let words = (pa + 1 * stride).loadUnaligned(fromByteOffset: 0, as: SIMD4<UInt32>.self)
+            let a0 = SIMD8<Float>(lowHalf: unsafeBitCast(words &<< 16, to: SIMD4<Float>.self), highHalf: unsafeBitCast(words & SIMD4(repeating: 0xFFFF_0000), to: SIMD4<Float>.self))
+            multiplyAdd(&c01_0, a0, b0)
+        }
+        do {
+            let words = (pa + 2 * stride).loadUnaligned(fromByteOffset: 0, as: SIMD4<UInt32>.self)
+            let a0 = SIMD8<Float>(lowHalf: unsafeBitCast(words &<< 16, to: SIMD4<Float>.self), highHalf: unsafeBitCast(words & SIMD4(repeating: 0xFFFF_0000), to: SIMD4<Float>.self))
+            multiplyAdd(&c02_0, a0, b0)
+        }
+        do {
+            let words = (pa + 3 * stride).loadUnaligned(fromByteOffset: 0, as: SIMD4<UInt32>.self)
+            let a0 = SIMD8<Float>(lowHalf: unsafeBitCast(words &<< 16, to: SIMD4<Float>.self), highHalf: unsafeBitCast(words & SIMD4(repeating: 0xFFFF_0000), to: SIMD4<Float>.self))
+            multiplyAdd(&c03_0, a0, b0)
+        }
+        do {
+            let words = (pa + 4 * stride).loadUnaligned(fromByteOffset: 0, as: SIMD4<UInt32>.self)
+            let a0 = SIMD8<Float>(lowHalf: unsafeBitCast(words &<< 16, to: SIMD4<Float>.self), highHalf: unsafeBitCast(words & SIMD4(repeating: 0xFFFF_0000), to: SIMD4<Float>.self))
+            multiplyAdd(&c04_0, a0, b0)
+        }
+        do {
+            let words = (pa + 5 * stride).loadUnaligned(fromByteOffset: 0, as: SIMD4<UInt32>.self)
+            let a0 = SIMD8<Float>(lowHalf: unsafeBitCast(words &<< 16, to: SIMD4<Float>.self), highHalf: unsafeBitCast(words & SIMD4(repeating: 0xFFFF_0000), to: SIMD4<Float>.self))
+            multiplyAdd(&c05_0, a0, b0)
+        }
+        do {
+            let words = (pa + 6 * stride).loadUnaligned(fromByteOffset: 0, as: SIMD4<UInt32>.self)
+            let a0 = SIMD8<Float>(lowHalf: unsafeBitCast(words &<< 16, to: SIMD4<Float>.self), highHalf: unsafeBitCast(words & SIMD4(repeating: 0xFFFF_0000), to: SIMD4<Float>.self))
+            multiplyAdd(&c06_0, a0, b0)
+        }
+        do {
+            let words = (pa + 7 * stride).loadUnaligned(fromByteOffset: 0, as: SIMD4<UInt32>.self)
+            let a0 = SIMD8<Float>(lowHalf: unsafeBitCast(words &<< 16, to: SIMD4<Float>.self), highHalf: unsafeBitCast(words & SIMD4(repeating: 0xFFFF_0000), to: SIMD4<Float>.self))
+            multiplyAdd(&c07_0, a0, b0)
+        }
+        pa += 16
+    }
+    let out = UnsafeMutableRawPointer(c)
+    @inline(__always) func put(_ value: SIMD8<Float>, _ offset: Int) {
+        let v = accumulate ? value + out.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self) : value
+        out.storeBytes(of: v, toByteOffset: offset, as: SIMD8<Float>.self)
+    }
+    put(c00_0, 0)
+    put(c01_0, 32)
+    put(c02_0, 64)
+    put(c03_0, 96)
+    put(c04_0, 128)
+    put(c05_0, 160)
+    put(c06_0, 192)
+    put(c07_0, 224)
+}
+
+/// Panels of the two tokens micro-kernel (4 × 8 rows: 8 independent chains).
+let microPairPanelsPortable = 4
+
+/// The GEMM micro-kernel for two tokens over 4 panels (32 rows, 8 accumulator registers):
+/// C [2 tokens][32 rows] (+)= Σ_k A_p[k] · B[k] for the panels p at a, a + panelStride, … ([kc][8] each,
+/// f32), token j's kc values at b + j·ldb (unpacked), c[j·ldc + i] = row i of token j.
+/// Each element is the chain of the narrow micro-kernel (k in order, one FMA each, the block's
+/// sum added to C), so the same bits. Through the narrow kernel (1 token a pass) a batch of 2 made
+/// 2 passes over A of 1 chain per k, 1 of them useful; here one pass of 8.
+/// No software prefetch: with each panel's next K block prefetched into L2 (as the other kernels
+/// do for their one stream) the 4 streams read slower (162 M model, batches of one and two,
+/// Zen 4: 0.87–1.0× of the hardware prefetcher alone).
+@inline(never)
+func gemmMicroKernelPairF32Portable(_ kc: Int, _ a: UnsafePointer<Float>, _ panelStride: Int, _ b: UnsafePointer<Float>,
+                             _ ldb: Int, _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool) {
+    var c00_0 = SIMD8<Float>()
+    var c01_0 = SIMD8<Float>()
+    var c02_0 = SIMD8<Float>()
+    var c03_0 = SIMD8<Float>()
+    var c10_0 = SIMD8<Float>()
+    var c11_0 = SIMD8<Float>()
+    var c12_0 = SIMD8<Float>()
+    var c13_0 = SIMD8<Float>()
+    let stride = panelStride * 4
+    var pa = UnsafeRawPointer(a), pb1 = b + ldb
+    for k in 0..<kc {
+        let b0 = SIMD8<Float>(repeating: b[k]); let b1 = SIMD8<Float>(repeating: pb1[k])
+        do { let a0 = pa.loadUnaligned(fromByteOffset: 0, as: SIMD8<Float>.self); multiplyAdd(&c00_0, a0, b0); multiplyAdd(&c10_0, a0, b1) }
+        do { let a0 = (pa + 1 * stride).loadUnaligned(fromByteOffset: 0, as: SIMD8<Float>.self); multiplyAdd(&c01_0, a0, b0); multiplyAdd(&c11_0, a0, b1) }
+        do { let a0 = (pa + 2 * stride).loadUnaligned(fromByteOffset: 0, as: SIMD8<Float>.self); multiplyAdd(&c02_0, a0, b0); multiplyAdd(&c12_0, a0, b1) }
+        do { let a0 = (pa + 3 * stride).loadUnaligned(fromByteOffset: 0, as: SIMD8<Float>.self); multiplyAdd(&c03_0, a0, b0); multiplyAdd(&c13_0, a0, b1) }
+        pa += 32
+    }
+    let out = UnsafeMutableRawPointer(c)
+    @inline(__always) func put(_ value: SIMD8<Float>, _ offset: Int) {
+        let v = accumulate ? value + out.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self) : value
+        out.storeBytes(of: v, toByteOffset: offset, as: SIMD8<Float>.self)
+    }
+    put(c00_0, 0)
+    put(c01_0, 32)
+    put(c02_0, 64)
+    put(c03_0, 96)
+    put(c10_0, ldc * 4 + 0)
+    put(c11_0, ldc * 4 + 32)
+    put(c12_0, ldc * 4 + 64)
+    put(c13_0, ldc * 4 + 96)
+}
+
+/// The GEMM micro-kernel for two tokens over 4 panels (32 rows, 8 accumulator registers):
+/// C [2 tokens][32 rows] (+)= Σ_k A_p[k] · B[k] for the panels p at a, a + panelStride, … ([kc][8] each,
+/// bf16, widened in registers), token j's kc values at b + j·ldb (unpacked), c[j·ldc + i] = row i of token j.
+/// Each element is the chain of the narrow micro-kernel (k in order, one FMA each, the block's
+/// sum added to C), so the same bits. Through the narrow kernel (1 token a pass) a batch of 2 made
+/// 2 passes over A of 1 chain per k, 1 of them useful; here one pass of 8.
+/// No software prefetch: with each panel's next K block prefetched into L2 (as the other kernels
+/// do for their one stream) the 4 streams read slower (162 M model, batches of one and two,
+/// Zen 4: 0.87–1.0× of the hardware prefetcher alone).
+@inline(never)
+func gemmMicroKernelPairBF16Portable(_ kc: Int, _ a: UnsafePointer<UInt16>, _ panelStride: Int, _ b: UnsafePointer<Float>,
+                             _ ldb: Int, _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool) {
+    var c00_0 = SIMD8<Float>()
+    var c01_0 = SIMD8<Float>()
+    var c02_0 = SIMD8<Float>()
+    var c03_0 = SIMD8<Float>()
+    var c10_0 = SIMD8<Float>()
+    var c11_0 = SIMD8<Float>()
+    var c12_0 = SIMD8<Float>()
+    var c13_0 = SIMD8<Float>()
+    let stride = panelStride * 2
+    var pa = UnsafeRawPointer(a), pb1 = b + ldb
+    for k in 0..<kc {
+        let b0 = SIMD8<Float>(repeating: b[k]); let b1 = SIMD8<Float>(repeating: pb1[k])
+        do {
+            let words = pa.loadUnaligned(fromByteOffset: 0, as: SIMD4<UInt32>.self)
+            let a0 = SIMD8<Float>(lowHalf: unsafeBitCast(words &<< 16, to: SIMD4<Float>.self), highHalf: unsafeBitCast(words & SIMD4(repeating: 0xFFFF_0000), to: SIMD4<Float>.self))
+            multiplyAdd(&c00_0, a0, b0); multiplyAdd(&c10_0, a0, b1)
+        }
+        do {
+            let words = (pa + 1 * stride).loadUnaligned(fromByteOffset: 0, as: SIMD4<UInt32>.self)
+            let a0 = SIMD8<Float>(lowHalf: unsafeBitCast(words &<< 16, to: SIMD4<Float>.self), highHalf: unsafeBitCast(words & SIMD4(repeating: 0xFFFF_0000), to: SIMD4<Float>.self))
+            multiplyAdd(&c01_0, a0, b0); multiplyAdd(&c11_0, a0, b1)
+        }
+        do {
+            let words = (pa + 2 * stride).loadUnaligned(fromByteOffset: 0, as: SIMD4<UInt32>.self)
+            let a0 = SIMD8<Float>(lowHalf: unsafeBitCast(words &<< 16, to: SIMD4<Float>.self), highHalf: unsafeBitCast(words & SIMD4(repeating: 0xFFFF_0000), to: SIMD4<Float>.self))
+            multiplyAdd(&c02_0, a0, b0); multiplyAdd(&c12_0, a0, b1)
+        }
+        do {
+            let words = (pa + 3 * stride).loadUnaligned(fromByteOffset: 0, as: SIMD4<UInt32>.self)
+            let a0 = SIMD8<Float>(lowHalf: unsafeBitCast(words &<< 16, to: SIMD4<Float>.self), highHalf: unsafeBitCast(words & SIMD4(repeating: 0xFFFF_0000), to: SIMD4<Float>.self))
+            multiplyAdd(&c03_0, a0, b0); multiplyAdd(&c13_0, a0, b1)
+        }
+        pa += 16
+    }
+    let out = UnsafeMutableRawPointer(c)
+    @inline(__always) func put(_ value: SIMD8<Float>, _ offset: Int) {
+        let v = accumulate ? value + out.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self) : value
+        out.storeBytes(of: v, toByteOffset: offset, as: SIMD8<Float>.self)
+    }
+    put(c00_0, 0)
+    put(c01_0, 32)
+    put(c02_0, 64)
+    put(c03_0, 96)
+    put(c10_0, ldc * 4 + 0)
+    put(c11_0, ldc * 4 + 32)
+    put(c12_0, ldc * 4 + 64)
+    put(c13_0, ldc * 4 + 96)
 }
 
 /// binary16 values in the low 16 bits of each lane → float32, exact for zero, subnormal and normal
