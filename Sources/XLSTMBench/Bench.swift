@@ -7,7 +7,9 @@
 //   GEMM               one projection over the prompt; GFLOP/s vs the peak (and, for `fast` on
 //                      q8 / q4, vs the int8 `vpdpbusd` peak measured the same way)
 //   sessions           (--sessions 1,4,16,64) batched decode of N sessions at mixed positions:
-//                      aggregate tokens/s, its ratio to one session's step, resident memory per session
+//                      aggregate tokens/s, its ratio to one session's step, resident memory per session,
+//                      and that ratio's roofline (n × the step's FLOPs at the peak; the weights once and n
+//                      states in and out, from memory when they outgrow the L3)
 //   prompts            (--prompts 16x20) batched prefill of N prompts of about L tokens each
 //                      (xlstm_batch_feed_tokens) against the same prompts prefilled one session at a time
 //
@@ -241,8 +243,12 @@ struct Bench: ParsableCommand {
             print("          per product: " + gemmPairs.describe(scale: 1e9, unit: "GFLOP/s FMA peak", what: "products"))
         }
 
+        // A batch's projections run on the GEMM of the precision: bf16 or int8 dot products under
+        // `fast` where the model has them, else float FMAs.
+        let batchPeak = bf16Peak.map { ($0, "bf16 peak") } ?? int8Peak.map { ($0, "int8 peak") } ?? (peak, "FMA peak")
         for count in sessionCounts {
-            try measureSessions(loaded, count: count, tokens: tokens, cpu: "\(info.brand), \(kernels.path)")
+            try measureSessions(loaded, count: count, tokens: tokens, cpu: "\(info.brand), \(kernels.path)",
+                                peak: batchPeak, bandwidth: bandwidth)
         }
         for shape in promptShapes {
             try measurePrompts(loaded, count: shape.count, length: shape.length, cpu: "\(info.brand), \(kernels.path)")
@@ -287,7 +293,12 @@ struct Bench: ParsableCommand {
     /// each, interleaved with one session's step feeds in bursts of ~0.2 s for ~2.4 s in all (so a
     /// change of the machine's load hits both alike): aggregate tokens/s, one session's tokens/s over
     /// the same period, their ratio; resident memory added by creating the N sessions, per session.
-    func measureSessions(_ model: Model, count: Int, tokens: [Int32], cpu: String) throws {
+    /// Then the roofline of that ratio, from the same run's step rate, peak and bandwidth: a batch
+    /// computes every session's projections (n × the step's FLOPs, at best at the peak of its GEMM),
+    /// and reads the weights once but every session's recurrent state (read and written, as a step
+    /// does): when the weights and the n states outgrow the L3, those bytes come from memory.
+    func measureSessions(_ model: Model, count: Int, tokens: [Int32], cpu: String,
+                         peak: (rate: Double, name: String), bandwidth: Double) throws {
         let rssBefore = residentBytes()
         var crowd: [Session] = []
         for _ in 0..<count { crowd.append(try Session(model: model)) }
@@ -323,6 +334,15 @@ struct Bench: ParsableCommand {
         print("sessions  \(count): \(fmt(rate)) tokens/s aggregate vs \(fmt(one)) for one session's step, interleaved "
               + "= \(fmt(rate / one))×; +\(fmt(perSession / 1024)) KiB resident per session (state + logits = "
               + "\(fmt(Double(Session.bytes(for: model)) / 1024)) KiB)  [\(cpu), \(model.threads) thread\(model.threads == 1 ? "" : "s")]")
+        let flops = prefillFlops(model, tokens: 1, chunkSize: 1)   // every projection once, the head included
+        let computeBound = peak.rate / (flops * one)
+        let batchBytes = Double(model.stepWeightBytes + count * 2 * model.stateBytes)
+        let fromMemory = batchBytes > Double(level3CacheBytes()) && bandwidth > 0
+        let memoryBound = fromMemory ? Double(count) / one / (batchBytes / bandwidth) : Double.infinity
+        print("          roofline ≤ \(fmt(min(computeBound, memoryBound)))×: \(fmt(flops / 1e6)) MFLOP per token, the step at "
+              + "\(fmt(100 * flops * one / peak.rate))% of the \(peak.name) (\(fmt(peak.rate / 1e9)) GFLOP/s): ≤ \(fmt(computeBound))×; "
+              + "weights + \(count) state\(count == 1 ? "" : "s") in and out, \(fmt(batchBytes / 1e6)) MB per batch, "
+              + (fromMemory ? "from memory at \(fmt(bandwidth / 1e9)) GB/s: ≤ \(fmt(memoryBound))×" : "within the L3"))
     }
 }
 
