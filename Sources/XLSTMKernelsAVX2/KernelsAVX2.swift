@@ -12,7 +12,7 @@
 //   matVecPacked{F32,BF16}StreamingAVX2  the same, also prefetching far ahead into L2 (matrices streamed from memory)
 //   gemmMicroKernelF32AVX2  C [NR][MR] (+)= A panel rows [kc][MR] · packed B [kc][NR]; BF16: bf16 panel
 //   gemmMicroKernelWideningBF16AVX2  the bf16 one, also storing the widened A rows for the block's other slivers
-//   gemmMicroKernel{Single,Pair}{F32,BF16}AVX2  one / two tokens over several panels (batches of one and two)
+//   gemmMicroKernel{Single,Pair,Triple}{F32,BF16}AVX2  one to three tokens over several panels (batches of one to three)
 //   matVecPackedQ8AVX2      W in q8_0 panels (QuantPanels.swift) · x [cols] -> y [rows]; Q4: q4_0 panels
 //   dequantizePanelQ8AVX2   blocks of one q8_0 panel -> f32 panel rows [32·blocks][MR] (prefill); Q4 likewise
 //   mLSTMCellUpdateAVX2     one head's mLSTM state update and readout in step mode
@@ -620,7 +620,7 @@ public let microSinglePanelsAVX2 = 4
 /// f32), token j's kc values at b + j·ldb (unpacked), c[j·ldc + i] = row i of token j.
 /// Each element is the chain of the narrow micro-kernel (k in order, one FMA each, the block's
 /// sum added to C), so the same bits. Through the narrow kernel (2 tokens a pass) a batch of 1 made
-/// 1 pass over A of 4 chains per k, 2 of them useful; here one pass of 8.
+/// 1 pass over A of 4 chains per k, 2 of 4 useful; here one pass of 8.
 /// No software prefetch: with each panel's next K block prefetched into L2 (as the other kernels
 /// do for their one stream) the 4 streams read slower (162 M model, batches of one and two,
 /// Zen 4: 0.87–1.0× of the hardware prefetcher alone).
@@ -657,7 +657,7 @@ public func gemmMicroKernelSingleF32AVX2(_ kc: Int, _ a: UnsafePointer<Float>, _
 /// bf16, widened in registers), token j's kc values at b + j·ldb (unpacked), c[j·ldc + i] = row i of token j.
 /// Each element is the chain of the narrow micro-kernel (k in order, one FMA each, the block's
 /// sum added to C), so the same bits. Through the narrow kernel (2 tokens a pass) a batch of 1 made
-/// 1 pass over A of 4 chains per k, 2 of them useful; here one pass of 8.
+/// 1 pass over A of 4 chains per k, 2 of 4 useful; here one pass of 8.
 /// No software prefetch: with each panel's next K block prefetched into L2 (as the other kernels
 /// do for their one stream) the 4 streams read slower (162 M model, batches of one and two,
 /// Zen 4: 0.87–1.0× of the hardware prefetcher alone).
@@ -717,7 +717,7 @@ public let microPairPanelsAVX2 = 2
 /// f32), token j's kc values at b + j·ldb (unpacked), c[j·ldc + i] = row i of token j.
 /// Each element is the chain of the narrow micro-kernel (k in order, one FMA each, the block's
 /// sum added to C), so the same bits. Through the narrow kernel (2 tokens a pass) a batch of 2 made
-/// 1 pass over A of 4 chains per k, 4 of them useful; here one pass of 8.
+/// 1 pass over A of 4 chains per k, 4 of 4 useful; here one pass of 8.
 /// No software prefetch: with each panel's next K block prefetched into L2 (as the other kernels
 /// do for their one stream) the 2 streams read slower (162 M model, batches of one and two,
 /// Zen 4: 0.87–1.0× of the hardware prefetcher alone).
@@ -729,7 +729,7 @@ public func gemmMicroKernelPairF32AVX2(_ kc: Int, _ a: UnsafePointer<Float>, _ p
     var c10_0 = SIMD8<Float>(), c10_1 = SIMD8<Float>()
     var c11_0 = SIMD8<Float>(), c11_1 = SIMD8<Float>()
     let stride = panelStride * 4
-    var pa = UnsafeRawPointer(a), pb1 = b + ldb
+    var pa = UnsafeRawPointer(a), pb1 = b + 1 * ldb
     for k in 0..<kc {
         let b0 = SIMD8<Float>(repeating: b[k]); let b1 = SIMD8<Float>(repeating: pb1[k])
         do { let a0 = pa.loadUnaligned(fromByteOffset: 0, as: SIMD8<Float>.self); let a1 = pa.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self); c00_0.addProduct(a0, b0); c00_1.addProduct(a1, b0); c10_0.addProduct(a0, b1); c10_1.addProduct(a1, b1) }
@@ -752,7 +752,7 @@ public func gemmMicroKernelPairF32AVX2(_ kc: Int, _ a: UnsafePointer<Float>, _ p
 /// bf16, widened in registers), token j's kc values at b + j·ldb (unpacked), c[j·ldc + i] = row i of token j.
 /// Each element is the chain of the narrow micro-kernel (k in order, one FMA each, the block's
 /// sum added to C), so the same bits. Through the narrow kernel (2 tokens a pass) a batch of 2 made
-/// 1 pass over A of 4 chains per k, 4 of them useful; here one pass of 8.
+/// 1 pass over A of 4 chains per k, 4 of 4 useful; here one pass of 8.
 /// No software prefetch: with each panel's next K block prefetched into L2 (as the other kernels
 /// do for their one stream) the 2 streams read slower (162 M model, batches of one and two,
 /// Zen 4: 0.87–1.0× of the hardware prefetcher alone).
@@ -764,7 +764,7 @@ public func gemmMicroKernelPairBF16AVX2(_ kc: Int, _ a: UnsafePointer<UInt16>, _
     var c10_0 = SIMD8<Float>(), c10_1 = SIMD8<Float>()
     var c11_0 = SIMD8<Float>(), c11_1 = SIMD8<Float>()
     let stride = panelStride * 2
-    var pa = UnsafeRawPointer(a), pb1 = b + ldb
+    var pa = UnsafeRawPointer(a), pb1 = b + 1 * ldb
     for k in 0..<kc {
         let b0 = SIMD8<Float>(repeating: b[k]); let b1 = SIMD8<Float>(repeating: pb1[k])
         do {
@@ -790,6 +790,78 @@ public func gemmMicroKernelPairBF16AVX2(_ kc: Int, _ a: UnsafePointer<UInt16>, _
     put(c01_0, 64); put(c01_1, 96)
     put(c10_0, ldc * 4 + 0); put(c10_1, ldc * 4 + 32)
     put(c11_0, ldc * 4 + 64); put(c11_1, ldc * 4 + 96)
+}
+
+/// Panels of the three tokens micro-kernel (1 × 16 rows: 6 independent chains).
+public let microTriplePanelsAVX2 = 1
+
+/// The GEMM micro-kernel for three tokens over 1 panels (16 rows, 6 accumulator registers):
+/// C [3 tokens][16 rows] (+)= Σ_k A_p[k] · B[k] for the panels p at a, a + panelStride, … ([kc][16] each,
+/// f32), token j's kc values at b + j·ldb (unpacked), c[j·ldc + i] = row i of token j.
+/// Each element is the chain of the narrow micro-kernel (k in order, one FMA each, the block's
+/// sum added to C), so the same bits. Through the narrow kernel (2 tokens a pass) a batch of 3 made
+/// 2 passes over A of 4 chains per k, 6 of 8 useful; here one pass of 6.
+/// No software prefetch: with each panel's next K block prefetched into L2 (as the other kernels
+/// do for their one stream) the 1 streams read slower (162 M model, batches of one and two,
+/// Zen 4: 0.87–1.0× of the hardware prefetcher alone).
+@inline(never)
+public func gemmMicroKernelTripleF32AVX2(_ kc: Int, _ a: UnsafePointer<Float>, _ panelStride: Int, _ b: UnsafePointer<Float>,
+                             _ ldb: Int, _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool) {
+    var c00_0 = SIMD8<Float>(), c00_1 = SIMD8<Float>()
+    var c10_0 = SIMD8<Float>(), c10_1 = SIMD8<Float>()
+    var c20_0 = SIMD8<Float>(), c20_1 = SIMD8<Float>()
+    let stride = panelStride * 4
+    var pa = UnsafeRawPointer(a), pb1 = b + 1 * ldb, pb2 = b + 2 * ldb
+    for k in 0..<kc {
+        let b0 = SIMD8<Float>(repeating: b[k]); let b1 = SIMD8<Float>(repeating: pb1[k]); let b2 = SIMD8<Float>(repeating: pb2[k])
+        do { let a0 = pa.loadUnaligned(fromByteOffset: 0, as: SIMD8<Float>.self); let a1 = pa.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self); c00_0.addProduct(a0, b0); c00_1.addProduct(a1, b0); c10_0.addProduct(a0, b1); c10_1.addProduct(a1, b1); c20_0.addProduct(a0, b2); c20_1.addProduct(a1, b2) }
+        pa += 64
+    }
+    let out = UnsafeMutableRawPointer(c)
+    @inline(__always) func put(_ value: SIMD8<Float>, _ offset: Int) {
+        let v = accumulate ? value + out.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self) : value
+        out.storeBytes(of: v, toByteOffset: offset, as: SIMD8<Float>.self)
+    }
+    put(c00_0, 0); put(c00_1, 32)
+    put(c10_0, ldc * 4 + 0); put(c10_1, ldc * 4 + 32)
+    put(c20_0, 2 * ldc * 4 + 0); put(c20_1, 2 * ldc * 4 + 32)
+}
+
+/// The GEMM micro-kernel for three tokens over 1 panels (16 rows, 6 accumulator registers):
+/// C [3 tokens][16 rows] (+)= Σ_k A_p[k] · B[k] for the panels p at a, a + panelStride, … ([kc][16] each,
+/// bf16, widened in registers), token j's kc values at b + j·ldb (unpacked), c[j·ldc + i] = row i of token j.
+/// Each element is the chain of the narrow micro-kernel (k in order, one FMA each, the block's
+/// sum added to C), so the same bits. Through the narrow kernel (2 tokens a pass) a batch of 3 made
+/// 2 passes over A of 4 chains per k, 6 of 8 useful; here one pass of 6.
+/// No software prefetch: with each panel's next K block prefetched into L2 (as the other kernels
+/// do for their one stream) the 1 streams read slower (162 M model, batches of one and two,
+/// Zen 4: 0.87–1.0× of the hardware prefetcher alone).
+@inline(never)
+public func gemmMicroKernelTripleBF16AVX2(_ kc: Int, _ a: UnsafePointer<UInt16>, _ panelStride: Int, _ b: UnsafePointer<Float>,
+                             _ ldb: Int, _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool) {
+    var c00_0 = SIMD8<Float>(), c00_1 = SIMD8<Float>()
+    var c10_0 = SIMD8<Float>(), c10_1 = SIMD8<Float>()
+    var c20_0 = SIMD8<Float>(), c20_1 = SIMD8<Float>()
+    let stride = panelStride * 2
+    var pa = UnsafeRawPointer(a), pb1 = b + 1 * ldb, pb2 = b + 2 * ldb
+    for k in 0..<kc {
+        let b0 = SIMD8<Float>(repeating: b[k]); let b1 = SIMD8<Float>(repeating: pb1[k]); let b2 = SIMD8<Float>(repeating: pb2[k])
+        do {
+            let words = pa.loadUnaligned(fromByteOffset: 0, as: SIMD8<UInt32>.self)
+            let a0 = unsafeBitCast(words &<< 16, to: SIMD8<Float>.self)
+            let a1 = unsafeBitCast(words & SIMD8<UInt32>(repeating: 0xFFFF_0000), to: SIMD8<Float>.self)
+            c00_0.addProduct(a0, b0); c00_1.addProduct(a1, b0); c10_0.addProduct(a0, b1); c10_1.addProduct(a1, b1); c20_0.addProduct(a0, b2); c20_1.addProduct(a1, b2)
+        }
+        pa += 32
+    }
+    let out = UnsafeMutableRawPointer(c)
+    @inline(__always) func put(_ value: SIMD8<Float>, _ offset: Int) {
+        let v = accumulate ? value + out.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self) : value
+        out.storeBytes(of: v, toByteOffset: offset, as: SIMD8<Float>.self)
+    }
+    put(c00_0, 0); put(c00_1, 32)
+    put(c10_0, ldc * 4 + 0); put(c10_1, ldc * 4 + 32)
+    put(c20_0, 2 * ldc * 4 + 0); put(c20_1, 2 * ldc * 4 + 32)
 }
 
 /// binary16 values in the low 16 bits of each lane → float32, exact for zero, subnormal and normal

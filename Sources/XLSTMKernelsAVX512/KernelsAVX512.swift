@@ -12,7 +12,7 @@
 //   matVecPacked{F32,BF16}StreamingAVX512  the same, also prefetching far ahead into L2 (matrices streamed from memory)
 //   gemmMicroKernelF32AVX512  C [NR][MR] (+)= A panel rows [kc][MR] · packed B [kc][NR]; BF16: bf16 panel
 //   gemmMicroKernelWideningBF16AVX512  the bf16 one, also storing the widened A rows for the block's other slivers
-//   gemmMicroKernel{Single,Pair}{F32,BF16}AVX512  one / two tokens over several panels (batches of one and two)
+//   gemmMicroKernel{Single,Pair,Triple}{F32,BF16}AVX512  one to three tokens over several panels (batches of one to three)
 //   matVecPackedQ8AVX512      W in q8_0 panels (QuantPanels.swift) · x [cols] -> y [rows]; Q4: q4_0 panels
 //   dequantizePanelQ8AVX512   blocks of one q8_0 panel -> f32 panel rows [32·blocks][MR] (prefill); Q4 likewise
 //   mLSTMCellUpdateAVX512     one head's mLSTM state update and readout in step mode
@@ -687,7 +687,7 @@ public let microSinglePanelsAVX512 = 4
 /// f32), token j's kc values at b + j·ldb (unpacked), c[j·ldc + i] = row i of token j.
 /// Each element is the chain of the narrow micro-kernel (k in order, one FMA each, the block's
 /// sum added to C), so the same bits. Through the narrow kernel (4 tokens a pass) a batch of 1 made
-/// 1 pass over A of 8 chains per k, 2 of them useful; here one pass of 8.
+/// 1 pass over A of 8 chains per k, 2 of 8 useful; here one pass of 8.
 /// No software prefetch: with each panel's next K block prefetched into L2 (as the other kernels
 /// do for their one stream) the 4 streams read slower (162 M model, batches of one and two,
 /// Zen 4: 0.87–1.0× of the hardware prefetcher alone).
@@ -724,7 +724,7 @@ public func gemmMicroKernelSingleF32AVX512(_ kc: Int, _ a: UnsafePointer<Float>,
 /// bf16, widened in registers), token j's kc values at b + j·ldb (unpacked), c[j·ldc + i] = row i of token j.
 /// Each element is the chain of the narrow micro-kernel (k in order, one FMA each, the block's
 /// sum added to C), so the same bits. Through the narrow kernel (4 tokens a pass) a batch of 1 made
-/// 1 pass over A of 8 chains per k, 2 of them useful; here one pass of 8.
+/// 1 pass over A of 8 chains per k, 2 of 8 useful; here one pass of 8.
 /// No software prefetch: with each panel's next K block prefetched into L2 (as the other kernels
 /// do for their one stream) the 4 streams read slower (162 M model, batches of one and two,
 /// Zen 4: 0.87–1.0× of the hardware prefetcher alone).
@@ -784,7 +784,7 @@ public let microPairPanelsAVX512 = 2
 /// f32), token j's kc values at b + j·ldb (unpacked), c[j·ldc + i] = row i of token j.
 /// Each element is the chain of the narrow micro-kernel (k in order, one FMA each, the block's
 /// sum added to C), so the same bits. Through the narrow kernel (4 tokens a pass) a batch of 2 made
-/// 1 pass over A of 8 chains per k, 4 of them useful; here one pass of 8.
+/// 1 pass over A of 8 chains per k, 4 of 8 useful; here one pass of 8.
 /// No software prefetch: with each panel's next K block prefetched into L2 (as the other kernels
 /// do for their one stream) the 2 streams read slower (162 M model, batches of one and two,
 /// Zen 4: 0.87–1.0× of the hardware prefetcher alone).
@@ -796,7 +796,7 @@ public func gemmMicroKernelPairF32AVX512(_ kc: Int, _ a: UnsafePointer<Float>, _
     var c10_0 = SIMD16<Float>(), c10_1 = SIMD16<Float>()
     var c11_0 = SIMD16<Float>(), c11_1 = SIMD16<Float>()
     let stride = panelStride * 4
-    var pa = UnsafeRawPointer(a), pb1 = b + ldb
+    var pa = UnsafeRawPointer(a), pb1 = b + 1 * ldb
     for k in 0..<kc {
         let b0 = SIMD16<Float>(repeating: b[k]); let b1 = SIMD16<Float>(repeating: pb1[k])
         do { let a0 = pa.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self); let a1 = pa.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self); c00_0.addProduct(a0, b0); c00_1.addProduct(a1, b0); c10_0.addProduct(a0, b1); c10_1.addProduct(a1, b1) }
@@ -819,7 +819,7 @@ public func gemmMicroKernelPairF32AVX512(_ kc: Int, _ a: UnsafePointer<Float>, _
 /// bf16, widened in registers), token j's kc values at b + j·ldb (unpacked), c[j·ldc + i] = row i of token j.
 /// Each element is the chain of the narrow micro-kernel (k in order, one FMA each, the block's
 /// sum added to C), so the same bits. Through the narrow kernel (4 tokens a pass) a batch of 2 made
-/// 1 pass over A of 8 chains per k, 4 of them useful; here one pass of 8.
+/// 1 pass over A of 8 chains per k, 4 of 8 useful; here one pass of 8.
 /// No software prefetch: with each panel's next K block prefetched into L2 (as the other kernels
 /// do for their one stream) the 2 streams read slower (162 M model, batches of one and two,
 /// Zen 4: 0.87–1.0× of the hardware prefetcher alone).
@@ -831,7 +831,7 @@ public func gemmMicroKernelPairBF16AVX512(_ kc: Int, _ a: UnsafePointer<UInt16>,
     var c10_0 = SIMD16<Float>(), c10_1 = SIMD16<Float>()
     var c11_0 = SIMD16<Float>(), c11_1 = SIMD16<Float>()
     let stride = panelStride * 2
-    var pa = UnsafeRawPointer(a), pb1 = b + ldb
+    var pa = UnsafeRawPointer(a), pb1 = b + 1 * ldb
     for k in 0..<kc {
         let b0 = SIMD16<Float>(repeating: b[k]); let b1 = SIMD16<Float>(repeating: pb1[k])
         do {
@@ -857,6 +857,97 @@ public func gemmMicroKernelPairBF16AVX512(_ kc: Int, _ a: UnsafePointer<UInt16>,
     put(c01_0, 128); put(c01_1, 192)
     put(c10_0, ldc * 4 + 0); put(c10_1, ldc * 4 + 64)
     put(c11_0, ldc * 4 + 128); put(c11_1, ldc * 4 + 192)
+}
+
+/// Panels of the three tokens micro-kernel (2 × 32 rows: 12 independent chains).
+public let microTriplePanelsAVX512 = 2
+
+/// The GEMM micro-kernel for three tokens over 2 panels (64 rows, 12 accumulator registers):
+/// C [3 tokens][64 rows] (+)= Σ_k A_p[k] · B[k] for the panels p at a, a + panelStride, … ([kc][32] each,
+/// f32), token j's kc values at b + j·ldb (unpacked), c[j·ldc + i] = row i of token j.
+/// Each element is the chain of the narrow micro-kernel (k in order, one FMA each, the block's
+/// sum added to C), so the same bits. Through the narrow kernel (4 tokens a pass) a batch of 3 made
+/// 1 pass over A of 8 chains per k, 6 of 8 useful; here one pass of 12.
+/// No software prefetch: with each panel's next K block prefetched into L2 (as the other kernels
+/// do for their one stream) the 2 streams read slower (162 M model, batches of one and two,
+/// Zen 4: 0.87–1.0× of the hardware prefetcher alone).
+@inline(never)
+public func gemmMicroKernelTripleF32AVX512(_ kc: Int, _ a: UnsafePointer<Float>, _ panelStride: Int, _ b: UnsafePointer<Float>,
+                             _ ldb: Int, _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool) {
+    var c00_0 = SIMD16<Float>(), c00_1 = SIMD16<Float>()
+    var c01_0 = SIMD16<Float>(), c01_1 = SIMD16<Float>()
+    var c10_0 = SIMD16<Float>(), c10_1 = SIMD16<Float>()
+    var c11_0 = SIMD16<Float>(), c11_1 = SIMD16<Float>()
+    var c20_0 = SIMD16<Float>(), c20_1 = SIMD16<Float>()
+    var c21_0 = SIMD16<Float>(), c21_1 = SIMD16<Float>()
+    let stride = panelStride * 4
+    var pa = UnsafeRawPointer(a), pb1 = b + 1 * ldb, pb2 = b + 2 * ldb
+    for k in 0..<kc {
+        let b0 = SIMD16<Float>(repeating: b[k]); let b1 = SIMD16<Float>(repeating: pb1[k]); let b2 = SIMD16<Float>(repeating: pb2[k])
+        do { let a0 = pa.loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self); let a1 = pa.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self); c00_0.addProduct(a0, b0); c00_1.addProduct(a1, b0); c10_0.addProduct(a0, b1); c10_1.addProduct(a1, b1); c20_0.addProduct(a0, b2); c20_1.addProduct(a1, b2) }
+        do { let a0 = (pa + 1 * stride).loadUnaligned(fromByteOffset: 0, as: SIMD16<Float>.self); let a1 = (pa + 1 * stride).loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self); c01_0.addProduct(a0, b0); c01_1.addProduct(a1, b0); c11_0.addProduct(a0, b1); c11_1.addProduct(a1, b1); c21_0.addProduct(a0, b2); c21_1.addProduct(a1, b2) }
+        pa += 128
+    }
+    let out = UnsafeMutableRawPointer(c)
+    @inline(__always) func put(_ value: SIMD16<Float>, _ offset: Int) {
+        let v = accumulate ? value + out.loadUnaligned(fromByteOffset: offset, as: SIMD16<Float>.self) : value
+        out.storeBytes(of: v, toByteOffset: offset, as: SIMD16<Float>.self)
+    }
+    put(c00_0, 0); put(c00_1, 64)
+    put(c01_0, 128); put(c01_1, 192)
+    put(c10_0, ldc * 4 + 0); put(c10_1, ldc * 4 + 64)
+    put(c11_0, ldc * 4 + 128); put(c11_1, ldc * 4 + 192)
+    put(c20_0, 2 * ldc * 4 + 0); put(c20_1, 2 * ldc * 4 + 64)
+    put(c21_0, 2 * ldc * 4 + 128); put(c21_1, 2 * ldc * 4 + 192)
+}
+
+/// The GEMM micro-kernel for three tokens over 2 panels (64 rows, 12 accumulator registers):
+/// C [3 tokens][64 rows] (+)= Σ_k A_p[k] · B[k] for the panels p at a, a + panelStride, … ([kc][32] each,
+/// bf16, widened in registers), token j's kc values at b + j·ldb (unpacked), c[j·ldc + i] = row i of token j.
+/// Each element is the chain of the narrow micro-kernel (k in order, one FMA each, the block's
+/// sum added to C), so the same bits. Through the narrow kernel (4 tokens a pass) a batch of 3 made
+/// 1 pass over A of 8 chains per k, 6 of 8 useful; here one pass of 12.
+/// No software prefetch: with each panel's next K block prefetched into L2 (as the other kernels
+/// do for their one stream) the 2 streams read slower (162 M model, batches of one and two,
+/// Zen 4: 0.87–1.0× of the hardware prefetcher alone).
+@inline(never)
+public func gemmMicroKernelTripleBF16AVX512(_ kc: Int, _ a: UnsafePointer<UInt16>, _ panelStride: Int, _ b: UnsafePointer<Float>,
+                             _ ldb: Int, _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool) {
+    var c00_0 = SIMD16<Float>(), c00_1 = SIMD16<Float>()
+    var c01_0 = SIMD16<Float>(), c01_1 = SIMD16<Float>()
+    var c10_0 = SIMD16<Float>(), c10_1 = SIMD16<Float>()
+    var c11_0 = SIMD16<Float>(), c11_1 = SIMD16<Float>()
+    var c20_0 = SIMD16<Float>(), c20_1 = SIMD16<Float>()
+    var c21_0 = SIMD16<Float>(), c21_1 = SIMD16<Float>()
+    let stride = panelStride * 2
+    var pa = UnsafeRawPointer(a), pb1 = b + 1 * ldb, pb2 = b + 2 * ldb
+    for k in 0..<kc {
+        let b0 = SIMD16<Float>(repeating: b[k]); let b1 = SIMD16<Float>(repeating: pb1[k]); let b2 = SIMD16<Float>(repeating: pb2[k])
+        do {
+            let words = pa.loadUnaligned(fromByteOffset: 0, as: SIMD16<UInt32>.self)
+            let a0 = unsafeBitCast(words &<< 16, to: SIMD16<Float>.self)
+            let a1 = unsafeBitCast(words & SIMD16<UInt32>(repeating: 0xFFFF_0000), to: SIMD16<Float>.self)
+            c00_0.addProduct(a0, b0); c00_1.addProduct(a1, b0); c10_0.addProduct(a0, b1); c10_1.addProduct(a1, b1); c20_0.addProduct(a0, b2); c20_1.addProduct(a1, b2)
+        }
+        do {
+            let words = (pa + 1 * stride).loadUnaligned(fromByteOffset: 0, as: SIMD16<UInt32>.self)
+            let a0 = unsafeBitCast(words &<< 16, to: SIMD16<Float>.self)
+            let a1 = unsafeBitCast(words & SIMD16<UInt32>(repeating: 0xFFFF_0000), to: SIMD16<Float>.self)
+            c01_0.addProduct(a0, b0); c01_1.addProduct(a1, b0); c11_0.addProduct(a0, b1); c11_1.addProduct(a1, b1); c21_0.addProduct(a0, b2); c21_1.addProduct(a1, b2)
+        }
+        pa += 64
+    }
+    let out = UnsafeMutableRawPointer(c)
+    @inline(__always) func put(_ value: SIMD16<Float>, _ offset: Int) {
+        let v = accumulate ? value + out.loadUnaligned(fromByteOffset: offset, as: SIMD16<Float>.self) : value
+        out.storeBytes(of: v, toByteOffset: offset, as: SIMD16<Float>.self)
+    }
+    put(c00_0, 0); put(c00_1, 64)
+    put(c01_0, 128); put(c01_1, 192)
+    put(c10_0, ldc * 4 + 0); put(c10_1, ldc * 4 + 64)
+    put(c11_0, ldc * 4 + 128); put(c11_1, ldc * 4 + 192)
+    put(c20_0, 2 * ldc * 4 + 0); put(c20_1, 2 * ldc * 4 + 64)
+    put(c21_0, 2 * ldc * 4 + 128); put(c21_1, 2 * ldc * 4 + 192)
 }
 
 /// binary16 values in the low 16 bits of each lane → float32, exact for zero, subnormal and normal

@@ -172,10 +172,10 @@ import XLSTM
     /// spans into windows and the GEMM into token blocks): the last 37 of 131 tokens alone give the
     /// same bits as inside the whole product, whose blocks split them differently; and a token alone
     /// (one sliver) the same bits as among 16. With bf16 panels the first sliver of a block widens A
-    /// in its kernel and the others run the f32 kernel on the widened rows: the same bits too. One
-    /// token alone and two alone run the few-token micro-kernels on whole groups of panels (300 rows:
-    /// 2 groups of 4 panels and 4 of 2 on avx512, 4 of 4 and 9 of 2 on avx2, 4 of 8 and 9 of 4 on
-    /// portable) and the narrow one on the panels past them.
+    /// in its kernel and the others run the f32 kernel on the widened rows: the same bits too. One,
+    /// two and three tokens alone run the few-token micro-kernels on whole groups of panels (300
+    /// rows: groups of 4, 2 and 2 panels on avx512, 4, 2 and 1 on avx2, 8, 4 and 3 on portable) and
+    /// the narrow one on the panels past them.
     @Test(arguments: paths)
     func gemmTokenRowsDoNotDependOnTheirBlock(_ path: CPUPath) {
         let rows = 300, cols = 2500, tokens = 131, tail = 37
@@ -185,7 +185,7 @@ import XLSTM
         for bf16 in [false, true] {
             var whole = [Float](repeating: 0, count: rows * tokens), part = [Float](repeating: 0, count: rows * tail)
             var sixteen = [Float](repeating: 0, count: rows * 16), one = [Float](repeating: 0, count: rows)
-            var two = [Float](repeating: 0, count: rows * 2)
+            var two = [Float](repeating: 0, count: rows * 2), three = [Float](repeating: 0, count: rows * 3)
             let owned = Self.panels(w, bits, rows: rows, cols: cols, path: path, bf16: bf16)
             x.withUnsafeBufferPointer { xp in
                 func run(_ first: Int, _ count: Int, _ out: inout [Float]) {
@@ -206,11 +206,16 @@ import XLSTM
                     owned.matrix.applyRows(xp.baseAddress! + 14 * cols, xStride: cols, count: 2, into: $0.baseAddress!,
                                            yStride: rows, pool: nil)
                 }
+                three.withUnsafeMutableBufferPointer {
+                    owned.matrix.applyRows(xp.baseAddress! + 13 * cols, xStride: cols, count: 3, into: $0.baseAddress!,
+                                           yStride: rows, pool: nil)
+                }
             }
             #expect(Array(whole[((tokens - tail) * rows)...]) == part, "bf16 \(bf16)")
             #expect(Array(whole[..<(16 * rows)]) == sixteen, "bf16 \(bf16)")
             #expect(Array(sixteen[(15 * rows)...]) == one, "bf16 \(bf16)")
             #expect(Array(sixteen[(14 * rows)...]) == two, "bf16 \(bf16)")
+            #expect(Array(sixteen[(13 * rows)...]) == three, "bf16 \(bf16)")
         }
     }
 

@@ -117,25 +117,31 @@ public func portableKernelDump(_ emit: Emit) {
             emit(accumulate ? name("gemmMicroKernelNarrowBF16 +=") : name("gemmMicroKernelNarrowBF16"), c, ldc)
         }
     }
-    // The few-token micro-kernels: one token over 8 panels, two over 4 (panel stride 5 k-rows past
-    // the block, token rows 70 apart, C rows 70 apart), with and without accumulating.
+    // The few-token micro-kernels: one token over 8 panels, two over 4, three over 3 (panel stride
+    // 5 k-rows past the block, token rows 70 apart, C rows 70 apart), with and without accumulating.
     do {
         let kc = 67, mr = 8, stride = (kc + 5) * mr, ld = 70
-        let a = g.floats(8 * stride), half = g.bf16(8 * stride), b = g.floats(2 * ld), c0 = g.floats(2 * ld)
-        let c = UnsafeMutablePointer<Float>.allocate(capacity: 2 * ld)
+        let a = g.floats(8 * stride), half = g.bf16(8 * stride), b = g.floats(3 * ld), c0 = g.floats(3 * ld)
+        let c = UnsafeMutablePointer<Float>.allocate(capacity: 3 * ld)
         for accumulate in [false, true] {
-            c.update(from: c0, count: 2 * ld)
+            c.update(from: c0, count: 3 * ld)
             gemmMicroKernelSingleF32Portable(kc, a, stride, b, ld, c, ld, accumulate)
             emit(accumulate ? name("gemmMicroKernelSingleF32 +=") : name("gemmMicroKernelSingleF32"), c, 8 * mr)
-            c.update(from: c0, count: 2 * ld)
+            c.update(from: c0, count: 3 * ld)
             gemmMicroKernelSingleBF16Portable(kc, half, stride, b, ld, c, ld, accumulate)
             emit(accumulate ? name("gemmMicroKernelSingleBF16 +=") : name("gemmMicroKernelSingleBF16"), c, 8 * mr)
-            c.update(from: c0, count: 2 * ld)
+            c.update(from: c0, count: 3 * ld)
             gemmMicroKernelPairF32Portable(kc, a, stride, b, ld, c, ld, accumulate)
             emit(accumulate ? name("gemmMicroKernelPairF32 +=") : name("gemmMicroKernelPairF32"), c, ld + 4 * mr)
-            c.update(from: c0, count: 2 * ld)
+            c.update(from: c0, count: 3 * ld)
             gemmMicroKernelPairBF16Portable(kc, half, stride, b, ld, c, ld, accumulate)
             emit(accumulate ? name("gemmMicroKernelPairBF16 +=") : name("gemmMicroKernelPairBF16"), c, ld + 4 * mr)
+            c.update(from: c0, count: 3 * ld)
+            gemmMicroKernelTripleF32Portable(kc, a, stride, b, ld, c, ld, accumulate)
+            emit(accumulate ? name("gemmMicroKernelTripleF32 +=") : name("gemmMicroKernelTripleF32"), c, 2 * ld + 3 * mr)
+            c.update(from: c0, count: 3 * ld)
+            gemmMicroKernelTripleBF16Portable(kc, half, stride, b, ld, c, ld, accumulate)
+            emit(accumulate ? name("gemmMicroKernelTripleBF16 +=") : name("gemmMicroKernelTripleBF16"), c, 2 * ld + 3 * mr)
         }
     }
     // The mLSTM step cell (a 96-wide key and a 40-wide value: a 32-wide block and a tail).

@@ -28,7 +28,8 @@ missing=0
 for kernel in matVecRowMajorF32 matVecPackedF32 matVecPackedBF16 matVecPackedQ8 matVecPackedQ4 \
               gemmMicroKernelF32 gemmMicroKernelBF16 gemmMicroKernelWideningBF16 gemmMicroKernelNarrowF32 \
               gemmMicroKernelNarrowBF16 gemmMicroKernelSingleF32 gemmMicroKernelSingleBF16 gemmMicroKernelPairF32 \
-              gemmMicroKernelPairBF16 mLSTMCellUpdate combineRows combineRowsFour; do
+              gemmMicroKernelPairBF16 gemmMicroKernelTripleF32 gemmMicroKernelTripleBF16 mLSTMCellUpdate \
+              combineRows combineRowsFour; do
     count=$(awk -v k="$kernel" '/>:$/ { inside = index($0, k "A0") > 0 } inside && /\tfmla\tv[0-9]+\.4s/ { n++ } END { print n + 0 }' "$out/arm64.s")
     if [ "$count" -eq 0 ]; then echo "FAIL $kernel: no NEON fmla in its arm64 code"; missing=1; fi
 done

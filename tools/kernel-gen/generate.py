@@ -256,7 +256,7 @@ def generate(isa):
     w(f"//   matVecPacked{{F32,BF16}}Streaming{S}  the same, also prefetching far ahead into L2 (matrices streamed from memory)")
     w(f"//   gemmMicroKernelF32{S}  C [NR][MR] (+)= A panel rows [kc][MR] · packed B [kc][NR]; BF16: bf16 panel")
     w(f"//   gemmMicroKernelWideningBF16{S}  the bf16 one, also storing the widened A rows for the block's other slivers")
-    w(f"//   gemmMicroKernel{{Single,Pair}}{{F32,BF16}}{S}  one / two tokens over several panels (batches of one and two)")
+    w(f"//   gemmMicroKernel{{Single,Pair,Triple}}{{F32,BF16}}{S}  one to three tokens over several panels (batches of one to three)")
     w(f"//   matVecPackedQ8{S}      W in q8_0 panels (QuantPanels.swift) · x [cols] -> y [rows]; Q4: q4_0 panels")
     w(f"//   dequantizePanelQ8{S}   blocks of one q8_0 panel -> f32 panel rows [32·blocks][MR] (prefill); Q4 likewise")
     w(f"//   mLSTMCellUpdate{S}     one head's mLSTM state update and readout in step mode")
@@ -535,24 +535,29 @@ def generate(isa):
         w("}")
         w("")
 
-    # --- the few-token micro-kernels: batches of one and two sessions, P panels side by side ---
-    for T, tname in ((1, "Single"), (2, "Pair")):
-        P = max(1, 8 // (NV * T))      # panels per call: 8 independent chains (FMA latency × ports)
-        what = "one token" if T == 1 else "two tokens"
+    # --- the few-token micro-kernels: batches of one to three sessions, P panels side by side ---
+    for T, tname in ((1, "Single"), (2, "Pair"), (3, "Triple")):
+        # Panels per call: at least 8 independent chains (FMA latency × ports), no more than the
+        # registers hold beside one panel row and the T broadcasts, counted in vectors of the path
+        # (AVX-512 32, AVX2 16: one panel for three tokens; portable 16 SIMD8 = NEON's 32 q registers).
+        regs = 32 if isa == "avx512" else 16
+        P = -(-8 // (NV * T))
+        while P > 1 and P * NV * T + NV + T > regs:
+            P -= 1
+        what = {1: "one token", 2: "two tokens", 3: "three tokens"}[T]
         w(f"/// Panels of the {what} micro-kernel ({P} × {MR} rows: {P * NV * T} independent chains).")
         w(f"{pub}let micro{tname}Panels{S} = {P}")
         w("")
         for dtype in ("F32", "BF16"):
             elem = "Float" if dtype == "F32" else "UInt16"
             row_bytes = MR * (4 if dtype == "F32" else 2)
-            useful = NV * min(T, c['nnr'])
             w(f"/// The GEMM micro-kernel for {what} over {P} panels ({P * MR} rows, {P * NV * T} accumulator registers):")
             w(f"/// C [{T} token{'s' if T > 1 else ''}][{P * MR} rows] (+)= Σ_k A_p[k] · B[k] for the panels p at a, a + panelStride, … ([kc][{MR}] each,")
             w(f"/// {'f32' if dtype == 'F32' else 'bf16, widened in registers'}), token j's kc values at b + j·ldb (unpacked), c[j·ldc + i] = row i of token j.")
             w("/// Each element is the chain of the narrow micro-kernel (k in order, one FMA each, the block's")
             passes = -(-T // c['nnr'])
             w(f"/// sum added to C), so the same bits. Through the narrow kernel ({c['nnr']} token{'s' if c['nnr'] > 1 else ''} a pass) a batch of {T} made")
-            w(f"/// {passes} pass{'es' if passes > 1 else ''} over A of {NV * c['nnr']} chain{'s' if NV * c['nnr'] > 1 else ''} per k, {useful} of them useful; here one pass of {P * NV * T}.")
+            w(f"/// {passes} pass{'es' if passes > 1 else ''} over A of {NV * c['nnr']} chain{'s' if NV * c['nnr'] > 1 else ''} per k, {NV * T} of {passes * NV * c['nnr']} useful; here one pass of {P * NV * T}.")
             w(f"/// No software prefetch: with each panel's next K block prefetched into L2 (as the other kernels")
             w(f"/// do for their one stream) the {P} streams read slower (162 M model, batches of one and two,")
             w("/// Zen 4: 0.87–1.0× of the hardware prefetcher alone).")
@@ -563,9 +568,9 @@ def generate(isa):
                 for p in range(P):
                     w("    var " + ", ".join(f"c{j}{p}_{v} = {V}()" for v in range(NV)))
             w(f"    let stride = panelStride * {4 if dtype == 'F32' else 2}")
-            w("    var pa = UnsafeRawPointer(a)" + ("" if T == 1 else ", pb1 = b + ldb"))
+            w("    var pa = UnsafeRawPointer(a)" + "".join(f", pb{j} = b + {j} * ldb" for j in range(1, T)))
             w("    for k in 0..<kc {")
-            w("        " + "; ".join(f"let b{j} = {V}(repeating: {'b' if j == 0 else 'pb1'}[k])" for j in range(T)))
+            w("        " + "; ".join(f"let b{j} = {V}(repeating: {'b' if j == 0 else f'pb{j}'}[k])" for j in range(T)))
             for p in range(P):
                 pp = "pa" if p == 0 else f"(pa + {p} * stride)"
                 fmas = "; ".join(madd(f"c{j}{p}_{v}", f"a{v}", f"b{j}") for j in range(T) for v in range(NV))
@@ -587,7 +592,7 @@ def generate(isa):
             w("    }")
             for j in range(T):
                 for p in range(P):
-                    w("    " + "; ".join(f"put(c{j}{p}_{v}, {'' if j == 0 else 'ldc * 4 + '}{(p * MR + v * L) * 4})" for v in range(NV)))
+                    w("    " + "; ".join(f"put(c{j}{p}_{v}, {'' if j == 0 else 'ldc * 4 + ' if j == 1 else f'{j} * ldc * 4 + '}{(p * MR + v * L) * 4})" for v in range(NV)))
             w("}")
             w("")
 

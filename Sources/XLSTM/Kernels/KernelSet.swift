@@ -177,15 +177,19 @@ public final class KernelSet: Sendable {
     let microKernelNarrowF32: MicroKernel<Float>
     let microKernelNarrowBF16: MicroKernel<UInt16>
     public let narrowNR: Int
-    /// One token over `singlePanels` panels, two over `pairPanels` (C [tokens][panels · mr], token j's kc
-    /// values at b + j·ldb, unpacked): (kc, a, panelStride in elements, b, ldb, c, ldc, accumulate) —
-    /// batches of one and two sessions, each element the narrow micro-kernel's chain.
+    /// One token over `singlePanels` panels, two over `pairPanels`, three over `triplePanels` (C
+    /// [tokens][panels · mr], token j's kc values at b + j·ldb, unpacked): (kc, a, panelStride in
+    /// elements, b, ldb, c, ldc, accumulate) — batches of one to three sessions, each element the
+    /// narrow micro-kernel's chain.
     let microKernelSingleF32: FewMicroKernel<Float>
     let microKernelSingleBF16: FewMicroKernel<UInt16>
     public let singlePanels: Int
     let microKernelPairF32: FewMicroKernel<Float>
     let microKernelPairBF16: FewMicroKernel<UInt16>
     public let pairPanels: Int
+    let microKernelTripleF32: FewMicroKernel<Float>
+    let microKernelTripleBF16: FewMicroKernel<UInt16>
+    public let triplePanels: Int
     /// One head's mLSTM step: (C, n, q, k, v, h, qkDim, vDim, forget, input·keyScale, queryScale) -> qᵀn.
     let mLSTMCellUpdate: CellUpdate
     /// out [cols] (+)= Σ_i w[i] · rows[i·stride …]: (w, count, rows, stride, cols, out, accumulate).
@@ -269,7 +273,7 @@ public final class KernelSet: Sendable {
                  dequantizeQ4: @escaping Dequantize, microF32: @escaping MicroKernel<Float>,
                  microBF16: @escaping MicroKernel<UInt16>, wideningBF16: @escaping WideningMicroKernel,
                  narrow: (f32: MicroKernel<Float>, bf16: MicroKernel<UInt16>, nr: Int),
-                 few: (single: FewMicroKernels, pair: FewMicroKernels), cell: @escaping CellUpdate,
+                 few: (single: FewMicroKernels, pair: FewMicroKernels, triple: FewMicroKernels), cell: @escaping CellUpdate,
                  combine: @escaping @Sendable (UnsafePointer<Float>, Int, UnsafePointer<Float>, Int, Int,
                                                UnsafeMutablePointer<Float>, Bool) -> Void,
                  combineFour: @escaping CombineFour, gates: (silu: Gate, sigmoid: Gate, softCap: SoftCap),
@@ -308,6 +312,9 @@ public final class KernelSet: Sendable {
         microKernelPairF32 = few.pair.f32
         microKernelPairBF16 = few.pair.bf16
         pairPanels = few.pair.panels
+        microKernelTripleF32 = few.triple.f32
+        microKernelTripleBF16 = few.triple.bf16
+        triplePanels = few.triple.panels
         mLSTMCellUpdate = cell
         combineRows = combine
         combineRowsFour = combineFour
@@ -362,6 +369,9 @@ public final class KernelSet: Sendable {
         microKernelPairF32 = base.microKernelPairF32
         microKernelPairBF16 = base.microKernelPairBF16
         pairPanels = base.pairPanels
+        microKernelTripleF32 = base.microKernelTripleF32
+        microKernelTripleBF16 = base.microKernelTripleBF16
+        triplePanels = base.triplePanels
         mLSTMCellUpdate = base.mLSTMCellUpdate
         combineRows = base.combineRows
         combineRowsFour = base.combineRowsFour
@@ -389,7 +399,8 @@ public final class KernelSet: Sendable {
         microBF16: gemmMicroKernelBF16Portable, wideningBF16: gemmMicroKernelWideningBF16Portable,
         narrow: (gemmMicroKernelNarrowF32Portable, gemmMicroKernelNarrowBF16Portable, microNarrowNRPortable),
         few: ((gemmMicroKernelSingleF32Portable, gemmMicroKernelSingleBF16Portable, microSinglePanelsPortable),
-              (gemmMicroKernelPairF32Portable, gemmMicroKernelPairBF16Portable, microPairPanelsPortable)), cell: mLSTMCellUpdatePortable,
+              (gemmMicroKernelPairF32Portable, gemmMicroKernelPairBF16Portable, microPairPanelsPortable),
+              (gemmMicroKernelTripleF32Portable, gemmMicroKernelTripleBF16Portable, microTriplePanelsPortable)), cell: mLSTMCellUpdatePortable,
         combine: combineRowsPortable, combineFour: combineRowsFourPortable,
         gates: (siluProductPortable, multiplyBySigmoidPortable, softCapPortable),
         paperGates: (siluPortable, skipSiluGatePortable, geluProductPortable), dot: dotPortable, tile: microTilePortable, lanes: lanesPortable,
@@ -431,7 +442,8 @@ public final class KernelSet: Sendable {
         microBF16: gemmMicroKernelBF16AVX2, wideningBF16: gemmMicroKernelWideningBF16AVX2,
         narrow: (gemmMicroKernelNarrowF32AVX2, gemmMicroKernelNarrowBF16AVX2, microNarrowNRAVX2),
         few: ((gemmMicroKernelSingleF32AVX2, gemmMicroKernelSingleBF16AVX2, microSinglePanelsAVX2),
-              (gemmMicroKernelPairF32AVX2, gemmMicroKernelPairBF16AVX2, microPairPanelsAVX2)), cell: mLSTMCellUpdateAVX2,
+              (gemmMicroKernelPairF32AVX2, gemmMicroKernelPairBF16AVX2, microPairPanelsAVX2),
+              (gemmMicroKernelTripleF32AVX2, gemmMicroKernelTripleBF16AVX2, microTriplePanelsAVX2)), cell: mLSTMCellUpdateAVX2,
         combine: combineRowsAVX2, combineFour: combineRowsFourAVX2,
         gates: (siluProductAVX2, multiplyBySigmoidAVX2, softCapAVX2),
         paperGates: (siluAVX2, skipSiluGateAVX2, geluProductAVX2), dot: dotAVX2, tile: microTileAVX2, lanes: lanesAVX2, peakLoop: fmaChainsAVX2,
@@ -446,7 +458,8 @@ public final class KernelSet: Sendable {
         microBF16: gemmMicroKernelBF16AVX512, wideningBF16: gemmMicroKernelWideningBF16AVX512,
         narrow: (gemmMicroKernelNarrowF32AVX512, gemmMicroKernelNarrowBF16AVX512, microNarrowNRAVX512),
         few: ((gemmMicroKernelSingleF32AVX512, gemmMicroKernelSingleBF16AVX512, microSinglePanelsAVX512),
-              (gemmMicroKernelPairF32AVX512, gemmMicroKernelPairBF16AVX512, microPairPanelsAVX512)), cell: mLSTMCellUpdateAVX512,
+              (gemmMicroKernelPairF32AVX512, gemmMicroKernelPairBF16AVX512, microPairPanelsAVX512),
+              (gemmMicroKernelTripleF32AVX512, gemmMicroKernelTripleBF16AVX512, microTriplePanelsAVX512)), cell: mLSTMCellUpdateAVX512,
         combine: combineRowsAVX512, combineFour: combineRowsFourAVX512,
         gates: (siluProductAVX512, multiplyBySigmoidAVX512, softCapAVX512),
         paperGates: (siluAVX512, skipSiluGateAVX512, geluProductAVX512), dot: dotAVX512, tile: microTileAVX512, lanes: lanesAVX512, peakLoop: fmaChainsAVX512,

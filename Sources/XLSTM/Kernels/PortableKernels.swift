@@ -11,7 +11,7 @@
 //   matVecPacked{F32,BF16}StreamingPortable  the same, also prefetching far ahead into L2 (matrices streamed from memory)
 //   gemmMicroKernelF32Portable  C [NR][MR] (+)= A panel rows [kc][MR] · packed B [kc][NR]; BF16: bf16 panel
 //   gemmMicroKernelWideningBF16Portable  the bf16 one, also storing the widened A rows for the block's other slivers
-//   gemmMicroKernel{Single,Pair}{F32,BF16}Portable  one / two tokens over several panels (batches of one and two)
+//   gemmMicroKernel{Single,Pair,Triple}{F32,BF16}Portable  one to three tokens over several panels (batches of one to three)
 //   matVecPackedQ8Portable      W in q8_0 panels (QuantPanels.swift) · x [cols] -> y [rows]; Q4: q4_0 panels
 //   dequantizePanelQ8Portable   blocks of one q8_0 panel -> f32 panel rows [32·blocks][MR] (prefill); Q4 likewise
 //   mLSTMCellUpdatePortable     one head's mLSTM state update and readout in step mode
@@ -551,7 +551,7 @@ let microSinglePanelsPortable = 8
 /// f32), token j's kc values at b + j·ldb (unpacked), c[j·ldc + i] = row i of token j.
 /// Each element is the chain of the narrow micro-kernel (k in order, one FMA each, the block's
 /// sum added to C), so the same bits. Through the narrow kernel (1 token a pass) a batch of 1 made
-/// 1 pass over A of 1 chain per k, 1 of them useful; here one pass of 8.
+/// 1 pass over A of 1 chain per k, 1 of 1 useful; here one pass of 8.
 /// No software prefetch: with each panel's next K block prefetched into L2 (as the other kernels
 /// do for their one stream) the 8 streams read slower (162 M model, batches of one and two,
 /// Zen 4: 0.87–1.0× of the hardware prefetcher alone).
@@ -600,7 +600,7 @@ func gemmMicroKernelSingleF32Portable(_ kc: Int, _ a: UnsafePointer<Float>, _ pa
 /// bf16, widened in registers), token j's kc values at b + j·ldb (unpacked), c[j·ldc + i] = row i of token j.
 /// Each element is the chain of the narrow micro-kernel (k in order, one FMA each, the block's
 /// sum added to C), so the same bits. Through the narrow kernel (1 token a pass) a batch of 1 made
-/// 1 pass over A of 1 chain per k, 1 of them useful; here one pass of 8.
+/// 1 pass over A of 1 chain per k, 1 of 1 useful; here one pass of 8.
 /// No software prefetch: with each panel's next K block prefetched into L2 (as the other kernels
 /// do for their one stream) the 8 streams read slower (162 M model, batches of one and two,
 /// Zen 4: 0.87–1.0× of the hardware prefetcher alone).
@@ -684,7 +684,7 @@ let microPairPanelsPortable = 4
 /// f32), token j's kc values at b + j·ldb (unpacked), c[j·ldc + i] = row i of token j.
 /// Each element is the chain of the narrow micro-kernel (k in order, one FMA each, the block's
 /// sum added to C), so the same bits. Through the narrow kernel (1 token a pass) a batch of 2 made
-/// 2 passes over A of 1 chain per k, 1 of them useful; here one pass of 8.
+/// 2 passes over A of 1 chain per k, 2 of 2 useful; here one pass of 8.
 /// No software prefetch: with each panel's next K block prefetched into L2 (as the other kernels
 /// do for their one stream) the 4 streams read slower (162 M model, batches of one and two,
 /// Zen 4: 0.87–1.0× of the hardware prefetcher alone).
@@ -700,7 +700,7 @@ func gemmMicroKernelPairF32Portable(_ kc: Int, _ a: UnsafePointer<Float>, _ pane
     var c12_0 = SIMD8<Float>()
     var c13_0 = SIMD8<Float>()
     let stride = panelStride * 4
-    var pa = UnsafeRawPointer(a), pb1 = b + ldb
+    var pa = UnsafeRawPointer(a), pb1 = b + 1 * ldb
     for k in 0..<kc {
         let b0 = SIMD8<Float>(repeating: b[k]); let b1 = SIMD8<Float>(repeating: pb1[k])
         do { let a0 = pa.loadUnaligned(fromByteOffset: 0, as: SIMD8<Float>.self); multiplyAdd(&c00_0, a0, b0); multiplyAdd(&c10_0, a0, b1) }
@@ -729,7 +729,7 @@ func gemmMicroKernelPairF32Portable(_ kc: Int, _ a: UnsafePointer<Float>, _ pane
 /// bf16, widened in registers), token j's kc values at b + j·ldb (unpacked), c[j·ldc + i] = row i of token j.
 /// Each element is the chain of the narrow micro-kernel (k in order, one FMA each, the block's
 /// sum added to C), so the same bits. Through the narrow kernel (1 token a pass) a batch of 2 made
-/// 2 passes over A of 1 chain per k, 1 of them useful; here one pass of 8.
+/// 2 passes over A of 1 chain per k, 2 of 2 useful; here one pass of 8.
 /// No software prefetch: with each panel's next K block prefetched into L2 (as the other kernels
 /// do for their one stream) the 4 streams read slower (162 M model, batches of one and two,
 /// Zen 4: 0.87–1.0× of the hardware prefetcher alone).
@@ -745,7 +745,7 @@ func gemmMicroKernelPairBF16Portable(_ kc: Int, _ a: UnsafePointer<UInt16>, _ pa
     var c12_0 = SIMD8<Float>()
     var c13_0 = SIMD8<Float>()
     let stride = panelStride * 2
-    var pa = UnsafeRawPointer(a), pb1 = b + ldb
+    var pa = UnsafeRawPointer(a), pb1 = b + 1 * ldb
     for k in 0..<kc {
         let b0 = SIMD8<Float>(repeating: b[k]); let b1 = SIMD8<Float>(repeating: pb1[k])
         do {
@@ -783,6 +783,113 @@ func gemmMicroKernelPairBF16Portable(_ kc: Int, _ a: UnsafePointer<UInt16>, _ pa
     put(c11_0, ldc * 4 + 32)
     put(c12_0, ldc * 4 + 64)
     put(c13_0, ldc * 4 + 96)
+}
+
+/// Panels of the three tokens micro-kernel (3 × 8 rows: 9 independent chains).
+let microTriplePanelsPortable = 3
+
+/// The GEMM micro-kernel for three tokens over 3 panels (24 rows, 9 accumulator registers):
+/// C [3 tokens][24 rows] (+)= Σ_k A_p[k] · B[k] for the panels p at a, a + panelStride, … ([kc][8] each,
+/// f32), token j's kc values at b + j·ldb (unpacked), c[j·ldc + i] = row i of token j.
+/// Each element is the chain of the narrow micro-kernel (k in order, one FMA each, the block's
+/// sum added to C), so the same bits. Through the narrow kernel (1 token a pass) a batch of 3 made
+/// 3 passes over A of 1 chain per k, 3 of 3 useful; here one pass of 9.
+/// No software prefetch: with each panel's next K block prefetched into L2 (as the other kernels
+/// do for their one stream) the 3 streams read slower (162 M model, batches of one and two,
+/// Zen 4: 0.87–1.0× of the hardware prefetcher alone).
+@inline(never)
+func gemmMicroKernelTripleF32Portable(_ kc: Int, _ a: UnsafePointer<Float>, _ panelStride: Int, _ b: UnsafePointer<Float>,
+                             _ ldb: Int, _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool) {
+    var c00_0 = SIMD8<Float>()
+    var c01_0 = SIMD8<Float>()
+    var c02_0 = SIMD8<Float>()
+    var c10_0 = SIMD8<Float>()
+    var c11_0 = SIMD8<Float>()
+    var c12_0 = SIMD8<Float>()
+    var c20_0 = SIMD8<Float>()
+    var c21_0 = SIMD8<Float>()
+    var c22_0 = SIMD8<Float>()
+    let stride = panelStride * 4
+    var pa = UnsafeRawPointer(a), pb1 = b + 1 * ldb, pb2 = b + 2 * ldb
+    for k in 0..<kc {
+        let b0 = SIMD8<Float>(repeating: b[k]); let b1 = SIMD8<Float>(repeating: pb1[k]); let b2 = SIMD8<Float>(repeating: pb2[k])
+        do { let a0 = pa.loadUnaligned(fromByteOffset: 0, as: SIMD8<Float>.self); multiplyAdd(&c00_0, a0, b0); multiplyAdd(&c10_0, a0, b1); multiplyAdd(&c20_0, a0, b2) }
+        do { let a0 = (pa + 1 * stride).loadUnaligned(fromByteOffset: 0, as: SIMD8<Float>.self); multiplyAdd(&c01_0, a0, b0); multiplyAdd(&c11_0, a0, b1); multiplyAdd(&c21_0, a0, b2) }
+        do { let a0 = (pa + 2 * stride).loadUnaligned(fromByteOffset: 0, as: SIMD8<Float>.self); multiplyAdd(&c02_0, a0, b0); multiplyAdd(&c12_0, a0, b1); multiplyAdd(&c22_0, a0, b2) }
+        pa += 32
+    }
+    let out = UnsafeMutableRawPointer(c)
+    @inline(__always) func put(_ value: SIMD8<Float>, _ offset: Int) {
+        let v = accumulate ? value + out.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self) : value
+        out.storeBytes(of: v, toByteOffset: offset, as: SIMD8<Float>.self)
+    }
+    put(c00_0, 0)
+    put(c01_0, 32)
+    put(c02_0, 64)
+    put(c10_0, ldc * 4 + 0)
+    put(c11_0, ldc * 4 + 32)
+    put(c12_0, ldc * 4 + 64)
+    put(c20_0, 2 * ldc * 4 + 0)
+    put(c21_0, 2 * ldc * 4 + 32)
+    put(c22_0, 2 * ldc * 4 + 64)
+}
+
+/// The GEMM micro-kernel for three tokens over 3 panels (24 rows, 9 accumulator registers):
+/// C [3 tokens][24 rows] (+)= Σ_k A_p[k] · B[k] for the panels p at a, a + panelStride, … ([kc][8] each,
+/// bf16, widened in registers), token j's kc values at b + j·ldb (unpacked), c[j·ldc + i] = row i of token j.
+/// Each element is the chain of the narrow micro-kernel (k in order, one FMA each, the block's
+/// sum added to C), so the same bits. Through the narrow kernel (1 token a pass) a batch of 3 made
+/// 3 passes over A of 1 chain per k, 3 of 3 useful; here one pass of 9.
+/// No software prefetch: with each panel's next K block prefetched into L2 (as the other kernels
+/// do for their one stream) the 3 streams read slower (162 M model, batches of one and two,
+/// Zen 4: 0.87–1.0× of the hardware prefetcher alone).
+@inline(never)
+func gemmMicroKernelTripleBF16Portable(_ kc: Int, _ a: UnsafePointer<UInt16>, _ panelStride: Int, _ b: UnsafePointer<Float>,
+                             _ ldb: Int, _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool) {
+    var c00_0 = SIMD8<Float>()
+    var c01_0 = SIMD8<Float>()
+    var c02_0 = SIMD8<Float>()
+    var c10_0 = SIMD8<Float>()
+    var c11_0 = SIMD8<Float>()
+    var c12_0 = SIMD8<Float>()
+    var c20_0 = SIMD8<Float>()
+    var c21_0 = SIMD8<Float>()
+    var c22_0 = SIMD8<Float>()
+    let stride = panelStride * 2
+    var pa = UnsafeRawPointer(a), pb1 = b + 1 * ldb, pb2 = b + 2 * ldb
+    for k in 0..<kc {
+        let b0 = SIMD8<Float>(repeating: b[k]); let b1 = SIMD8<Float>(repeating: pb1[k]); let b2 = SIMD8<Float>(repeating: pb2[k])
+        do {
+            let words = pa.loadUnaligned(fromByteOffset: 0, as: SIMD4<UInt32>.self)
+            let a0 = SIMD8<Float>(lowHalf: unsafeBitCast(words &<< 16, to: SIMD4<Float>.self), highHalf: unsafeBitCast(words & SIMD4(repeating: 0xFFFF_0000), to: SIMD4<Float>.self))
+            multiplyAdd(&c00_0, a0, b0); multiplyAdd(&c10_0, a0, b1); multiplyAdd(&c20_0, a0, b2)
+        }
+        do {
+            let words = (pa + 1 * stride).loadUnaligned(fromByteOffset: 0, as: SIMD4<UInt32>.self)
+            let a0 = SIMD8<Float>(lowHalf: unsafeBitCast(words &<< 16, to: SIMD4<Float>.self), highHalf: unsafeBitCast(words & SIMD4(repeating: 0xFFFF_0000), to: SIMD4<Float>.self))
+            multiplyAdd(&c01_0, a0, b0); multiplyAdd(&c11_0, a0, b1); multiplyAdd(&c21_0, a0, b2)
+        }
+        do {
+            let words = (pa + 2 * stride).loadUnaligned(fromByteOffset: 0, as: SIMD4<UInt32>.self)
+            let a0 = SIMD8<Float>(lowHalf: unsafeBitCast(words &<< 16, to: SIMD4<Float>.self), highHalf: unsafeBitCast(words & SIMD4(repeating: 0xFFFF_0000), to: SIMD4<Float>.self))
+            multiplyAdd(&c02_0, a0, b0); multiplyAdd(&c12_0, a0, b1); multiplyAdd(&c22_0, a0, b2)
+        }
+        pa += 16
+    }
+    let out = UnsafeMutableRawPointer(c)
+    @inline(__always) func put(_ value: SIMD8<Float>, _ offset: Int) {
+        let v = accumulate ? value + out.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self) : value
+        out.storeBytes(of: v, toByteOffset: offset, as: SIMD8<Float>.self)
+    }
+    put(c00_0, 0)
+    put(c01_0, 32)
+    put(c02_0, 64)
+    put(c10_0, ldc * 4 + 0)
+    put(c11_0, ldc * 4 + 32)
+    put(c12_0, ldc * 4 + 64)
+    put(c20_0, 2 * ldc * 4 + 0)
+    put(c21_0, 2 * ldc * 4 + 32)
+    put(c22_0, 2 * ldc * 4 + 64)
 }
 
 /// binary16 values in the low 16 bits of each lane → float32, exact for zero, subnormal and normal

@@ -119,7 +119,7 @@ extension Matrix {
     /// micro-kernels on the widened rows: the same values and chains, so the same bits.
     func batchGEMM(_ x: UnsafePointer<Float>, xStride: Int, count n: Int, into y: UnsafeMutablePointer<Float>, yStride: Int) {
         if fastGEMM(x, xStride: xStride, count: n, into: y, yStride: yStride) { return }
-        if n <= 2 {   // batches of one and two: whole groups of panels through the few-token micro-kernels
+        if n <= 3 {   // batches of one to three: whole groups of panels through the few-token micro-kernels
             let done = fewTokenGEMM(x, xStride: xStride, count: n, into: y, yStride: yStride)
             if done == panelCount { return }
             if done > 0 {
@@ -226,9 +226,9 @@ extension Matrix {
 }
 
 extension Matrix {
-    /// One or two tokens (a batch of one or two sessions, or a prompt's last token block of one or
-    /// two): the whole groups of `kernels.singlePanels` / `pairPanels` full panels through the
-    /// few-token micro-kernel, group by group and each group's K blocks in order (W read as that
+    /// One to three tokens (a batch of one to three sessions, or a prompt's last token block of as
+    /// few): the whole groups of `kernels.singlePanels` / `pairPanels` / `triplePanels` full panels
+    /// through the few-token micro-kernel, group by group and each group's K blocks in order (W read as that
     /// many sequential streams); returns the panels done (0 for quantized storage or fewer full
     /// panels than a group), the rest being left to `batchGEMM`'s slivers. Each element is the
     /// narrow micro-kernel's chain over the same K blocks, so a session's bits are those of any
@@ -237,9 +237,11 @@ extension Matrix {
     /// at half the step's rate.)
     func fewTokenGEMM(_ x: UnsafePointer<Float>, xStride: Int, count n: Int, into y: UnsafeMutablePointer<Float>,
                       yStride: Int) -> Int {
-        let mr = kernels.mr, group = n == 1 ? kernels.singlePanels : kernels.pairPanels, K = cols, KC = Matrix.gemmKC
+        guard n >= 1, n <= 3 else { return 0 }
+        let mr = kernels.mr, K = cols, KC = Matrix.gemmKC
+        let group = n == 1 ? kernels.singlePanels : n == 2 ? kernels.pairPanels : kernels.triplePanels
         let groups = rows / mr / group
-        guard n <= 2, groups > 0 else { return 0 }
+        guard groups > 0 else { return 0 }
         @inline(__always) func run<Element>(_ w: UnsafePointer<Element>, _ kernel: KernelSet.FewMicroKernel<Element>) {
             for g in 0..<groups {
                 let a = w + g * group * K * mr, c = y + g * group * mr
@@ -252,8 +254,10 @@ extension Matrix {
             }
         }
         switch storage {
-        case let .f32(w): run(w, n == 1 ? kernels.microKernelSingleF32 : kernels.microKernelPairF32)
-        case let .bf16(w): run(w, n == 1 ? kernels.microKernelSingleBF16 : kernels.microKernelPairBF16)
+        case let .f32(w):
+            run(w, n == 1 ? kernels.microKernelSingleF32 : n == 2 ? kernels.microKernelPairF32 : kernels.microKernelTripleF32)
+        case let .bf16(w):
+            run(w, n == 1 ? kernels.microKernelSingleBF16 : n == 2 ? kernels.microKernelPairBF16 : kernels.microKernelTripleBF16)
         default: return 0
         }
         return groups * group
