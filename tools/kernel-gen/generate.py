@@ -484,6 +484,15 @@ def generate(isa):
         w("}")
         w("")
 
+    def emit_put():
+        """A micro-kernel's store of one accumulator to C at a byte offset: C = acc, or C + acc
+        when accumulating (the K block's sum added to the blocks before it)."""
+        w("    let out = UnsafeMutableRawPointer(c)")
+        w(f"    @inline(__always) func put(_ value: {V}, _ offset: Int) {{")
+        w(f"        let v = accumulate ? value + out.loadUnaligned(fromByteOffset: offset, as: {V}.self) : value")
+        w(f"        out.storeBytes(of: v, toByteOffset: offset, as: {V}.self)")
+        w("    }")
+
     # --- micro-kernels (the wide one, then the narrow one of the same loop) ---
     for dtype, (name, nr) in [(d, k) for k in (("", NR), ("Narrow", c["nnr"])) for d in ("F32", "BF16")] + [("BF16", ("Widening", NR))]:
         elem = "Float" if dtype == "F32" else "UInt16"
@@ -525,11 +534,7 @@ def generate(isa):
               + f"; pw += {MR * 4}")
         w(f"        pa += {row_bytes}; pb += {nr}")
         w("    }")
-        w("    let out = UnsafeMutableRawPointer(c)")
-        w(f"    @inline(__always) func put(_ value: {V}, _ offset: Int) {{")
-        w(f"        let v = accumulate ? value + out.loadUnaligned(fromByteOffset: offset, as: {V}.self) : value")
-        w(f"        out.storeBytes(of: v, toByteOffset: offset, as: {V}.self)")
-        w("    }")
+        emit_put()
         for j in range(nr):
             w("    " + "; ".join(f"put(c{j}_{v}, ({j} * ldc + {v * L}) * 4)" for v in range(NV)))
         w("}")
@@ -585,11 +590,7 @@ def generate(isa):
                     w("        }")
             w(f"        pa += {row_bytes}")
             w("    }")
-            w("    let out = UnsafeMutableRawPointer(c)")
-            w(f"    @inline(__always) func put(_ value: {V}, _ offset: Int) {{")
-            w(f"        let v = accumulate ? value + out.loadUnaligned(fromByteOffset: offset, as: {V}.self) : value")
-            w(f"        out.storeBytes(of: v, toByteOffset: offset, as: {V}.self)")
-            w("    }")
+            emit_put()
             for j in range(T):
                 for p in range(P):
                     w("    " + "; ".join(f"put(c{j}{p}_{v}, {'' if j == 0 else 'ldc * 4 + ' if j == 1 else f'{j} * ldc * 4 + '}{(p * MR + v * L) * 4})" for v in range(NV)))
