@@ -810,7 +810,6 @@ public func gemmMicroKernelTripleF32AVX2(_ kc: Int, _ a: UnsafePointer<Float>, _
     var c00_0 = SIMD8<Float>(), c00_1 = SIMD8<Float>()
     var c10_0 = SIMD8<Float>(), c10_1 = SIMD8<Float>()
     var c20_0 = SIMD8<Float>(), c20_1 = SIMD8<Float>()
-    let stride = panelStride * 4
     var pa = UnsafeRawPointer(a), pb1 = b + 1 * ldb, pb2 = b + 2 * ldb
     for k in 0..<kc {
         let b0 = SIMD8<Float>(repeating: b[k]); let b1 = SIMD8<Float>(repeating: pb1[k]); let b2 = SIMD8<Float>(repeating: pb2[k])
@@ -842,7 +841,6 @@ public func gemmMicroKernelTripleBF16AVX2(_ kc: Int, _ a: UnsafePointer<UInt16>,
     var c00_0 = SIMD8<Float>(), c00_1 = SIMD8<Float>()
     var c10_0 = SIMD8<Float>(), c10_1 = SIMD8<Float>()
     var c20_0 = SIMD8<Float>(), c20_1 = SIMD8<Float>()
-    let stride = panelStride * 2
     var pa = UnsafeRawPointer(a), pb1 = b + 1 * ldb, pb2 = b + 2 * ldb
     for k in 0..<kc {
         let b0 = SIMD8<Float>(repeating: b[k]); let b1 = SIMD8<Float>(repeating: pb1[k]); let b2 = SIMD8<Float>(repeating: pb2[k])

@@ -572,7 +572,8 @@ def generate(isa):
             for j in range(T):
                 for p in range(P):
                     w("    var " + ", ".join(f"c{j}{p}_{v} = {V}()" for v in range(NV)))
-            w(f"    let stride = panelStride * {4 if dtype == 'F32' else 2}")
+            if P > 1:
+                w(f"    let stride = panelStride * {4 if dtype == 'F32' else 2}")
             w("    var pa = UnsafeRawPointer(a)" + "".join(f", pb{j} = b + {j} * ldb" for j in range(1, T)))
             w("    for k in 0..<kc {")
             w("        " + "; ".join(f"let b{j} = {V}(repeating: {'b' if j == 0 else f'pb{j}'}[k])" for j in range(T)))
