@@ -219,6 +219,35 @@ import XLSTM
         }
     }
 
+    /// A batch of any size on a matrix that stays in cache gives each token the bits it has among
+    /// 16: the tokens past the full slivers (one to three) take a second pass through the few-token
+    /// micro-kernels (`batchGEMM`), the others the slivers — n = 1 … 16 against the first n of 16,
+    /// f32 and bf16 panels, 300 rows (whole groups of panels and the narrow kernel's leftovers).
+    @Test(arguments: paths)
+    func gemmBatchTokensDoNotDependOnTheBatchSize(_ path: CPUPath) {
+        let rows = 300, cols = 200   // 240 KB of f32: below Matrix.streamingBytes
+        let w = Self.randomFloats(rows * cols, seed: 31)
+        let bits = w.map { UInt16($0.bitPattern >> 16) }
+        let x = Self.randomFloats(16 * cols, seed: 37)
+        for bf16 in [false, true] {
+            let owned = Self.panels(w, bits, rows: rows, cols: cols, path: path, bf16: bf16)
+            func run(_ count: Int) -> [Float] {
+                var out = [Float](repeating: .nan, count: rows * count)
+                x.withUnsafeBufferPointer { xp in
+                    out.withUnsafeMutableBufferPointer {
+                        owned.matrix.applyRows(xp.baseAddress!, xStride: cols, count: count, into: $0.baseAddress!,
+                                               yStride: rows, pool: nil)
+                    }
+                }
+                return out
+            }
+            let sixteen = run(16)
+            for count in 1...15 {
+                #expect(run(count) == Array(sixteen[..<(count * rows)]), "\(path) bf16 \(bf16): \(count) tokens")
+            }
+        }
+    }
+
     @Test(arguments: paths)
     func gemmThreadSplitEqualsSerialBitForBit(_ path: CPUPath) {
         let rows = 517, cols = 300, tokens = 29

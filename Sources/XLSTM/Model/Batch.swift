@@ -129,6 +129,19 @@ extension Matrix {
             }
         }
         let mr = kernels.mr, nr = kernels.nr, nn = kernels.narrowNR
+        // One to three tokens past the full slivers (all of a tail of at most three, else what the
+        // full narrow slivers leave) on a matrix that stays in cache: a second pass over W, through the
+        // few-token kernels, instead of zero-padded columns in the first (W from memory twice would
+        // cost more than the padding saves), when it has a whole group of panels for them. Bundled
+        // model, n = 5–7: the last narrow sliver was up to 3 of 4 columns padding (A/B: n = 5 ×1.14,
+        // 6 ×1.21, 7 ×1.07, 13 ×1.13).
+        let tail = n - n / nr * nr, few = tail <= 3 ? tail : tail % nn
+        if few > 0, few < n, storageBytes <= Matrix.streamingBytes, quantFormat == nil,
+           rows / mr >= (few == 1 ? kernels.singlePanels : few == 2 ? kernels.pairPanels : kernels.triplePanels) {
+            batchGEMM(x, xStride: xStride, count: n - few, into: y, yStride: yStride)
+            batchGEMM(x + (n - few) * xStride, xStride: xStride, count: few, into: y + (n - few) * yStride, yStride: yStride)
+            return
+        }
         let M = rows, K = cols, KC = Matrix.gemmKC
         let wide = n / nr, narrow = (n - wide * nr + nn - 1) / nn
         let columns = wide * nr + narrow * nn                    // packed token columns
