@@ -664,9 +664,10 @@ XLSTM_API xlstm_status xlstm_sampler_sample_batch(xlstm_sampler *const *samplers
 // Results: a session's logits and state are bit-identical whatever n is and whichever other
 // sessions are in the batch, and on any n_threads; they equal feeding its token with
 // `xlstm_session_feed_token` up to float rounding (about 1e-6 relative; not bit for bit -- the
-// projections are summed in another order). For a single session `xlstm_session_feed_token` is
-// faster. n = 0 does nothing. Allocates nothing once the calling thread's batch scratch has grown
-// to n sessions (see `xlstm_memory_info`).
+// projections are summed in another order). A batch of one runs at about a step's speed (README
+// "Crowds"); for a single session `xlstm_session_feed_token` is the call. n = 0 does nothing.
+// Allocates nothing once the calling thread's batch scratch has grown to n sessions (see
+// `xlstm_memory_info`).
 //
 // Threads: the call uses the model's pool (see `xlstm_model`). The sessions must not be used by
 // another thread during the call; other threads may feed other sessions of the same model, alone or
