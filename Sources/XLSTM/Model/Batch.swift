@@ -105,6 +105,8 @@ extension Matrix {
     /// and the remaining n mod nr in slivers of the narrow micro-kernel (narrowNR tokens), so 16 rows
     /// on AVX-512 (nr 12, narrow 4) cost 16 token columns, not 24; both micro-kernels compute each
     /// element as the same FMA chain, so a token's sums do not depend on the sliver it lands in.
+    /// One to three tokens (a whole batch of so few, or on a matrix in cache the ones past the full
+    /// slivers) go instead through the few-token micro-kernels (`fewTokenGEMM`), the same chain again.
     /// The whole B̃ is packed first and each panel is then walked through all its K blocks: W streams
     /// from memory in one sequential pass (a batch is bandwidth-bound like a step), each KC block
     /// staying in L1 for every sliver, and each C tile is finished before the next. Each output is
