@@ -268,6 +268,26 @@ import XLSTM
             }
         }
         #expect(serial == parallel)
+        // Batches of one to three (the batch path's GEMM, split in whole groups of the few-token
+        // kernels' panels) on f32 and bf16 panels: the same bits split as serial.
+        let bits = w.map { UInt16($0.bitPattern >> 16) }
+        for bf16 in [false, true] {
+            let owned = Self.panels(w, bits, rows: rows, cols: cols, path: path, bf16: bf16)
+            for count in 1...3 {
+                var one = [Float](repeating: .nan, count: rows * count), two = one
+                x.withUnsafeBufferPointer { xp in
+                    one.withUnsafeMutableBufferPointer {
+                        owned.matrix.applyRows(xp.baseAddress!, xStride: cols, count: count, into: $0.baseAddress!, yStride: rows,
+                                               pool: nil)
+                    }
+                    two.withUnsafeMutableBufferPointer {
+                        owned.matrix.applyRows(xp.baseAddress!, xStride: cols, count: count, into: $0.baseAddress!, yStride: rows,
+                                               pool: pool)
+                    }
+                }
+                #expect(one == two, "\(path) bf16 \(bf16): \(count) tokens")
+            }
+        }
     }
 
     /// A matrix of at least `Matrix.streamingBytes` takes the streaming matvec (its far L2
