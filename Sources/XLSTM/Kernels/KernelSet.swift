@@ -190,6 +190,8 @@ public final class KernelSet: Sendable {
     let microKernelTripleF32: FewMicroKernel<Float>
     let microKernelTripleBF16: FewMicroKernel<UInt16>
     public let triplePanels: Int
+    /// Panels per call of the few-token micro-kernel of `tokens` (1 … 3) tokens.
+    public func fewTokenPanels(_ tokens: Int) -> Int { tokens == 1 ? singlePanels : tokens == 2 ? pairPanels : triplePanels }
     /// One head's mLSTM step: (C, n, q, k, v, h, qkDim, vDim, forget, input·keyScale, queryScale) -> qᵀn.
     let mLSTMCellUpdate: CellUpdate
     /// out [cols] (+)= Σ_i w[i] · rows[i·stride …]: (w, count, rows, stride, cols, out, accumulate).

@@ -99,7 +99,7 @@ extension Matrix {
             // past its groups run the narrow kernel's padded columns). perf, a batch of one of the
             // bundled model on 2 threads: the narrow kernel 18% beside the single one's 16%, its
             // 6-panel projections split 3 + 3.
-            let group = count == 1 ? kernels.singlePanels : count == 2 ? kernels.pairPanels : kernels.triplePanels
+            let group = kernels.fewTokenPanels(count)
             perPart = (perPart + group - 1) / group * group
         }
         if let pool, parts > 1, rows * cols >= Matrix.parallelThreshold, panels >= 2 * parts, perPart < panels {
@@ -148,7 +148,7 @@ extension Matrix {
         // 6 ×1.21, 7 ×1.07, 13 ×1.13).
         let tail = n - n / nr * nr, few = tail <= 3 ? tail : tail % nn
         if few > 0, few < n, storageBytes <= Matrix.streamingBytes, quantFormat == nil,
-           rows / mr >= (few == 1 ? kernels.singlePanels : few == 2 ? kernels.pairPanels : kernels.triplePanels) {
+           rows / mr >= kernels.fewTokenPanels(few) {
             batchGEMM(x, xStride: xStride, count: n - few, into: y, yStride: yStride)
             batchGEMM(x + (n - few) * xStride, xStride: xStride, count: few, into: y + (n - few) * yStride, yStride: yStride)
             return
@@ -263,7 +263,7 @@ extension Matrix {
                       yStride: Int) -> Int {
         guard n >= 1, n <= 3 else { return 0 }
         let mr = kernels.mr, K = cols, KC = Matrix.gemmKC
-        let group = n == 1 ? kernels.singlePanels : n == 2 ? kernels.pairPanels : kernels.triplePanels
+        let group = kernels.fewTokenPanels(n)
         let groups = rows / mr / group
         guard groups > 0 else { return 0 }
         @inline(__always) func run<Element>(_ w: UnsafePointer<Element>, _ kernel: KernelSet.FewMicroKernel<Element>) {
