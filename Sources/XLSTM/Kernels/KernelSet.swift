@@ -177,21 +177,17 @@ public final class KernelSet: Sendable {
     let microKernelNarrowF32: MicroKernel<Float>
     let microKernelNarrowBF16: MicroKernel<UInt16>
     public let narrowNR: Int
-    /// One token over `singlePanels` panels, two over `pairPanels`, three over `triplePanels` (C
+    /// One token over `fewTokenKernels.single.panels` panels, two and three likewise (C
     /// [tokens][panels · mr], token j's kc values at b + j·ldb, unpacked): (kc, a, panelStride in
     /// elements, b, ldb, c, ldc, accumulate) — batches of one to three sessions, each element the
     /// narrow micro-kernel's chain.
-    let microKernelSingleF32: FewMicroKernel<Float>
-    let microKernelSingleBF16: FewMicroKernel<UInt16>
-    public let singlePanels: Int
-    let microKernelPairF32: FewMicroKernel<Float>
-    let microKernelPairBF16: FewMicroKernel<UInt16>
-    public let pairPanels: Int
-    let microKernelTripleF32: FewMicroKernel<Float>
-    let microKernelTripleBF16: FewMicroKernel<UInt16>
-    public let triplePanels: Int
+    let fewTokenKernels: (single: FewMicroKernels, pair: FewMicroKernels, triple: FewMicroKernels)
+    /// The few-token micro-kernels of `tokens` (1 … 3) tokens and their panels per call.
+    func fewToken(_ tokens: Int) -> FewMicroKernels {
+        tokens == 1 ? fewTokenKernels.single : tokens == 2 ? fewTokenKernels.pair : fewTokenKernels.triple
+    }
     /// Panels per call of the few-token micro-kernel of `tokens` (1 … 3) tokens.
-    public func fewTokenPanels(_ tokens: Int) -> Int { tokens == 1 ? singlePanels : tokens == 2 ? pairPanels : triplePanels }
+    public func fewTokenPanels(_ tokens: Int) -> Int { fewToken(tokens).panels }
     /// One head's mLSTM step: (C, n, q, k, v, h, qkDim, vDim, forget, input·keyScale, queryScale) -> qᵀn.
     let mLSTMCellUpdate: CellUpdate
     /// out [cols] (+)= Σ_i w[i] · rows[i·stride …]: (w, count, rows, stride, cols, out, accumulate).
@@ -308,15 +304,7 @@ public final class KernelSet: Sendable {
         microKernelNarrowF32 = narrow.f32
         microKernelNarrowBF16 = narrow.bf16
         narrowNR = narrow.nr
-        microKernelSingleF32 = few.single.f32
-        microKernelSingleBF16 = few.single.bf16
-        singlePanels = few.single.panels
-        microKernelPairF32 = few.pair.f32
-        microKernelPairBF16 = few.pair.bf16
-        pairPanels = few.pair.panels
-        microKernelTripleF32 = few.triple.f32
-        microKernelTripleBF16 = few.triple.bf16
-        triplePanels = few.triple.panels
+        fewTokenKernels = few
         mLSTMCellUpdate = cell
         combineRows = combine
         combineRowsFour = combineFour
@@ -365,15 +353,7 @@ public final class KernelSet: Sendable {
         microKernelNarrowF32 = base.microKernelNarrowF32
         microKernelNarrowBF16 = base.microKernelNarrowBF16
         narrowNR = base.narrowNR
-        microKernelSingleF32 = base.microKernelSingleF32
-        microKernelSingleBF16 = base.microKernelSingleBF16
-        singlePanels = base.singlePanels
-        microKernelPairF32 = base.microKernelPairF32
-        microKernelPairBF16 = base.microKernelPairBF16
-        pairPanels = base.pairPanels
-        microKernelTripleF32 = base.microKernelTripleF32
-        microKernelTripleBF16 = base.microKernelTripleBF16
-        triplePanels = base.triplePanels
+        fewTokenKernels = base.fewTokenKernels
         mLSTMCellUpdate = base.mLSTMCellUpdate
         combineRows = base.combineRows
         combineRowsFour = base.combineRowsFour

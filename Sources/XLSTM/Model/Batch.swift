@@ -251,9 +251,9 @@ extension Matrix {
 
 extension Matrix {
     /// One to three tokens (a batch of one to three sessions, or a prompt's last token block of as
-    /// few): the whole groups of `kernels.singlePanels` / `pairPanels` / `triplePanels` full panels
-    /// through the few-token micro-kernel, group by group and each group's K blocks in order (W read as that
-    /// many sequential streams); returns the panels done (0 for quantized storage or fewer full
+    /// few): the whole groups of `kernels.fewTokenPanels(n)` full panels through the few-token
+    /// micro-kernel, group by group and each group's K blocks in order (W read as that many
+    /// sequential streams); returns the panels done (0 for quantized storage or fewer full
     /// panels than a group), the rest being left to `batchGEMM`'s slivers. Each element is the
     /// narrow micro-kernel's chain over the same K blocks, so a session's bits are those of any
     /// other batch size. (perf, the bundled 1.5 M model, a batch of one on Zen 4: the narrow
@@ -263,7 +263,7 @@ extension Matrix {
                       yStride: Int) -> Int {
         guard n >= 1, n <= 3 else { return 0 }
         let mr = kernels.mr, K = cols, KC = Matrix.gemmKC
-        let group = kernels.fewTokenPanels(n)
+        let few = kernels.fewToken(n), group = few.panels
         let groups = rows / mr / group
         guard groups > 0 else { return 0 }
         @inline(__always) func run<Element>(_ w: UnsafePointer<Element>, _ kernel: KernelSet.FewMicroKernel<Element>) {
@@ -278,10 +278,8 @@ extension Matrix {
             }
         }
         switch storage {
-        case let .f32(w):
-            run(w, n == 1 ? kernels.microKernelSingleF32 : n == 2 ? kernels.microKernelPairF32 : kernels.microKernelTripleF32)
-        case let .bf16(w):
-            run(w, n == 1 ? kernels.microKernelSingleBF16 : n == 2 ? kernels.microKernelPairBF16 : kernels.microKernelTripleBF16)
+        case let .f32(w): run(w, few.f32)
+        case let .bf16(w): run(w, few.bf16)
         default: return 0
         }
         return groups * group
